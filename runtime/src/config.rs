@@ -1,0 +1,396 @@
+//! Configuration: what the application asks for, overridden by what the operator sets in the
+//! environment.
+//!
+//! Environment variables win over [`Config`] values (and so over macro arguments), which win
+//! over defaults, so a built binary can be re-pointed without a rebuild. Standard names are
+//! used where they exist (`OTEL_*`); `SPANSCOPE_*` covers the rest. A value that does not
+//! parse is an error naming the variable, never a silent fallback.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::span::Sampler;
+
+/// Where finished traces go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracesExporter {
+    /// One line of OTLP/JSON per segment in `traces.jsonl` under the output folder (the default).
+    Local,
+    /// Each trace printed to standard output as an indented tree with durations.
+    Console,
+}
+
+/// What to set up. Every field left unset takes its environment variable, then its default.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Config {
+    service_name: Option<String>,
+    disabled: Option<bool>,
+    sampler: Option<Sampler>,
+    exporters: Option<Vec<TracesExporter>>,
+    out_dir: Option<PathBuf>,
+    max_queue_size: Option<usize>,
+    schedule_delay: Option<Duration>,
+    max_export_batch_size: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+    max_spans_per_segment: Option<u32>,
+    resource: Vec<(String, String)>,
+}
+
+impl Config {
+    /// Nothing set: everything from the environment or the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The service name (`OTEL_SERVICE_NAME` wins; default `unknown_service:<executable>`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Turns every span into a no-op (`OTEL_SDK_DISABLED` wins).
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
+    }
+
+    /// The head sampler (`OTEL_TRACES_SAMPLER`/`_ARG` win; default parent-based always-on).
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The exporters (`OTEL_TRACES_EXPORTER` wins; default `local`). Empty means none.
+    pub fn exporters(mut self, exporters: impl IntoIterator<Item = TracesExporter>) -> Self {
+        self.exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// The folder of the local exporter (`SPANSCOPE_OUT_DIR` wins; default `./spanscope-out`).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Segments that may wait for export before new ones are dropped
+    /// (`OTEL_BSP_MAX_QUEUE_SIZE` wins; default 2048).
+    pub fn max_queue_size(mut self, size: usize) -> Self {
+        self.max_queue_size = Some(size);
+        self
+    }
+
+    /// The longest a finished segment waits before export (`OTEL_BSP_SCHEDULE_DELAY`, in ms,
+    /// wins; default 5 s).
+    pub fn schedule_delay(mut self, delay: Duration) -> Self {
+        self.schedule_delay = Some(delay);
+        self
+    }
+
+    /// Segments exported together at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` wins; default 512).
+    pub fn max_export_batch_size(mut self, size: usize) -> Self {
+        self.max_export_batch_size = Some(size);
+        self
+    }
+
+    /// How long shutdown and [`flush`](crate::flush) wait for the exporters
+    /// (`SPANSCOPE_SHUTDOWN_TIMEOUT`, in ms, wins; default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Spans one segment records at most; more are counted and dropped
+    /// (`SPANSCOPE_MAX_SPANS_PER_SEGMENT` wins; default 1000).
+    pub fn max_spans_per_segment(mut self, max: u32) -> Self {
+        self.max_spans_per_segment = Some(max);
+        self
+    }
+
+    /// Adds a resource attribute (`OTEL_RESOURCE_ATTRIBUTES` entries win for the same key).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// The effective settings: environment, then this config, then defaults.
+    pub(crate) fn resolve(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let var = |name: &'static str| env(name).filter(|v| !v.trim().is_empty()).map(|v| (name, v));
+        let disabled = match var("OTEL_SDK_DISABLED") {
+            Some(v) => parse_bool(v)?,
+            None => self.disabled.unwrap_or(false),
+        };
+        let mut resource = self.resource;
+        if let Some((name, value)) = var("OTEL_RESOURCE_ATTRIBUTES") {
+            for (key, value) in parse_resource_attributes(name, &value)? {
+                resource.retain(|(k, _)| *k != key);
+                resource.push((key, value));
+            }
+        }
+        let service_name = var("OTEL_SERVICE_NAME")
+            .map(|(_, v)| v)
+            .or(self.service_name)
+            .or_else(|| resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()))
+            .unwrap_or_else(default_service_name);
+        resource.retain(|(k, _)| k != "service.name");
+        let sampler = match var("OTEL_TRACES_SAMPLER") {
+            Some(v) => parse_sampler(v, var("OTEL_TRACES_SAMPLER_ARG"))?,
+            None => self.sampler.unwrap_or_default(),
+        };
+        let exporters = match var("OTEL_TRACES_EXPORTER") {
+            Some(v) => parse_exporters(v)?,
+            None => self.exporters.unwrap_or_else(|| vec![TracesExporter::Local]),
+        };
+        let out_dir = var("SPANSCOPE_OUT_DIR")
+            .map(|(_, v)| PathBuf::from(v))
+            .or(self.out_dir)
+            .unwrap_or_else(|| PathBuf::from("spanscope-out"));
+        let max_queue_size = parse_positive(var("OTEL_BSP_MAX_QUEUE_SIZE"), self.max_queue_size, 2048)?;
+        let max_export_batch_size =
+            parse_positive(var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), self.max_export_batch_size, 512)?;
+        let schedule_delay = parse_millis(var("OTEL_BSP_SCHEDULE_DELAY"), self.schedule_delay, 5000)?;
+        let shutdown_timeout = parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?;
+        let max_spans = parse_positive(
+            var("SPANSCOPE_MAX_SPANS_PER_SEGMENT"),
+            self.max_spans_per_segment.map(|m| m as usize),
+            1000,
+        )?;
+        Ok(Settings {
+            service_name,
+            disabled,
+            sampler,
+            exporters,
+            out_dir,
+            max_queue_size,
+            schedule_delay,
+            max_export_batch_size: max_export_batch_size.min(max_queue_size),
+            shutdown_timeout,
+            max_spans_per_segment: u32::try_from(max_spans).unwrap_or(u32::MAX),
+            resource,
+        })
+    }
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub service_name: String,
+    pub disabled: bool,
+    pub sampler: Sampler,
+    pub exporters: Vec<TracesExporter>,
+    pub out_dir: PathBuf,
+    pub max_queue_size: usize,
+    pub schedule_delay: Duration,
+    pub max_export_batch_size: usize,
+    pub shutdown_timeout: Duration,
+    pub max_spans_per_segment: u32,
+    /// Extra resource attributes (`service.name` excluded: it is `service_name`).
+    pub resource: Vec<(String, String)>,
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    variable: &'static str,
+    value: String,
+    expected: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
+        Self { variable, value: value.to_owned(), expected: expected.into() }
+    }
+
+    /// The environment variable that holds the bad value.
+    pub fn variable(&self) -> &'static str {
+        self.variable
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}={:?}: expected {}", self.variable, self.value, self.expected)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+type Var = (&'static str, String);
+
+fn parse_bool((name, value): Var) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::new(name, &value, "`true` or `false`")),
+    }
+}
+
+fn parse_ratio(arg: Option<Var>) -> Result<f64, ConfigError> {
+    let Some((name, value)) = arg else { return Ok(1.0) };
+    match value.trim().parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(ConfigError::new(name, &value, "a number from 0 to 1")),
+    }
+}
+
+fn parse_sampler((name, value): Var, arg: Option<Var>) -> Result<Sampler, ConfigError> {
+    Ok(match value.trim() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatio(parse_ratio(arg)?),
+        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
+        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(parse_ratio(arg)?),
+        _ => {
+            return Err(ConfigError::new(
+                name,
+                &value,
+                "one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_traceidratio",
+            ))
+        }
+    })
+}
+
+fn parse_exporters((name, value): Var) -> Result<Vec<TracesExporter>, ConfigError> {
+    let mut exporters = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        let exporter = match item {
+            "local" => TracesExporter::Local,
+            "console" => TracesExporter::Console,
+            "none" => continue,
+            _ => return Err(ConfigError::new(name, &value, "a comma-separated list of local, console, none")),
+        };
+        if !exporters.contains(&exporter) {
+            exporters.push(exporter);
+        }
+    }
+    Ok(exporters)
+}
+
+fn parse_positive(var: Option<Var>, configured: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    match var {
+        Some((name, value)) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::new(name, &value, "a positive integer")),
+        },
+        None => Ok(configured.unwrap_or(default).max(1)),
+    }
+}
+
+fn parse_millis(var: Option<Var>, configured: Option<Duration>, default_ms: u64) -> Result<Duration, ConfigError> {
+    match var {
+        Some((name, value)) => match value.trim().parse::<u64>() {
+            Ok(ms) => Ok(Duration::from_millis(ms)),
+            _ => Err(ConfigError::new(name, &value, "a whole number of milliseconds")),
+        },
+        None => Ok(configured.unwrap_or(Duration::from_millis(default_ms))),
+    }
+}
+
+/// `key1=value1,key2=value2`, values percent-encoded (W3C Baggage octets), per the
+/// OpenTelemetry resource SDK specification.
+fn parse_resource_attributes(name: &'static str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut attributes = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let decoded = pair.split_once('=').and_then(|(k, v)| {
+            let key = k.trim();
+            (!key.is_empty()).then(|| Some((percent_decode(key)?, percent_decode(v.trim())?))).flatten()
+        });
+        match decoded {
+            Some(attribute) => attributes.push(attribute),
+            None => return Err(ConfigError::new(name, value, "comma-separated key=value pairs, values percent-encoded")),
+        }
+    }
+    Ok(attributes)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn default_service_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let name = exe.as_deref().and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("rust");
+    format!("unknown_service:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(config: Config, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        config.resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn environment_wins_over_config_over_defaults() {
+        let s = resolve(Config::new(), &[]).unwrap();
+        assert!(s.service_name.starts_with("unknown_service:"));
+        assert_eq!(s.sampler, Sampler::ParentBasedAlwaysOn);
+        assert_eq!(s.exporters, vec![TracesExporter::Local]);
+        assert_eq!(s.out_dir, PathBuf::from("spanscope-out"));
+        let s = resolve(Config::new().service_name("checkout"), &[]).unwrap();
+        assert_eq!(s.service_name, "checkout");
+        let s = resolve(Config::new().service_name("checkout"), &[("OTEL_SERVICE_NAME", "orders")]).unwrap();
+        assert_eq!(s.service_name, "orders");
+        let s = resolve(
+            Config::new(),
+            &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=inv%20entory, deployment.environment=prod")],
+        )
+        .unwrap();
+        assert_eq!(s.service_name, "inv entory");
+        assert_eq!(s.resource, vec![("deployment.environment".to_owned(), "prod".to_owned())]);
+    }
+
+    #[test]
+    fn samplers_and_exporters_parse() {
+        let s = resolve(
+            Config::new(),
+            &[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.25")],
+        )
+        .unwrap();
+        assert_eq!(s.sampler, Sampler::ParentBasedTraceIdRatio(0.25));
+        let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "console, local,none")]).unwrap();
+        assert_eq!(s.exporters, vec![TracesExporter::Console, TracesExporter::Local]);
+        let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "none")]).unwrap();
+        assert!(s.exporters.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("OTEL_SDK_DISABLED", "yes"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_TRACES_EXPORTER", "local,zipkin"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+            ("SPANSCOPE_SHUTDOWN_TIMEOUT", "-1"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
+        ] {
+            let err = resolve(Config::new(), &[(var, value)]).unwrap_err();
+            assert_eq!(err.variable(), var);
+            assert!(err.to_string().contains(var) && err.to_string().contains(value), "{err}");
+        }
+        let err = resolve(
+            Config::new(),
+            &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")],
+        )
+        .unwrap_err();
+        assert_eq!(err.variable(), "OTEL_TRACES_SAMPLER_ARG");
+    }
+}

@@ -1,0 +1,216 @@
+//! The process-wide state: [`init`], its [`Guard`], [`flush`], and the panic hook.
+//!
+//! The state that hot paths read is one pointer, published with release ordering at `init`
+//! and cleared at shutdown. A shut-down state is not freed: a thread may still be reading it
+//! without synchronisation, so it stays allocated (a few hundred bytes and the queue's slots
+//! per `init`; processes call `init` a handful of times at most).
+
+use std::fmt;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::config::{Config, ConfigError, Settings};
+use crate::export::{self, Control, Message};
+use crate::span::Sampler;
+
+/// What the hot paths need, for the life of one `init`.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub sampler: Sampler,
+    pub max_spans: u32,
+    pub queue: mpsc::SyncSender<Message>,
+    control: mpsc::Sender<Control>,
+    shutdown_timeout: Duration,
+}
+
+static SHARED: AtomicPtr<Shared> = AtomicPtr::new(std::ptr::null_mut());
+/// Serialises `init` and shutdown; true while a guard is alive.
+static ACTIVE: Mutex<bool> = Mutex::new(false);
+
+/// The running state, if spanscope is initialised and enabled.
+#[inline]
+pub(crate) fn shared() -> Option<&'static Shared> {
+    let pointer = SHARED.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was published by `try_init` from `Box::leak`, so it points to a
+    // `Shared` that is never freed or mutated.
+    (!pointer.is_null()).then(|| unsafe { &*pointer })
+}
+
+/// Why [`try_init`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError {
+    /// A configuration value is invalid; the error names its environment variable.
+    Config(ConfigError),
+    /// An output could not be opened.
+    Io {
+        /// What could not be opened.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// spanscope is already initialised; drop the first guard before initialising again.
+    AlreadyInitialized,
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(error) => error.fmt(f),
+            Self::Io { path, error } => write!(f, "cannot write to {}: {error}", path.display()),
+            Self::AlreadyInitialized => f.write_str("spanscope is already initialised"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(error) => Some(error),
+            Self::Io { error, .. } => Some(error),
+            Self::AlreadyInitialized => None,
+        }
+    }
+}
+
+impl From<ConfigError> for InitError {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
+
+/// Keeps spanscope running; dropping it flushes everything within the shutdown timeout and
+/// shuts the exporters down.
+#[must_use = "spanscope shuts down when the guard is dropped"]
+#[derive(Debug)]
+pub struct Guard {
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    control: mpsc::Sender<Control>,
+    queue: mpsc::SyncSender<Message>,
+    reporter: JoinHandle<()>,
+    shutdown_timeout: Duration,
+}
+
+/// Initialises spanscope: reads the environment over `config`, starts the exporters on a
+/// background thread and installs the panic hook.
+///
+/// # Panics
+/// If the configuration is invalid (the message names the variable) or an output cannot be
+/// opened. Use [`try_init`] to handle those errors.
+pub fn init(config: Config) -> Guard {
+    try_init(config).unwrap_or_else(|error| panic!("spanscope: {error}"))
+}
+
+/// Like [`init`], returning configuration and output errors.
+pub fn try_init(config: Config) -> Result<Guard, InitError> {
+    let settings = config.resolve(&|name| std::env::var(name).ok())?;
+    let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if *active {
+        return Err(InitError::AlreadyInitialized);
+    }
+    install_panic_hook();
+    if settings.disabled {
+        *active = true;
+        return Ok(Guard { running: None });
+    }
+    crate::clock::start();
+    let exporters = export::build(&settings)?;
+    let (queue, queue_rx) = mpsc::sync_channel(settings.max_queue_size);
+    let (control, control_rx) = mpsc::channel();
+    let reporter = export::Reporter::new(exporters, queue_rx, control_rx, &settings).spawn()?;
+    let Settings { sampler, max_spans_per_segment, shutdown_timeout, .. } = settings;
+    let shared = Box::leak(Box::new(Shared {
+        sampler,
+        max_spans: max_spans_per_segment,
+        queue: queue.clone(),
+        control: control.clone(),
+        shutdown_timeout,
+    }));
+    SHARED.store(shared, Ordering::Release);
+    *active = true;
+    Ok(Guard { running: Some(Running { control, queue, reporter, shutdown_timeout }) })
+}
+
+/// Exports everything finished so far and waits for the exporters to write it, for at most
+/// the shutdown timeout. Returns whether everything was written in time.
+pub fn flush() -> bool {
+    let Some(shared) = shared() else { return true };
+    request(&shared.control, &shared.queue, Control::Flush, shared.shutdown_timeout)
+}
+
+/// Sends a control request to the reporter, wakes it, and waits for the answer.
+fn request(
+    control: &mpsc::Sender<Control>,
+    queue: &mpsc::SyncSender<Message>,
+    make: fn(mpsc::Sender<()>) -> Control,
+    timeout: Duration,
+) -> bool {
+    if export::is_reporter_thread() {
+        return false;
+    }
+    let (done, answer) = mpsc::channel();
+    if control.send(make(done)).is_err() {
+        return false;
+    }
+    // A full queue means the reporter is awake already.
+    let _ = queue.try_send(Message::Wake);
+    answer.recv_timeout(timeout).is_ok()
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        *active = false;
+        let Some(running) = self.running.take() else { return };
+        // New segments become no-ops from here; ones still open are counted when they end.
+        SHARED.store(std::ptr::null_mut(), Ordering::Release);
+        if request(&running.control, &running.queue, Control::Shutdown, running.shutdown_timeout) {
+            let _ = running.reporter.join();
+        } else {
+            eprintln!(
+                "spanscope: shutdown did not finish within {:?}; spans still queued are lost",
+                running.shutdown_timeout
+            );
+        }
+    }
+}
+
+/// For `#[spanscope::main]`: like [`init`], but a bad configuration ends the process with the
+/// error on standard error and exit status 1, as a start-up error should.
+#[doc(hidden)]
+pub fn init_main(config: Config) -> Guard {
+    try_init(config).unwrap_or_else(|error| {
+        eprintln!("error: spanscope: {error}");
+        std::process::exit(1)
+    })
+}
+
+/// Once per process: remember each panic's message for the spans it unwinds through, and flush
+/// before the previous hook runs (which may abort the process).
+fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("Box<dyn Any>");
+            let message = match info.location() {
+                Some(location) => format!("panicked at {location}: {payload}"),
+                None => format!("panicked: {payload}"),
+            };
+            crate::span::set_panic_message(message);
+            flush();
+            previous(info);
+        }));
+    });
+}

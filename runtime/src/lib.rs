@@ -1,0 +1,65 @@
+//! spanscope: distributed traces and a continuous CPU profile for Rust services, from a few
+//! attributes.
+//!
+//! ```no_run
+//! use spanscope::{entry, local};
+//!
+//! spanscope::tags! {
+//!     /// The route being served.
+//!     pub route: &'static str = "http.route",
+//! }
+//!
+//! #[entry(name = "GET /orders/{id}", tags(route = "/orders/{id}"))]
+//! fn get_order(id: u64) -> Result<u64, std::num::TryFromIntError> {
+//!     let price = price(id);
+//!     Ok(u32::try_from(price)?.into())
+//! }
+//!
+//! #[local]
+//! fn price(id: u64) -> u64 {
+//!     id * 100
+//! }
+//!
+//! #[spanscope::main(service = "checkout")]
+//! fn main() {
+//!     get_order(7).unwrap();
+//! }
+//! ```
+//!
+//! # Map
+//! - [`macro@entry`], [`macro@exit`], [`macro@local`]: a span around a function (server side,
+//!   client side, in-process); [`macro@profiled`]: profiler tags around a function;
+//!   [`macro@main`]: set everything up for `main`; [`tags!`]: declare tag keys.
+//! - [`init`] / [`Config`] / [`Guard`]: set up and shut down without the macro.
+//! - [`current`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span, and carrying
+//!   it into other tasks and threads.
+//! - [`Extractor`] / [`Injector`], [`extract`-side macro arguments]: propagation carriers.
+//! - [`stats`]: what was exported and what was dropped, and why.
+//!
+//! [`extract`-side macro arguments]: macro@entry
+
+mod clock;
+mod config;
+mod export;
+mod global;
+mod id;
+pub mod profiler;
+mod propagation;
+mod span;
+mod stats;
+mod tag;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{Config, ConfigError, TracesExporter};
+pub use global::{flush, init, try_init, Guard, InitError};
+pub use id::{SegmentId, SpanId, TraceId};
+pub use propagation::{Extractor, Injector};
+pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
+#[cfg(feature = "tokio")]
+pub use span::spawn;
+pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
+pub use stats::{stats, Stats};
+pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

@@ -1,0 +1,100 @@
+//! Futures that carry span context across polls, tasks and threads.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::current::{self, Current};
+use super::{ParentContext, Span, NO_SPAN};
+
+/// The future of an async instrumented function: enters its span on every poll and leaves it
+/// after, so the span follows the task across threads and never leaks to another task polled
+/// on the same thread. Yields the output and the span, which the caller finishes with the
+/// output's outcome. If the future is dropped before completion, the span ends there.
+#[derive(Debug)]
+pub struct Instrumented<F> {
+    future: F,
+    span: Option<Span>,
+}
+
+impl<F: Future> Instrumented<F> {
+    /// Wraps `future` in `span`.
+    pub fn new(span: Span, future: F) -> Self {
+        Self { future, span: Some(span) }
+    }
+}
+
+/// Restores the previous context when a poll returns or unwinds; a span the poll panicked in
+/// is ended there and then, marked as error.
+struct PollScope<'a> {
+    previous: Option<Current>,
+    span: &'a mut Option<Span>,
+}
+
+impl Drop for PollScope<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            current::restore(previous);
+        }
+        if std::thread::panicking() {
+            // Dropping the span ends it with the panic recorded.
+            self.span.take();
+        }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = (F::Output, Span);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned (never moved out while `self` is pinned, and
+        // `Drop` below does not move it); `span` is not pinned and may be moved freely.
+        let this = unsafe { self.get_unchecked_mut() };
+        let previous = this.span.as_ref().and_then(Span::enter);
+        let mut scope = PollScope { previous, span: &mut this.span };
+        // SAFETY: see above.
+        let output = match unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(previous) = scope.previous.take() {
+            current::restore(previous);
+        }
+        let span = scope.span.take().unwrap_or_else(Span::idle);
+        Poll::Ready((output, span))
+    }
+}
+
+/// A future that runs in a captured context: spans it opens begin new segments linked to the
+/// span that was current where it was made (a cross-thread reference).
+#[derive(Debug)]
+pub struct WithContext<F> {
+    future: F,
+    parent: Option<ParentContext>,
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned as in `Instrumented`; `parent` is pinned with
+        // `self`, so the pointer installed below stays valid for the whole poll.
+        let this = unsafe { self.get_unchecked_mut() };
+        let parent = this.parent.as_ref().map_or(std::ptr::null(), |p| p as *const ParentContext);
+        let previous = current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent });
+        let _restore = current::RestoreOnDrop(previous);
+        // SAFETY: see above.
+        unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
+    }
+}
+
+/// Carrying the current span context into other futures.
+pub trait FutureExt: Future + Sized {
+    /// Runs this future in the context current here and now, wherever and whenever it is
+    /// polled: spans it opens continue this trace, linked to the current span.
+    fn in_current_span(self) -> WithContext<Self> {
+        WithContext { future: self, parent: ParentContext::capture() }
+    }
+}
+
+impl<F: Future> FutureExt for F {}

@@ -1,0 +1,88 @@
+//! `spanscope::current()`: the active span, for code that wants to tag it, log to it or read
+//! its ids.
+
+use std::borrow::Cow;
+
+use super::current::with_segment;
+use super::{ErrorInfo, SpanContext, SpanLog};
+use crate::id::SegmentId;
+use crate::tag::{TagKey, TagValueType};
+
+/// The span current on this thread when [`current`] was called. Operations on it apply only
+/// while that span's segment is still the one installed here (in the same task), and are
+/// ignored otherwise or when nothing is recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanRef {
+    target: Option<(*const super::Segment, SegmentId, u32)>,
+}
+
+// SAFETY: the pointer is an identity, dereferenced only when it is this thread's installed
+// segment (see `with`).
+unsafe impl Send for SpanRef {}
+// SAFETY: as above.
+unsafe impl Sync for SpanRef {}
+
+/// The span current on this thread.
+pub fn current() -> SpanRef {
+    let target = with_segment(|segment, span| (segment as *const _, segment.id, span));
+    SpanRef { target }
+}
+
+impl SpanRef {
+    fn with<R>(&self, f: impl FnOnce(&mut super::Segment, u32) -> R) -> Option<R> {
+        let (ptr, id, span) = self.target?;
+        with_segment(|segment, _| (std::ptr::eq(segment, ptr) && segment.id == id).then(|| f(segment, span)))
+            .flatten()
+    }
+
+    /// The trace and span ids, if there is a current span.
+    pub fn context(&self) -> Option<SpanContext> {
+        self.with(|segment, span| SpanContext {
+            trace_id: segment.trace_id,
+            span_id: segment.span_id(span),
+            sampled: segment.sampled,
+        })
+    }
+
+    /// The trace id, if there is a current span.
+    pub fn trace_id(&self) -> Option<crate::TraceId> {
+        self.context().map(|c| c.trace_id)
+    }
+
+    /// Whether the span is recorded.
+    pub fn is_recording(&self) -> bool {
+        self.with(|segment, _| segment.sampled).unwrap_or(false)
+    }
+
+    /// Sets a tag of the declared key `K`.
+    pub fn tag<K: TagKey>(&self, value: K::Value) {
+        self.with(|segment, span| {
+            if segment.sampled {
+                segment.tags.push((span, K::meta(), value.into_tag_value()));
+            }
+        });
+    }
+
+    /// Logs a timestamped event on the span.
+    pub fn log(&self, message: impl Into<Cow<'static, str>>) {
+        self.with(|segment, span| {
+            if segment.sampled {
+                let tick = crate::clock::now();
+                segment.logs.push(SpanLog { span, tick, name: message.into(), fields: Vec::new() });
+            }
+        });
+    }
+
+    /// Marks the span as failed with `error`, logged as an `exception` event.
+    pub fn record_error(&self, error: ErrorInfo) {
+        self.with(|segment, span| {
+            if segment.sampled {
+                let tick = crate::clock::now();
+                if let Some(record) = segment.spans.get_mut(span as usize) {
+                    record.error = true;
+                }
+                segment.logs.push(error.into_log(span, tick));
+            }
+        });
+    }
+}

@@ -1,0 +1,70 @@
+//! Counters of what the runtime did and what it had to drop, and why.
+//!
+//! Counters are bumped off the hot path only: where a segment is handed over, on the reporter
+//! thread, and where a header is rejected.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    SegmentsExported,
+    SpansExported,
+    SpansDroppedQueueFull,
+    SpansDroppedSegmentFull,
+    SpansDroppedShutdown,
+    SpansDroppedExportError,
+    TraceparentMalformed,
+    TraceparentDuplicate,
+    TracestateMalformed,
+}
+
+const COUNTERS: usize = Counter::TracestateMalformed as usize + 1;
+
+static VALUES: [AtomicU64; COUNTERS] = [const { AtomicU64::new(0) }; COUNTERS];
+
+pub(crate) fn add(counter: Counter, n: u64) {
+    VALUES[counter as usize].fetch_add(n, Ordering::Relaxed);
+}
+
+fn get(counter: Counter) -> u64 {
+    VALUES[counter as usize].load(Ordering::Relaxed)
+}
+
+/// A snapshot of the runtime's counters since the process started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Segments handed to every configured exporter.
+    pub segments_exported: u64,
+    /// Spans handed to every configured exporter.
+    pub spans_exported: u64,
+    /// Spans dropped because the export queue was full.
+    pub spans_dropped_queue_full: u64,
+    /// Spans not recorded because their segment reached its span limit.
+    pub spans_dropped_segment_full: u64,
+    /// Spans that ended after shutdown, or that shutdown could not deliver by its deadline.
+    pub spans_dropped_shutdown: u64,
+    /// Spans an exporter failed to write.
+    pub spans_dropped_export_error: u64,
+    /// Incoming `traceparent` fields ignored as malformed.
+    pub traceparent_malformed: u64,
+    /// Incoming requests ignored because they carried `traceparent` more than once.
+    pub traceparent_duplicate: u64,
+    /// Incoming `tracestate` fields not forwarded because they were malformed or over limits.
+    pub tracestate_malformed: u64,
+}
+
+/// The runtime's counters now.
+pub fn stats() -> Stats {
+    Stats {
+        segments_exported: get(Counter::SegmentsExported),
+        spans_exported: get(Counter::SpansExported),
+        spans_dropped_queue_full: get(Counter::SpansDroppedQueueFull),
+        spans_dropped_segment_full: get(Counter::SpansDroppedSegmentFull),
+        spans_dropped_shutdown: get(Counter::SpansDroppedShutdown),
+        spans_dropped_export_error: get(Counter::SpansDroppedExportError),
+        traceparent_malformed: get(Counter::TraceparentMalformed),
+        traceparent_duplicate: get(Counter::TraceparentDuplicate),
+        tracestate_malformed: get(Counter::TracestateMalformed),
+    }
+}

@@ -1,0 +1,137 @@
+//! Tag keys and values, shared by span tags and profiler tags.
+//!
+//! Keys are declared once with [`tags!`](crate::tags): each key is a Rust type implementing
+//! [`TagKey`], so a misspelt key is a compile error at the key and a value of the wrong type is a
+//! type error at the value. A key knows its wire name (the attribute name sent to backends).
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A declared tag key. Implemented by [`tags!`](crate::tags); not meant to be implemented by hand.
+pub trait TagKey: 'static {
+    /// The type a value of this tag must have.
+    type Value: TagValueType;
+    /// The key's names, in static memory so that its address identifies the key.
+    fn meta() -> &'static TagMeta;
+}
+
+/// The names of a declared tag key.
+#[derive(Debug)]
+pub struct TagMeta {
+    ident: &'static str,
+    wire_name: &'static str,
+}
+
+impl TagMeta {
+    #[doc(hidden)]
+    pub const fn new(ident: &'static str, wire_name: &'static str) -> Self {
+        Self { ident, wire_name }
+    }
+
+    /// The Rust identifier the key was declared with.
+    pub fn ident(&self) -> &'static str {
+        self.ident
+    }
+
+    /// The key as sent to backends (`= "http.route"` in `tags!`, else the identifier).
+    pub fn wire_name(&self) -> &'static str {
+        self.wire_name
+    }
+}
+
+/// A tag value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TagValue {
+    /// A string.
+    Str(Cow<'static, str>),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A floating-point number.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl fmt::Display for TagValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Str(s) => f.write_str(s),
+            Self::I64(v) => v.fmt(f),
+            Self::U64(v) => v.fmt(f),
+            Self::F64(v) => v.fmt(f),
+            Self::Bool(v) => v.fmt(f),
+        }
+    }
+}
+
+impl From<&'static str> for TagValue {
+    fn from(value: &'static str) -> Self {
+        Self::Str(Cow::Borrowed(value))
+    }
+}
+
+impl From<String> for TagValue {
+    fn from(value: String) -> Self {
+        Self::Str(Cow::Owned(value))
+    }
+}
+
+/// The types a declared tag may hold: strings, integers, floats and booleans.
+pub trait TagValueType: Sized + 'static {
+    /// Converts the value.
+    fn into_tag_value(self) -> TagValue;
+}
+
+impl TagValueType for &'static str {
+    fn into_tag_value(self) -> TagValue {
+        TagValue::Str(Cow::Borrowed(self))
+    }
+}
+
+impl TagValueType for String {
+    fn into_tag_value(self) -> TagValue {
+        TagValue::Str(Cow::Owned(self))
+    }
+}
+
+impl TagValueType for Cow<'static, str> {
+    fn into_tag_value(self) -> TagValue {
+        TagValue::Str(self)
+    }
+}
+
+impl TagValueType for bool {
+    fn into_tag_value(self) -> TagValue {
+        TagValue::Bool(self)
+    }
+}
+
+macro_rules! tag_value_types {
+    ($variant:ident as $wide:ty: $($ty:ty),*) => {$(
+        impl TagValueType for $ty {
+            fn into_tag_value(self) -> TagValue {
+                TagValue::$variant(self as $wide)
+            }
+        }
+    )*};
+}
+
+tag_value_types!(I64 as i64: i8, i16, i32, i64, isize);
+tag_value_types!(U64 as u64: u8, u16, u32, u64, usize);
+tag_value_types!(F64 as f64: f32, f64);
+
+/// A tag key with its value, ready to be pushed on the profiler tag state or set on a span.
+#[derive(Debug)]
+pub struct OwnedTag {
+    pub(crate) meta: &'static TagMeta,
+    pub(crate) value: TagValue,
+}
+
+impl OwnedTag {
+    /// A tag of the declared key `K`.
+    pub fn new<K: TagKey>(value: K::Value) -> Self {
+        Self { meta: K::meta(), value: value.into_tag_value() }
+    }
+}
