@@ -1,0 +1,101 @@
+//! `tags! { .. }`: each declaration `attrs vis key: Type (= "wire.name")?` becomes an uninhabited
+//! enum named `key` (type namespace only, so a local or parameter with the same name never clashes)
+//! implementing `TagKey` with its value type and wire name.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, LitStr, Token, Type, Visibility};
+
+use crate::errors::Errors;
+
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let declarations = match Punctuated::<TagDecl, Token![,]>::parse_terminated.parse2(input) {
+        Ok(declarations) => declarations,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let mut wire_names: Vec<String> = Vec::new();
+    for TagDecl { wire, ty, .. } in &declarations {
+        if let Some(wire) = wire {
+            let value = wire.value();
+            if value.is_empty() {
+                errors.push(syn::Error::new(wire.span(), "the wire name must not be empty, e.g. `= \"http.route\"`"));
+            } else if wire_names.contains(&value) {
+                errors.push(syn::Error::new(wire.span(), format!("wire name \"{value}\" is already used by another tag")));
+            }
+            wire_names.push(value);
+        }
+        if let Type::Reference(reference) = ty {
+            if reference.lifetime.is_none() {
+                errors.push(syn::Error::new_spanned(
+                    reference,
+                    "a tag value that borrows must be `'static`, e.g. `&'static str`; use `String` for values built at run time",
+                ));
+            }
+        }
+    }
+    errors.emit(declarations.iter().map(TagDecl::generate).collect())
+}
+
+/// `/// doc \n pub route: &'static str = "http.route"`.
+struct TagDecl {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    ty: Type,
+    wire: Option<LitStr>,
+}
+
+impl Parse for TagDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let ident: Ident = input.parse()?;
+        if !input.peek(Token![:]) {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!("the tag `{ident}` needs a value type, e.g. `{ident}: &'static str` or `{ident}: String`"),
+            ));
+        }
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        let wire = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            if !input.peek(LitStr) {
+                return Err(input.error(format!(
+                    "the wire name of `{ident}` must be a string literal, e.g. `{ident}: String = \"http.{ident}\"`"
+                )));
+            }
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(TagDecl { attrs, vis, ident, ty, wire })
+    }
+}
+
+impl TagDecl {
+    fn generate(&self) -> TokenStream {
+        let TagDecl { attrs, vis, ident, ty, wire } = self;
+        let name = ident.unraw().to_string();
+        let wire = wire.as_ref().map_or_else(|| quote!(#name), |wire| quote!(#wire));
+        quote! {
+            #(#attrs)*
+            #[allow(non_camel_case_types)]
+            #[derive(Debug)]
+            #vis enum #ident {}
+
+            impl ::spanscope::__private::TagKey for #ident {
+                type Value = #ty;
+                fn meta() -> &'static ::spanscope::__private::TagMeta {
+                    static META: ::spanscope::__private::TagMeta =
+                        ::spanscope::__private::TagMeta::new(#name, #wire);
+                    &META
+                }
+            }
+        }
+    }
+}
