@@ -1,0 +1,32 @@
+#![deny(warnings, missing_docs, missing_debug_implementations)]
+//! `tags!` keeps docs, attributes and visibility, takes wire names, and its keys are used by path;
+//! a local variable or parameter named like a key does not clash with it.
+
+/// The tag keys of this program.
+pub mod keys {
+    spanscope::tags! {
+        /// The route being served.
+        pub route: &'static str = "http.route",
+        /// The customer.
+        pub tenant: String,
+        /// Whether the request was retried.
+        pub(crate) retried: bool = "retry",
+        /// The attempt number.
+        pub attempt: u32,
+    }
+}
+
+use keys::route;
+use spanscope::{local, TagKey};
+
+/// A function whose parameter is named like a tag key.
+#[local(tags(route = "/x", keys::tenant = route.to_owned(), keys::retried = false, keys::attempt = 2))]
+pub fn handle(route: &str) -> usize {
+    route.len()
+}
+
+fn main() {
+    assert_eq!(handle("/abc"), 4);
+    let _ = <route as TagKey>::meta();
+    let _ = <keys::tenant as TagKey>::meta();
+}
