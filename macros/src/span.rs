@@ -69,7 +69,9 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function) -> TokenStream {
             }
         }
     });
-    let inject = args.inject.as_ref().map(|carrier| quote!(__spanscope_span.inject(&mut (#carrier));));
+    // The carrier is a `&mut` expression (`req.headers_mut()`, a `&mut HeaderMap` parameter);
+    // passing it where `&mut C` is expected reborrows it, so the body can still use it.
+    let inject = args.inject.as_ref().map(|carrier| quote!(__spanscope_span.inject(#carrier);));
     quote! {
         static __SPANSCOPE_META: ::spanscope::__private::SpanMeta = ::spanscope::__private::SpanMeta::new(
             #name,
