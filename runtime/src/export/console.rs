@@ -12,7 +12,7 @@ use std::io::Write;
 use super::{Batch, Exporter};
 use crate::clock::Converter;
 use crate::id::TraceId;
-use crate::span::{RefKind, Segment, SpanKind};
+use crate::span::{RefKind, Segment, SpanKind, SpanLog};
 
 #[derive(Debug)]
 pub(crate) struct ConsoleExporter<W: Write + Send + std::fmt::Debug> {
@@ -75,16 +75,35 @@ fn write_span(text: &mut String, segment: &Segment, index: u32, all: &[Box<Segme
         text.push_str(" ERROR");
     }
     text.push('\n');
-    for log in segment.logs.iter().filter(|l| l.span == index) {
-        let fields: Vec<String> = log.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(text, "{:indent$}· {} {}", "", log.name, fields.join(" "), indent = depth * 2 + 2);
+    // Logs, child spans and spawned segments, in the order they happened.
+    let mut items: Vec<(u64, Item<'_>)> = Vec::new();
+    items.extend(segment.logs.iter().filter(|l| l.span == index).map(|l| (l.tick, Item::Log(l))));
+    items.extend(
+        segment.spans.iter().enumerate().filter(|(_, s)| s.parent == index).map(|(i, s)| (s.start, Item::Span(segment, i as u32))),
+    );
+    items.extend(
+        all.iter()
+            .filter(|s| s.parent.as_ref().and_then(|p| p.segment) == Some((segment.id, index)))
+            .map(|s| (s.spans[0].start, Item::Span(s, 0))),
+    );
+    items.sort_by_key(|(tick, _)| *tick);
+    for (_, item) in items {
+        match item {
+            Item::Log(log) => {
+                let _ = write!(text, "{:indent$}· {}", "", log.name, indent = depth * 2 + 2);
+                for (key, value) in &log.fields {
+                    let _ = write!(text, " {key}={value}");
+                }
+                text.push('\n');
+            }
+            Item::Span(segment, index) => write_span(text, segment, index, all, clock, depth + 1),
+        }
     }
-    for (child, _) in segment.spans.iter().enumerate().filter(|(_, s)| s.parent == index) {
-        write_span(text, segment, child as u32, all, clock, depth + 1);
-    }
-    for spawned in all.iter().filter(|s| s.parent.as_ref().and_then(|p| p.segment) == Some((segment.id, index))) {
-        write_span(text, spawned, 0, all, clock, depth + 1);
-    }
+}
+
+enum Item<'a> {
+    Log(&'a SpanLog),
+    Span(&'a Segment, u32),
 }
 
 /// Segments kept waiting for their local root at most; past this, everything pending prints.
