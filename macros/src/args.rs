@@ -77,10 +77,12 @@ impl Parse for TagArg {
         let key: Path = input.call(Path::parse_mod_style)?;
         if !input.peek(Token![=]) {
             let key = key.to_token_stream();
-            return Err(syn::Error::new_spanned(
-                &key,
-                format!("expected `{key} = value`: a tag needs a value, e.g. `route = \"checkout\"`"),
-            ));
+            let message = if input.peek(token::Paren) {
+                format!("`{key}(...)` is not a tag; tags are written `key = value`, e.g. `route = \"checkout\"`")
+            } else {
+                format!("expected `{key} = value`: a tag needs a value, e.g. `route = \"checkout\"`")
+            };
+            return Err(syn::Error::new_spanned(&key, message));
         }
         input.parse::<Token![=]>()?;
         Ok(TagArg { key, value: input.parse()? })

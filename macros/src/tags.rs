@@ -7,18 +7,18 @@ use quote::quote;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Ident, LitStr, Token, Type, Visibility};
+use syn::{Attribute, Ident, Lifetime, LitStr, Token, Type, Visibility};
 
 use crate::errors::Errors;
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let declarations = match Punctuated::<TagDecl, Token![,]>::parse_terminated.parse2(input) {
+    let mut declarations = match Punctuated::<TagDecl, Token![,]>::parse_terminated.parse2(input) {
         Ok(declarations) => declarations,
         Err(error) => return error.into_compile_error(),
     };
     let mut errors = Errors::default();
     let mut wire_names: Vec<String> = Vec::new();
-    for TagDecl { wire, ty, .. } in &declarations {
+    for TagDecl { wire, ty, .. } in &mut declarations {
         if let Some(wire) = wire {
             let value = wire.value();
             if value.is_empty() {
@@ -31,9 +31,11 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         if let Type::Reference(reference) = ty {
             if reference.lifetime.is_none() {
                 errors.push(syn::Error::new_spanned(
-                    reference,
+                    &*reference,
                     "a tag value that borrows must be `'static`, e.g. `&'static str`; use `String` for values built at run time",
                 ));
+                // Expand as if `'static` was written, so rustc adds no error of its own.
+                reference.lifetime = Some(Lifetime::new("'static", reference.and_token.span));
             }
         }
     }

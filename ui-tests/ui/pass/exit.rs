@@ -27,7 +27,7 @@ impl Client {
     }
 }
 
-#[exit(peer = "billing:9090", inject = *headers)]
+#[exit(peer = "billing:9090", inject = headers)]
 fn charge(headers: &mut HeaderMap, cents: u64) -> u64 {
     cents + headers.len() as u64
 }

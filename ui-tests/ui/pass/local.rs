@@ -106,7 +106,9 @@ fn main() {
     assert_eq!(parse_sum(""), Ok(0));
     assert!(parse_sum("x").is_err());
     assert_eq!(boom(false), 7);
+    std::panic::set_hook(Box::new(|_| {}));
     assert!(std::panic::catch_unwind(|| boom(true)).is_err());
+    let _ = std::panic::take_hook();
     assert_eq!(rt.block_on(generic_async(5)), "5");
     forever(0);
 }

@@ -1,0 +1,8 @@
+use spanscope::local;
+
+#[local(name = "price", name = "price again")]
+fn price() {}
+
+fn main() {
+    price();
+}

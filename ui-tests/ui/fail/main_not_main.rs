@@ -1,0 +1,6 @@
+#[spanscope::main]
+fn start() {}
+
+fn main() {
+    start();
+}

@@ -1,0 +1,2 @@
+#[spanscope::main(service = "checkout", name = "checkout")]
+fn main() {}

@@ -1,0 +1,4 @@
+#[spanscope::main]
+fn main(args: Vec<String>) {
+    drop(args);
+}

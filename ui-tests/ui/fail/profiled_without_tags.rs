@@ -1,0 +1,8 @@
+use spanscope::profiled;
+
+#[profiled]
+fn hot() {}
+
+fn main() {
+    hot();
+}

@@ -1,0 +1,5 @@
+spanscope::tags! {
+    pub route: &'static str = http.route,
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+spanscope::tags! {
+    pub route: &str,
+}
+
+fn main() {}

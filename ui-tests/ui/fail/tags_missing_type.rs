@@ -1,0 +1,5 @@
+spanscope::tags! {
+    pub route = "http.route",
+}
+
+fn main() {}

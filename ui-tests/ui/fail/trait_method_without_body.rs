@@ -1,0 +1,8 @@
+use spanscope::local;
+
+trait Store {
+    #[local]
+    fn get(&self, key: u32) -> Option<u32>;
+}
+
+fn main() {}
