@@ -19,6 +19,7 @@ pub(crate) struct ConsoleExporter<W: Write + Send + std::fmt::Debug> {
     out: W,
     service: String,
     /// Segments waiting for their trace's local root, in arrival order.
+    #[allow(clippy::vec_box)]
     pending: HashMap<TraceId, Vec<Box<Segment>>>,
 }
 

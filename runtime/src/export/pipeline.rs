@@ -59,6 +59,8 @@ pub(crate) struct Reporter {
     queue: mpsc::Receiver<Message>,
     control: mpsc::Receiver<Control>,
     resource: Resource,
+    // Segments arrive boxed (their owner needed a stable address); unboxing would copy each.
+    #[allow(clippy::vec_box)]
     batch: Vec<Box<Segment>>,
     max_batch: usize,
     delay: Duration,

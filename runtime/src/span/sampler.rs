@@ -5,7 +5,7 @@ use super::ParentContext;
 use crate::id::TraceId;
 
 /// Which traces are recorded. Names follow `OTEL_TRACES_SAMPLER`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Sampler {
     /// Record every trace (`always_on`).
     AlwaysOn,
@@ -14,15 +14,10 @@ pub enum Sampler {
     /// Record this fraction of traces, chosen by trace id (`traceidratio`).
     TraceIdRatio(f64),
     /// Follow the parent's decision; record every new trace (`parentbased_always_on`, the default).
+    #[default]
     ParentBasedAlwaysOn,
     /// Follow the parent's decision; record this fraction of new traces (`parentbased_traceidratio`).
     ParentBasedTraceIdRatio(f64),
-}
-
-impl Default for Sampler {
-    fn default() -> Self {
-        Self::ParentBasedAlwaysOn
-    }
 }
 
 /// The decision for a segment beginning under `parent` (if any) in trace `trace_id`.
