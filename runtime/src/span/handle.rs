@@ -114,7 +114,9 @@ impl Span {
     pub fn start_exit<P: fmt::Display + ?Sized>(meta: &'static SpanMeta, peer: &P) -> Span {
         let mut span = Self::open(meta, None, None);
         if span.is_recording() {
-            span.with_segment(|segment, index| segment.peers.push((index, Cow::Owned(peer.to_string()))));
+            // Format first: user code never runs while the segment is borrowed.
+            let peer = Cow::Owned(peer.to_string());
+            span.with_segment(|segment, index| segment.peers.push((index, peer)));
         }
         span
     }
@@ -209,6 +211,7 @@ impl Span {
     }
 
     /// Runs `f` on the span's segment with the span's index, if it is reachable from here.
+    /// `f` must not run user code: that code could open spans in the same segment.
     fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
         match &mut self.state {
             State::Idle => None,
@@ -277,7 +280,9 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        self.end(Self::drop_error());
+        if !matches!(self.state, State::Idle) {
+            self.end(Self::drop_error());
+        }
     }
 }
 
@@ -315,7 +320,7 @@ impl SyncSpan {
 impl Drop for SyncSpan {
     fn drop(&mut self) {
         // Leave first: a segment this span owns must be uninstalled before it is handed over.
+        // The span itself drops next, ending with the panic if one is unwinding.
         self.leave();
-        self.span.end(Span::drop_error());
     }
 }

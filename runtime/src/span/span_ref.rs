@@ -29,6 +29,7 @@ pub fn current() -> SpanRef {
 }
 
 impl SpanRef {
+    /// Runs `f` on the span's segment if it is still installed here; `f` must not run user code.
     fn with<R>(&self, f: impl FnOnce(&mut super::Segment, u32) -> R) -> Option<R> {
         let (ptr, id, span) = self.target?;
         with_segment(|segment, _| (std::ptr::eq(segment, ptr) && segment.id == id).then(|| f(segment, span)))
@@ -56,21 +57,20 @@ impl SpanRef {
 
     /// Sets a tag of the declared key `K`.
     pub fn tag<K: TagKey>(&self, value: K::Value) {
-        self.with(|segment, span| {
-            if segment.sampled {
-                segment.tags.push((span, K::meta(), value.into_tag_value()));
-            }
-        });
+        if self.is_recording() {
+            // Convert first: user code never runs while the segment is borrowed.
+            let value = value.into_tag_value();
+            self.with(|segment, span| segment.tags.push((span, K::meta(), value)));
+        }
     }
 
     /// Logs a timestamped event on the span.
     pub fn log(&self, message: impl Into<Cow<'static, str>>) {
-        self.with(|segment, span| {
-            if segment.sampled {
-                let tick = crate::clock::now();
-                segment.logs.push(SpanLog { span, tick, name: message.into(), fields: Vec::new() });
-            }
-        });
+        if self.is_recording() {
+            let name = message.into();
+            let tick = crate::clock::now();
+            self.with(|segment, span| segment.logs.push(SpanLog { span, tick, name, fields: Vec::new() }));
+        }
     }
 
     /// Marks the span as failed with `error`, logged as an `exception` event.
