@@ -1,6 +1,7 @@
 //! The context a segment continues: a span in another process or on another thread.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::id::{SegmentId, SpanId, TraceId};
 
@@ -29,6 +30,25 @@ pub(crate) struct ParentContext {
     pub segment: Option<(SegmentId, u32)>,
     /// The name of the first entry span of the parent's segment (SkyWalking's parent endpoint).
     pub endpoint: Option<Cow<'static, str>>,
+    /// The trace id as SkyWalking spells it, when it is not our hex trace id (Java and Go
+    /// agents write `<hex>.<n>.<n>`); kept verbatim for SkyWalking reporting and carried to
+    /// every segment of the trace in this process.
+    pub sw_trace_id: Option<Arc<str>>,
+    /// The fields of an incoming `sw8` header that name the parent in the caller's terms.
+    pub sw8: Option<Box<Sw8Parent>>,
+}
+
+/// A caller's identity as `sw8` gives it (SkyWalking cross-process propagation, fields 3–8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sw8Parent {
+    pub segment_id: String,
+    pub span_index: i32,
+    pub service: String,
+    pub instance: String,
+    /// The caller's first entry span's name.
+    pub endpoint: String,
+    /// The address the caller used to reach us (its exit span's peer).
+    pub peer: String,
 }
 
 /// The identity of the current span, as seen from outside: what a log line or an outgoing
@@ -56,6 +76,8 @@ impl ParentContext {
             trace_state: segment.parent.as_ref().and_then(|p| p.trace_state.clone()),
             segment: Some((segment.id, span)),
             endpoint: Some(segment.endpoint().clone()),
+            sw_trace_id: segment.parent.as_ref().and_then(|p| p.sw_trace_id.clone()),
+            sw8: None,
         }) {
             return Some(captured);
         }

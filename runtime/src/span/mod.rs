@@ -28,7 +28,7 @@ pub use span_ref::{current, SpanRef};
 pub use spawn::spawn;
 pub use spawn::thread;
 
-pub(crate) use context::{ParentContext, RefKind};
+pub(crate) use context::{ParentContext, RefKind, Sw8Parent};
 pub(crate) use current::set_panic_message;
 pub(crate) use record::{SpanLog, NO_SPAN};
 pub(crate) use segment::Segment;
