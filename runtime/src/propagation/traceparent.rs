@@ -93,6 +93,8 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
         trace_state: extract_tracestate(carrier),
         segment: None,
         endpoint: None,
+        sw_trace_id: None,
+        sw8: None,
     })
 }
 
