@@ -20,7 +20,7 @@ pub(crate) enum Kind {
 /// function's return type exactly as it was before the expansion.
 enum Hint {
     /// The return type with every `impl Trait` erased to `_`; `()` when there is none.
-    Type(Type),
+    Type(Box<Type>),
     /// `-> !`: the body is typed as `Infallible` and the result is matched away.
     Never,
     /// The body already carries its own hint (the async block of `#[async_trait]`).
@@ -42,32 +42,64 @@ impl Body {
             ReturnType::Default => Hint::Type(syn::parse_quote!(())),
             ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => Hint::Never,
             ReturnType::Type(_, ty) => {
-                let mut ty = (**ty).clone();
+                let mut ty = ty.clone();
                 EraseImplTrait.visit_type_mut(&mut ty);
                 Hint::Type(ty)
             }
         };
-        let kind = if function.sig.asyncness.is_some() { Kind::Async } else { Kind::Sync };
-        Body { kind, hint, tokens: function.body.clone() }
+        let kind = if function.sig.asyncness.is_some() {
+            Kind::Async
+        } else {
+            Kind::Sync
+        };
+        Body {
+            kind,
+            hint,
+            tokens: function.body.clone(),
+        }
     }
 
     /// The body as a block that evaluates to the hinted type: `{ let r: R = { body }; r }`.
     /// `return` and `?` inside keep their meaning once the block is a closure's or async block's.
-    pub(crate) fn hinted(&self) -> TokenStream {
+    fn hinted(&self) -> TokenStream {
         let tokens = &self.tokens;
-        let ty = match &self.hint {
-            Hint::Type(ty) => quote!(#ty),
-            Hint::Never => quote!(::core::convert::Infallible),
-            Hint::None => return quote!({ #tokens }),
-        };
-        quote!({
-            let __spanscope_r: #ty = { #tokens };
-            #[allow(unreachable_code)]
-            __spanscope_r
-        })
+        match &self.hint {
+            Hint::Type(ty) => quote!({
+                let __spanscope_r: #ty = { #tokens };
+                #[allow(unreachable_code)]
+                __spanscope_r
+            }),
+            Hint::Never | Hint::None => quote!({ #tokens }),
+        }
     }
 
-    /// The function's result from `value`, the evaluated [`hinted`](Self::hinted) block.
+    /// The body as a closure for `call_once`. `-> !` becomes `-> Infallible`, written on the
+    /// closure so the diverging body is its whole body, not a sub-expression.
+    pub(crate) fn closure(&self) -> TokenStream {
+        let hinted = self.hinted();
+        match self.hint {
+            Hint::Never => quote!(move || -> ::core::convert::Infallible #hinted),
+            Hint::Type(_) | Hint::None => quote!(move || #hinted),
+        }
+    }
+
+    /// The body as a future. `-> !` becomes `Output = Infallible`, through an identity function
+    /// whose bound types the async block.
+    pub(crate) fn future(&self) -> TokenStream {
+        let hinted = self.hinted();
+        match self.hint {
+            Hint::Never => quote!({
+                fn __spanscope_never<F: ::core::future::Future<Output = ::core::convert::Infallible>>(future: F) -> F {
+                    future
+                }
+                __spanscope_never(async move #hinted)
+            }),
+            Hint::Type(_) | Hint::None => quote!(async move #hinted),
+        }
+    }
+
+    /// The function's result from `value`, what the [`closure`](Self::closure) or the
+    /// [`future`](Self::future) evaluated to.
     pub(crate) fn result(&self, value: TokenStream) -> TokenStream {
         match self.hint {
             Hint::Never => quote!(match #value {}),
@@ -88,14 +120,27 @@ pub(crate) fn probe() -> TokenStream {
 /// Rebuilds `function` with the contents `generate` makes of its body. For an `#[async_trait]`
 /// method (a sync fn whose last expression is `Box::pin(async move { .. })`), the inner async
 /// block is instrumented as an async body and stays inside `Box::pin`.
-pub(crate) fn instrument(function: &Function, generate: impl FnOnce(&Body) -> TokenStream) -> TokenStream {
+pub(crate) fn instrument(
+    function: &Function,
+    generate: impl FnOnce(&Body) -> TokenStream,
+) -> TokenStream {
     if let Some((before, call, block)) = async_trait_block(function) {
         let stmts = &block.block.stmts;
-        let body = Body { kind: Kind::Async, hint: Hint::None, tokens: quote!(#(#stmts)*) };
+        let body = Body {
+            kind: Kind::Async,
+            hint: Hint::None,
+            tokens: quote!(#(#stmts)*),
+        };
         let contents = generate(&body);
-        let ExprAsync { attrs, async_token, capture, .. } = block;
+        let ExprAsync {
+            attrs,
+            async_token,
+            capture,
+            ..
+        } = block;
         let func = &call.func;
-        return function.with_body(quote!(#(#before)* #func(#(#attrs)* #async_token #capture { #contents })));
+        return function
+            .with_body(quote!(#(#before)* #func(#(#attrs)* #async_token #capture { #contents })));
     }
     function.with_body(generate(&Body::of(function)))
 }
@@ -107,18 +152,29 @@ fn async_trait_block(function: &Function) -> Option<(Vec<Stmt>, ExprCall, ExprAs
         return None;
     }
     let mut stmts = Block::parse_within.parse2(function.body.clone()).ok()?;
-    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else { return None };
-    let Expr::Path(func) = &*call.func else { return None };
-    let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = func
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
         return None;
     }
-    let Some(Expr::Async(block)) = call.args.first() else { return None };
-    if block.capture.is_none() {
+    let Some(Expr::Async(block)) = call.args.first() else {
         return None;
-    }
+    };
+    block.capture.as_ref()?;
     let block = block.clone();
-    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.pop() else { return None };
+    let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.pop() else {
+        return None;
+    };
     Some((stmts, call, block))
 }
 
@@ -128,7 +184,9 @@ struct EraseImplTrait;
 impl VisitMut for EraseImplTrait {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer { underscore_token: syn::Token![_](impl_trait.impl_token.span) });
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
         } else {
             visit_mut::visit_type_mut(self, ty);
         }

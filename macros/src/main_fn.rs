@@ -24,7 +24,10 @@ fn generate(args: MainArgs, mut function: Function, errors: &mut Errors) -> Toke
     let run = match body.kind {
         Kind::Sync => {
             let flavor = args.flavor.as_ref().map(|(key, _)| key);
-            for key in flavor.into_iter().chain(args.worker_threads.as_ref().map(|(key, _)| key)) {
+            for key in flavor
+                .into_iter()
+                .chain(args.worker_threads.as_ref().map(|(key, _)| key))
+            {
                 errors.push(syn::Error::new(
                     key.span(),
                     format!("`{key}` only applies to `async fn main`, which runs on a tokio runtime; a sync `main` runs on the main thread"),
@@ -38,8 +41,10 @@ fn generate(args: MainArgs, mut function: Function, errors: &mut Errors) -> Toke
                 Some((_, Flavor::CurrentThread)) => quote!(new_current_thread()),
                 Some((_, Flavor::MultiThread)) | None => quote!(new_multi_thread()),
             };
-            let workers = args.worker_threads.map(|(_, n)| quote!(.worker_threads(#n)));
-            let hinted = body.hinted();
+            let workers = args
+                .worker_threads
+                .map(|(_, n)| quote!(.worker_threads(#n)));
+            let future = body.future();
             let result = body.result(quote!(__spanscope_ret));
             quote! {
                 let __spanscope_ret = ::spanscope::__private::tokio::runtime::Builder::#builder
@@ -47,7 +52,7 @@ fn generate(args: MainArgs, mut function: Function, errors: &mut Errors) -> Toke
                     .enable_all()
                     .build()
                     .expect("spanscope: failed to build the tokio runtime")
-                    .block_on(async move #hinted);
+                    .block_on(#future);
                 #result
             }
         }
@@ -77,6 +82,9 @@ fn check_signature(function: &Function, errors: &mut Errors) {
         ));
     }
     if !sig.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(&sig.generics, "`fn main` cannot be generic"));
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            "`fn main` cannot be generic",
+        ));
     }
 }

@@ -15,30 +15,37 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
         args,
         item,
         |args, errors| SpanArgs::parse(mac, args, errors),
-        |args, function, _| body::instrument(&function, |body| generate(mac, &args, &function, body)),
+        |args, function, _| {
+            body::instrument(&function, |body| generate(mac, &args, &function, body))
+        },
     )
 }
 
 fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> TokenStream {
     let prologue = prologue(mac, args, function);
-    let hinted = body.hinted();
     let probe = body::probe();
     let result = body.result(quote!(__spanscope_ret));
     match body.kind {
-        Kind::Sync => quote! {
+        Kind::Sync => {
+            let closure = body.closure();
+            quote! {
             #prologue
             let __spanscope_guard = ::spanscope::__private::SyncSpan::enter(__spanscope_span);
-            let __spanscope_ret = ::spanscope::__private::call_once(move || #hinted);
+            let __spanscope_ret = ::spanscope::__private::call_once(#closure);
             __spanscope_guard.finish(#probe);
             #result
-        },
-        Kind::Async => quote! {
+            }
+        }
+        Kind::Async => {
+            let future = body.future();
+            quote! {
             #prologue
             let (__spanscope_ret, __spanscope_span) =
-                ::spanscope::__private::Instrumented::new(__spanscope_span, async move #hinted).await;
+                ::spanscope::__private::Instrumented::new(__spanscope_span, #future).await;
             __spanscope_span.finish(#probe);
             #result
-        },
+            }
+        }
     }
 }
 
@@ -62,7 +69,11 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function) -> TokenStream {
     };
     let mutability = (!args.tags.is_empty()).then(|| quote!(mut));
     let tags = (!args.tags.is_empty()).then(|| {
-        let (keys, values) = args.tags.iter().map(|tag| (&tag.key, &tag.value)).unzip::<_, _, Vec<_>, Vec<_>>();
+        let (keys, values) = args
+            .tags
+            .iter()
+            .map(|tag| (&tag.key, &tag.value))
+            .unzip::<_, _, Vec<_>, Vec<_>>();
         quote! {
             if __spanscope_span.is_recording() {
                 #(__spanscope_span.tag::<#keys>(#values);)*
@@ -71,7 +82,10 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function) -> TokenStream {
     });
     // The carrier is a `&mut` expression (`req.headers_mut()`, a `&mut HeaderMap` parameter);
     // passing it where `&mut C` is expected reborrows it, so the body can still use it.
-    let inject = args.inject.as_ref().map(|carrier| quote!(__spanscope_span.inject(#carrier);));
+    let inject = args
+        .inject
+        .as_ref()
+        .map(|carrier| quote!(__spanscope_span.inject(#carrier);));
     quote! {
         static __SPANSCOPE_META: ::spanscope::__private::SpanMeta = ::spanscope::__private::SpanMeta::new(
             #name,

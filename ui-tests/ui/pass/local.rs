@@ -1,6 +1,6 @@
 #![deny(warnings)]
 //! `#[local]` on methods (`self`, `&self`, `&mut self` returning a borrow), generics, `impl Trait`
-//! arguments and returns, `Result` with `?` and early `return`, and panics.
+//! arguments and returns, `Result` with `?` and early `return`, panics, and `-> !`.
 
 use std::fmt::Display;
 
@@ -89,6 +89,12 @@ fn forever(code: i32) -> ! {
     std::process::exit(code)
 }
 
+#[local]
+async fn serve_forever(code: i32) -> ! {
+    tokio::task::yield_now().await;
+    std::process::exit(code)
+}
+
 fn main() {
     let mut cart = Cart { items: vec![1, 2, 3] };
     *cart.slot(0) += 10;
@@ -110,5 +116,8 @@ fn main() {
     assert!(std::panic::catch_unwind(|| boom(true)).is_err());
     let _ = std::panic::take_hook();
     assert_eq!(rt.block_on(generic_async(5)), "5");
-    forever(0);
+    if std::env::args().count() > 99 {
+        forever(1);
+    }
+    rt.block_on(serve_forever(0))
 }

@@ -9,8 +9,8 @@ spanscope::tags! {
 }
 
 #[profiled(route = "checkout", tenant = tenant.clone())]
-fn hot_loop(tenant: &String, n: u64) -> u64 {
-    (0..n).sum()
+fn hot_loop(tenant: String, n: u64) -> u64 {
+    (0..n).sum::<u64>() + tenant.len() as u64
 }
 
 #[profiled(tenant = tenant.to_owned())]
@@ -31,7 +31,7 @@ impl Worker {
 }
 
 fn main() {
-    assert_eq!(hot_loop(&"acme".to_owned(), 4), 6);
+    assert_eq!(hot_loop("acme".to_owned(), 4), 10);
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     assert_eq!(rt.block_on(hot_async("acme")), Ok(4));
     assert!(rt.block_on(hot_async("")).is_err());
