@@ -29,21 +29,21 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
         Kind::Sync => {
             let closure = body.closure();
             quote! {
-            #prologue
-            let __spanscope_guard = ::spanscope::__private::SyncSpan::enter(__spanscope_span);
-            let __spanscope_ret = ::spanscope::__private::call_once(#closure);
-            __spanscope_guard.finish(#probe);
-            #result
+                #prologue
+                let __spanscope_guard = ::spanscope::__private::SyncSpan::enter(__spanscope_span);
+                let __spanscope_ret = ::spanscope::__private::call_once(#closure);
+                __spanscope_guard.finish(#probe);
+                #result
             }
         }
         Kind::Async => {
             let future = body.future();
             quote! {
-            #prologue
-            let (__spanscope_ret, __spanscope_span) =
-                ::spanscope::__private::Instrumented::new(__spanscope_span, #future).await;
-            __spanscope_span.finish(#probe);
-            #result
+                #prologue
+                let (__spanscope_ret, __spanscope_span) =
+                    ::spanscope::__private::Instrumented::new(__spanscope_span, #future).await;
+                __spanscope_span.finish(#probe);
+                #result
             }
         }
     }
