@@ -1,6 +1,8 @@
 //! Shared harness of the end-to-end tests: start spanscope once per test binary with the local
 //! exporter writing to a fresh folder, and read back what it wrote as the OTLP/JSON it is.
 
+pub mod collector;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,6 +26,8 @@ pub struct ExportedSpan {
     pub status_code: u64,
     pub status_message: Option<String>,
     pub trace_state: Option<String>,
+    /// Links: `(trace id, span id, attributes)`.
+    pub links: Vec<(String, String, BTreeMap<String, Value>)>,
     /// The resource's `service.name`.
     pub service: String,
     /// The line (segment) the span came in.
@@ -95,6 +99,10 @@ pub fn read_spans(path: &Path) -> Vec<ExportedSpan> {
                         status_code: span["status"]["code"].as_u64().unwrap_or(0),
                         status_message: span["status"]["message"].as_str().map(str::to_owned),
                         trace_state: span["traceState"].as_str().map(str::to_owned),
+                        links: array(&span["links"])
+                            .iter()
+                            .map(|l| (string(&l["traceId"]), string(&l["spanId"]), attributes(&l["attributes"])))
+                            .collect(),
                         service: service.clone(),
                         line,
                     });

@@ -32,7 +32,7 @@ fn an_entry_continues_the_callers_trace_and_an_exit_passes_it_on() {
     client.assert_child_of(server);
     let sent = outgoing["traceparent"].to_str().unwrap();
     assert_eq!(sent, format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", client.span_id));
-    assert_eq!(outgoing["tracestate"], "congo=t61rcWkgMzE");
+    assert_eq!(outgoing["tracestate"], format!("spanscope=p:{},congo=t61rcWkgMzE", client.span_id), "ours first");
 }
 
 #[test]

@@ -48,3 +48,57 @@ impl Injector for http::HeaderMap {
         }
     }
 }
+
+impl<B> Extractor for http::Request<B> {
+    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]>
+    where
+        Self: 'a,
+    {
+        Extractor::values(self.headers(), name)
+    }
+}
+
+impl<B> Injector for http::Request<B> {
+    fn set(&mut self, name: &'static str, value: String) {
+        Injector::set(self.headers_mut(), name, value)
+    }
+}
+
+/// Keys match case-insensitively, as header names do.
+impl<S: std::hash::BuildHasher> Extractor for std::collections::HashMap<String, String, S> {
+    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]>
+    where
+        Self: 'a,
+    {
+        let name = name.to_owned();
+        self.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(&name)).map(|(_, v)| v.as_bytes())
+    }
+}
+
+/// Writes lowercase keys, replacing any spelling of the same key.
+impl<S: std::hash::BuildHasher> Injector for std::collections::HashMap<String, String, S> {
+    fn set(&mut self, name: &'static str, value: String) {
+        self.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        self.insert(name.to_owned(), value);
+    }
+}
+
+/// gRPC metadata (tonic is always present: the exporters use it).
+impl Extractor for tonic::metadata::MetadataMap {
+    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]>
+    where
+        Self: 'a,
+    {
+        // Binary (`-bin`) keys never carry a trace context; only ASCII metadata is read.
+        let values = self.get_all(name);
+        values.into_iter().map(|v| v.as_encoded_bytes())
+    }
+}
+
+impl Injector for tonic::metadata::MetadataMap {
+    fn set(&mut self, name: &'static str, value: String) {
+        if let Ok(value) = value.parse() {
+            self.insert(tonic::metadata::MetadataKey::from_static(name), value);
+        }
+    }
+}

@@ -5,17 +5,21 @@
 //! a higher version is read by its version-00 prefix; optional whitespace around the value is
 //! allowed. All trace flags are kept (the random-trace-id bit included). `tracestate` is read
 //! only with a valid `traceparent`, may span several fields, and is forwarded only when it is
-//! well-formed with at most 32 members.
+//! well-formed with at most 32 members; on inject our own member (`spanscope=p:<span id>`) is
+//! updated and moved to the front, as the specification asks of a vendor that changes the
+//! parent.
 
-use super::{Extractor, Injector};
+use super::{Extractor, Injector, Outgoing};
 use crate::id::{SpanId, TraceId};
-use crate::span::{ParentContext, RefKind, Segment};
+use crate::span::{ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
 pub(crate) const TRACEPARENT: &str = "traceparent";
 pub(crate) const TRACESTATE: &str = "tracestate";
 
 const MAX_TRACESTATE_MEMBERS: usize = 32;
+/// Our own `tracestate` member's key.
+const OWN_KEY: &str = "spanscope";
 /// Longer `tracestate` input is not parsed (32 members of at most 256 + 1 + 256 bytes).
 const MAX_TRACESTATE_LEN: usize = MAX_TRACESTATE_MEMBERS * 514;
 
@@ -90,11 +94,11 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
         span_id: parent.parent_id,
         sampled: parent.flags & 0x01 != 0,
         flags: parent.flags,
-        trace_state: extract_tracestate(carrier),
         segment: None,
         endpoint: None,
-        sw_trace_id: None,
         sw8: None,
+        sent_at_ms: None,
+        propagated: Propagated { trace_state: extract_tracestate(carrier), ..Propagated::default() },
     })
 }
 
@@ -134,14 +138,12 @@ fn extract_tracestate<C: Extractor + ?Sized>(carrier: &C) -> Option<String> {
             return None;
         }
     }
-    (members > 0).then(|| normalized_members(&joined))
-}
-
-/// The members of a valid `tracestate`, without empty members or surrounding whitespace.
-fn normalized_members(joined: &str) -> String {
-    let members: Vec<&str> =
-        joined.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty()).collect();
-    members.join(",")
+    let members: Vec<&str> = joined
+        .split(',')
+        .map(|m| m.trim_matches([' ', '\t']))
+        .filter(|m| !m.is_empty() && m.split_once('=').is_none_or(|(key, _)| key != OWN_KEY))
+        .collect();
+    (!members.is_empty()).then(|| members.join(","))
 }
 
 /// `key = simple-key / multi-tenant-key`, lowercase, at most 256 characters.
@@ -166,12 +168,18 @@ fn valid_value(value: &str) -> bool {
         && b[b.len() - 1] != b' '
 }
 
-/// Writes `traceparent` (and the forwarded `tracestate`) for span `index` of `segment`.
-pub(crate) fn inject<C: Injector + ?Sized>(segment: &Segment, index: u32, carrier: &mut C) {
-    carrier.set(TRACEPARENT, format(segment.trace_id, segment.span_id(index), segment.flags));
-    if let Some(state) = segment.parent.as_ref().and_then(|p| p.trace_state.as_ref()) {
-        carrier.set(TRACESTATE, state.clone());
+/// Writes `traceparent`, and `tracestate` with our member first and upstream's after it.
+pub(crate) fn inject<C: Injector + ?Sized>(outgoing: &Outgoing<'_>, carrier: &mut C) {
+    carrier.set(TRACEPARENT, format(outgoing.trace_id, outgoing.span_id, outgoing.flags));
+    let mut state = format!("{OWN_KEY}=p:{}", outgoing.span_id);
+    if let Some(upstream) = &outgoing.propagated.trace_state {
+        // Keep at most 32 members in all: drop upstream's rightmost (oldest) ones.
+        for member in upstream.split(',').take(MAX_TRACESTATE_MEMBERS - 1) {
+            state.push(',');
+            state.push_str(member);
+        }
     }
+    carrier.set(TRACESTATE, state);
 }
 
 #[cfg(test)]
@@ -252,16 +260,16 @@ mod tests {
         h.append("tracestate", "rojo=00f067aa0ba902b7, ".parse().unwrap());
         h.append("tracestate", "congo=t61rcWkgMzE,tenant@vendor=x".parse().unwrap());
         assert_eq!(
-            extract(&h).unwrap().trace_state.as_deref(),
+            extract(&h).unwrap().propagated.trace_state.as_deref(),
             Some("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant@vendor=x")
         );
         let members: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
         h.insert("tracestate", members.join(",").parse().unwrap());
-        assert_eq!(extract(&h).unwrap().trace_state, None, "33 members are dropped");
+        assert_eq!(extract(&h).unwrap().propagated.trace_state, None, "33 members are dropped");
         h.insert("tracestate", "UPPER=v".parse().unwrap());
-        assert_eq!(extract(&h).unwrap().trace_state, None);
+        assert_eq!(extract(&h).unwrap().propagated.trace_state, None);
         h.insert("tracestate", "a=1,a=2".parse().unwrap());
-        assert_eq!(extract(&h).unwrap().trace_state, None, "duplicate keys are invalid");
+        assert_eq!(extract(&h).unwrap().propagated.trace_state, None, "duplicate keys are invalid");
     }
 
     #[test]

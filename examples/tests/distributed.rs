@@ -1,0 +1,59 @@
+//! Runs the `distributed` example (two processes over HTTP on loopback) and checks what both
+//! wrote: one trace, the callee's entry spans children of the caller's exit spans, and the
+//! SkyWalking reference to the caller's segment filled in on the callee's side.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use spanscope_tests::{fresh_dir, read_spans, SpanSet, CLIENT, SERVER};
+
+/// `cargo test` builds the package's examples next to its test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile folder");
+    let path = dir.join("examples").join(name);
+    assert!(path.exists(), "{} is missing: run through `cargo test`, which builds examples", path.display());
+    path
+}
+
+#[test]
+fn one_trace_crosses_both_services() {
+    let out = fresh_dir("distributed");
+    let output = Command::new(example("distributed"))
+        .env("SPANSCOPE_OUT_DIR", &out)
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_PROPAGATORS")
+        .output()
+        .expect("run the example");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("items in stock"));
+
+    let spans = read_spans(&out.join("traces.jsonl"));
+    let checkout = spans.named("POST /checkout");
+    assert_eq!(checkout.service, "checkout");
+    assert!(spans.iter().all(|s| s.trace_id == checkout.trace_id), "one trace id across both processes");
+
+    let calls: Vec<_> = spans.iter().filter(|s| s.name == "call_inventory").collect();
+    let served: Vec<_> = spans.iter().filter(|s| s.name == "GET /stock/{item}").collect();
+    assert_eq!((calls.len(), served.len()), (3, 3));
+    for call in &calls {
+        assert_eq!(call.kind, CLIENT);
+        call.assert_child_of(checkout);
+        assert_eq!(call.attributes["server.address"], "127.0.0.1");
+        assert_eq!(call.attributes["http.response.status_code"], 200);
+        let server = served.iter().find(|s| s.parent_span_id.as_deref() == Some(&call.span_id)).expect("a child");
+        assert_eq!((server.kind, server.service.as_str()), (SERVER, "inventory"));
+        let counted = spans.iter().find(|s| s.name == "count" && s.parent_span_id.as_deref() == Some(&server.span_id));
+        assert!(counted.is_some(), "the callee's local span nests under its entry span");
+        // The SkyWalking reference: the caller's service, instance, endpoint, segment and span.
+        let (link_trace, link_span, reference) = &server.links[0];
+        assert_eq!((link_trace, link_span), (&call.trace_id, &call.span_id));
+        assert_eq!(reference["spanscope.ref.type"], "cross_process");
+        assert_eq!(reference["skywalking.parent.service"], "checkout");
+        assert!(reference["skywalking.parent.service_instance"].as_str().unwrap().contains('@'));
+        assert_eq!(reference["skywalking.parent.endpoint"], "POST /checkout");
+        assert_eq!(reference["skywalking.parent.segment_id"].as_str().unwrap().len(), 32);
+        assert_eq!(reference["skywalking.parent.span_id"], i64::from(calls.iter().position(|c| c.span_id == call.span_id).unwrap() as u8 + 1));
+        assert!(reference["skywalking.network_address_used_at_peer"].as_str().unwrap().starts_with("127.0.0.1:"));
+    }
+}

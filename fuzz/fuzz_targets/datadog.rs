@@ -1,0 +1,4 @@
+#![no_main]
+//! `datadog`: any bytes in any of its fields.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| spanscope_fuzz::extract(spanscope::Propagator::Datadog, data));

@@ -1,0 +1,87 @@
+//! Standard Base64 with padding (RFC 4648 §4), as SkyWalking's `sw8` fields use it. Decoding is
+//! strict (canonical length and padding, standard alphabet) and bounded by the input's length.
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Appends the Base64 of `bytes` to `out`.
+pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
+    out.reserve(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+fn value(c: u8) -> Option<u32> {
+    Some(u32::from(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => return None,
+    }))
+}
+
+/// Decodes padded standard Base64; `None` for anything else.
+pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let quads = text.len() / 4;
+    for (q, quad) in text.chunks_exact(4).enumerate() {
+        let padding = match (quad[2], quad[3]) {
+            (b'=', b'=') => 2,
+            (_, b'=') => 1,
+            _ => 0,
+        };
+        if padding > 0 && q + 1 != quads {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &quad[..4 - padding] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * padding as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - padding]);
+    }
+    Some(out)
+}
+
+/// Decodes padded standard Base64 holding UTF-8 text.
+pub(crate) fn decode_str(text: &[u8]) -> Option<String> {
+    String::from_utf8(decode(text)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_known_values() {
+        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg==")] {
+            let mut out = String::new();
+            encode_into(plain.as_bytes(), &mut out);
+            assert_eq!(out, encoded);
+            assert_eq!(decode_str(encoded.as_bytes()).as_deref(), Some(plain));
+        }
+        assert_eq!(decode_str(b"L2FwaS92MS9oZWFsdGg=").as_deref(), Some("/api/v1/health"));
+    }
+
+    #[test]
+    fn rejects_non_canonical_input() {
+        for bad in ["Zg=", "Zg", "Z===", "Zg==Zg==", "Zm9v-", "Zm 9", "=Zm9"] {
+            assert_eq!(decode(bad.as_bytes()), None, "{bad}");
+        }
+    }
+}
