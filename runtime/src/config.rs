@@ -37,6 +37,7 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     max_spans_per_segment: Option<u32>,
     resource: Vec<(String, String)>,
+    profiler: crate::profiler::ProfilerConfig,
 }
 
 impl Config {
@@ -54,6 +55,12 @@ impl Config {
     /// Turns every span into a no-op (`OTEL_SDK_DISABLED` wins).
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.disabled = Some(disabled);
+        self
+    }
+
+    /// The CPU profiler's settings (its `SPANSCOPE_PROFILE*` and `PYROSCOPE_*` variables win).
+    pub fn profiler(mut self, profiler: crate::profiler::ProfilerConfig) -> Self {
+        self.profiler = profiler;
         self
     }
 
@@ -157,6 +164,7 @@ impl Config {
             self.max_spans_per_segment.map(|m| m as usize),
             1000,
         )?;
+        let profiler = self.profiler.resolve(&var)?;
         Ok(Settings {
             service_name,
             disabled,
@@ -169,6 +177,7 @@ impl Config {
             shutdown_timeout,
             max_spans_per_segment: u32::try_from(max_spans).unwrap_or(u32::MAX),
             resource,
+            profiler,
         })
     }
 }
@@ -188,6 +197,8 @@ pub(crate) struct Settings {
     pub max_spans_per_segment: u32,
     /// Extra resource attributes (`service.name` excluded: it is `service_name`).
     pub resource: Vec<(String, String)>,
+    /// The CPU profiler's.
+    pub profiler: crate::profiler::ProfilerSettings,
 }
 
 /// A configuration value that could not be used.
@@ -199,7 +210,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
+    pub(crate) fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
         Self { variable, value: value.to_owned(), expected: expected.into() }
     }
 

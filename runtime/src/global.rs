@@ -95,6 +95,7 @@ struct Running {
     queue: mpsc::SyncSender<Message>,
     reporter: JoinHandle<()>,
     shutdown_timeout: Duration,
+    profiler: Option<crate::profiler::Running>,
 }
 
 /// Initialises spanscope: reads the environment over `config`, starts the exporters on a
@@ -124,6 +125,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     let (queue, queue_rx) = mpsc::sync_channel(settings.max_queue_size);
     let (control, control_rx) = mpsc::channel();
     let reporter = export::Reporter::new(exporters, queue_rx, control_rx, &settings).spawn()?;
+    let profiler = crate::profiler::start(&settings)?;
     let Settings { sampler, max_spans_per_segment, shutdown_timeout, .. } = settings;
     let shared = Box::leak(Box::new(Shared {
         sampler,
@@ -134,7 +136,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     }));
     SHARED.store(shared, Ordering::Release);
     *active = true;
-    Ok(Guard { running: Some(Running { control, queue, reporter, shutdown_timeout }) })
+    Ok(Guard { running: Some(Running { control, queue, reporter, shutdown_timeout, profiler }) })
 }
 
 /// Exports everything finished so far and waits for the exporters to write it, for at most
@@ -167,7 +169,11 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
         *active = false;
-        let Some(running) = self.running.take() else { return };
+        let Some(mut running) = self.running.take() else { return };
+        // The last profile covers the program up to here, spans included.
+        if let Some(profiler) = running.profiler.take() {
+            profiler.stop(std::time::Instant::now() + running.shutdown_timeout);
+        }
         // New segments become no-ops from here; ones still open are counted when they end.
         SHARED.store(std::ptr::null_mut(), Ordering::Release);
         if request(&running.control, &running.queue, Control::Shutdown, running.shutdown_timeout) {

@@ -1,7 +1,8 @@
 //! Counters of what the runtime did and what it had to drop, and why.
 //!
 //! Counters are bumped off the hot path only: where a segment is handed over, on the reporter
-//! thread, and where a header is rejected.
+//! thread, and where a header is rejected; and by the profiler's signal handler when it drops a
+//! sample (a relaxed atomic add is signal-safe).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,9 +17,14 @@ pub(crate) enum Counter {
     TraceparentMalformed,
     TraceparentDuplicate,
     TracestateMalformed,
+    ProfileSamples,
+    ProfileSamplesDropped,
+    ProfilesExported,
+    ProfilesDropped,
+    ProfilesRetried,
 }
 
-const COUNTERS: usize = Counter::TracestateMalformed as usize + 1;
+const COUNTERS: usize = Counter::ProfilesRetried as usize + 1;
 
 static VALUES: [AtomicU64; COUNTERS] = [const { AtomicU64::new(0) }; COUNTERS];
 
@@ -52,6 +58,19 @@ pub struct Stats {
     pub traceparent_duplicate: u64,
     /// Incoming `tracestate` fields not forwarded because they were malformed or over limits.
     pub tracestate_malformed: u64,
+    /// CPU samples the profiler took and counted into a profile, in timer periods (a sample
+    /// whose signal was delayed past further expirations counts for each of them).
+    pub profile_samples: u64,
+    /// CPU samples the profiler's signal handler could not store (its sample ring was full, or
+    /// more threads were being sampled at once than it has unwinder caches).
+    pub profile_samples_dropped: u64,
+    /// Profiles (one per window) delivered, summed over the profile exporters.
+    pub profiles_exported: u64,
+    /// Profiles an exporter could not write or deliver (its queue was full, the server refused
+    /// them, or the retries ran out).
+    pub profiles_dropped: u64,
+    /// Profile uploads sent again after a retryable failure, counted once per retry.
+    pub profiles_retried: u64,
 }
 
 /// The runtime's counters now.
@@ -66,5 +85,10 @@ pub fn stats() -> Stats {
         traceparent_malformed: get(Counter::TraceparentMalformed),
         traceparent_duplicate: get(Counter::TraceparentDuplicate),
         tracestate_malformed: get(Counter::TracestateMalformed),
+        profile_samples: get(Counter::ProfileSamples),
+        profile_samples_dropped: get(Counter::ProfileSamplesDropped),
+        profiles_exported: get(Counter::ProfilesExported),
+        profiles_dropped: get(Counter::ProfilesDropped),
+        profiles_retried: get(Counter::ProfilesRetried),
     }
 }

@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod profiles;
+
 /// One exported span, flattened out of its `ExportTraceServiceRequest` line.
 #[derive(Debug, Clone)]
 pub struct ExportedSpan {

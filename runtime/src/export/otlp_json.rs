@@ -55,6 +55,10 @@ pub(crate) fn encode_segment(out: &mut String, segment: &Segment, batch: &Batch<
         for (_, meta, value) in segment.tags.iter().filter(|(i, _, _)| *i == index) {
             push_attribute(out, &mut first, meta.wire_name(), value);
         }
+        if index == 0 && segment.profiled {
+            // Grafana's trace-to-profile link: the local root span's id labels its CPU samples.
+            push_attribute(out, &mut first, "pyroscope.profile.id", &TagValue::Str(segment.span_id(0).to_string().into()));
+        }
         if let Some(peer) = segment.peer(index) {
             let (host, port) = split_host_port(peer);
             push_attribute(out, &mut first, "server.address", &TagValue::Str(host.to_owned().into()));

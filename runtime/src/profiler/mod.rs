@@ -1,12 +1,177 @@
-//! The profiler's view of the program: the tags active on each thread.
+//! The continuous CPU profiler: every sample carries the `#[profiled]` tags and the span it was
+//! taken in.
 //!
 //! `#[profiled(route = "checkout")]` pushes its tags on the calling thread's [tag
 //! state](tag_state) for the duration of the body (sync) or of each poll (async), so a CPU
 //! sample taken at any instant can read exactly the tags in force there. The state is a fixed
 //! array of plain words written by the owning thread only, which is what makes it readable
 //! from a signal handler on that thread.
+//!
+//! The sampler (Linux x86-64; on other platforms the profiler is compiled out and
+//! [`crate::init`] starts no sampler):
+//! - `timer`: a CPU-time timer per thread sends SIGPROF to its thread per `1/hz` of its CPU;
+//! - `signal`: the handler copies the thread's tags ([`tag_state`]) and span identity
+//!   (`span_identity`) and walks the stack (`unwinder`, DWARF CFI via framehop, with
+//!   validated stack reads from `stack_reader`) into a pre-allocated `ring` slot;
+//! - `collector`: a background thread drains the ring into per-window counts (`aggregate`),
+//!   resolves addresses (`symbolize`, over `modules`), encodes `pprof` and hands each
+//!   window to the exporters (`local` files and `flamegraph` SVGs, `pyroscope` pushes
+//!   over `http_post`).
+//!
+//! Nothing here runs on an application thread except the tag pushes and the signal handler.
 
+macro_rules! sampler_modules {
+    ($($module:ident),* $(,)?) => {$(
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        mod $module;
+    )*};
+}
+
+sampler_modules!(
+    aggregate, collector, flamegraph, http_post, local, modules, pprof, pyroscope, ring, signal, sink,
+    span_identity, stack_reader, symbolize, timer, unwinder,
+);
+
+#[doc(hidden)]
+pub mod proto;
+mod settings;
 pub(crate) mod tag_state;
 pub(crate) mod with_tags;
 
+pub use settings::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
+pub(crate) use settings::ProfilerSettings;
 pub use tag_state::current_tags;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the sampler is running now; segments made while it runs are linked to their profile.
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Whether CPU samples are being taken now.
+pub fn is_running() -> bool {
+    RUNNING.load(Ordering::Relaxed)
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) use running::{start, Running};
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+pub(crate) use unsupported::{start, Running};
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod running {
+    use std::sync::mpsc;
+    use std::sync::OnceLock;
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::collector::Collector;
+    use super::ring::Ring;
+    use super::sink::ProfileSink;
+    use super::{local, modules, pyroscope, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
+    use crate::config::Settings;
+    use crate::global::InitError;
+    use std::sync::atomic::Ordering;
+
+    /// A started sampler; [`Running::stop`] stops it and writes the last profile.
+    #[derive(Debug)]
+    pub(crate) struct Running {
+        stop: mpsc::Sender<Instant>,
+        collector: JoinHandle<()>,
+    }
+
+    /// Starts the sampler and its collector, unless the settings turn it off.
+    pub(crate) fn start(settings: &Settings) -> Result<Option<Running>, InitError> {
+        let profiler = &settings.profiler;
+        if !profiler.enabled {
+            return Ok(None);
+        }
+        let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
+        // Everything the signal handler touches exists before the first signal.
+        static RING: OnceLock<&'static Ring> = OnceLock::new();
+        let ring = *RING.get_or_init(|| Box::leak(Box::new(Ring::new())));
+        stack_reader::prepare().map_err(io("the profiler's probe pipe"))?;
+        let (modules, generation) = modules::loaded();
+        unwinder::Snapshot::build(&modules).publish();
+        signal::install(ring).map_err(io("the SIGPROF handler"))?;
+        // Samples a previous run left behind belong to no window of this one.
+        ring.drain(|_| {});
+
+        let mut sinks: Vec<Box<dyn ProfileSink>> = Vec::new();
+        for exporter in &profiler.exporters {
+            sinks.push(match exporter {
+                ProfilesExporter::Local => Box::new(
+                    local::LocalProfiles::open(&settings.out_dir, profiler.flamegraph_tag.clone())
+                        .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?,
+                ),
+                ProfilesExporter::Pyroscope => Box::new(
+                    pyroscope::PyroscopeExporter::start(profiler.pyroscope.clone(), settings.service_name.clone(), profiler.hz)
+                        .map_err(io("the spanscope-pyroscope thread"))?,
+                ),
+            });
+        }
+        let period = Duration::from_nanos(1_000_000_000 / u64::from(profiler.hz));
+        let (interval, start) = (profiler.interval, SystemTime::now());
+        // Every thread running now is sampled from here on; later ones from the collector's
+        // first pass after they start.
+        let mut timers = timer::ThreadTimers::new(period);
+        signal::set_enabled(true);
+        if let Err(error) = timers.sync() {
+            signal::set_enabled(false);
+            return Err(InitError::Io { path: "/proc/self/task".into(), error });
+        }
+        let (stop, stopped) = mpsc::channel();
+        let collector = std::thread::Builder::new()
+            .name("spanscope-profiler".into())
+            .spawn(move || {
+                // Built here: the symboliser's caches are thread-local by design (`Rc`).
+                let symbols = symbolize::Symbolizer::new(modules);
+                let window = super::aggregate::Window::new(start);
+                Collector { ring, window, symbols, generation, period, interval, sinks, timers }.run(stopped);
+            })
+            .map_err(io("the spanscope-profiler thread"))?;
+        RUNNING.store(true, Ordering::Relaxed);
+        Ok(Some(Running { stop, collector }))
+    }
+
+    impl Running {
+        /// Stops sampling, writes the last window and waits for the exporters until `deadline`.
+        /// The SIGPROF handler stays installed, ignoring any signal still in flight.
+        pub(crate) fn stop(self, deadline: Instant) {
+            // The collector deletes the timers; a signal in flight until then is ignored.
+            signal::set_enabled(false);
+            RUNNING.store(false, Ordering::Relaxed);
+            if self.stop.send(deadline).is_ok() {
+                while !self.collector.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            if self.collector.is_finished() {
+                let _ = self.collector.join();
+            } else {
+                eprintln!("spanscope: the last CPU profile was not written by the shutdown deadline");
+            }
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+mod unsupported {
+    use crate::config::Settings;
+    use crate::global::InitError;
+
+    /// Never constructed: there is no sampler on this platform.
+    #[derive(Debug)]
+    pub(crate) enum Running {}
+
+    /// The sampler exists on Linux x86-64 only; elsewhere profiling is off.
+    pub(crate) fn start(_settings: &Settings) -> Result<Option<Running>, InitError> {
+        Ok(None)
+    }
+
+    impl Running {
+        pub(crate) fn stop(self, _deadline: std::time::Instant) {
+            match self {}
+        }
+    }
+}

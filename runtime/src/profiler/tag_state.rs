@@ -4,7 +4,12 @@
 //! lock, no atomic read-modify-write. String values are not copied; the slot points at the
 //! bytes owned by the [`TagSet`] that pushed them, which outlives the push (the guard that pops
 //! borrows the set). Each slot is written before the depth that makes it visible, with a
-//! compiler fence between, so a signal handler interrupting the thread sees whole entries.
+//! compiler fence between, and a pop's depth store is fenced before anything that may free the
+//! set, so a signal handler interrupting the thread sees whole entries whose bytes are alive.
+//!
+//! [`TagSnapshot::capture`] is that signal handler's read: it copies the active entries, string
+//! bytes included, into a fixed-size snapshot without allocating, locking or formatting. It must
+//! stay that way: it runs inside the CPU sampler's signal handler.
 
 use std::cell::Cell;
 use std::sync::atomic::{compiler_fence, Ordering};
@@ -98,6 +103,9 @@ impl Drop for TagGuard<'_> {
         let saved = self.saved;
         // `try_with`: a guard dropped while the thread's locals are being destroyed is harmless.
         let _ = TAGS.try_with(|state| state.depth.set(saved));
+        // The popped set may be freed right after; the depth store must not sink below that,
+        // or a signal in between would read freed string bytes.
+        compiler_fence(Ordering::SeqCst);
     }
 }
 
@@ -135,4 +143,88 @@ pub fn current_tags() -> Vec<(&'static str, TagValue)> {
         }
         out
     })
+}
+
+/// String bytes a [`TagSnapshot`] holds at most; longer values are cut.
+const SNAPSHOT_BYTES: usize = 512;
+
+/// A copy of one thread's active tags at one instant, made by the CPU sampler's signal handler.
+#[derive(Clone, Copy)]
+pub(crate) struct TagSnapshot {
+    len: usize,
+    tags: [SnapshotTag; MAX_ACTIVE_TAGS],
+    bytes: [u8; SNAPSHOT_BYTES],
+}
+
+#[derive(Clone, Copy)]
+struct SnapshotTag {
+    meta: *const TagMeta,
+    /// A string value's bytes are `bytes[start..start + len]` of the snapshot.
+    value: RawValue,
+}
+
+impl TagSnapshot {
+    pub(crate) const EMPTY: Self = Self {
+        len: 0,
+        tags: [SnapshotTag { meta: std::ptr::null(), value: RawValue::Bool(false) }; MAX_ACTIVE_TAGS],
+        bytes: [0; SNAPSHOT_BYTES],
+    };
+
+    /// Copies this thread's active tags. Signal-safe: reads a const-initialised thread-local
+    /// without destructor and copies bytes; no allocation, lock, or formatting.
+    pub(crate) fn capture(&mut self) {
+        self.len = 0;
+        let mut used = 0;
+        let _ = TAGS.try_with(|state| {
+            let depth = state.depth.get().min(MAX_ACTIVE_TAGS);
+            for slot in &state.slots[..depth] {
+                let raw = slot.get();
+                let value = match raw.value {
+                    RawValue::Str { ptr, len } => {
+                        let len = len.min(SNAPSHOT_BYTES - used);
+                        // SAFETY: a slot below the depth points at the live bytes of a pushed
+                        // set (see the module doc), and `len` fits in the snapshot's free tail.
+                        unsafe { std::ptr::copy_nonoverlapping(ptr, self.bytes.as_mut_ptr().add(used), len) };
+                        let value = RawValue::Str { ptr: used as *const u8, len };
+                        used += len;
+                        value
+                    }
+                    other => other,
+                };
+                self.tags[self.len] = SnapshotTag { meta: raw.meta, value };
+                self.len += 1;
+            }
+        });
+    }
+
+    /// The captured tags as `(wire name, value)`, innermost value first per key. A string cut
+    /// by the snapshot's size keeps its longest valid UTF-8 prefix.
+    pub(crate) fn tags(&self) -> Vec<(&'static str, TagValue)> {
+        let mut out: Vec<(&'static str, TagValue)> = Vec::with_capacity(self.len);
+        let mut seen: Vec<*const TagMeta> = Vec::with_capacity(self.len);
+        for tag in self.tags[..self.len].iter().rev() {
+            if seen.contains(&tag.meta) {
+                continue;
+            }
+            seen.push(tag.meta);
+            let value = match tag.value {
+                RawValue::Str { ptr, len } => {
+                    let bytes = &self.bytes[ptr as usize..ptr as usize + len];
+                    let text = match std::str::from_utf8(bytes) {
+                        Ok(text) => text,
+                        // SAFETY: `valid_up_to` is the length of the longest valid prefix.
+                        Err(e) => unsafe { std::str::from_utf8_unchecked(&bytes[..e.valid_up_to()]) },
+                    };
+                    TagValue::Str(text.to_owned().into())
+                }
+                RawValue::I64(v) => TagValue::I64(v),
+                RawValue::U64(v) => TagValue::U64(v),
+                RawValue::F64(v) => TagValue::F64(v),
+                RawValue::Bool(v) => TagValue::Bool(v),
+            };
+            // SAFETY: `meta` was copied from a pushed slot, which holds a `&'static TagMeta`.
+            out.push((unsafe { &*tag.meta }.wire_name(), value));
+        }
+        out
+    }
 }

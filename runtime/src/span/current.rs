@@ -4,8 +4,14 @@
 //! The owner of a segment (the stack frame or future that opened it) installs it here while
 //! its code runs and restores the previous value after, on every poll for futures; so the state
 //! is only ever the segment of the task running on this thread right now.
+//!
+//! The CPU sampler's signal handler reads the installed segment's immutable identity through
+//! [`installed_segment`]. So that a signal landing anywhere sees a segment that is whole and
+//! alive, every store of the context is fenced for the compiler on both sides: a segment is
+//! fully written before it is installed, and uninstalled before it is freed or handed over.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{compiler_fence, Ordering};
 
 use super::{ParentContext, Segment, NO_SPAN};
 
@@ -38,13 +44,25 @@ pub(crate) fn get() -> Current {
 /// Replaces the current context, returning the previous one.
 #[inline]
 pub(crate) fn replace(next: Current) -> Current {
-    CURRENT.with(|c| c.replace(next))
+    compiler_fence(Ordering::SeqCst);
+    let previous = CURRENT.with(|c| c.replace(next));
+    compiler_fence(Ordering::SeqCst);
+    previous
 }
 
 /// Restores a context saved by [`replace`]. Safe during thread-local destruction.
 #[inline]
 pub(crate) fn restore(previous: Current) {
+    compiler_fence(Ordering::SeqCst);
     let _ = CURRENT.try_with(|c| c.set(previous));
+    compiler_fence(Ordering::SeqCst);
+}
+
+/// The segment installed on this thread, or null, for the CPU sampler's signal handler: only
+/// its fields that never change after creation may be read through it. Signal-safe: one read
+/// of a const-initialised thread-local without destructor.
+pub(crate) fn installed_segment() -> *const Segment {
+    CURRENT.try_with(|c| c.get().segment.cast_const()).unwrap_or(std::ptr::null())
 }
 
 /// Restores a saved context when dropped, unwinding included.

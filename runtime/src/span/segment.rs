@@ -28,6 +28,13 @@ pub(crate) struct Segment {
     /// Spans not recorded because the segment was full.
     pub dropped_spans: u32,
     max_spans: u32,
+    /// The endpoint CPU samples taken in this segment are labelled with (`trace_endpoint`): the
+    /// first span's name if it is an entry span, else the endpoint of the segment it continues,
+    /// else the first span's name. Fixed at creation: the profiler's signal handler reads it.
+    pub trace_endpoint: Cow<'static, str>,
+    /// Whether the CPU profiler was running when the segment began, so its samples can be
+    /// found by its local root span's id (`pyroscope.profile.id`).
+    pub profiled: bool,
 }
 
 impl Segment {
@@ -42,6 +49,10 @@ impl Segment {
         max_spans: u32,
     ) -> Self {
         let inherited = parent.as_ref().map_or(0, |p| p.flags);
+        let trace_endpoint = match (kind, parent.as_ref().and_then(|p| p.endpoint.as_ref())) {
+            (SpanKind::Entry, _) | (_, None) => Cow::Borrowed(first),
+            (_, Some(endpoint)) => endpoint.clone(),
+        };
         let mut spans = Vec::with_capacity(if sampled { 8 } else { 1 });
         // Unsampled segments keep their first span too: its name is the endpoint propagated
         // downstream, and it is the span the segment's ids derive from.
@@ -58,6 +69,8 @@ impl Segment {
             peers: Vec::new(),
             dropped_spans: 0,
             max_spans,
+            trace_endpoint,
+            profiled: crate::profiler::is_running(),
         }
     }
 

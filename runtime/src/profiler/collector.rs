@@ -1,0 +1,123 @@
+//! The collector thread: drains the sample ring every few tens of milliseconds into the
+//! current window, and at each window boundary (aligned to the wall clock) and at stop turns
+//! the window into a pprof profile and hands it to the exporters. It also keeps the unwinder's
+//! module list current when libraries are loaded.
+//!
+//! Everything slow the profiler does (aggregation, symbolisation, encoding, output) happens
+//! here, never on an application thread.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::aggregate::Window;
+use super::ring::Ring;
+use super::sink::{Finished, ProfileSink};
+use super::symbolize::Symbolizer;
+use super::timer::ThreadTimers;
+use super::unwinder::Snapshot;
+use super::{modules, pprof};
+use crate::stats::{self, Counter};
+
+/// How often the ring is drained.
+const DRAIN_EVERY: Duration = Duration::from_millis(50);
+
+pub(crate) struct Collector {
+    pub ring: &'static Ring,
+    pub window: Window,
+    pub symbols: Symbolizer,
+    pub generation: u64,
+    /// CPU time between samples.
+    pub period: Duration,
+    pub interval: Duration,
+    pub sinks: Vec<Box<dyn ProfileSink>>,
+    /// The per-thread sampling timers, kept in step with the process's threads.
+    pub timers: ThreadTimers,
+}
+
+impl Collector {
+    /// Runs until a stop request (its shutdown deadline) arrives or the sender is dropped.
+    pub(crate) fn run(mut self, stop: Receiver<Instant>) {
+        let mut boundary = next_boundary(SystemTime::now(), self.interval);
+        loop {
+            let deadline = match stop.recv_timeout(DRAIN_EVERY) {
+                Ok(deadline) => Some(deadline),
+                Err(RecvTimeoutError::Disconnected) => Some(Instant::now() + Duration::from_secs(5)),
+                Err(RecvTimeoutError::Timeout) => None,
+            };
+            if deadline.is_some() {
+                // Stop sampling before the last window closes.
+                self.timers = ThreadTimers::new(self.period);
+            } else {
+                // A thread that vanished mid-listing is simply seen at the next pass.
+                let _ = self.timers.sync();
+            }
+            self.refresh_modules();
+            self.drain();
+            let now = SystemTime::now();
+            if let Some(deadline) = deadline {
+                self.finish_window(now);
+                for sink in &mut self.sinks {
+                    sink.shutdown(deadline);
+                }
+                return;
+            }
+            if now >= boundary {
+                self.finish_window(boundary);
+                boundary = next_boundary(now, self.interval);
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        let window = &mut self.window;
+        self.ring.drain(|sample| window.add(sample));
+    }
+
+    /// Rebuilds the unwinder and the symboliser's module list when libraries came or went.
+    fn refresh_modules(&mut self) {
+        if modules::generation() == self.generation {
+            return;
+        }
+        let (modules, generation) = modules::loaded();
+        Snapshot::build(&modules).publish();
+        // Symbols of the window so far are resolved against the new list: a library unloaded
+        // mid-window loses its names, one loaded gains them.
+        self.symbols.set_modules(modules);
+        self.generation = generation;
+    }
+
+    /// Ends the current window at `end`: exports it if it has samples, and starts the next.
+    fn finish_window(&mut self, end: SystemTime) {
+        let window = std::mem::replace(&mut self.window, Window::new(end));
+        let samples = window.samples();
+        if samples == 0 {
+            return;
+        }
+        stats::add(Counter::ProfileSamples, samples);
+        let profile = pprof::build(&window, end, self.period, &mut self.symbols);
+        let finished = Finished { gzipped: pprof::gzipped(&profile), profile, start: window.start, end };
+        for sink in &mut self.sinks {
+            sink.export(&finished);
+        }
+    }
+}
+
+/// The first multiple of `interval` since the Unix epoch after `now`.
+fn next_boundary(now: SystemTime, interval: Duration) -> SystemTime {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let step = interval.as_nanos().max(1);
+    let next = (since / step + 1) * step;
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_align_to_the_wall_clock() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_700_000_003_250);
+        assert_eq!(next_boundary(t, Duration::from_secs(10)), UNIX_EPOCH + Duration::from_secs(1_700_000_010));
+        assert_eq!(next_boundary(t, Duration::from_secs(1)), UNIX_EPOCH + Duration::from_secs(1_700_000_004));
+    }
+}

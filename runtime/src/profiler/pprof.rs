@@ -1,0 +1,155 @@
+//! A window of samples as a pprof `Profile`: sample type `cpu`/`nanoseconds`, one `Sample` per
+//! distinct stack and label set with its labels, locations per address with their inlined
+//! lines, functions, and a mapping per loaded module; and its gzipped encoding.
+//!
+//! Runs on the collector thread.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prost::Message as _;
+
+use super::aggregate::Window;
+use super::proto::perftools::profiles::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use super::symbolize::Symbolizer;
+
+/// The string table under construction; index 0 is "".
+#[derive(Default)]
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn new() -> Self {
+        let mut strings = Self::default();
+        strings.get("");
+        strings
+    }
+
+    fn get(&mut self, text: &str) -> i64 {
+        if let Some(&i) = self.index.get(text) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(text.to_owned());
+        self.index.insert(text.to_owned(), i);
+        i
+    }
+}
+
+/// Builds the profile of `window`, which ended at `end`, sampled every `period` of CPU time.
+pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols: &mut Symbolizer) -> Profile {
+    let mut strings = Strings::new();
+    let cpu = ValueType { r#type: strings.get("cpu"), unit: strings.get("nanoseconds") };
+    let period_nanos = period.as_nanos() as i64;
+
+    let mapping: Vec<Mapping> = symbols
+        .modules()
+        .iter()
+        .enumerate()
+        .map(|(i, module)| {
+            let range = module.text_in_memory();
+            Mapping {
+                id: i as u64 + 1,
+                memory_start: range.start,
+                memory_limit: range.end,
+                file_offset: module.text_file_offset,
+                filename: strings.get(&module.path.to_string_lossy()),
+                build_id: strings.get(module.build_id.as_deref().unwrap_or("")),
+                has_functions: module.has_file,
+                has_filenames: module.has_file,
+                has_line_numbers: module.has_file,
+                has_inline_frames: module.has_file,
+            }
+        })
+        .collect();
+
+    let mut functions: Vec<Function> = Vec::new();
+    let mut function_ids: HashMap<(Rc<str>, Option<Rc<str>>), u64> = HashMap::new();
+    let mut locations: Vec<Location> = Vec::new();
+    let mut location_ids: HashMap<u64, u64> = HashMap::new();
+    let mut location_of = |address: u64, strings: &mut Strings| -> u64 {
+        if let Some(&id) = location_ids.get(&address) {
+            return id;
+        }
+        let resolved = symbols.resolve(address);
+        let line = resolved
+            .frames
+            .iter()
+            .map(|frame| {
+                let key = (frame.function.clone(), frame.file.clone());
+                let function_id = *function_ids.entry(key).or_insert_with(|| {
+                    let name = strings.get(&frame.function);
+                    functions.push(Function {
+                        id: functions.len() as u64 + 1,
+                        name,
+                        system_name: name,
+                        filename: strings.get(frame.file.as_deref().unwrap_or("")),
+                        start_line: 0,
+                    });
+                    functions.len() as u64
+                });
+                Line { function_id, line: i64::from(frame.line), column: 0 }
+            })
+            .collect();
+        let id = locations.len() as u64 + 1;
+        locations.push(Location {
+            id,
+            mapping_id: resolved.module.map_or(0, |m| m as u64 + 1),
+            address,
+            line,
+            is_folded: false,
+        });
+        location_ids.insert(address, id);
+        id
+    };
+
+    let mut samples: Vec<Sample> = window
+        .counts
+        .iter()
+        .map(|(&(stack, labels), &count)| {
+            let location_id = window.stacks[stack].iter().map(|&a| location_of(a, &mut strings)).collect();
+            let label = window.label_sets[labels]
+                .iter()
+                .map(|(key, value)| Label { key: strings.get(key), str: strings.get(value), num: 0, num_unit: 0 })
+                .collect();
+            Sample { location_id, value: vec![count as i64 * period_nanos], label }
+        })
+        .collect();
+    // A stable order makes profiles of the same work compare equal.
+    samples.sort_by(|a, b| (&a.location_id, b.value[0]).cmp(&(&b.location_id, a.value[0])));
+
+    let since_epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
+    Profile {
+        sample_type: vec![cpu],
+        sample: samples,
+        mapping,
+        location: locations,
+        function: functions,
+        string_table: strings.table,
+        drop_frames: 0,
+        keep_frames: 0,
+        time_nanos: since_epoch(window.start),
+        duration_nanos: since_epoch(end) - since_epoch(window.start),
+        period_type: Some(cpu),
+        period: period_nanos,
+        comment: Vec::new(),
+        default_sample_type: 0,
+    }
+}
+
+/// The profile, serialised and gzipped, as files and servers expect it.
+pub(crate) fn gzipped(profile: &Profile) -> Vec<u8> {
+    gzip(&profile.encode_to_vec())
+}
+
+/// `bytes` gzipped.
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}

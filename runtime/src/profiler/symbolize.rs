@@ -1,0 +1,137 @@
+//! Addresses to source: demangled function names, inlined frames, files and lines, with
+//! `addr2line` over each module's DWARF, falling back to its symbol table.
+//!
+//! Runs on the collector thread only. Each module's file is opened once, and each address is
+//! resolved once and cached across windows (up to a bound; the cache is cleared past it).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::modules::Module;
+
+/// Addresses remembered at most before the cache starts over.
+const MAX_CACHED: usize = 200_000;
+
+/// One function in the inline chain at an address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Frame {
+    /// Demangled, without the hash suffix.
+    pub function: Rc<str>,
+    pub file: Option<Rc<str>>,
+    pub line: u32,
+}
+
+/// What one address resolves to.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    /// Index of the module in [`Symbolizer::modules`], if any holds the address.
+    pub module: Option<usize>,
+    /// Innermost (inlined) function first; empty when nothing is known.
+    pub frames: Vec<Frame>,
+}
+
+/// Resolves and caches.
+pub(crate) struct Symbolizer {
+    modules: Vec<Module>,
+    loaders: HashMap<usize, Option<addr2line::Loader>>,
+    cache: HashMap<u64, Rc<Resolved>>,
+    strings: HashMap<Box<str>, Rc<str>>,
+}
+
+impl std::fmt::Debug for Symbolizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Symbolizer").field("modules", &self.modules.len()).field("cached", &self.cache.len()).finish()
+    }
+}
+
+impl Symbolizer {
+    pub(crate) fn new(modules: Vec<Module>) -> Self {
+        Self { modules, loaders: HashMap::new(), cache: HashMap::new(), strings: HashMap::new() }
+    }
+
+    /// The modules addresses are resolved against.
+    pub(crate) fn modules(&self) -> &[Module] {
+        &self.modules
+    }
+
+    /// Replaces the module list (libraries were loaded or unloaded); forgets what was resolved.
+    pub(crate) fn set_modules(&mut self, modules: Vec<Module>) {
+        *self = Self::new(modules);
+    }
+
+    /// What `address` (a lookup address: inside the instruction) resolves to.
+    pub(crate) fn resolve(&mut self, address: u64) -> Rc<Resolved> {
+        if let Some(hit) = self.cache.get(&address) {
+            return hit.clone();
+        }
+        if self.cache.len() >= MAX_CACHED {
+            self.cache.clear();
+        }
+        let module = self.modules.iter().position(|m| m.text_in_memory().contains(&address));
+        let frames = module.map(|index| self.lookup(index, address)).unwrap_or_default();
+        let resolved = Rc::new(Resolved { module, frames });
+        self.cache.insert(address, resolved.clone());
+        resolved
+    }
+
+    fn lookup(&mut self, index: usize, address: u64) -> Vec<Frame> {
+        let module = &self.modules[index];
+        let probe = address - module.bias;
+        let loader = self
+            .loaders
+            .entry(index)
+            .or_insert_with(|| module.has_file.then(|| addr2line::Loader::new(&module.path).ok()).flatten());
+        let Some(loader) = loader.as_ref() else { return Vec::new() };
+        let mut raw: Vec<(String, Option<String>, u32)> = Vec::new();
+        if let Ok(mut frames) = loader.find_frames(probe) {
+            while let Ok(Some(frame)) = frames.next() {
+                let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else { continue };
+                let location = frame.location.as_ref();
+                raw.push((name.into_owned(), location.and_then(|l| l.file).map(str::to_owned), location.and_then(|l| l.line).unwrap_or(0)));
+            }
+        }
+        if raw.is_empty() {
+            if let Some(symbol) = loader.find_symbol(probe) {
+                raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
+            }
+        }
+        raw.into_iter()
+            .map(|(function, file, line)| Frame {
+                function: self.intern(&function),
+                file: file.map(|f| self.intern(&f)),
+                line,
+            })
+            .collect()
+    }
+
+    fn intern(&mut self, text: &str) -> Rc<str> {
+        if let Some(shared) = self.strings.get(text) {
+            return shared.clone();
+        }
+        let shared: Rc<str> = text.into();
+        self.strings.insert(text.into(), shared.clone());
+        shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(never)]
+    fn a_function_to_find() -> u64 {
+        std::hint::black_box(42)
+    }
+
+    #[test]
+    fn resolves_this_function_demangled_with_file_and_line() {
+        let (modules, _) = super::super::modules::loaded();
+        let mut symbols = Symbolizer::new(modules);
+        let resolved = symbols.resolve(a_function_to_find as *const () as u64 + 1);
+        assert!(resolved.module.is_some());
+        let frame = resolved.frames.last().expect("a frame");
+        assert!(frame.function.ends_with("symbolize::tests::a_function_to_find"), "{frame:?}");
+        assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("symbolize.rs")), "{frame:?}");
+        assert!(frame.line > 0);
+    }
+}
