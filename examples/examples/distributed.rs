@@ -24,6 +24,7 @@ use hyper_util::rt::TokioIo;
 use spanscope::{entry, exit, local};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -55,7 +56,8 @@ async fn serve_inventory() -> Result<(), Error> {
         loop {
             let (stream, _) = listener.accept().await?;
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|request| async { Ok::<_, Error>(stock(request).await) });
+                let service =
+                    hyper::service::service_fn(|request| async { Ok::<_, std::convert::Infallible>(stock(request).await) });
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
@@ -90,8 +92,9 @@ async fn call_inventory(inventory: SocketAddr, mut request: Request<Empty<Bytes>
     Ok(std::str::from_utf8(&body)?.trim().parse()?)
 }
 
-/// Starts `inventory` as a child process and waits for its port.
-async fn start_inventory() -> Result<(Child, SocketAddr), Error> {
+/// Starts `inventory` as a child process and waits for its port; the rest of its output is
+/// passed through until it exits.
+async fn start_inventory() -> Result<(Child, SocketAddr, JoinHandle<std::io::Result<u64>>), Error> {
     let mut child = Command::new(std::env::current_exe()?)
         .arg("inventory")
         .env("OTEL_SERVICE_NAME", "inventory")
@@ -99,9 +102,11 @@ async fn start_inventory() -> Result<(Child, SocketAddr), Error> {
         .stdout(Stdio::piped())
         .spawn()?;
     let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().ok_or("no stdout")?)?;
+    let mut stdout = BufReader::new(stdout);
     let mut port = String::new();
-    BufReader::new(stdout).read_line(&mut port).await?;
-    Ok((child, SocketAddr::from(([127, 0, 0, 1], port.trim().parse::<u16>()?))))
+    stdout.read_line(&mut port).await?;
+    let passthrough = tokio::spawn(async move { tokio::io::copy(&mut stdout, &mut tokio::io::stdout()).await });
+    Ok((child, SocketAddr::from(([127, 0, 0, 1], port.trim().parse::<u16>()?)), passthrough))
 }
 
 #[spanscope::main(service = "checkout")]
@@ -109,11 +114,12 @@ async fn main() -> Result<(), Error> {
     if std::env::args().nth(1).as_deref() == Some("inventory") {
         return serve_inventory().await;
     }
-    let (mut inventory, address) = start_inventory().await?;
+    let (mut inventory, address, output) = start_inventory().await?;
     let result = checkout(address, &["book", "lamp", "pen"]).await;
     // Closing its standard input tells `inventory` to stop; it flushes its spans as it exits.
     drop(inventory.stdin.take());
     inventory.wait()?;
+    output.await??;
     println!("checkout: {} items in stock", result?);
     Ok(())
 }
