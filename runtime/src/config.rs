@@ -20,6 +20,13 @@ pub enum TracesExporter {
     Local,
     /// Each trace printed to standard output as an indented tree with durations.
     Console,
+    /// OTLP to an OpenTelemetry Collector or any OTLP backend, over gRPC or HTTP
+    /// (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+    /// SkyWalking's native gRPC protocol to an OAP (`SW_AGENT_*`).
+    Skywalking,
+    /// The Datadog agent's msgpack trace intake (`DD_TRACE_AGENT_URL`, `DD_AGENT_HOST`, ...).
+    Datadog,
 }
 
 /// What to set up. Every field left unset takes its environment variable, then its default.
@@ -38,6 +45,7 @@ pub struct Config {
     max_spans_per_segment: Option<u32>,
     resource: Vec<(String, String)>,
     profiler: crate::profiler::ProfilerConfig,
+    vars: Vec<(String, String)>,
 }
 
 impl Config {
@@ -122,9 +130,22 @@ impl Config {
         self
     }
 
+    /// A default for the environment variable `name`, for settings that have no method of their
+    /// own (a backend's endpoint, headers, timeouts...): the environment still wins.
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+
     /// The effective settings: environment, then this config, then defaults.
-    pub(crate) fn resolve(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let var = |name: &'static str| env(name).filter(|v| !v.trim().is_empty()).map(|v| (name, v));
+    pub(crate) fn resolve(mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let vars = std::mem::take(&mut self.vars);
+        let var = |name: &'static str| {
+            env(name)
+                .or_else(|| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (name, v))
+        };
         let disabled = match var("OTEL_SDK_DISABLED") {
             Some(v) => parse_bool(v)?,
             None => self.disabled.unwrap_or(false),
@@ -136,7 +157,16 @@ impl Config {
                 resource.push((key, value));
             }
         }
+        // Datadog's unified service tags map onto their OpenTelemetry resource attributes.
+        for (dd, key) in [("DD_ENV", "deployment.environment.name"), ("DD_VERSION", "service.version")] {
+            if let Some((_, value)) = var(dd) {
+                if !resource.iter().any(|(k, _)| k == key) {
+                    resource.push((key.to_owned(), value));
+                }
+            }
+        }
         let service_name = var("OTEL_SERVICE_NAME")
+            .or_else(|| var("DD_SERVICE"))
             .map(|(_, v)| v)
             .or(self.service_name)
             .or_else(|| resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()))
@@ -159,6 +189,10 @@ impl Config {
             parse_positive(var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), self.max_export_batch_size, 512)?;
         let schedule_delay = parse_millis(var("OTEL_BSP_SCHEDULE_DELAY"), self.schedule_delay, 5000)?;
         let shutdown_timeout = parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?;
+        let export_timeout = parse_millis(var("OTEL_BSP_EXPORT_TIMEOUT"), None, 30_000)?;
+        let export_backlog = parse_positive(var("SPANSCOPE_EXPORT_BACKLOG"), None, 65_536)?;
+        let max_backoff = parse_millis(var("SPANSCOPE_EXPORT_MAX_BACKOFF"), None, 5000)?;
+        let backends = crate::export::BackendSettings::resolve(&exporters, &var)?;
         let max_spans = parse_positive(
             var("SPANSCOPE_MAX_SPANS_PER_SEGMENT"),
             self.max_spans_per_segment.map(|m| m as usize),
@@ -177,6 +211,10 @@ impl Config {
             shutdown_timeout,
             max_spans_per_segment: u32::try_from(max_spans).unwrap_or(u32::MAX),
             resource,
+            export_timeout,
+            export_backlog,
+            max_backoff,
+            backends,
             profiler,
         })
     }
@@ -197,6 +235,14 @@ pub(crate) struct Settings {
     pub max_spans_per_segment: u32,
     /// Extra resource attributes (`service.name` excluded: it is `service_name`).
     pub resource: Vec<(String, String)>,
+    /// The longest one export attempt may take, for backends without a timeout of their own.
+    pub export_timeout: Duration,
+    /// Spans each exporter keeps for retry while its backend is unavailable.
+    pub export_backlog: usize,
+    /// The longest wait between two attempts to reach an unavailable backend.
+    pub max_backoff: Duration,
+    /// Each configured backend's own settings.
+    pub backends: crate::export::BackendSettings,
     /// The CPU profiler's.
     pub profiler: crate::profiler::ProfilerSettings,
 }
@@ -228,9 +274,10 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-type Var = (&'static str, String);
+/// An environment variable's name and its (non-blank) value.
+pub(crate) type Var = (&'static str, String);
 
-fn parse_bool((name, value): Var) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool((name, value): Var) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
@@ -269,8 +316,17 @@ fn parse_exporters((name, value): Var) -> Result<Vec<TracesExporter>, ConfigErro
         let exporter = match item {
             "local" => TracesExporter::Local,
             "console" => TracesExporter::Console,
+            "otlp" => TracesExporter::Otlp,
+            "skywalking" => TracesExporter::Skywalking,
+            "datadog" => TracesExporter::Datadog,
             "none" => continue,
-            _ => return Err(ConfigError::new(name, &value, "a comma-separated list of local, console, none")),
+            _ => {
+                return Err(ConfigError::new(
+                    name,
+                    &value,
+                    "a comma-separated list of local, console, otlp, skywalking, datadog, none",
+                ))
+            }
         };
         if !exporters.contains(&exporter) {
             exporters.push(exporter);
@@ -279,7 +335,7 @@ fn parse_exporters((name, value): Var) -> Result<Vec<TracesExporter>, ConfigErro
     Ok(exporters)
 }
 
-fn parse_positive(var: Option<Var>, configured: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+pub(crate) fn parse_positive(var: Option<Var>, configured: Option<usize>, default: usize) -> Result<usize, ConfigError> {
     match var {
         Some((name, value)) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
@@ -289,7 +345,7 @@ fn parse_positive(var: Option<Var>, configured: Option<usize>, default: usize) -
     }
 }
 
-fn parse_millis(var: Option<Var>, configured: Option<Duration>, default_ms: u64) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_millis(var: Option<Var>, configured: Option<Duration>, default_ms: u64) -> Result<Duration, ConfigError> {
     match var {
         Some((name, value)) => match value.trim().parse::<u64>() {
             Ok(ms) => Ok(Duration::from_millis(ms)),
@@ -316,7 +372,7 @@ fn parse_resource_attributes(name: &'static str, value: &str) -> Result<Vec<(Str
     Ok(attributes)
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -9,10 +9,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, Settings};
-use crate::export::{self, Control, Message};
+use crate::export::{self, Control, ControlSender, QueueSender};
 use crate::span::Sampler;
 
 /// What the hot paths need, for the life of one `init`.
@@ -20,8 +20,8 @@ use crate::span::Sampler;
 pub(crate) struct Shared {
     pub sampler: Sampler,
     pub max_spans: u32,
-    pub queue: mpsc::SyncSender<Message>,
-    control: mpsc::Sender<Control>,
+    pub queue: QueueSender,
+    control: ControlSender,
     shutdown_timeout: Duration,
 }
 
@@ -91,8 +91,7 @@ pub struct Guard {
 
 #[derive(Debug)]
 struct Running {
-    control: mpsc::Sender<Control>,
-    queue: mpsc::SyncSender<Message>,
+    control: ControlSender,
     reporter: JoinHandle<()>,
     shutdown_timeout: Duration,
     profiler: Option<crate::profiler::Running>,
@@ -121,48 +120,39 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         return Ok(Guard { running: None });
     }
     crate::clock::start();
-    let exporters = export::build(&settings)?;
-    let (queue, queue_rx) = mpsc::sync_channel(settings.max_queue_size);
-    let (control, control_rx) = mpsc::channel();
-    let reporter = export::Reporter::new(exporters, queue_rx, control_rx, &settings).spawn()?;
+    let export::Started { queue, control, reporter } = export::start(&settings)?;
     let profiler = crate::profiler::start(&settings)?;
     let Settings { sampler, max_spans_per_segment, shutdown_timeout, .. } = settings;
     let shared = Box::leak(Box::new(Shared {
         sampler,
         max_spans: max_spans_per_segment,
-        queue: queue.clone(),
+        queue,
         control: control.clone(),
         shutdown_timeout,
     }));
     SHARED.store(shared, Ordering::Release);
     *active = true;
-    Ok(Guard { running: Some(Running { control, queue, reporter, shutdown_timeout, profiler }) })
+    Ok(Guard { running: Some(Running { control, reporter, shutdown_timeout, profiler }) })
 }
 
 /// Exports everything finished so far and waits for the exporters to write it, for at most
 /// the shutdown timeout. Returns whether everything was written in time.
 pub fn flush() -> bool {
     let Some(shared) = shared() else { return true };
-    request(&shared.control, &shared.queue, Control::Flush, shared.shutdown_timeout)
+    request(&shared.control, |done, deadline| Control::Flush { done, deadline }, shared.shutdown_timeout)
 }
 
-/// Sends a control request to the reporter, wakes it, and waits for the answer.
-fn request(
-    control: &mpsc::Sender<Control>,
-    queue: &mpsc::SyncSender<Message>,
-    make: fn(mpsc::Sender<()>) -> Control,
-    timeout: Duration,
-) -> bool {
+/// Sends a control request to the reporter and waits for its answer until the deadline the
+/// request carries: whether everything was delivered.
+fn request(control: &ControlSender, make: fn(mpsc::Sender<bool>, Instant) -> Control, timeout: Duration) -> bool {
     if export::is_reporter_thread() {
         return false;
     }
     let (done, answer) = mpsc::channel();
-    if control.send(make(done)).is_err() {
+    if control.send(make(done, Instant::now() + timeout)).is_err() {
         return false;
     }
-    // A full queue means the reporter is awake already.
-    let _ = queue.try_send(Message::Wake);
-    answer.recv_timeout(timeout).is_ok()
+    answer.recv_timeout(timeout).unwrap_or(false)
 }
 
 impl Drop for Guard {
@@ -176,7 +166,12 @@ impl Drop for Guard {
         }
         // New segments become no-ops from here; ones still open are counted when they end.
         SHARED.store(std::ptr::null_mut(), Ordering::Release);
-        if request(&running.control, &running.queue, Control::Shutdown, running.shutdown_timeout) {
+        let (done, answer) = mpsc::channel();
+        let deadline = Instant::now() + running.shutdown_timeout;
+        let sent = running.control.send(Control::Shutdown { done, deadline }).is_ok();
+        // The reporter answers by the deadline, having counted and reported what it could not
+        // deliver; only then is it safe to wait for the thread to end.
+        if sent && answer.recv_timeout(running.shutdown_timeout).is_ok() {
             let _ = running.reporter.join();
         } else {
             eprintln!(

@@ -14,6 +14,9 @@ pub(crate) enum Counter {
     SpansDroppedSegmentFull,
     SpansDroppedShutdown,
     SpansDroppedExportError,
+    SpansDroppedBackendDown,
+    SpansDroppedRejected,
+    SpansRetried,
     TraceparentMalformed,
     TraceparentDuplicate,
     TracestateMalformed,
@@ -40,9 +43,10 @@ fn get(counter: Counter) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Segments handed to every configured exporter.
+    /// Segments delivered, summed over the configured exporters.
     pub segments_exported: u64,
-    /// Spans handed to every configured exporter.
+    /// Spans delivered (written, or accepted by the backend), summed over the configured
+    /// exporters: with two exporters, a span delivered to both counts twice.
     pub spans_exported: u64,
     /// Spans dropped because the export queue was full.
     pub spans_dropped_queue_full: u64,
@@ -50,8 +54,16 @@ pub struct Stats {
     pub spans_dropped_segment_full: u64,
     /// Spans that ended after shutdown, or that shutdown could not deliver by its deadline.
     pub spans_dropped_shutdown: u64,
-    /// Spans an exporter failed to write.
+    /// Spans an exporter failed to write to its file or stream.
     pub spans_dropped_export_error: u64,
+    /// Spans given up while a backend was unreachable or failing: the oldest beyond the
+    /// export backlog (`SPANSCOPE_EXPORT_BACKLOG`) are dropped first.
+    pub spans_dropped_backend_down: u64,
+    /// Spans a backend refused: a non-retryable error, an authentication error, or spans it
+    /// reported as rejected in a partial success.
+    pub spans_dropped_rejected: u64,
+    /// Spans sent again after a retryable failure, counted once per retry.
+    pub spans_retried: u64,
     /// Incoming `traceparent` fields ignored as malformed.
     pub traceparent_malformed: u64,
     /// Incoming requests ignored because they carried `traceparent` more than once.
@@ -82,6 +94,9 @@ pub fn stats() -> Stats {
         spans_dropped_segment_full: get(Counter::SpansDroppedSegmentFull),
         spans_dropped_shutdown: get(Counter::SpansDroppedShutdown),
         spans_dropped_export_error: get(Counter::SpansDroppedExportError),
+        spans_dropped_backend_down: get(Counter::SpansDroppedBackendDown),
+        spans_dropped_rejected: get(Counter::SpansDroppedRejected),
+        spans_retried: get(Counter::SpansRetried),
         traceparent_malformed: get(Counter::TraceparentMalformed),
         traceparent_duplicate: get(Counter::TraceparentDuplicate),
         tracestate_malformed: get(Counter::TracestateMalformed),

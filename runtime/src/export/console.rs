@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{Batch, Exporter};
+use super::{Batch, ExportError, Exporter, Sent};
 use crate::clock::Converter;
 use crate::id::TraceId;
 use crate::span::{RefKind, Segment, SpanKind, SpanLog};
@@ -28,9 +28,8 @@ impl<W: Write + Send + std::fmt::Debug> ConsoleExporter<W> {
         Self { out, service, pending: HashMap::new() }
     }
 
-    fn print(&mut self, segments: &[Box<Segment>], clock: &Converter) -> std::io::Result<()> {
+    fn print(&self, text: &mut String, segments: &[Box<Segment>], clock: &Converter) {
         let service = &self.service;
-        let mut text = String::new();
         let roots: Vec<&Segment> =
             segments.iter().map(|s| &**s).filter(|s| !segments.iter().any(|p| is_child_of(s, p))).collect();
         for root in roots {
@@ -41,9 +40,8 @@ impl<W: Write + Send + std::fmt::Debug> ConsoleExporter<W> {
                 root.trace_id,
                 if continued { " (continued)" } else { "" }
             );
-            write_span(&mut text, root, 0, segments, clock, 1);
+            write_span(text, root, 0, segments, clock, 1);
         }
-        self.out.write_all(text.as_bytes())
     }
 }
 
@@ -110,10 +108,21 @@ enum Item<'a> {
 /// Segments kept waiting for their local root at most; past this, everything pending prints.
 const MAX_PENDING: usize = 10_000;
 
-impl<W: Write + Send + std::fmt::Debug> Exporter for ConsoleExporter<W> {
-    fn export(&mut self, batch: &Batch<'_>) -> std::io::Result<()> {
+impl<W: Write + Send + std::fmt::Debug + 'static> Exporter for ConsoleExporter<W> {
+    /// The text of the traces the batch completes.
+    type Payload = String;
+
+    fn name(&self) -> &str {
+        "console"
+    }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::MAX
+    }
+
+    fn encode(&mut self, batch: &Batch) -> String {
         let mut ready = Vec::new();
-        for segment in batch.segments {
+        for segment in &batch.segments {
             let begins_trace = segment.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess);
             let waiting = self.pending.entry(segment.trace_id).or_default();
             waiting.push(segment.clone());
@@ -124,25 +133,33 @@ impl<W: Write + Send + std::fmt::Debug> Exporter for ConsoleExporter<W> {
         if self.pending.values().map(Vec::len).sum::<usize>() > MAX_PENDING {
             ready = self.pending.keys().copied().collect();
         }
+        let mut text = String::new();
         for trace in ready {
             if let Some(segments) = self.pending.remove(&trace) {
-                self.print(&segments, &batch.clock)?;
+                self.print(&mut text, &segments, &batch.clock);
             }
         }
-        Ok(())
+        text
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+    async fn send(&mut self, text: &String) -> Result<Sent, ExportError> {
+        self.out.write_all(text.as_bytes()).map_err(ExportError::Io)?;
+        Ok(Sent::default())
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
     }
 
     fn shutdown(&mut self) {
         // What never saw its local root (dropped, or still running elsewhere) prints as is.
         let pending: Vec<Vec<Box<Segment>>> = self.pending.drain().map(|(_, s)| s).collect();
         let clock = Converter::current();
+        let mut text = String::new();
         for segments in pending {
-            let _ = self.print(&segments, &clock);
+            self.print(&mut text, &segments, &clock);
         }
+        let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
     }
 }

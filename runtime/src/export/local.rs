@@ -3,60 +3,101 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::{otlp_json, Batch, Exporter};
+use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
+
+use super::resource::Resource;
+use super::{otlp_json, otlp_model, Batch, ExportError, Exporter, Sent};
 use crate::global::InitError;
 use crate::span::RefKind;
 
-/// Appends each finished segment to `traces.jsonl` as one line of OTLP/JSON, written once per
-/// batch so lines from several processes sharing the folder never interleave.
+/// Appends each finished segment to `traces.jsonl` as one line of OTLP/JSON (an
+/// `ExportTraceServiceRequest`), written once per batch so lines from several processes
+/// sharing the folder never interleave.
 #[derive(Debug)]
 pub(crate) struct LocalExporter {
+    name: String,
     path: PathBuf,
     file: File,
-    buffer: String,
+    resource: ProtoResource,
     spans: u64,
     /// Segments that began their trace in this process (the rest continue one from here).
     traces: u64,
 }
 
 impl LocalExporter {
-    pub(crate) fn open(dir: &Path) -> Result<Self, InitError> {
+    pub(crate) fn open(dir: &Path, resource: Arc<Resource>) -> Result<Self, InitError> {
         let path = dir.join("traces.jsonl");
         let io = |error| InitError::Io { path: path.clone(), error };
         std::fs::create_dir_all(dir).map_err(io)?;
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-        Ok(Self { path, file, buffer: String::new(), spans: 0, traces: 0 })
+        Ok(Self {
+            name: format!("local ({})", path.display()),
+            path,
+            file,
+            resource: otlp_model::resource(&resource),
+            spans: 0,
+            traces: 0,
+        })
     }
 }
 
+/// A batch's lines, and what it adds to the totals reported at exit.
+#[derive(Debug)]
+pub(crate) struct Lines {
+    text: String,
+    spans: u64,
+    traces: u64,
+}
+
 impl Exporter for LocalExporter {
-    fn export(&mut self, batch: &Batch<'_>) -> std::io::Result<()> {
-        self.buffer.clear();
-        for segment in batch.segments {
-            otlp_json::encode_segment(&mut self.buffer, segment, batch);
-        }
-        self.file.write_all(self.buffer.as_bytes())?;
-        for segment in batch.segments {
-            self.spans += segment.spans.len() as u64;
-            self.traces += u64::from(segment.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess));
-        }
-        Ok(())
+    type Payload = Lines;
+
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+    fn timeout(&self) -> Duration {
+        // A local write does not hang in a way a timeout could help with.
+        Duration::MAX
+    }
+
+    fn encode(&mut self, batch: &Batch) -> Lines {
+        let mut text = String::new();
+        let mut spans = Vec::new();
+        for segment in &batch.segments {
+            spans.clear();
+            otlp_model::push_spans(segment, &batch.clock, &mut spans);
+            let request = otlp_model::request(self.resource.clone(), std::mem::take(&mut spans));
+            otlp_json::write_request(&mut text, &request);
+            text.push('\n');
+        }
+        let traces = batch
+            .segments
+            .iter()
+            .filter(|s| s.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess))
+            .count() as u64;
+        Lines { text, spans: batch.spans, traces }
+    }
+
+    async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
+        self.file.write_all(lines.text.as_bytes()).map_err(ExportError::Io)?;
+        self.spans += lines.spans;
+        self.traces += lines.traces;
+        Ok(Sent::default())
+    }
+
+    fn flush(&mut self) {
+        // Write errors were counted and reported as they happened.
+        let _ = self.file.flush();
     }
 
     fn shutdown(&mut self) {
         let _ = self.file.flush();
         if self.spans > 0 {
-            eprintln!(
-                "spanscope: wrote {} spans of {} traces to {}",
-                self.spans,
-                self.traces,
-                self.path.display()
-            );
+            eprintln!("spanscope: wrote {} spans of {} traces to {}", self.spans, self.traces, self.path.display());
         }
     }
 }

@@ -2,49 +2,138 @@
 //!
 //! Application threads only [`submit`] a finished segment, one non-blocking bounded-queue
 //! operation; when the queue is full the segment is dropped and counted. One reporter thread
-//! owns everything else: batching, time conversion, encoding and the exporters' I/O.
+//! owns everything else on a small current-thread tokio runtime of its own: batching
+//! ([`pipeline`]), and one [lane](lane) per configured exporter that encodes each batch once,
+//! sends it, retries retryable failures with capped exponential backoff from a bounded backlog,
+//! and counts every span it delivers or drops. Exporters are the [`Exporter`]s below: one file
+//! per backend, each owning only its wire mapping and its transport.
 
+mod backends;
 mod console;
+mod datadog;
+mod grpc;
+mod host;
+mod http_client;
+mod lane;
 mod local;
+mod msgpack;
+mod otlp;
 mod otlp_json;
+mod otlp_model;
 mod pipeline;
+mod proto;
 mod resource;
+mod skywalking;
+mod skywalking_management;
+mod tls;
 
-pub(crate) use pipeline::{is_reporter_thread, submit, Control, Message, Reporter};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) use backends::BackendSettings;
+pub(crate) use pipeline::{is_reporter_thread, start, submit, Control, ControlSender, QueueSender, Started};
 
 use crate::clock::Converter;
 use crate::config::{Settings, TracesExporter};
 use crate::global::InitError;
 use crate::span::Segment;
+use lane::Launch;
 use resource::Resource;
 
-/// What every exporter is given: a batch of finished segments and how to read them.
+/// A batch of finished segments, shared by every lane until each has delivered or dropped it.
 #[derive(Debug)]
-pub(crate) struct Batch<'a> {
-    pub segments: &'a [Box<Segment>],
+pub(crate) struct Batch {
+    // Segments arrive boxed (their owner needed a stable address); unboxing would copy each.
+    #[allow(clippy::vec_box)]
+    pub segments: Vec<Box<Segment>>,
+    /// Spans in `segments`.
+    pub spans: u64,
+    /// Turns the segments' raw ticks into Unix time; taken when the batch was cut.
     pub clock: Converter,
-    pub resource: &'a Resource,
 }
 
-/// A destination for finished segments. Runs on the reporter thread only.
-pub(crate) trait Exporter: Send + std::fmt::Debug {
-    /// Writes a batch.
-    fn export(&mut self, batch: &Batch<'_>) -> std::io::Result<()>;
-    /// Makes everything exported so far durable or visible.
-    fn flush(&mut self) -> std::io::Result<()>;
-    /// Flushes and says, on standard error, what was written where.
-    fn shutdown(&mut self);
+/// What a send achieved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Sent {
+    /// Spans the backend accepted the request but refused (an OTLP partial success).
+    pub rejected: u64,
 }
 
-/// The exporters the settings ask for, with their outputs opened.
-pub(crate) fn build(settings: &Settings) -> Result<Vec<Box<dyn Exporter>>, InitError> {
+/// Why a send failed, which decides what the lane does next.
+#[derive(Debug)]
+pub(crate) enum ExportError {
+    /// Worth trying again later: unreachable, timed out, overloaded. `after` is the backend's
+    /// own advice (`Retry-After`), if it gave one.
+    Retryable { reason: String, after: Option<Duration> },
+    /// This batch will never be accepted (malformed, too large...): dropped and counted.
+    Rejected(String),
+    /// The backend refused our credentials: nothing will be accepted until someone acts.
+    Unauthorized(String),
+    /// A local file or stream could not be written.
+    Io(std::io::Error),
+}
+
+impl ExportError {
+    pub(crate) fn retryable(reason: impl std::fmt::Display) -> Self {
+        Self::Retryable { reason: reason.to_string(), after: None }
+    }
+}
+
+/// A destination for batches. Runs on the reporter thread only, inside its lane.
+pub(crate) trait Exporter: 'static {
+    /// What a batch becomes on the wire: encoded once, kept for retries.
+    type Payload;
+
+    /// The exporter and its destination, for messages (never with credentials).
+    fn name(&self) -> &str;
+
+    /// The longest one send may take before it counts as a retryable failure.
+    fn timeout(&self) -> Duration;
+
+    /// Encodes a batch.
+    fn encode(&mut self, batch: &Batch) -> Self::Payload;
+
+    /// Delivers an encoded batch.
+    async fn send(&mut self, payload: &Self::Payload) -> Result<Sent, ExportError>;
+
+    /// Makes everything sent so far durable or visible.
+    fn flush(&mut self) {}
+
+    /// Called once, when the lane has delivered everything: says what was written where.
+    fn shutdown(&mut self) {}
+}
+
+/// The lanes the settings ask for, ready to start on the reporter thread. Outputs that can be
+/// opened now (files) are, so that an error stops `init`.
+pub(crate) fn build(settings: &Settings) -> Result<Vec<Launch>, InitError> {
+    let resource = Arc::new(Resource::new(settings));
     settings
         .exporters
         .iter()
-        .map(|kind| -> Result<Box<dyn Exporter>, InitError> {
+        .map(|kind| -> Result<Launch, InitError> {
+            let resource = Arc::clone(&resource);
             Ok(match kind {
-                TracesExporter::Local => Box::new(local::LocalExporter::open(&settings.out_dir)?),
-                TracesExporter::Console => Box::new(console::ConsoleExporter::new(std::io::stdout(), settings.service_name.clone())),
+                TracesExporter::Local => {
+                    let exporter = local::LocalExporter::open(&settings.out_dir, resource)?;
+                    lane::launch(move || exporter)
+                }
+                TracesExporter::Console => {
+                    let service = settings.service_name.clone();
+                    lane::launch(move || console::ConsoleExporter::new(std::io::stdout(), service))
+                }
+                TracesExporter::Otlp => {
+                    let config = settings.backends.otlp.clone().expect("resolved when otlp is configured");
+                    lane::launch(move || otlp::OtlpExporter::new(config, &resource))
+                }
+                TracesExporter::Skywalking => {
+                    let config = settings.backends.skywalking.clone().expect("resolved when skywalking is configured");
+                    lane::launch(move || skywalking::SkywalkingExporter::new(config, &resource))
+                }
+                TracesExporter::Datadog => {
+                    let config = settings.backends.datadog.clone().expect("resolved when datadog is configured");
+                    let timeout = settings.export_timeout;
+                    lane::launch(move || datadog::DatadogExporter::new(config, &resource, timeout))
+                }
             })
         })
         .collect()

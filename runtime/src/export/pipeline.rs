@@ -1,31 +1,47 @@
-//! The queue from application threads to the reporter thread, and the reporter's loop.
+//! The queue from application threads to the reporter thread, and the reporter's loop:
+//! batching, handing batches to the lanes, flush and shutdown within their deadlines.
+//!
+//! The reporter thread runs one current-thread tokio runtime with a `LocalSet`: this loop and
+//! every lane are tasks on it, so they share state without locks. Batches are cut at
+//! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans (a segment is never split) or when the oldest
+//! segment in the batch has waited `OTEL_BSP_SCHEDULE_DELAY`.
 
 use std::cell::Cell;
-use std::sync::mpsc::{self, RecvTimeoutError, TrySendError};
+use std::rc::Rc;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::resource::Resource;
-use super::{Batch, Exporter};
+use tokio::sync::{mpsc, Notify};
+
+use super::lane::{Lane, LaneLimits, Launch};
+use super::Batch;
 use crate::clock::Converter;
 use crate::config::Settings;
 use crate::global::{self, InitError};
 use crate::span::Segment;
 use crate::stats::{self, Counter};
 
-/// What travels on the bounded queue.
-#[derive(Debug)]
-pub(crate) enum Message {
-    Segment(Box<Segment>),
-    /// Wakes the reporter to look at its control channel.
-    Wake,
-}
+/// The application threads' end of the queue.
+pub(crate) type QueueSender = mpsc::Sender<Box<Segment>>;
+/// Where [`Control`] requests go.
+pub(crate) type ControlSender = mpsc::UnboundedSender<Control>;
 
-/// Requests to the reporter; each is answered on its channel when done.
+/// Requests to the reporter; each is answered on its channel when done or at its deadline.
 #[derive(Debug)]
 pub(crate) enum Control {
-    Flush(mpsc::Sender<()>),
-    Shutdown(mpsc::Sender<()>),
+    /// Deliver everything submitted so far; answers whether everything was delivered.
+    Flush { done: std::sync::mpsc::Sender<bool>, deadline: Instant },
+    /// Deliver what can be delivered by the deadline, count the rest, and stop.
+    Shutdown { done: std::sync::mpsc::Sender<bool>, deadline: Instant },
+}
+
+/// A running reporter.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub queue: QueueSender,
+    pub control: ControlSender,
+    pub reporter: JoinHandle<()>,
 }
 
 thread_local! {
@@ -45,136 +61,223 @@ pub(crate) fn submit(segment: Box<Segment>) {
         stats::add(Counter::SpansDroppedShutdown, spans);
         return;
     };
-    match shared.queue.try_send(Message::Segment(segment)) {
+    match shared.queue.try_send(segment) {
         Ok(()) => {}
-        Err(TrySendError::Full(_)) => stats::add(Counter::SpansDroppedQueueFull, spans),
-        Err(TrySendError::Disconnected(_)) => stats::add(Counter::SpansDroppedShutdown, spans),
+        Err(mpsc::error::TrySendError::Full(_)) => stats::add(Counter::SpansDroppedQueueFull, spans),
+        Err(mpsc::error::TrySendError::Closed(_)) => stats::add(Counter::SpansDroppedShutdown, spans),
     }
 }
 
-/// The reporter: owns the exporters and everything slow.
+/// Opens the exporters' outputs and starts the reporter thread.
+pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
+    let launches = super::build(settings)?;
+    let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io("the spanscope-reporter runtime"))?;
+    let (queue, queue_rx) = mpsc::channel(settings.max_queue_size);
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let limits = LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff };
+    let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
+    let reporter = std::thread::Builder::new()
+        .name("spanscope-reporter".into())
+        .spawn(move || {
+            IS_REPORTER.with(|r| r.set(true));
+            let reporter = Reporter {
+                queue: queue_rx,
+                control: control_rx,
+                batch: Vec::new(),
+                batch_spans: 0,
+                batch_deadline: None,
+                max_batch,
+                delay,
+                progress: Rc::new(Notify::new()),
+                lanes: Vec::new(),
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, reporter.run(launches, limits));
+            // Whatever is still in flight was counted as undelivered: drop it (inside the
+            // runtime, which its connections belong to) and don't wait for anything else.
+            {
+                let _context = runtime.enter();
+                drop(local);
+            }
+            runtime.shutdown_background();
+        })
+        .map_err(io("the spanscope-reporter thread"))?;
+    Ok(Started { queue, control, reporter })
+}
+
+/// The reporter's loop state. Lives on the reporter thread only.
 #[derive(Debug)]
-pub(crate) struct Reporter {
-    exporters: Vec<Box<dyn Exporter>>,
-    queue: mpsc::Receiver<Message>,
-    control: mpsc::Receiver<Control>,
-    resource: Resource,
-    // Segments arrive boxed (their owner needed a stable address); unboxing would copy each.
+struct Reporter {
+    queue: mpsc::Receiver<Box<Segment>>,
+    control: mpsc::UnboundedReceiver<Control>,
     #[allow(clippy::vec_box)]
     batch: Vec<Box<Segment>>,
-    max_batch: usize,
+    batch_spans: u64,
+    /// When the batch being filled must be cut: its first segment's arrival plus the delay.
+    batch_deadline: Option<tokio::time::Instant>,
+    max_batch: u64,
     delay: Duration,
+    progress: Rc<Notify>,
+    lanes: Vec<Rc<Lane>>,
 }
 
 impl Reporter {
-    pub(crate) fn new(
-        exporters: Vec<Box<dyn Exporter>>,
-        queue: mpsc::Receiver<Message>,
-        control: mpsc::Receiver<Control>,
-        settings: &Settings,
-    ) -> Self {
-        Self {
-            exporters,
-            queue,
-            control,
-            resource: Resource::new(settings),
-            batch: Vec::with_capacity(settings.max_export_batch_size),
-            max_batch: settings.max_export_batch_size,
-            delay: settings.schedule_delay,
-        }
-    }
-
-    pub(crate) fn spawn(self) -> Result<JoinHandle<()>, InitError> {
-        std::thread::Builder::new()
-            .name("spanscope-reporter".into())
-            .spawn(move || {
-                IS_REPORTER.with(|r| r.set(true));
-                self.run();
-            })
-            .map_err(|error| InitError::Io { path: "spanscope-reporter thread".into(), error })
-    }
-
-    fn run(mut self) {
-        let mut deadline = Instant::now() + self.delay;
+    async fn run(mut self, launches: Vec<Launch>, limits: LaneLimits) {
+        self.lanes = launches.into_iter().map(|launch| launch(&limits, &self.progress)).collect();
+        // A cut batch waiting for room in a lane whose backend is answering but slow.
+        let mut pending: Option<Arc<Batch>> = None;
         loop {
-            match self.queue.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Message::Segment(segment)) => {
-                    self.batch.push(segment);
-                    if self.batch.len() >= self.max_batch {
-                        self.export();
-                    }
-                }
-                Ok(Message::Wake) => {}
-                Err(RecvTimeoutError::Timeout) => {
-                    self.export();
-                    deadline = Instant::now() + self.delay;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.finish();
-                    return;
+            if let Some(batch) = pending.take() {
+                if self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
+                    self.dispatch(&batch);
+                } else {
+                    pending = Some(batch);
                 }
             }
-            while let Ok(request) = self.control.try_recv() {
-                match request {
-                    Control::Flush(done) => {
-                        self.drain();
-                        for exporter in &mut self.exporters {
-                            // Write errors were reported as they happened; flushing goes on.
-                            let _ = exporter.flush();
-                        }
-                        let _ = done.send(());
+            let cut_at = self.batch_deadline;
+            tokio::select! {
+                biased;
+                request = self.control.recv() => match request {
+                    Some(Control::Flush { done, deadline }) => {
+                        let delivered = self.flush(pending.take(), reporting_deadline(deadline)).await;
+                        let _ = done.send(delivered);
                     }
-                    Control::Shutdown(done) => {
-                        self.finish();
-                        let _ = done.send(());
+                    Some(Control::Shutdown { done, deadline }) => {
+                        let delivered = self.shutdown(pending.take(), reporting_deadline(deadline)).await;
+                        let _ = done.send(delivered);
                         return;
                     }
-                }
+                    // Only the process-wide state holds the other end, and it is never freed.
+                    None => return,
+                },
+                () = self.progress.notified(), if pending.is_some() => {}
+                segment = self.queue.recv(), if pending.is_none() => match segment {
+                    Some(segment) => pending = self.add(segment),
+                    None => return,
+                },
+                () = sleep_until(cut_at), if pending.is_none() && cut_at.is_some() => pending = self.cut(),
             }
         }
     }
 
-    /// Exports everything queued now.
-    fn drain(&mut self) {
-        while let Ok(message) = self.queue.try_recv() {
-            if let Message::Segment(segment) = message {
-                self.batch.push(segment);
-                if self.batch.len() >= self.max_batch {
-                    self.export();
-                }
-            }
-        }
-        self.export();
-    }
-
-    fn finish(&mut self) {
-        self.drain();
-        for exporter in &mut self.exporters {
-            exporter.shutdown();
-        }
-    }
-
-    fn export(&mut self) {
+    /// Adds a segment to the batch being filled; returns the batch if it is now full.
+    fn add(&mut self, segment: Box<Segment>) -> Option<Arc<Batch>> {
         if self.batch.is_empty() {
-            return;
+            self.batch_deadline = Some(tokio::time::Instant::now() + self.delay);
         }
-        let spans: u64 = self.batch.iter().map(|s| s.spans.len() as u64).sum();
-        let over_limit: u64 = self.batch.iter().map(|s| u64::from(s.dropped_spans)).sum();
-        let batch = Batch { segments: &self.batch, clock: Converter::current(), resource: &self.resource };
-        let mut failed = false;
-        for exporter in &mut self.exporters {
-            if let Err(error) = exporter.export(&batch) {
-                eprintln!("spanscope: {exporter:?} failed to export {spans} spans: {error}");
-                failed = true;
+        self.batch_spans += segment.spans.len() as u64;
+        self.batch.push(segment);
+        if self.batch_spans >= self.max_batch {
+            self.cut()
+        } else {
+            None
+        }
+    }
+
+    /// Ends the batch being filled.
+    fn cut(&mut self) -> Option<Arc<Batch>> {
+        self.batch_deadline = None;
+        if self.batch.is_empty() {
+            return None;
+        }
+        let segments = std::mem::take(&mut self.batch);
+        let over_limit: u64 = segments.iter().map(|s| u64::from(s.dropped_spans)).sum();
+        stats::add(Counter::SpansDroppedSegmentFull, over_limit);
+        let spans = std::mem::take(&mut self.batch_spans);
+        Some(Arc::new(Batch { segments, spans, clock: Converter::current() }))
+    }
+
+    fn dispatch(&self, batch: &Arc<Batch>) {
+        for lane in &self.lanes {
+            lane.push(Arc::clone(batch));
+        }
+    }
+
+    /// Dispatches `batch` once every lane has room, or at the deadline regardless (a flush
+    /// must not wait behind a slow lane forever; the bound is exceeded by one batch at most).
+    async fn dispatch_by(&self, batch: Arc<Batch>, deadline: Instant) {
+        let deadline = Some(tokio::time::Instant::from_std(deadline));
+        while !self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
+            tokio::select! {
+                () = self.progress.notified() => {}
+                () = sleep_until(deadline) => break,
             }
         }
-        if failed {
-            stats::add(Counter::SpansDroppedExportError, spans);
-        } else {
-            stats::add(Counter::SegmentsExported, self.batch.len() as u64);
-            stats::add(Counter::SpansExported, spans);
+        self.dispatch(&batch);
+    }
+
+    /// Moves everything submitted so far into the lanes.
+    async fn drain(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) {
+        if let Some(batch) = pending {
+            self.dispatch_by(batch, deadline).await;
         }
-        stats::add(Counter::SpansDroppedSegmentFull, over_limit);
-        self.batch.clear();
+        while let Ok(segment) = self.queue.try_recv() {
+            if let Some(batch) = self.add(segment) {
+                self.dispatch_by(batch, deadline).await;
+            }
+        }
+        if let Some(batch) = self.cut() {
+            self.dispatch_by(batch, deadline).await;
+        }
+    }
+
+    /// Waits until `done` holds for every lane, or the deadline; returns whether it does.
+    async fn wait_lanes(&self, deadline: Instant, done: impl Fn(usize, &Lane) -> bool) -> bool {
+        let deadline = Some(tokio::time::Instant::from_std(deadline));
+        let all_done = || self.lanes.iter().enumerate().all(|(i, lane)| done(i, lane));
+        loop {
+            if all_done() {
+                return true;
+            }
+            tokio::select! {
+                () = self.progress.notified() => {}
+                () = sleep_until(deadline) => return all_done(),
+            }
+        }
+    }
+
+    async fn flush(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
+        self.drain(pending, deadline).await;
+        let tickets: Vec<u64> = self.lanes.iter().map(|lane| lane.request_flush()).collect();
+        self.wait_lanes(deadline, |i, lane| lane.flushed(tickets[i])).await
+    }
+
+    /// Stops taking segments, delivers what it can by the deadline, and counts and reports
+    /// what it could not.
+    async fn shutdown(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
+        self.queue.close();
+        self.drain(pending, deadline).await;
+        for lane in &self.lanes {
+            lane.close();
+        }
+        let delivered = self.wait_lanes(deadline, |_, lane| lane.stopped()).await;
+        for lane in self.lanes.iter().filter(|lane| !lane.stopped()) {
+            let (spans, error) = lane.undelivered();
+            stats::add(Counter::SpansDroppedShutdown, spans);
+            let why = error.map_or_else(|| "still sending".to_owned(), |e| format!("last error: {e}"));
+            eprintln!(
+                "spanscope: {}: {spans} spans not delivered by the shutdown deadline (SPANSCOPE_SHUTDOWN_TIMEOUT; {why})",
+                lane.name()
+            );
+        }
+        delivered
+    }
+}
+
+/// The reporter answers a little before the caller stops waiting, so that what it reports as
+/// undelivered is what was.
+fn reporting_deadline(deadline: Instant) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    deadline - (left / 10).min(Duration::from_millis(250))
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

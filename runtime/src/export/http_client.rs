@@ -1,0 +1,248 @@
+//! A small HTTP/1.1 client for the HTTP exporters (OTLP/HTTP, the Datadog agent): one kept-alive
+//! connection over TCP, TLS (rustls) or a Unix socket, reopened after any error. Response
+//! bodies are read up to a bound, so a misbehaving server cannot make it allocate without end.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+use super::{tls, ExportError};
+use crate::config::ConfigError;
+
+/// Response bodies longer than this are cut (the exporters only read small JSON or protobuf
+/// acknowledgements).
+const MAX_BODY: usize = 1 << 20;
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpTarget {
+    address: Address,
+    /// The `Host` header.
+    authority: String,
+    /// The request path (and query).
+    path: String,
+    /// Extra trusted CA certificates (PEM), for `https`.
+    ca: Option<Vec<u8>>,
+    /// The URL as shown in messages.
+    shown: String,
+}
+
+#[derive(Debug, Clone)]
+enum Address {
+    Tcp { host: String, port: u16, tls: bool },
+    Unix(PathBuf),
+}
+
+impl HttpTarget {
+    /// Parses `http://host[:port]/path`, `https://...` or `unix:///socket/path`; an error names
+    /// the variable `name` the URL came from.
+    pub(crate) fn parse(name: &'static str, url: &str) -> Result<Self, ConfigError> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("unix://") {
+            if path.is_empty() {
+                return Err(ConfigError::new(name, url, "unix:///path/to/socket"));
+            }
+            return Ok(Self {
+                address: Address::Unix(PathBuf::from(path)),
+                authority: "localhost".to_owned(),
+                path: "/".to_owned(),
+                ca: None,
+                shown: url.to_owned(),
+            });
+        }
+        let invalid = || ConfigError::new(name, url, "an http:// or https:// URL, or unix:///path");
+        let uri: Uri = url.parse().map_err(|_| invalid())?;
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(invalid()),
+        };
+        let authority = uri.authority().ok_or_else(invalid)?;
+        if authority.as_str().contains('@') {
+            return Err(ConfigError::new(name, url, "a URL without user information"));
+        }
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        Ok(Self {
+            address: Address::Tcp { host, port, tls },
+            authority: authority.as_str().to_owned(),
+            path: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+            ca: None,
+            shown: url.to_owned(),
+        })
+    }
+
+    /// The same server, another path.
+    pub(crate) fn with_path(mut self, path: &str) -> Self {
+        self.shown = match &self.address {
+            Address::Unix(socket) => format!("unix://{}{path}", socket.display()),
+            Address::Tcp { tls, .. } => format!("{}://{}{path}", if *tls { "https" } else { "http" }, self.authority),
+        };
+        self.path = path.to_owned();
+        self
+    }
+
+    /// Trusts the certificates in `ca` too.
+    pub(crate) fn with_ca(mut self, ca: Option<Vec<u8>>) -> Self {
+        self.ca = ca;
+        self
+    }
+}
+
+impl std::fmt::Display for HttpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// An answer: status, headers and (bounded) body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One connection's worth of client.
+pub(crate) struct HttpClient {
+    target: HttpTarget,
+    tls: Option<TlsConnector>,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("target", &self.target).field("connected", &self.sender.is_some()).finish()
+    }
+}
+
+impl HttpClient {
+    pub(crate) fn new(target: HttpTarget) -> Self {
+        let tls = matches!(target.address, Address::Tcp { tls: true, .. })
+            .then(|| TlsConnector::from(tls::client_config(target.ca.as_deref())));
+        Self { target, tls, sender: None }
+    }
+
+    /// POSTs `body` with `headers`. Any failure to get an answer is retryable.
+    pub(crate) async fn post(&mut self, headers: &HeaderMap, body: Bytes) -> Result<Answer, ExportError> {
+        let result = self.try_post(headers, body).await;
+        if result.is_err() {
+            // The connection may be broken; the next attempt opens a new one.
+            self.sender = None;
+        }
+        result.map_err(ExportError::retryable)
+    }
+
+    async fn try_post(&mut self, headers: &HeaderMap, body: Bytes) -> Result<Answer, String> {
+        let mut sender = match self.sender.take() {
+            Some(mut sender) => match sender.ready().await {
+                Ok(()) => sender,
+                Err(_) => self.connect().await?,
+            },
+            None => self.connect().await?,
+        };
+        let mut request = Request::post(self.target.path.as_str())
+            .header(header::HOST, self.target.authority.as_str())
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())?;
+        request.headers_mut().extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let response = sender.send_request(request).await.map_err(|e| format!("{} failed: {e}", self.target))?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer of {}: {e}", self.target))?
+            .to_bytes();
+        self.sender = Some(sender);
+        Ok(Answer { status: parts.status, headers: parts.headers, body })
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+        let failed = |e: std::io::Error| format!("cannot connect to {}: {e}", self.target);
+        match &self.target.address {
+            Address::Tcp { host, port, .. } => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await.map_err(failed)?;
+                let _ = stream.set_nodelay(true);
+                match &self.tls {
+                    None => handshake(stream).await,
+                    Some(tls) => {
+                        let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
+                        let stream = tls.connect(name, stream).await.map_err(failed)?;
+                        handshake(stream).await
+                    }
+                }
+            }
+            #[cfg(unix)]
+            Address::Unix(path) => handshake(tokio::net::UnixStream::connect(path).await.map_err(failed)?).await,
+            #[cfg(not(unix))]
+            Address::Unix(_) => Err("unix sockets are not supported on this platform".to_owned()),
+        }
+    }
+}
+
+async fn handshake<T>(io: T) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(|e| e.to_string())?;
+    // The connection task ends when the sender is dropped or the server closes.
+    tokio::task::spawn_local(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// What an HTTP status means for the lane, per the OTLP/HTTP specification (which the Datadog
+/// agent's answers fit too): 2xx delivered; 429, 502, 503, 504 (and 408) retryable, honouring
+/// `Retry-After` in seconds; 401 and 403 credentials; anything else a final rejection.
+pub(crate) fn check_status(answer: &Answer) -> Result<(), ExportError> {
+    let status = answer.status;
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]).trim().to_owned();
+    let reason = if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") };
+    Err(match status.as_u16() {
+        401 | 403 => ExportError::Unauthorized(format!("HTTP {status}")),
+        408 | 429 | 502 | 503 | 504 => ExportError::Retryable { reason, after: retry_after(&answer.headers) },
+        _ => ExportError::Rejected(reason),
+    })
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// A header value from configuration text; an error names the variable.
+pub(crate) fn header_value(name: &'static str, value: &str) -> Result<HeaderValue, ConfigError> {
+    HeaderValue::from_str(value).map_err(|_| ConfigError::new(name, value, "header values of visible ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_and_errors_name_the_variable() {
+        let target = HttpTarget::parse("X", "http://localhost:4318/v1/traces").unwrap();
+        assert_eq!(target.path, "/v1/traces");
+        assert_eq!(target.to_string(), "http://localhost:4318/v1/traces");
+        let target = HttpTarget::parse("X", "https://[::1]").unwrap().with_path("/v0.4/traces");
+        assert_eq!(target.to_string(), "https://[::1]/v0.4/traces");
+        assert!(matches!(target.address, Address::Tcp { port: 443, tls: true, ref host } if host == "::1"));
+        let target = HttpTarget::parse("X", "unix:///var/run/datadog/apm.socket").unwrap().with_path("/v0.4/traces");
+        assert_eq!(target.to_string(), "unix:///var/run/datadog/apm.socket/v0.4/traces");
+        for bad in ["localhost:4318", "ftp://x", "http://user:pw@host/", "unix://"] {
+            assert_eq!(HttpTarget::parse("X", bad).unwrap_err().variable(), "X", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! TLS trust: the webpki roots (Mozilla's set, built in, so no system store is needed) plus
+//! an optional CA file the operator names, for backends with a private or self-signed CA.
+
+use std::sync::Arc;
+
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+use crate::config::{ConfigError, Var};
+
+/// A CA file's PEM text, read at `init` so that a missing or empty file stops start-up.
+pub(crate) fn read_ca((name, path): Var) -> Result<Vec<u8>, ConfigError> {
+    let pem = std::fs::read(path.trim())
+        .map_err(|e| ConfigError::new(name, &path, format!("a readable PEM certificate file ({e})")))?;
+    if CertificateDer::pem_slice_iter(&pem).next().is_none() {
+        return Err(ConfigError::new(name, &path, "a file holding at least one PEM certificate"));
+    }
+    Ok(pem)
+}
+
+/// A rustls client configuration trusting the webpki roots and the certificates in `ca`.
+pub(crate) fn client_config(ca: Option<&[u8]>) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for certificate in ca.into_iter().flat_map(CertificateDer::pem_slice_iter).flatten() {
+        // A certificate rustls cannot parse was checked for at `init`; one that is no CA simply
+        // never matches.
+        let _ = roots.add(certificate);
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_or_else(
+            // The ring provider supports the default versions; this cannot fail, and if it did
+            // the fallback is rustls' own default configuration.
+            |_| ClientConfig::builder().with_root_certificates(roots.clone()),
+            |builder| builder.with_root_certificates(roots.clone()),
+        )
+        .with_no_client_auth();
+    Arc::new(config)
+}

@@ -1,0 +1,165 @@
+//! OTLP receivers: gRPC (`TraceService` from opentelemetry-proto's generated server) and
+//! HTTP (`POST /v1/traces`, protobuf or JSON, gzip or not), recording what arrives.
+
+use std::convert::Infallible;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming as Body;
+use hyper_util::rt::TokioIo;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tonic::codec::CompressionEncoding;
+
+use super::Server;
+
+/// Everything the receiver got.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub requests: Vec<ExportTraceServiceRequest>,
+    /// Bodies of `http/json` requests.
+    pub json: Vec<serde_json::Value>,
+    /// Headers (gRPC metadata) of the last request.
+    pub headers: HeaderMap,
+    /// Requests answered, whatever the answer.
+    pub calls: usize,
+}
+
+impl Received {
+    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+        self.requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans)
+    }
+}
+
+/// A running receiver.
+#[derive(Debug)]
+pub struct Collector {
+    pub received: Arc<Mutex<Received>>,
+    http: bool,
+    /// For HTTP: the status every request is answered with (200 by default).
+    status: StatusCode,
+    server: Server,
+}
+
+impl Collector {
+    /// A gRPC receiver (accepting gzip).
+    pub fn grpc() -> Collector {
+        Self::start("127.0.0.1:0".parse().unwrap(), false, StatusCode::OK)
+    }
+
+    /// An HTTP receiver answering every request with `status`.
+    pub fn http(status: StatusCode) -> Collector {
+        Self::start("127.0.0.1:0".parse().unwrap(), true, status)
+    }
+
+    /// A gRPC receiver on `addr`.
+    pub fn grpc_at(addr: SocketAddr) -> Collector {
+        Self::start(addr, false, StatusCode::OK)
+    }
+
+    fn start(addr: SocketAddr, http: bool, status: StatusCode) -> Collector {
+        let received = Arc::new(Mutex::new(Received::default()));
+        let server = serve(addr, http, status, Arc::clone(&received));
+        Collector { received, http, status, server }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn stop(&mut self) {
+        self.server.stop();
+    }
+
+    /// Starts again on the same address, keeping what was received.
+    pub fn restart(&mut self) {
+        self.server = serve(self.server.addr, self.http, self.status, Arc::clone(&self.received));
+    }
+
+    pub fn span_count(&self) -> usize {
+        self.received.lock().unwrap().spans().count()
+    }
+}
+
+fn serve(addr: SocketAddr, http: bool, status: StatusCode, received: Arc<Mutex<Received>>) -> Server {
+    if http {
+        Server::start(addr, move |listener| async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let received = Arc::clone(&received);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(request, status, Arc::clone(&received)));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        })
+    } else {
+        Server::start(addr, move |listener| async move {
+            let service = TraceServiceServer::new(Grpc { received })
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(64 << 20);
+            let _ = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(super::Incoming(listener))
+                .await;
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Grpc {
+    received: Arc<Mutex<Received>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut received = self.received.lock().unwrap();
+        received.calls += 1;
+        received.headers = request.metadata().clone().into_headers();
+        received.requests.push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn handle(
+    request: Request<Body>,
+    status: StatusCode,
+    received: Arc<Mutex<Received>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let mut received = received.lock().unwrap();
+    received.calls += 1;
+    received.headers = parts.headers.clone();
+    if status == StatusCode::OK && parts.uri.path() == "/v1/traces" {
+        let gzip = parts.headers.get("content-encoding").is_some_and(|v| v == "gzip");
+        let body = if gzip {
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain).expect("gzip body");
+            Bytes::from(plain)
+        } else {
+            body
+        };
+        let json = parts.headers.get("content-type").is_some_and(|v| v == "application/json");
+        if json {
+            received.json.push(serde_json::from_slice(&body).expect("OTLP/JSON body"));
+        } else {
+            received.requests.push(ExportTraceServiceRequest::decode(body).expect("protobuf body"));
+        }
+    }
+    let answer = ExportTraceServiceResponse::default().encode_to_vec();
+    Ok(Response::builder().status(status).header("content-type", "application/x-protobuf").body(Full::new(answer.into())).unwrap())
+}
