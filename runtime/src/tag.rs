@@ -8,6 +8,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// A declared tag key. Implemented by [`tags!`](crate::tags); not meant to be implemented by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a declared tag key",
+    label = "not declared with `spanscope::tags!`",
+    note = "declare it once: `spanscope::tags! {{ pub {Self}: &'static str }}`"
+)]
 pub trait TagKey: 'static {
     /// The type a value of this tag must have.
     type Value: TagValueType;
@@ -79,6 +84,11 @@ impl From<String> for TagValue {
 }
 
 /// The types a declared tag may hold: strings, integers, floats and booleans.
+#[diagnostic::on_unimplemented(
+    message = "a tag cannot hold a `{Self}`",
+    label = "not a tag value type",
+    note = "tags hold `&'static str`, `String`, `Cow<'static, str>`, integers, floats or `bool`"
+)]
 pub trait TagValueType: Sized + 'static {
     /// Converts the value.
     fn into_tag_value(self) -> TagValue;
