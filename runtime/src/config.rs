@@ -44,8 +44,9 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     max_spans_per_segment: Option<u32>,
     resource: Vec<(String, String)>,
-    profiler: crate::profiler::ProfilerConfig,
+    propagators: Option<Vec<crate::Propagator>>,
     vars: Vec<(String, String)>,
+    profiler: crate::profiler::ProfilerConfig,
 }
 
 impl Config {
@@ -124,6 +125,13 @@ impl Config {
         self
     }
 
+    /// The propagation formats, in extraction order (`OTEL_PROPAGATORS` wins; default
+    /// `tracecontext,baggage,sw8`). Empty means none.
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = crate::Propagator>) -> Self {
+        self.propagators = Some(propagators.into_iter().collect());
+        self
+    }
+
     /// Adds a resource attribute (`OTEL_RESOURCE_ATTRIBUTES` entries win for the same key).
     pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.resource.push((key.into(), value.into()));
@@ -189,16 +197,24 @@ impl Config {
             parse_positive(var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), self.max_export_batch_size, 512)?;
         let schedule_delay = parse_millis(var("OTEL_BSP_SCHEDULE_DELAY"), self.schedule_delay, 5000)?;
         let shutdown_timeout = parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?;
+        let propagators = match var("OTEL_PROPAGATORS") {
+            Some(v) => parse_propagators(v)?,
+            None => self.propagators.unwrap_or_else(|| crate::Propagator::DEFAULT.to_vec()),
+        };
+        let hostname = hostname();
+        let service_instance = var("SW_AGENT_INSTANCE_NAME")
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| format!("{}@{hostname}", crate::id::TraceId::random()));
         let export_timeout = parse_millis(var("OTEL_BSP_EXPORT_TIMEOUT"), None, 30_000)?;
         let export_backlog = parse_positive(var("SPANSCOPE_EXPORT_BACKLOG"), None, 65_536)?;
         let max_backoff = parse_millis(var("SPANSCOPE_EXPORT_MAX_BACKOFF"), None, 5000)?;
         let backends = crate::export::BackendSettings::resolve(&exporters, &var)?;
+        let profiler = self.profiler.resolve(&var)?;
         let max_spans = parse_positive(
             var("SPANSCOPE_MAX_SPANS_PER_SEGMENT"),
             self.max_spans_per_segment.map(|m| m as usize),
             1000,
         )?;
-        let profiler = self.profiler.resolve(&var)?;
         Ok(Settings {
             service_name,
             disabled,
@@ -211,6 +227,9 @@ impl Config {
             shutdown_timeout,
             max_spans_per_segment: u32::try_from(max_spans).unwrap_or(u32::MAX),
             resource,
+            propagators,
+            service_instance,
+            hostname,
             export_timeout,
             export_backlog,
             max_backoff,
@@ -235,6 +254,13 @@ pub(crate) struct Settings {
     pub max_spans_per_segment: u32,
     /// Extra resource attributes (`service.name` excluded: it is `service_name`).
     pub resource: Vec<(String, String)>,
+    /// The propagation formats, in extraction order.
+    pub propagators: Vec<crate::Propagator>,
+    /// This process's name among the service's instances (`SW_AGENT_INSTANCE_NAME`; default
+    /// like the Java agent's `<uuid>@<hostname>`); also the OpenTelemetry `service.instance.id`.
+    pub service_instance: String,
+    /// The machine's host name.
+    pub hostname: String,
     /// The longest one export attempt may take, for backends without a timeout of their own.
     pub export_timeout: Duration,
     /// Spans each exporter keeps for retry while its backend is unavailable.
@@ -389,6 +415,36 @@ pub(crate) fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+fn parse_propagators((name, value): Var) -> Result<Vec<crate::Propagator>, ConfigError> {
+    let mut propagators = Vec::new();
+    for item in value.split(',').map(str::trim) {
+        if item == "none" {
+            continue;
+        }
+        let Some(propagator) = crate::Propagator::from_name(item) else {
+            return Err(ConfigError::new(
+                name,
+                &value,
+                "a comma-separated list of tracecontext, baggage, sw8, datadog, b3, b3multi, none",
+            ));
+        };
+        if !propagators.contains(&propagator) {
+            propagators.push(propagator);
+        }
+    }
+    Ok(propagators)
+}
+
+/// The kernel's host name; `HOSTNAME`, then `localhost`, where it cannot be read.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
 fn default_service_name() -> String {
     let exe = std::env::current_exe().ok();
     let name = exe.as_deref().and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("rust");
@@ -436,6 +492,14 @@ mod tests {
         assert_eq!(s.exporters, vec![TracesExporter::Console, TracesExporter::Local]);
         let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "none")]).unwrap();
         assert!(s.exporters.is_empty());
+        assert_eq!(resolve(Config::new(), &[]).unwrap().propagators, crate::Propagator::DEFAULT);
+        let s = resolve(Config::new(), &[("OTEL_PROPAGATORS", "b3multi, datadog,b3multi")]).unwrap();
+        assert_eq!(s.propagators, [crate::Propagator::B3Multi, crate::Propagator::Datadog]);
+        assert!(resolve(Config::new(), &[("OTEL_PROPAGATORS", "none")]).unwrap().propagators.is_empty());
+        let s = resolve(Config::new(), &[("SW_AGENT_INSTANCE_NAME", "pod-7")]).unwrap();
+        assert_eq!(s.service_instance, "pod-7");
+        let s = resolve(Config::new(), &[]).unwrap();
+        assert!(s.service_instance.ends_with(&format!("@{}", s.hostname)), "{}", s.service_instance);
     }
 
     #[test]
@@ -448,6 +512,7 @@ mod tests {
             ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
             ("SPANSCOPE_SHUTDOWN_TIMEOUT", "-1"),
             ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
+            ("OTEL_PROPAGATORS", "tracecontext,xray"),
         ] {
             let err = resolve(Config::new(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var);

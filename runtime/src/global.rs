@@ -19,6 +19,9 @@ use crate::span::Sampler;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub sampler: Sampler,
+    pub service: String,
+    pub instance: String,
+    pub propagators: Vec<crate::Propagator>,
     pub max_spans: u32,
     pub queue: QueueSender,
     control: ControlSender,
@@ -122,9 +125,13 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     crate::clock::start();
     let export::Started { queue, control, reporter } = export::start(&settings)?;
     let profiler = crate::profiler::start(&settings)?;
-    let Settings { sampler, max_spans_per_segment, shutdown_timeout, .. } = settings;
+    let Settings { sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, .. } =
+        settings;
     let shared = Box::leak(Box::new(Shared {
         sampler,
+        service: service_name,
+        instance: service_instance,
+        propagators,
         max_spans: max_spans_per_segment,
         queue,
         control: control.clone(),
@@ -162,7 +169,7 @@ impl Drop for Guard {
         let Some(mut running) = self.running.take() else { return };
         // The last profile covers the program up to here, spans included.
         if let Some(profiler) = running.profiler.take() {
-            profiler.stop(std::time::Instant::now() + running.shutdown_timeout);
+            profiler.stop(Instant::now() + running.shutdown_timeout);
         }
         // New segments become no-ops from here; ones still open are counted when they end.
         SHARED.store(std::ptr::null_mut(), Ordering::Release);

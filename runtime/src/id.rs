@@ -97,6 +97,31 @@ impl SegmentId {
     }
 }
 
+impl TraceId {
+    /// The 128-bit id of a trace whose id another system spelt differently (a SkyWalking
+    /// `<hex>.<n>.<n>` id): 32 lowercase hex digits are read as they are, anything else is
+    /// hashed, so every process maps the same text to the same id.
+    pub(crate) fn from_foreign(text: &str) -> Self {
+        Self::from_hex(text.as_bytes()).unwrap_or(Self(hash128(text.as_bytes())))
+    }
+}
+
+impl SegmentId {
+    /// The id of a segment named by another system (a SkyWalking segment id): 32 lowercase hex
+    /// digits (ours) are read as they are, anything else is hashed.
+    pub(crate) fn from_foreign(text: &str) -> Self {
+        Self::from_hex(text.as_bytes()).unwrap_or(Self(hash128(text.as_bytes())))
+    }
+}
+
+/// FNV-1a over 128 bits: stable across processes and versions, never zero.
+fn hash128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let hash = bytes.iter().fold(OFFSET, |h, &b| (h ^ u128::from(b)).wrapping_mul(PRIME));
+    if hash == 0 { 1 } else { hash }
+}
+
 fn splitmix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -33,11 +33,11 @@
 //! - [`init`] / [`Config`] / [`Guard`]: set up and shut down without the macro.
 //! - [`current`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span, and carrying
 //!   it into other tasks and threads.
-//! - [`Extractor`] / [`Injector`], [`extract`-side macro arguments]: propagation carriers.
+//! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
+//!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
-//!
-//! [`extract`-side macro arguments]: macro@entry
 
+pub mod baggage;
 mod clock;
 mod config;
 mod export;
@@ -56,7 +56,9 @@ pub mod __private;
 pub use config::{Config, ConfigError, TracesExporter};
 pub use global::{flush, init, try_init, Guard, InitError};
 pub use id::{SegmentId, SpanId, TraceId};
-pub use propagation::{Extractor, Injector};
+pub use propagation::{extract, extract_with, inject, inject_with, Baggage, BaggageError, Extractor, Injector, Propagator, RemoteContext};
+#[cfg(feature = "opentelemetry")]
+pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
 pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
 #[cfg(feature = "tokio")]
 pub use span::spawn;

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Counter {
     SegmentsExported,
     SpansExported,
@@ -20,14 +20,25 @@ pub(crate) enum Counter {
     TraceparentMalformed,
     TraceparentDuplicate,
     TracestateMalformed,
+    Sw8Malformed,
+    Sw8Oversized,
+    Sw8Duplicate,
+    Sw8CorrelationDropped,
+    BaggageMalformed,
+    BaggageEntriesDropped,
+    DatadogMalformed,
+    DatadogTagsDropped,
+    B3Malformed,
     ProfileSamples,
     ProfileSamplesDropped,
     ProfilesExported,
     ProfilesDropped,
     ProfilesRetried,
+    /// Not a counter: the number of counters. Must stay last.
+    Len,
 }
 
-const COUNTERS: usize = Counter::ProfilesRetried as usize + 1;
+const COUNTERS: usize = Counter::Len as usize;
 
 static VALUES: [AtomicU64; COUNTERS] = [const { AtomicU64::new(0) }; COUNTERS];
 
@@ -70,6 +81,24 @@ pub struct Stats {
     pub traceparent_duplicate: u64,
     /// Incoming `tracestate` fields not forwarded because they were malformed or over limits.
     pub tracestate_malformed: u64,
+    /// Incoming `sw8` headers ignored as malformed (field count, Base64, span index, empty field).
+    pub sw8_malformed: u64,
+    /// Incoming `sw8` headers ignored for being over 2 KB.
+    pub sw8_oversized: u64,
+    /// Incoming requests whose `sw8` header was repeated.
+    pub sw8_duplicate: u64,
+    /// `sw8-correlation` entries dropped: malformed, over 3 entries or over 128 bytes.
+    pub sw8_correlation_dropped: u64,
+    /// W3C `baggage` members skipped as malformed.
+    pub baggage_malformed: u64,
+    /// Baggage entries dropped over the W3C limits (64 entries, 8192 bytes).
+    pub baggage_entries_dropped: u64,
+    /// Incoming Datadog contexts ignored as malformed or repeated.
+    pub datadog_malformed: u64,
+    /// `x-datadog-tags` dropped: over 512 characters or malformed.
+    pub datadog_tags_dropped: u64,
+    /// Incoming B3 contexts (single or multi) ignored as malformed or repeated.
+    pub b3_malformed: u64,
     /// CPU samples the profiler took and counted into a profile, in timer periods (a sample
     /// whose signal was delayed past further expirations counts for each of them).
     pub profile_samples: u64,
@@ -100,6 +129,15 @@ pub fn stats() -> Stats {
         traceparent_malformed: get(Counter::TraceparentMalformed),
         traceparent_duplicate: get(Counter::TraceparentDuplicate),
         tracestate_malformed: get(Counter::TracestateMalformed),
+        sw8_malformed: get(Counter::Sw8Malformed),
+        sw8_oversized: get(Counter::Sw8Oversized),
+        sw8_duplicate: get(Counter::Sw8Duplicate),
+        sw8_correlation_dropped: get(Counter::Sw8CorrelationDropped),
+        baggage_malformed: get(Counter::BaggageMalformed),
+        baggage_entries_dropped: get(Counter::BaggageEntriesDropped),
+        datadog_malformed: get(Counter::DatadogMalformed),
+        datadog_tags_dropped: get(Counter::DatadogTagsDropped),
+        b3_malformed: get(Counter::B3Malformed),
         profile_samples: get(Counter::ProfileSamples),
         profile_samples_dropped: get(Counter::ProfileSamplesDropped),
         profiles_exported: get(Counter::ProfilesExported),

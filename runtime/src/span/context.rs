@@ -14,7 +14,7 @@ pub(crate) enum RefKind {
     CrossThread,
 }
 
-/// Where a new segment continues a trace from.
+/// Where a new segment continues a trace from: the parent span, and what the trace carries.
 #[derive(Debug, Clone)]
 pub(crate) struct ParentContext {
     pub kind: RefKind,
@@ -24,18 +24,45 @@ pub(crate) struct ParentContext {
     pub sampled: bool,
     /// W3C trace flags to forward (the random-trace-id bit and others we do not interpret).
     pub flags: u8,
-    /// W3C `tracestate` to forward, already validated.
-    pub trace_state: Option<String>,
     /// The parent's segment and span index, when known (always for cross-thread parents).
     pub segment: Option<(SegmentId, u32)>,
     /// The name of the first entry span of the parent's segment (SkyWalking's parent endpoint).
     pub endpoint: Option<Cow<'static, str>>,
-    /// The trace id as SkyWalking spells it, when it is not our hex trace id (Java and Go
-    /// agents write `<hex>.<n>.<n>`); kept verbatim for SkyWalking reporting and carried to
-    /// every segment of the trace in this process.
-    pub sw_trace_id: Option<Arc<str>>,
     /// The fields of an incoming `sw8` header that name the parent in the caller's terms.
     pub sw8: Option<Box<Sw8Parent>>,
+    /// When the caller sent the request, in Unix milliseconds (`sw8-x`), for
+    /// `transmission.latency`.
+    pub sent_at_ms: Option<u64>,
+    /// What the trace carries along.
+    pub propagated: Propagated,
+}
+
+/// What travels with a trace from segment to segment, in and out of the process, and is
+/// forwarded on every outgoing request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Propagated {
+    /// W3C `tracestate` members from upstream, validated, our own member excluded.
+    pub trace_state: Option<String>,
+    /// The trace id as SkyWalking spells it, when it is not our hex trace id (Java and Go
+    /// agents write `<hex>.<n>.<n>`); kept verbatim for SkyWalking reporting.
+    pub sw_trace_id: Option<Arc<str>>,
+    /// `sw8-x` tracing mode 1: spans of this trace are not analysed by the SkyWalking backend.
+    pub skip_analysis: bool,
+    /// Datadog's propagated state.
+    pub datadog: Option<Box<DatadogState>>,
+    /// W3C baggage and SkyWalking correlation entries.
+    pub baggage: crate::propagation::Baggage,
+}
+
+/// Datadog's propagated state, forwarded as it came.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct DatadogState {
+    /// `x-datadog-sampling-priority`: -1 user reject, 0 auto reject, 1 auto keep, 2 user keep.
+    pub priority: Option<i8>,
+    /// `x-datadog-origin`.
+    pub origin: Option<String>,
+    /// `_dd.p.*` tags other than `_dd.p.tid`, comma-joined.
+    pub tags: Option<String>,
 }
 
 /// A caller's identity as `sw8` gives it (SkyWalking cross-process propagation, fields 3–8).
@@ -73,11 +100,11 @@ impl ParentContext {
             span_id: segment.span_id(span),
             sampled: segment.sampled,
             flags: segment.flags,
-            trace_state: segment.parent.as_ref().and_then(|p| p.trace_state.clone()),
             segment: Some((segment.id, span)),
             endpoint: Some(segment.endpoint().clone()),
-            sw_trace_id: segment.parent.as_ref().and_then(|p| p.sw_trace_id.clone()),
             sw8: None,
+            sent_at_ms: None,
+            propagated: segment.propagated.clone(),
         }) {
             return Some(captured);
         }

@@ -73,6 +73,12 @@ pub struct WithContext<F> {
     parent: Option<ParentContext>,
 }
 
+impl<F: Future> WithContext<F> {
+    pub(crate) fn new(future: F, parent: Option<ParentContext>) -> Self {
+        Self { future, parent }
+    }
+}
+
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 
@@ -93,7 +99,7 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future in the context current here and now, wherever and whenever it is
     /// polled: spans it opens continue this trace, linked to the current span.
     fn in_current_span(self) -> WithContext<Self> {
-        WithContext { future: self, parent: ParentContext::capture() }
+        WithContext::new(self, ParentContext::capture())
     }
 }
 

@@ -9,7 +9,7 @@ use super::record::{SpanKind, SpanLog};
 use super::{sampler, ParentContext, Segment};
 use crate::global;
 use crate::propagation::{self, Extractor, Injector};
-use crate::tag::{TagKey, TagValue, TagValueType};
+use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
 
 /// What the macro knows about a span at compile time; one `static` per instrumented function.
 #[derive(Debug)]
@@ -24,6 +24,15 @@ impl SpanMeta {
     pub const fn new(name: &'static str, kind: SpanKind, peer: Option<&'static str>) -> Self {
         Self { name, kind, peer }
     }
+}
+
+/// How long a message took from the caller's `sw8-x` sending time to this entry span, in ms:
+/// SkyWalking's tag for asynchronous RPC and message queues.
+static TRANSMISSION_LATENCY: TagMeta = TagMeta::new("transmission_latency", "transmission.latency");
+
+fn transmission_latency_ms(sent_at_ms: u64) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    i64::try_from(now).unwrap_or(i64::MAX).saturating_sub(i64::try_from(sent_at_ms).unwrap_or(i64::MAX))
 }
 
 /// An error to record on a span: its type and its `Display` text.
@@ -163,10 +172,16 @@ impl Span {
         });
         let trace_id = parent.as_ref().map_or_else(crate::id::TraceId::random, |p| p.trace_id);
         let sampled = sampler::should_sample(&shared.sampler, parent.as_ref(), trace_id);
+        let sent_at_ms = parent.as_ref().and_then(|p| p.sent_at_ms);
         let tick = crate::clock::now();
         let mut segment = Segment::new(trace_id, sampled, parent, meta.name, meta.kind, tick, shared.max_spans);
-        if let (Some(peer), true) = (peer, sampled) {
-            segment.peers.push((0, peer));
+        if sampled {
+            if let Some(peer) = peer {
+                segment.peers.push((0, peer));
+            }
+            if let (Some(sent), SpanKind::Entry) = (sent_at_ms, meta.kind) {
+                segment.tags.push((0, &TRANSMISSION_LATENCY, TagValue::I64(transmission_latency_ms(sent))));
+            }
         }
         Span { state: State::Root { segment: NonNull::from(Box::leak(Box::new(segment))) } }
     }

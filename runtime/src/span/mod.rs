@@ -9,7 +9,7 @@
 //! or ends.
 
 mod context;
-mod current;
+pub(crate) mod current;
 mod future;
 mod handle;
 mod record;
@@ -28,7 +28,7 @@ pub use span_ref::{current, SpanRef};
 pub use spawn::spawn;
 pub use spawn::thread;
 
-pub(crate) use context::{ParentContext, RefKind, Sw8Parent};
+pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 pub(crate) use current::{installed_segment, set_panic_message};
 pub(crate) use record::{SpanLog, NO_SPAN};
 pub(crate) use segment::Segment;

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::record::{SpanKind, SpanLog, SpanRecord, NO_SPAN};
-use super::ParentContext;
+use super::{ParentContext, Propagated};
 use crate::id::{SegmentId, SpanId, TraceId};
 use crate::tag::{TagMeta, TagValue};
 
@@ -19,6 +19,8 @@ pub(crate) struct Segment {
     /// W3C flags propagated downstream (the sampled bit is kept equal to `sampled`).
     pub flags: u8,
     pub parent: Option<ParentContext>,
+    /// What the trace carries along, inherited from the parent and changed here (baggage).
+    pub propagated: Propagated,
     /// Spans in start order; index 0 is the segment's first span.
     pub spans: Vec<SpanRecord>,
     pub tags: Vec<(u32, &'static TagMeta, TagValue)>,
@@ -42,7 +44,7 @@ impl Segment {
     pub(crate) fn new(
         trace_id: TraceId,
         sampled: bool,
-        parent: Option<ParentContext>,
+        mut parent: Option<ParentContext>,
         first: &'static str,
         kind: SpanKind,
         tick: u64,
@@ -53,6 +55,7 @@ impl Segment {
             (SpanKind::Entry, _) | (_, None) => Cow::Borrowed(first),
             (_, Some(endpoint)) => endpoint.clone(),
         };
+        let propagated = parent.as_mut().map(|p| std::mem::take(&mut p.propagated)).unwrap_or_default();
         let mut spans = Vec::with_capacity(if sampled { 8 } else { 1 });
         // Unsampled segments keep their first span too: its name is the endpoint propagated
         // downstream, and it is the span the segment's ids derive from.
@@ -63,6 +66,7 @@ impl Segment {
             sampled,
             flags: (inherited & !FLAG_SAMPLED) | if sampled { FLAG_SAMPLED } else { 0 },
             parent,
+            propagated,
             spans,
             tags: Vec::new(),
             logs: Vec::new(),
