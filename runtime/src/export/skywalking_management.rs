@@ -52,7 +52,7 @@ pub(crate) async fn run(mut beat: Heartbeat) {
     let mut logged = false;
     loop {
         ticks.tick().await;
-        let send_properties = !registered || count % beat.properties_factor == 0;
+        let send_properties = !registered || count.is_multiple_of(beat.properties_factor);
         count = count.wrapping_add(1);
         let (path, body) = if send_properties { (PROPERTIES_PATH, &properties) } else { (KEEP_ALIVE_PATH, &ping) };
         let request = grpc::request(body.clone(), &beat.metadata, beat.timeout);
