@@ -56,9 +56,28 @@ macro_rules! hex_id {
             }
         }
 
+        impl $ty {
+            /// The id as lowercase hex digits, without going through `fmt`'s padding machinery
+            /// (ids are written into every outgoing request).
+            pub(crate) fn hex(self) -> [u8; $digits] {
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                let mut out = [0u8; $digits];
+                for (i, digit) in out.iter_mut().enumerate() {
+                    *digit = DIGITS[((self.0 >> (4 * ($digits - 1 - i))) & 0xf) as usize];
+                }
+                out
+            }
+
+            /// Appends the id's hex digits to `out`.
+            pub(crate) fn push_hex(self, out: &mut String) {
+                // `hex` yields ASCII only.
+                out.push_str(std::str::from_utf8(&self.hex()).unwrap_or_default());
+            }
+        }
+
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:0width$x}", self.0, width = $digits)
+                f.write_str(std::str::from_utf8(&self.hex()).map_err(|_| fmt::Error)?)
             }
         }
 

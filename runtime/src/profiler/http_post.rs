@@ -36,14 +36,8 @@ pub(crate) fn send(post: &Post<'_>) -> std::io::Result<u16> {
 /// The `Authorization` value for HTTP basic authentication with `user:password`: "Basic " and
 /// the credentials in standard Base64 with padding (RFC 7617).
 pub(crate) fn basic_authorization(credentials: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::from("Basic ");
-    for chunk in credentials.as_bytes().chunks(3) {
-        let word = chunk.iter().enumerate().fold(0u32, |w, (i, &b)| w | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() { ALPHABET[(word >> (18 - 6 * i)) as usize & 63] as char } else { '=' });
-        }
-    }
+    crate::propagation::base64::encode_into(credentials.as_bytes(), &mut out);
     out
 }
 

@@ -70,8 +70,7 @@ impl<S: std::hash::BuildHasher> Extractor for std::collections::HashMap<String, 
     where
         Self: 'a,
     {
-        let name = name.to_owned();
-        self.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(&name)).map(|(_, v)| v.as_bytes())
+        self.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_bytes())
     }
 }
 

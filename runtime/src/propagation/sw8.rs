@@ -83,6 +83,20 @@ pub(crate) fn parse(value: &[u8]) -> Result<Sw8, Counter> {
     Ok(Sw8 { sampled, trace_id, parent: Sw8Parent { segment_id, span_index, service, instance, endpoint, peer } })
 }
 
+/// The decimal digits of `n`, written into `buffer`.
+fn itoa(mut n: u32, buffer: &mut [u8; 10]) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).unwrap_or_default()
+}
+
 /// A non-negative decimal `i32` without sign or padding surprises.
 fn parse_index(digits: &[u8]) -> Option<i32> {
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
@@ -101,8 +115,8 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
         }
     };
     let sw8 = parse(value).map_err(|reason| stats::add(reason, 1)).ok()?;
-    let trace_id = TraceId::from_foreign(&sw8.trace_id);
-    let hex = trace_id.to_string() == sw8.trace_id;
+    let hex = TraceId::from_hex(sw8.trace_id.as_bytes());
+    let trace_id = hex.unwrap_or_else(|| TraceId::from_foreign(&sw8.trace_id));
     Some(ParentContext {
         kind: RefKind::CrossProcess,
         trace_id,
@@ -113,7 +127,7 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
         endpoint: Some(sw8.parent.endpoint.clone().into()),
         sw8: Some(Box::new(sw8.parent)),
         sent_at_ms: None,
-        propagated: Propagated { sw_trace_id: (!hex).then(|| sw8.trace_id.into()), ..Propagated::default() },
+        propagated: Propagated { sw_trace_id: hex.is_none().then(|| sw8.trace_id.into()), ..Propagated::default() },
     })
 }
 
@@ -161,20 +175,19 @@ pub(crate) fn extract_extension<C: Extractor + ?Sized>(carrier: &C) -> Option<Ex
 /// Writes `sw8`, `sw8-correlation` and `sw8-x` for `outgoing`.
 pub(crate) fn inject<C: Injector + ?Sized>(outgoing: &Outgoing<'_>, carrier: &mut C) {
     let Some(sw8) = &outgoing.sw8 else { return };
-    let hex_trace_id;
+    let hex_trace_id = outgoing.trace_id.hex();
     let trace_id = match &outgoing.propagated.sw_trace_id {
-        Some(original) => &**original,
-        None => {
-            hex_trace_id = outgoing.trace_id.to_string();
-            &hex_trace_id
-        }
+        Some(original) => original.as_bytes(),
+        None => &hex_trace_id,
     };
-    let mut value = String::with_capacity(128);
+    let mut value = String::with_capacity(160);
     value.push_str(if outgoing.sampled { "1-" } else { "0-" });
-    base64::encode_into(trace_id.as_bytes(), &mut value);
+    base64::encode_into(trace_id, &mut value);
     value.push('-');
-    base64::encode_into(sw8.segment_id.to_string().as_bytes(), &mut value);
-    value.push_str(&format!("-{}-", sw8.span_index));
+    base64::encode_into(&sw8.segment_id.hex(), &mut value);
+    value.push('-');
+    value.push_str(itoa(sw8.span_index, &mut [0; 10]));
+    value.push('-');
     for (i, field) in [sw8.service, sw8.instance, sw8.endpoint, sw8.peer].into_iter().enumerate() {
         if i > 0 {
             value.push('-');

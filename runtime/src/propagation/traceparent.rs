@@ -54,7 +54,16 @@ pub(crate) fn parse(value: &[u8]) -> Option<TraceParent> {
 
 /// Formats a version-00 `traceparent`.
 pub(crate) fn format(trace_id: TraceId, parent_id: SpanId, flags: u8) -> String {
-    format!("00-{trace_id}-{parent_id}-{flags:02x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(55);
+    out.push_str("00-");
+    trace_id.push_hex(&mut out);
+    out.push('-');
+    parent_id.push_hex(&mut out);
+    out.push('-');
+    out.push(DIGITS[usize::from(flags >> 4)] as char);
+    out.push(DIGITS[usize::from(flags & 0xf)] as char);
+    out
 }
 
 fn hex_byte(digits: &[u8]) -> Option<u8> {
@@ -171,7 +180,11 @@ fn valid_value(value: &str) -> bool {
 /// Writes `traceparent`, and `tracestate` with our member first and upstream's after it.
 pub(crate) fn inject<C: Injector + ?Sized>(outgoing: &Outgoing<'_>, carrier: &mut C) {
     carrier.set(TRACEPARENT, format(outgoing.trace_id, outgoing.span_id, outgoing.flags));
-    let mut state = format!("{OWN_KEY}=p:{}", outgoing.span_id);
+    let upstream_len = outgoing.propagated.trace_state.as_ref().map_or(0, |s| s.len() + 1);
+    let mut state = String::with_capacity(OWN_KEY.len() + 19 + upstream_len);
+    state.push_str(OWN_KEY);
+    state.push_str("=p:");
+    outgoing.span_id.push_hex(&mut state);
     if let Some(upstream) = &outgoing.propagated.trace_state {
         // Keep at most 32 members in all: drop upstream's rightmost (oldest) ones.
         for member in upstream.split(',').take(MAX_TRACESTATE_MEMBERS - 1) {
