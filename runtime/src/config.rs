@@ -105,7 +105,8 @@ impl Config {
         self
     }
 
-    /// Segments exported together at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` wins; default 512).
+    /// Spans sent in one export request at most, a segment never being split
+    /// (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` wins; default 512).
     pub fn max_export_batch_size(mut self, size: usize) -> Self {
         self.max_export_batch_size = Some(size);
         self
@@ -500,6 +501,44 @@ mod tests {
         assert_eq!(s.service_instance, "pod-7");
         let s = resolve(Config::new(), &[]).unwrap();
         assert!(s.service_instance.ends_with(&format!("@{}", s.hostname)), "{}", s.service_instance);
+    }
+
+    #[test]
+    fn config_vars_are_defaults_the_environment_overrides() {
+        let config = Config::new().var("OTEL_SERVICE_NAME", "from-code").var("SPANSCOPE_EXPORT_BACKLOG", "10");
+        let s = resolve(config.clone(), &[]).unwrap();
+        assert_eq!((s.service_name.as_str(), s.export_backlog), ("from-code", 10));
+        let s = resolve(config, &[("OTEL_SERVICE_NAME", "from-env")]).unwrap();
+        assert_eq!(s.service_name, "from-env");
+        let err = resolve(Config::new().var("SPANSCOPE_EXPORT_MAX_BACKOFF", "soon"), &[]).unwrap_err();
+        assert_eq!(err.variable(), "SPANSCOPE_EXPORT_MAX_BACKOFF");
+    }
+
+    #[test]
+    fn datadog_unified_service_tags_map_to_the_resource() {
+        let dd = [("DD_SERVICE", "cart"), ("DD_ENV", "prod"), ("DD_VERSION", "1.4")];
+        let s = resolve(Config::new(), &dd).unwrap();
+        assert_eq!(s.service_name, "cart");
+        assert!(s.resource.contains(&("deployment.environment.name".to_owned(), "prod".to_owned())));
+        assert!(s.resource.contains(&("service.version".to_owned(), "1.4".to_owned())));
+        let s = resolve(
+            Config::new(),
+            &[dd[0], dd[1], ("OTEL_SERVICE_NAME", "checkout"), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=qa")],
+        )
+        .unwrap();
+        assert_eq!(s.service_name, "checkout");
+        assert_eq!(s.resource, vec![("deployment.environment.name".to_owned(), "qa".to_owned())]);
+    }
+
+    #[test]
+    fn backend_variables_are_read_only_for_configured_exporters() {
+        let bad = [("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"), ("DD_TRACE_AGENT_PORT", "x")];
+        assert!(resolve(Config::new(), &bad).is_ok(), "unused backends' variables are not read");
+        let err = resolve(Config::new().exporters([TracesExporter::Local, TracesExporter::Datadog]), &bad).unwrap_err();
+        assert_eq!(err.variable(), "DD_TRACE_AGENT_PORT");
+        let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp, skywalking,datadog")]).unwrap();
+        assert_eq!(s.exporters, [TracesExporter::Otlp, TracesExporter::Skywalking, TracesExporter::Datadog]);
+        assert!(s.backends.otlp.is_some() && s.backends.skywalking.is_some() && s.backends.datadog.is_some());
     }
 
     #[test]

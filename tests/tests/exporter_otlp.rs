@@ -197,6 +197,34 @@ fn a_receiver_stopped_mid_run_loses_nothing_within_the_backlog() {
 }
 
 #[test]
+fn several_exporters_at_once_and_a_dead_one_holds_nothing_back() {
+    let _serial = serial();
+    let before = spanscope::stats();
+    let collector = Collector::grpc();
+    let config = spanscope::Config::new()
+        .service_name("checkout")
+        .exporters([TracesExporter::Otlp, TracesExporter::Skywalking])
+        .schedule_delay(Duration::from_millis(20))
+        .var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())
+        .var("SW_AGENT_COLLECTOR_BACKEND_SERVICES", free_addr().to_string())
+        .var("SPANSCOPE_EXPORT_BACKLOG", "100")
+        .var("SPANSCOPE_EXPORT_MAX_BACKOFF", "200")
+        .var("SPANSCOPE_SHUTDOWN_TIMEOUT", "1000");
+    let guard = spanscope::try_init(config).expect("init");
+    for _ in 0..2000 {
+        shop::tick();
+    }
+    wait_until("every span at the OTLP receiver", PATIENCE, || collector.span_count() == 2000);
+    drop(guard);
+    let after = spanscope::stats();
+    assert_eq!(after.spans_exported - before.spans_exported, 2000, "all by OTLP, none by SkyWalking");
+    let skywalking_lost = (after.spans_dropped_backend_down - before.spans_dropped_backend_down)
+        + (after.spans_dropped_shutdown - before.spans_dropped_shutdown);
+    assert_eq!(skywalking_lost, 2000, "SkyWalking's were dropped and counted");
+    assert_eq!(after.spans_dropped_queue_full, before.spans_dropped_queue_full);
+}
+
+#[test]
 fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
     let _serial = serial();
     let before = spanscope::stats();
