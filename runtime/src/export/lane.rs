@@ -220,6 +220,12 @@ async fn run<E: Exporter>(lane: Rc<Lane>, mut exporter: E) {
         match outcome {
             Ok(Sent { rejected }) => {
                 let rejected = rejected.min(batch.spans);
+                if rejected > 0 && !std::mem::replace(&mut reported.rejected, true) {
+                    eprintln!(
+                        "spanscope: {}: the backend accepted a batch but rejected {rejected} of its {} spans (further rejections are only counted, in stats().spans_dropped_rejected)",
+                        lane.name, batch.spans
+                    );
+                }
                 stats::add(Counter::SpansExported, batch.spans - rejected);
                 stats::add(Counter::SegmentsExported, batch.segments.len() as u64);
                 stats::add(Counter::SpansDroppedRejected, rejected);
