@@ -42,17 +42,20 @@ struct Session {
     name: &'static str,
     out_dir: PathBuf,
     guard: Option<Guard>,
+    stats_at_start: spanscope::Stats,
 }
 
 impl Session {
     fn start(name: &'static str, configure: impl FnOnce(Config) -> Config) -> Self {
         let out_dir = std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
         let config = configure(Config::new().service_name("bench").out_dir(&out_dir));
+        let stats_at_start = spanscope::stats();
         let guard = spanscope::init(config);
         Self {
             name,
             out_dir,
             guard: Some(guard),
+            stats_at_start,
         }
     }
 }
@@ -61,13 +64,21 @@ impl Drop for Session {
     fn drop(&mut self) {
         spanscope::flush();
         drop(self.guard.take());
-        // What the exporter did with the spans, so a run shows whether they were really
-        // recorded (and how many the bounded queue dropped) rather than silently skipped.
-        let s = spanscope::stats();
-        eprintln!(
-            "spanscope/{}: stats since start: {} spans exported, {} dropped (queue full), {} dropped (segment full)",
-            self.name, s.spans_exported, s.spans_dropped_queue_full, s.spans_dropped_segment_full
-        );
+        // What the exporter did with this session's spans, so a run shows whether they were
+        // really recorded, and how many the bounded queue dropped because the exporter could
+        // not keep up (the producer side is measured either way). Silent when nothing was
+        // recorded (a disabled or unsampled config, or a benchmark filtered out).
+        let (start, end) = (self.stats_at_start, spanscope::stats());
+        let exported = end.spans_exported - start.spans_exported;
+        let dropped = end.spans_dropped_queue_full - start.spans_dropped_queue_full;
+        let other = (end.spans_dropped_segment_full + end.spans_dropped_shutdown + end.spans_dropped_export_error)
+            - (start.spans_dropped_segment_full + start.spans_dropped_shutdown + start.spans_dropped_export_error);
+        if exported + dropped + other > 0 {
+            eprintln!(
+                "spanscope/{}: {exported} spans exported, {dropped} dropped because the export queue was full, {other} dropped otherwise",
+                self.name
+            );
+        }
         let _ = std::fs::remove_dir_all(&self.out_dir);
     }
 }

@@ -1,10 +1,11 @@
 //! Prints the results of the `spans` bench as a markdown table: ns per span for each library and
-//! shape, the marginal cost of one more span, and the ratio to a baseline library (fastrace).
+//! shape, the marginal cost of one more span, and the ratio to baseline libraries (by default
+//! fastrace and tracing + OpenTelemetry).
 //!
 //! Usage (from the workspace root, after `cargo bench -p spanscope-benches --bench spans`):
 //!
 //! ```text
-//! cargo run -p spanscope-benches --bin span-table [-- [CRITERION_DIR] [--baseline ID]]
+//! cargo run -p spanscope-benches --bin span-table [-- [CRITERION_DIR] [--baseline ID]...]
 //! ```
 //!
 //! `CRITERION_DIR` defaults to `$CARGO_TARGET_DIR/criterion`, else `target/criterion`. Only
@@ -30,18 +31,21 @@ struct Measurement {
 
 fn main() -> ExitCode {
     let mut dir = None;
-    let mut baseline = String::from("fastrace");
+    let mut baselines = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--baseline" => match args.next() {
-                Some(id) => baseline = id,
+                Some(id) => baselines.push(id),
                 None => return usage("--baseline needs a library id"),
             },
             "-h" | "--help" => return usage(""),
             _ if dir.is_none() && !arg.starts_with('-') => dir = Some(PathBuf::from(arg)),
             _ => return usage(&format!("unexpected argument `{arg}`")),
         }
+    }
+    if baselines.is_empty() {
+        baselines = vec![String::from("fastrace"), String::from("tracing_otel")];
     }
     let dir = dir.unwrap_or_else(|| {
         std::env::var_os("CARGO_TARGET_DIR")
@@ -59,7 +63,7 @@ fn main() -> ExitCode {
         eprintln!("span-table: no `spans/<n>/...` results under {}", dir.display());
         return ExitCode::FAILURE;
     }
-    print!("{}", render(&found, &baseline));
+    print!("{}", render(&found, &baselines));
     ExitCode::SUCCESS
 }
 
@@ -67,7 +71,7 @@ fn usage(problem: &str) -> ExitCode {
     if !problem.is_empty() {
         eprintln!("span-table: {problem}");
     }
-    eprintln!("usage: span-table [CRITERION_DIR] [--baseline LIBRARY]");
+    eprintln!("usage: span-table [CRITERION_DIR] [--baseline LIBRARY]...");
     if problem.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -118,8 +122,9 @@ fn read_measurement(new_dir: &Path) -> Option<Measurement> {
 }
 
 /// Formats the table: one row per library, one `ns/span` column per shape, the marginal cost
-/// between the smallest and the largest shape, and the ratio to `baseline` at the largest shape.
-fn render(found: &[Measurement], baseline: &str) -> String {
+/// between the smallest and the largest shape, and the ratio to each of `baselines` at the
+/// largest shape.
+fn render(found: &[Measurement], baselines: &[String]) -> String {
     use std::fmt::Write as _;
 
     let mut shapes: Vec<u64> = found.iter().map(|m| m.spans).collect();
@@ -135,7 +140,6 @@ fn render(found: &[Measurement], baseline: &str) -> String {
             .insert(m.spans, m.ns_per_iter / m.spans as f64);
     }
     let per_span = |lib: &str, n: u64| rows.get(lib).and_then(|r| r.get(&n)).copied();
-    let base_large = per_span(baseline, large);
 
     let mut out = String::new();
     let mut header = String::from("| library |");
@@ -148,8 +152,10 @@ fn render(found: &[Measurement], baseline: &str) -> String {
         let _ = write!(header, " marginal ns/span |");
         rule.push_str(" ---: |");
     }
-    let _ = write!(header, " × {baseline} (root + {large}) |");
-    rule.push_str(" ---: |");
+    for baseline in baselines {
+        let _ = write!(header, " × {baseline} (root + {large}) |");
+        rule.push_str(" ---: |");
+    }
     let _ = writeln!(out, "{header}\n{rule}");
 
     // spanscope rows first, then the peers, each part alphabetically.
@@ -167,15 +173,24 @@ fn render(found: &[Measurement], baseline: &str) -> String {
             });
             let _ = write!(out, " {} |", fmt_ns(marginal));
         }
-        let ratio = per_span(lib, large).zip(base_large).map(|(v, b)| v / b);
-        match ratio {
-            Some(r) => {
-                let _ = writeln!(out, " {r:.2} |");
-            }
-            None => out.push_str(" – |\n"),
+        for baseline in baselines {
+            let ratio = per_span(lib, large).zip(per_span(baseline, large)).map(|(v, b)| v / b);
+            let _ = write!(out, " {} |", fmt_ratio(ratio));
         }
+        out.push('\n');
     }
     out
+}
+
+/// Three significant digits: `0.0123`, `0.513`, `2.71`, `27.1`.
+fn fmt_ratio(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(r) if r >= 10.0 => format!("{r:.1}"),
+        Some(r) if r >= 1.0 => format!("{r:.2}"),
+        Some(r) if r >= 0.1 => format!("{r:.3}"),
+        Some(r) => format!("{r:.4}"),
+        None => String::from("–"),
+    }
 }
 
 fn fmt_ns(ns: Option<f64>) -> String {
