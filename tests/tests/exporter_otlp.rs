@@ -12,7 +12,8 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use spanscope::TracesExporter;
 use spanscope_tests::collector::otlp::Collector;
 use spanscope_tests::collector::shop::{self, PARENT_SPAN_ID, TRACE_ID};
-use spanscope_tests::collector::{black_hole, free_addr, init, serial, wait_until};
+use spanscope_tests::collector::{black_hole, free_addr, init, serial, tls, wait_until};
+use spanscope_tests::fresh_dir;
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -130,6 +131,26 @@ fn http_protobuf_with_gzip_and_http_json_post_to_v1_traces() {
             assert_eq!(received.headers["content-encoding"], "gzip");
         }
     }
+}
+
+#[test]
+fn http_protobuf_over_tls_with_a_self_signed_certificate() {
+    let _serial = serial();
+    let dir = fresh_dir("otlp-tls");
+    let cert = tls::self_signed(&dir);
+    let collector = Collector::https(&cert);
+    let guard = init(
+        TracesExporter::Otlp,
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("https://localhost:{}", collector.addr().port())),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", cert.cert_path.display().to_string()),
+        ],
+    );
+    let _ = shop::serve(&shop::w3c_caller());
+    assert!(spanscope::flush(), "flush over TLS");
+    drop(guard);
+    assert_eq!(shop_spans(&collector).len(), 6);
 }
 
 #[test]

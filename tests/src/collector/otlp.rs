@@ -17,6 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
 
+use super::tls::SelfSigned;
 use super::Server;
 
 /// Everything the receiver got.
@@ -44,6 +45,8 @@ pub struct Collector {
     http: bool,
     /// For HTTP: the status every request is answered with (200 by default).
     status: StatusCode,
+    /// For HTTP: serve over TLS with this certificate.
+    tls: Option<Acceptor>,
     server: Server,
 }
 
@@ -58,6 +61,14 @@ impl Collector {
         Self::start("127.0.0.1:0".parse().unwrap(), true, status)
     }
 
+    /// An HTTPS receiver with `cert`.
+    pub fn https(cert: &SelfSigned) -> Collector {
+        let tls = Some(Acceptor(Arc::new(acceptor(cert))));
+        let received = Arc::new(Mutex::new(Received::default()));
+        let server = serve("127.0.0.1:0".parse().unwrap(), true, StatusCode::OK, tls.clone(), Arc::clone(&received));
+        Collector { received, http: true, status: StatusCode::OK, tls, server }
+    }
+
     /// A gRPC receiver on `addr`.
     pub fn grpc_at(addr: SocketAddr) -> Collector {
         Self::start(addr, false, StatusCode::OK)
@@ -65,8 +76,8 @@ impl Collector {
 
     fn start(addr: SocketAddr, http: bool, status: StatusCode) -> Collector {
         let received = Arc::new(Mutex::new(Received::default()));
-        let server = serve(addr, http, status, Arc::clone(&received));
-        Collector { received, http, status, server }
+        let server = serve(addr, http, status, None, Arc::clone(&received));
+        Collector { received, http, status, tls: None, server }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -83,7 +94,7 @@ impl Collector {
 
     /// Starts again on the same address, keeping what was received.
     pub fn restart(&mut self) {
-        self.server = serve(self.server.addr, self.http, self.status, Arc::clone(&self.received));
+        self.server = serve(self.server.addr, self.http, self.status, self.tls.clone(), Arc::clone(&self.received));
     }
 
     pub fn span_count(&self) -> usize {
@@ -91,14 +102,31 @@ impl Collector {
     }
 }
 
-fn serve(addr: SocketAddr, http: bool, status: StatusCode, received: Arc<Mutex<Received>>) -> Server {
+fn serve(
+    addr: SocketAddr,
+    http: bool,
+    status: StatusCode,
+    tls: Option<Acceptor>,
+    received: Arc<Mutex<Received>>,
+) -> Server {
     if http {
         Server::start(addr, move |listener| async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let received = Arc::clone(&received);
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| handle(request, status, Arc::clone(&received)));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let http1 = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http1.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(tls) => {
+                            if let Ok(stream) = tls.0.accept(stream).await {
+                                let _ = http1.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
                 });
             }
         })
@@ -162,4 +190,29 @@ async fn handle(
     }
     let answer = ExportTraceServiceResponse::default().encode_to_vec();
     Ok(Response::builder().status(status).header("content-type", "application/x-protobuf").body(Full::new(answer.into())).unwrap())
+}
+
+/// The TLS side of an HTTPS receiver.
+#[derive(Clone)]
+struct Acceptor(Arc<tokio_rustls::TlsAcceptor>);
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acceptor")
+    }
+}
+
+fn acceptor(cert: &SelfSigned) -> tokio_rustls::TlsAcceptor {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().expect("certificate");
+    let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("key");
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
