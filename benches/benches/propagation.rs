@@ -14,15 +14,6 @@ use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use spanscope::Propagator;
 
-const FORMATS: [Propagator; 6] = [
-    Propagator::TraceContext,
-    Propagator::Baggage,
-    Propagator::Sw8,
-    Propagator::Datadog,
-    Propagator::B3,
-    Propagator::B3Multi,
-];
-
 /// A request's ordinary headers, among which the context travels.
 fn request_headers() -> HashMap<String, String> {
     [
@@ -48,7 +39,7 @@ fn spanscope_formats(c: &mut Criterion) {
     let mut group = c.benchmark_group("propagation");
     in_span(|| {
         spanscope::baggage::set("tenant", "acme").unwrap();
-        for format in FORMATS {
+        for format in Propagator::ALL {
             let mut injected = request_headers();
             spanscope::inject_with(&[format], &mut injected);
             group.bench_function(format!("spanscope/{format}/inject"), |b| {

@@ -66,14 +66,8 @@ pub(crate) fn extract_single<C: Extractor + ?Sized>(carrier: &C) -> Option<Paren
 
 /// Reads the `x-b3-*` headers.
 pub(crate) fn extract_multi<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContext> {
-    let fields = (
-        super::single(carrier, TRACE_ID),
-        super::single(carrier, SPAN_ID),
-        super::single(carrier, SAMPLED),
-        super::single(carrier, FLAGS),
-        super::single(carrier, PARENT_SPAN_ID),
-    );
-    let (Ok(trace), Ok(span), Ok(sampled), Ok(flags), Ok(parent)) = fields else {
+    let Ok([trace, span, sampled, flags, parent]) = super::singles(carrier, [TRACE_ID, SPAN_ID, SAMPLED, FLAGS, PARENT_SPAN_ID])
+    else {
         return malformed();
     };
     let (trace, span) = match (trace, span) {

@@ -32,14 +32,8 @@ fn decimal(bytes: &[u8]) -> Option<u64> {
 
 /// Reads the Datadog headers from `carrier`, counting what it must ignore.
 pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContext> {
-    let fields = (
-        super::single(carrier, TRACE_ID),
-        super::single(carrier, PARENT_ID),
-        super::single(carrier, PRIORITY),
-        super::single(carrier, ORIGIN),
-        super::single(carrier, TAGS),
-    );
-    let (Ok(trace), Ok(parent), Ok(priority), Ok(origin), Ok(tags)) = fields else {
+    let Ok([trace, parent, priority, origin, tags]) = super::singles(carrier, [TRACE_ID, PARENT_ID, PRIORITY, ORIGIN, TAGS])
+    else {
         stats::add(Counter::DatadogMalformed, 1);
         return None;
     };

@@ -53,6 +53,10 @@ pub enum Propagator {
 }
 
 impl Propagator {
+    /// Every format.
+    pub const ALL: [Propagator; 6] =
+        [Self::TraceContext, Self::Baggage, Self::Sw8, Self::Datadog, Self::B3, Self::B3Multi];
+
     /// The default set: `tracecontext,baggage,sw8`.
     pub const DEFAULT: &'static [Propagator] = &[Propagator::TraceContext, Propagator::Baggage, Propagator::Sw8];
 
@@ -70,9 +74,7 @@ impl Propagator {
 
     /// The format named `name` in `OTEL_PROPAGATORS`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::TraceContext, Self::Baggage, Self::Sw8, Self::Datadog, Self::B3, Self::B3Multi]
-            .into_iter()
-            .find(|p| p.name() == name)
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
     /// The fields the format reads and writes (lowercase).
@@ -216,6 +218,19 @@ pub(crate) fn inject_outgoing<C: Injector + ?Sized>(
     }
 }
 
+/// The values of fields that must each occur at most once, in the order named; `Err(())` when
+/// one is repeated.
+fn singles<'a, C: Extractor + ?Sized, const N: usize>(
+    carrier: &'a C,
+    names: [&str; N],
+) -> Result<[Option<&'a [u8]>; N], ()> {
+    let mut values = [None; N];
+    for (value, name) in values.iter_mut().zip(names) {
+        *value = single(carrier, name)?;
+    }
+    Ok(values)
+}
+
 /// The only value of a field that must occur at most once: `Ok(None)` when absent,
 /// `Err(())` when repeated.
 fn single<'a, C: Extractor + ?Sized>(carrier: &'a C, name: &str) -> Result<Option<&'a [u8]>, ()> {
@@ -255,15 +270,6 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Propagator; 6] = [
-        Propagator::TraceContext,
-        Propagator::Baggage,
-        Propagator::Sw8,
-        Propagator::Datadog,
-        Propagator::B3,
-        Propagator::B3Multi,
-    ];
-
     fn baggage_entry() -> impl Strategy<Value = (String, String)> {
         ("[a-z][a-z0-9._-]{0,15}", "\\PC{0,40}")
     }
@@ -299,7 +305,7 @@ mod tests {
                     instance: "i@h",
                 }),
             };
-            for format in ALL.into_iter().filter(|f| *f != Propagator::Baggage) {
+            for format in Propagator::ALL.into_iter().filter(|f| *f != Propagator::Baggage) {
                 let mut carrier = HashMap::new();
                 inject_outgoing(&[format, Propagator::Baggage], &outgoing, &mut carrier);
                 // Baggage first: it holds every entry, correlation only those within its limits.
@@ -322,7 +328,7 @@ mod tests {
 
         #[test]
         fn every_format_survives_any_bytes(value in proptest::collection::vec(any::<u8>(), 0..200)) {
-            for format in ALL {
+            for format in Propagator::ALL {
                 for field in format.fields() {
                     let carrier = HashMap::from([(field.to_string(), String::from_utf8_lossy(&value).into_owned())]);
                     let _ = extract_parent_with(&[format], &carrier);
