@@ -47,7 +47,8 @@ struct Session {
 
 impl Session {
     fn start(name: &'static str, configure: impl FnOnce(Config) -> Config) -> Self {
-        let out_dir = std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
+        let out_dir =
+            std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
         let config = configure(Config::new().service_name("bench").out_dir(&out_dir));
         let stats_at_start = spanscope::stats();
         let guard = spanscope::init(config);
@@ -71,8 +72,12 @@ impl Drop for Session {
         let (start, end) = (self.stats_at_start, spanscope::stats());
         let exported = end.spans_exported - start.spans_exported;
         let dropped = end.spans_dropped_queue_full - start.spans_dropped_queue_full;
-        let other = (end.spans_dropped_segment_full + end.spans_dropped_shutdown + end.spans_dropped_export_error)
-            - (start.spans_dropped_segment_full + start.spans_dropped_shutdown + start.spans_dropped_export_error);
+        let other = (end.spans_dropped_segment_full
+            + end.spans_dropped_shutdown
+            + end.spans_dropped_export_error)
+            - (start.spans_dropped_segment_full
+                + start.spans_dropped_shutdown
+                + start.spans_dropped_export_error);
         if exported + dropped + other > 0 {
             eprintln!(
                 "spanscope/{}: {exported} spans exported, {dropped} dropped because the export queue was full, {other} dropped otherwise",

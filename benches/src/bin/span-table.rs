@@ -8,7 +8,8 @@
 //! cargo run -p spanscope-benches --bin span-table [-- [CRITERION_DIR] [--baseline ID]...]
 //! ```
 //!
-//! `CRITERION_DIR` defaults to `$CARGO_TARGET_DIR/criterion`, else `target/criterion`. Only
+//! `CRITERION_DIR` defaults to `$CARGO_TARGET_DIR/criterion`, else `target/criterion` of the
+//! current directory or of the workspace. Only
 //! criterion's `new/` (latest run) estimates of the `spans/<n>` groups are read. The time per
 //! iteration is criterion's headline estimate (the slope of the linear fit, or the mean when
 //! the sampling was flat), divided by the group's element throughput.
@@ -47,20 +48,32 @@ fn main() -> ExitCode {
     if baselines.is_empty() {
         baselines = vec![String::from("fastrace"), String::from("tracing_otel")];
     }
-    let dir = dir.unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| PathBuf::from("target"), PathBuf::from)
-            .join("criterion")
+    let dir = dir.unwrap_or_else(|| match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => PathBuf::from(target).join("criterion"),
+        // `target/` of the current directory, else of the workspace this bin was built in
+        // (so it also works when run from `benches/`).
+        None => [
+            PathBuf::from("target/criterion"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
+        ]
+        .into_iter()
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| PathBuf::from("target/criterion")),
     });
 
     let mut found = Vec::new();
     if let Err(err) = collect(&dir, &mut found) {
         eprintln!("span-table: cannot read {}: {err}", dir.display());
-        eprintln!("run `cargo bench -p spanscope-benches --bench spans` first, from the workspace root");
+        eprintln!(
+            "run `cargo bench -p spanscope-benches --bench spans` first, from the workspace root"
+        );
         return ExitCode::FAILURE;
     }
     if found.is_empty() {
-        eprintln!("span-table: no `spans/<n>/...` results under {}", dir.display());
+        eprintln!(
+            "span-table: no `spans/<n>/...` results under {}",
+            dir.display()
+        );
         return ExitCode::FAILURE;
     }
     print!("{}", render(&found, &baselines));
@@ -168,13 +181,15 @@ fn render(found: &[Measurement], baselines: &[String]) -> String {
         }
         if small != large {
             // The root's cost cancels out: (t_large - t_small) / (large - small), per iteration times.
-            let marginal = per_span(lib, small).zip(per_span(lib, large)).map(|(s, l)| {
-                (l * large as f64 - s * small as f64) / (large - small) as f64
-            });
+            let marginal = per_span(lib, small)
+                .zip(per_span(lib, large))
+                .map(|(s, l)| (l * large as f64 - s * small as f64) / (large - small) as f64);
             let _ = write!(out, " {} |", fmt_ns(marginal));
         }
         for baseline in baselines {
-            let ratio = per_span(lib, large).zip(per_span(baseline, large)).map(|(v, b)| v / b);
+            let ratio = per_span(lib, large)
+                .zip(per_span(baseline, large))
+                .map(|(v, b)| v / b);
             let _ = write!(out, " {} |", fmt_ratio(ratio));
         }
         out.push('\n');
