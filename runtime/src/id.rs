@@ -67,12 +67,6 @@ macro_rules! hex_id {
                 }
                 out
             }
-
-            /// Appends the id's hex digits to `out`.
-            pub(crate) fn push_hex(self, out: &mut String) {
-                // `hex` yields ASCII only.
-                out.push_str(std::str::from_utf8(&self.hex()).unwrap_or_default());
-            }
         }
 
         impl fmt::Display for $ty {

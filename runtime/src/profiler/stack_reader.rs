@@ -50,7 +50,7 @@ impl StackReader {
     /// The aligned word at `address`, if it lies within reach above the stack pointer and is
     /// readable. Signal-safe.
     pub(crate) fn read(&mut self, address: u64) -> Result<u64, ()> {
-        if address % 8 != 0 || address < self.sp || address - self.sp >= MAX_STACK_BYTES {
+        if !address.is_multiple_of(8) || address < self.sp || address - self.sp >= MAX_STACK_BYTES {
             return Err(());
         }
         let page = address & !(PAGE - 1);

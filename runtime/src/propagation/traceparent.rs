@@ -57,13 +57,18 @@ pub(crate) fn format(trace_id: TraceId, parent_id: SpanId, flags: u8) -> String 
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(55);
     out.push_str("00-");
-    trace_id.push_hex(&mut out);
+    push_ascii(&mut out, &trace_id.hex());
     out.push('-');
-    parent_id.push_hex(&mut out);
+    push_ascii(&mut out, &parent_id.hex());
     out.push('-');
     out.push(DIGITS[usize::from(flags >> 4)] as char);
     out.push(DIGITS[usize::from(flags & 0xf)] as char);
     out
+}
+
+/// Appends ASCII bytes (hex digits) to `out`.
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.extend(ascii.iter().map(|&b| char::from(b)));
 }
 
 fn hex_byte(digits: &[u8]) -> Option<u8> {
@@ -184,7 +189,7 @@ pub(crate) fn inject<C: Injector + ?Sized>(outgoing: &Outgoing<'_>, carrier: &mu
     let mut state = String::with_capacity(OWN_KEY.len() + 19 + upstream_len);
     state.push_str(OWN_KEY);
     state.push_str("=p:");
-    outgoing.span_id.push_hex(&mut state);
+    push_ascii(&mut state, &outgoing.span_id.hex());
     if let Some(upstream) = &outgoing.propagated.trace_state {
         // Keep at most 32 members in all: drop upstream's rightmost (oldest) ones.
         for member in upstream.split(',').take(MAX_TRACESTATE_MEMBERS - 1) {
