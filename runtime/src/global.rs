@@ -123,8 +123,8 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         return Ok(Guard { running: None });
     }
     crate::clock::start();
-    let export::Started { queue, control, reporter } = export::start(&settings)?;
-    let profiler = crate::profiler::start(&settings)?;
+    let export::Started { queue, control, reporter, profiles } = export::start(&settings)?;
+    let profiler = crate::profiler::start(&settings, profiles)?;
     let Settings { sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, .. } =
         settings;
     let shared = Box::leak(Box::new(Shared {

@@ -32,7 +32,11 @@ pub(crate) enum Counter {
     ProfileSamples,
     ProfileSamplesDropped,
     ProfilesExported,
-    ProfilesDropped,
+    ProfilesDroppedQueueFull,
+    ProfilesDroppedShutdown,
+    ProfilesDroppedExportError,
+    ProfilesDroppedBackendDown,
+    ProfilesDroppedRejected,
     ProfilesRetried,
     /// Not a counter: the number of counters. Must stay last.
     Len,
@@ -107,10 +111,18 @@ pub struct Stats {
     pub profile_samples_dropped: u64,
     /// Profiles (one per window) delivered, summed over the profile exporters.
     pub profiles_exported: u64,
-    /// Profiles an exporter could not write or deliver (its queue was full, the server refused
-    /// them, or the retries ran out).
-    pub profiles_dropped: u64,
-    /// Profile uploads sent again after a retryable failure, counted once per retry.
+    /// Profiles dropped because the queue to the profile backends was full.
+    pub profiles_dropped_queue_full: u64,
+    /// Profiles made after shutdown began, or that shutdown could not deliver by its deadline.
+    pub profiles_dropped_shutdown: u64,
+    /// Profiles the `local` exporter failed to write.
+    pub profiles_dropped_export_error: u64,
+    /// Profiles given up while a backend was unreachable, failing or too slow to keep up: the
+    /// oldest beyond the profile backlog (a few windows) are dropped first.
+    pub profiles_dropped_backend_down: u64,
+    /// Profiles a backend refused: a non-retryable error or an authentication error.
+    pub profiles_dropped_rejected: u64,
+    /// Profiles sent again after a retryable failure, counted once per retry.
     pub profiles_retried: u64,
 }
 
@@ -141,7 +153,11 @@ pub fn stats() -> Stats {
         profile_samples: get(Counter::ProfileSamples),
         profile_samples_dropped: get(Counter::ProfileSamplesDropped),
         profiles_exported: get(Counter::ProfilesExported),
-        profiles_dropped: get(Counter::ProfilesDropped),
+        profiles_dropped_queue_full: get(Counter::ProfilesDroppedQueueFull),
+        profiles_dropped_shutdown: get(Counter::ProfilesDroppedShutdown),
+        profiles_dropped_export_error: get(Counter::ProfilesDroppedExportError),
+        profiles_dropped_backend_down: get(Counter::ProfilesDroppedBackendDown),
+        profiles_dropped_rejected: get(Counter::ProfilesDroppedRejected),
         profiles_retried: get(Counter::ProfilesRetried),
     }
 }

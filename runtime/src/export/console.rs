@@ -109,6 +109,7 @@ enum Item<'a> {
 const MAX_PENDING: usize = 10_000;
 
 impl<W: Write + Send + std::fmt::Debug + 'static> Exporter for ConsoleExporter<W> {
+    type Load = Batch;
     /// The text of the traces the batch completes.
     type Payload = String;
 

@@ -87,6 +87,7 @@ impl DatadogExporter {
 }
 
 impl Exporter for DatadogExporter {
+    type Load = Batch;
     type Payload = Traces;
 
     fn name(&self) -> &str {

@@ -1,5 +1,5 @@
-//! A small HTTP/1.1 client for the HTTP exporters (OTLP/HTTP, the Datadog agent): one kept-alive
-//! connection over TCP, TLS (rustls) or a Unix socket, reopened after any error. Response
+//! A small HTTP/1.1 client for the HTTP exporters (OTLP/HTTP, the Datadog agent, Pyroscope): one
+//! kept-alive connection over TCP, TLS (rustls) or a Unix socket, reopened after any error. Response
 //! bodies are read up to a bound, so a misbehaving server cannot make it allocate without end.
 
 use std::path::PathBuf;
@@ -90,6 +90,11 @@ impl HttpTarget {
         self
     }
 
+    /// The request path (and query) of the URL.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     /// Trusts the certificates in `ca` too.
     pub(crate) fn with_ca(mut self, ca: Option<Vec<u8>>) -> Self {
         self.ca = ca;
@@ -131,9 +136,15 @@ impl HttpClient {
         Self { target, tls, sender: None }
     }
 
-    /// POSTs `body` with `headers`. Any failure to get an answer is retryable.
+    /// POSTs `body` with `headers` to the target's path. Any failure to get an answer is
+    /// retryable.
     pub(crate) async fn post(&mut self, headers: &HeaderMap, body: Bytes) -> Result<Answer, ExportError> {
-        let result = self.try_post(headers, body).await;
+        self.post_to(None, headers, body).await
+    }
+
+    /// Like [`post`](Self::post), to `path` (and query) on the same server when given.
+    pub(crate) async fn post_to(&mut self, path: Option<&str>, headers: &HeaderMap, body: Bytes) -> Result<Answer, ExportError> {
+        let result = self.try_post(path, headers, body).await;
         if result.is_err() {
             // The connection may be broken; the next attempt opens a new one.
             self.sender = None;
@@ -141,7 +152,7 @@ impl HttpClient {
         result.map_err(ExportError::retryable)
     }
 
-    async fn try_post(&mut self, headers: &HeaderMap, body: Bytes) -> Result<Answer, String> {
+    async fn try_post(&mut self, path: Option<&str>, headers: &HeaderMap, body: Bytes) -> Result<Answer, String> {
         let mut sender = match self.sender.take() {
             Some(mut sender) => match sender.ready().await {
                 Ok(()) => sender,
@@ -149,7 +160,7 @@ impl HttpClient {
             },
             None => self.connect().await?,
         };
-        let mut request = Request::post(self.target.path.as_str())
+        let mut request = Request::post(path.unwrap_or(&self.target.path))
             .header(header::HOST, self.target.authority.as_str())
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
@@ -222,6 +233,17 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
+/// The `Authorization` value for HTTP basic authentication with `user:password`: "Basic " and
+/// the credentials in standard Base64 with padding (RFC 7617), marked sensitive.
+pub(crate) fn basic_authorization(credentials: &str) -> HeaderValue {
+    let mut text = String::from("Basic ");
+    crate::propagation::base64::encode_into(credentials.as_bytes(), &mut text);
+    // Base64 is visible ASCII, so this cannot fail; if it did, no header beats a wrong one.
+    let mut value = HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
 /// A header value from configuration text; an error names the variable.
 pub(crate) fn header_value(name: &'static str, value: &str) -> Result<HeaderValue, ConfigError> {
     HeaderValue::from_str(value).map_err(|_| ConfigError::new(name, value, "header values of visible ASCII"))
@@ -244,5 +266,13 @@ mod tests {
         for bad in ["localhost:4318", "ftp://x", "http://user:pw@host/", "unix://"] {
             assert_eq!(HttpTarget::parse("X", bad).unwrap_err().variable(), "X", "{bad}");
         }
+    }
+
+    #[test]
+    fn basic_authorization_is_rfc_7617_and_sensitive() {
+        assert_eq!(basic_authorization("Aladdin:open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(basic_authorization("user:pass"), "Basic dXNlcjpwYXNz");
+        assert_eq!(basic_authorization("u:"), "Basic dTo=");
+        assert!(basic_authorization("u:p").is_sensitive());
     }
 }

@@ -1,11 +1,14 @@
 //! A lane: one exporter's delivery loop on the reporter's runtime, with its backlog.
 //!
-//! The reporter pushes every batch into every lane. A lane encodes its oldest batch once,
-//! sends it, and on a retryable failure sends the same payload again after a capped,
-//! jittered exponential backoff. While its backend answers, a lane with a full backlog makes
-//! the reporter wait (so the bounded queue in front of it is where spans drop, counted as
-//! queue-full); while its backend is failing, it drops its oldest batches beyond the backlog
-//! bound instead, counted as backend-down, so one dead backend never holds the others back.
+//! The reporter pushes every load (a span batch, or a profile) into every lane of its kind. A
+//! lane encodes its oldest load once, sends it, and on a retryable failure sends the same
+//! payload again after a capped, jittered exponential backoff. With backpressure (span lanes),
+//! while its backend answers, a lane with a full backlog makes the reporter wait (so the bounded
+//! queue in front of it is where spans drop, counted as queue-full); while its backend is
+//! failing, it drops its oldest loads beyond the backlog bound instead, counted as
+//! backend-down, so one dead backend never holds the others back. Without backpressure
+//! (profile lanes: the profiler's collector must never wait), the oldest loads beyond the bound
+//! are dropped as backend-down whether the backend is failing or merely too slow to keep up.
 //! Each outage, rejection kind and authentication failure is logged once, not per attempt.
 
 use std::cell::RefCell;
@@ -16,21 +19,30 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{Batch, ExportError, Exporter, Sent};
-use crate::stats::{self, Counter};
+use super::{ExportError, Exporter, Load, Sent};
+use crate::stats;
 
 /// Starts an exporter's lane; called on the reporter thread, inside its runtime.
-pub(crate) type Launch = Box<dyn FnOnce(&LaneLimits, &Rc<Notify>) -> Rc<Lane> + Send>;
+pub(crate) type Launch<L> = Box<dyn FnOnce(&LaneLimits, &Rc<Notify>) -> Rc<Lane<L>> + Send>;
 
 /// A lane for the exporter `make` builds (on the reporter thread, where clients can spawn
 /// their connection tasks).
-pub(crate) fn launch<E: Exporter>(make: impl FnOnce() -> E + Send + 'static) -> Launch {
+pub(crate) fn launch<E: Exporter>(make: impl FnOnce() -> E + Send + 'static) -> Launch<E::Load> {
     Box::new(move |limits, progress| {
         let exporter = make();
         let lane = Rc::new(Lane {
             name: exporter.name().to_owned(),
             limits: *limits,
-            state: RefCell::new(State { healthy: true, ..State::default() }),
+            state: RefCell::new(State {
+                backlog: VecDeque::new(),
+                units: 0,
+                healthy: true,
+                flush_wanted: 0,
+                flushed: 0,
+                closing: false,
+                stopped: false,
+                last_error: None,
+            }),
             work: Notify::new(),
             progress: Rc::clone(progress),
         });
@@ -39,32 +51,34 @@ pub(crate) fn launch<E: Exporter>(make: impl FnOnce() -> E + Send + 'static) -> 
     })
 }
 
-/// Bounds shared by every lane.
+/// Bounds shared by the lanes of one kind.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LaneLimits {
-    /// Spans a lane keeps (waiting and in flight) while its backend is failing.
+    /// Units a lane keeps (waiting and in flight) while its backend is failing.
     pub backlog: u64,
     /// The longest pause between attempts.
     pub max_backoff: Duration,
+    /// Whether the sender waits for room while the backend answers (see the module docs).
+    pub backpressure: bool,
 }
 
 /// The reporter's view of a lane.
 #[derive(Debug)]
-pub(crate) struct Lane {
+pub(crate) struct Lane<L> {
     name: String,
     limits: LaneLimits,
-    state: RefCell<State>,
-    /// Wakes the lane: a batch, a flush or the shutdown.
+    state: RefCell<State<L>>,
+    /// Wakes the lane: a load, a flush or the shutdown.
     work: Notify,
     /// Wakes the reporter: an attempt finished, a flush was done, the lane stopped.
     progress: Rc<Notify>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    backlog: VecDeque<Arc<Batch>>,
-    /// Spans waiting in `backlog` or being sent.
-    spans: u64,
+#[derive(Debug)]
+struct State<L> {
+    backlog: VecDeque<Arc<L>>,
+    /// Units waiting in `backlog` or being sent.
+    units: u64,
     /// Whether the last attempt reached the backend (true until one fails).
     healthy: bool,
     flush_wanted: u64,
@@ -74,72 +88,54 @@ struct State {
     last_error: Option<String>,
 }
 
-impl Lane {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
+/// What the reporter asks of every lane, whatever it carries.
+pub(crate) trait LaneControl {
+    /// Asks the lane to flush its exporter once everything queued now is delivered or dropped;
+    /// returns the ticket to wait for with [`flushed`](Self::flushed).
+    fn request_flush(&self) -> u64;
 
-    /// Whether the lane takes `spans` more now without the reporter waiting.
-    pub(crate) fn has_room(&self, spans: u64) -> bool {
+    fn flushed(&self, ticket: u64) -> bool;
+
+    /// Asks the lane to stop once everything queued is delivered or dropped.
+    fn close(&self);
+
+    fn stopped(&self) -> bool;
+
+    /// Counts what is still queued or in flight as dropped at shutdown, and says so.
+    fn give_up(&self);
+}
+
+impl<L: Load> Lane<L> {
+    /// Whether the lane takes `units` more now without the reporter waiting.
+    pub(crate) fn has_room(&self, units: u64) -> bool {
         let state = self.state.borrow();
-        !state.healthy || state.spans == 0 || state.spans + spans <= self.limits.backlog
+        !state.healthy || state.units == 0 || state.units + units <= self.limits.backlog
     }
 
-    /// Queues a batch.
-    pub(crate) fn push(&self, batch: Arc<Batch>) {
+    /// Queues a load.
+    pub(crate) fn push(&self, load: Arc<L>) {
         let mut state = self.state.borrow_mut();
-        state.spans += batch.spans;
-        state.backlog.push_back(batch);
-        if !state.healthy {
+        state.units += load.units();
+        state.backlog.push_back(load);
+        if !state.healthy || !self.limits.backpressure {
             self.evict(&mut state);
         }
         drop(state);
         self.work.notify_one();
     }
 
-    /// Asks the lane to flush its exporter once everything queued now is delivered or dropped;
-    /// returns the ticket to wait for with [`flushed`](Self::flushed).
-    pub(crate) fn request_flush(&self) -> u64 {
-        let mut state = self.state.borrow_mut();
-        state.flush_wanted += 1;
-        let ticket = state.flush_wanted;
-        drop(state);
-        self.work.notify_one();
-        ticket
-    }
-
-    pub(crate) fn flushed(&self, ticket: u64) -> bool {
-        self.state.borrow().flushed >= ticket
-    }
-
-    /// Asks the lane to stop once everything queued is delivered or dropped.
-    pub(crate) fn close(&self) {
-        self.state.borrow_mut().closing = true;
-        self.work.notify_one();
-    }
-
-    pub(crate) fn stopped(&self) -> bool {
-        self.state.borrow().stopped
-    }
-
-    /// Spans queued or in flight, and the last error, if the backend is failing.
-    pub(crate) fn undelivered(&self) -> (u64, Option<String>) {
-        let state = self.state.borrow();
-        (state.spans, state.last_error.clone())
-    }
-
-    /// Drops the oldest waiting batches while over the backlog bound.
-    fn evict(&self, state: &mut State) {
-        while state.spans > self.limits.backlog {
+    /// Drops the oldest waiting loads while over the backlog bound.
+    fn evict(&self, state: &mut State<L>) {
+        while state.units > self.limits.backlog {
             let Some(oldest) = state.backlog.pop_front() else { break };
-            state.spans -= oldest.spans;
-            stats::add(Counter::SpansDroppedBackendDown, oldest.spans);
+            state.units -= oldest.units();
+            stats::add(L::TALLY.dropped_backend_down, oldest.units());
         }
     }
 
-    /// Records the end of an attempt on `batch` (delivered or dropped: no longer queued).
-    fn finish(&self, batch: &Batch) {
-        self.state.borrow_mut().spans -= batch.spans;
+    /// Records the end of an attempt on `load` (delivered or dropped: no longer queued).
+    fn finish(&self, load: &L) {
+        self.state.borrow_mut().units -= load.units();
     }
 
     /// Marks the backend failing; returns whether it was healthy until now.
@@ -160,7 +156,7 @@ impl Lane {
 
     /// With nothing to send: flushes or stops the exporter if asked to. Returns whether the lane
     /// is done.
-    fn idle<E: Exporter>(&self, exporter: &mut E) -> bool {
+    fn idle<E: Exporter<Load = L>>(&self, exporter: &mut E) -> bool {
         let (flush, close) = {
             let state = self.state.borrow();
             (state.flushed < state.flush_wanted, state.closing)
@@ -181,6 +177,41 @@ impl Lane {
     }
 }
 
+impl<L: Load> LaneControl for Lane<L> {
+    fn request_flush(&self) -> u64 {
+        let mut state = self.state.borrow_mut();
+        state.flush_wanted += 1;
+        let ticket = state.flush_wanted;
+        drop(state);
+        self.work.notify_one();
+        ticket
+    }
+
+    fn flushed(&self, ticket: u64) -> bool {
+        self.state.borrow().flushed >= ticket
+    }
+
+    fn close(&self) {
+        self.state.borrow_mut().closing = true;
+        self.work.notify_one();
+    }
+
+    fn stopped(&self) -> bool {
+        self.state.borrow().stopped
+    }
+
+    fn give_up(&self) {
+        let state = self.state.borrow();
+        let noun = L::TALLY.noun;
+        stats::add(L::TALLY.dropped_shutdown, state.units);
+        let why = state.last_error.as_ref().map_or_else(|| "still sending".to_owned(), |e| format!("last error: {e}"));
+        eprintln!(
+            "spanscope: {}: {} {noun} not delivered by the shutdown deadline (SPANSCOPE_SHUTDOWN_TIMEOUT; {why})",
+            self.name, state.units
+        );
+    }
+}
+
 /// What a lane has already said, so each problem is logged once.
 #[derive(Debug, Default)]
 struct Reported {
@@ -189,17 +220,19 @@ struct Reported {
     io: bool,
 }
 
-async fn run<E: Exporter>(lane: Rc<Lane>, mut exporter: E) {
-    let mut current: Option<(Arc<Batch>, E::Payload)> = None;
+async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
+    let tally = &<E::Load as Load>::TALLY;
+    let noun = tally.noun;
+    let mut current: Option<(Arc<E::Load>, E::Payload)> = None;
     let mut failures: u32 = 0;
     let mut reported = Reported::default();
     loop {
         if current.is_none() {
             let next = lane.state.borrow_mut().backlog.pop_front();
             match next {
-                Some(batch) => {
-                    let payload = exporter.encode(&batch);
-                    current = Some((batch, payload));
+                Some(load) => {
+                    let payload = exporter.encode(&load);
+                    current = Some((load, payload));
                 }
                 None => {
                     if lane.idle(&mut exporter) {
@@ -210,7 +243,8 @@ async fn run<E: Exporter>(lane: Rc<Lane>, mut exporter: E) {
                 }
             }
         }
-        let Some((batch, payload)) = &current else { continue };
+        let Some((load, payload)) = &current else { continue };
+        let units = load.units();
         let timeout = exporter.timeout();
         let outcome = match tokio::time::timeout(timeout, exporter.send(payload)).await {
             Ok(outcome) => outcome,
@@ -219,29 +253,29 @@ async fn run<E: Exporter>(lane: Rc<Lane>, mut exporter: E) {
         let mut pause = None;
         match outcome {
             Ok(Sent { rejected }) => {
-                let rejected = rejected.min(batch.spans);
+                let rejected = rejected.min(units);
                 if rejected > 0 && !std::mem::replace(&mut reported.rejected, true) {
                     eprintln!(
-                        "spanscope: {}: the backend accepted a batch but rejected {rejected} of its {} spans (further rejections are only counted, in stats().spans_dropped_rejected)",
-                        lane.name, batch.spans
+                        "spanscope: {}: the backend accepted a request but rejected {rejected} of its {units} {noun} (further rejections are only counted, in stats().{noun}_dropped_rejected)",
+                        lane.name
                     );
                 }
-                stats::add(Counter::SpansExported, batch.spans - rejected);
-                stats::add(Counter::SegmentsExported, batch.segments.len() as u64);
-                stats::add(Counter::SpansDroppedRejected, rejected);
+                stats::add(tally.exported, units - rejected);
+                stats::add(tally.dropped_rejected, rejected);
+                load.count_delivered();
                 failures = 0;
                 if lane.recover() {
                     eprintln!("spanscope: {}: delivering again", lane.name);
                 }
-                lane.finish(batch);
+                lane.finish(load);
                 current = None;
             }
             Err(ExportError::Retryable { reason, after }) => {
                 failures = failures.saturating_add(1);
-                stats::add(Counter::SpansRetried, batch.spans);
+                stats::add(tally.retried, units);
                 if lane.fail(reason.clone()) {
                     eprintln!(
-                        "spanscope: {}: {reason}; retrying with backoff up to {:?}, keeping the newest {} spans meanwhile",
+                        "spanscope: {}: {reason}; retrying with backoff up to {:?}, keeping the newest {} {noun} meanwhile",
                         lane.name, lane.limits.max_backoff, lane.limits.backlog
                     );
                 }
@@ -251,35 +285,35 @@ async fn run<E: Exporter>(lane: Rc<Lane>, mut exporter: E) {
                 pause = Some(after.map_or(backoff, |after| after.max(backoff)).min(ceiling));
             }
             Err(ExportError::Rejected(reason)) => {
-                stats::add(Counter::SpansDroppedRejected, batch.spans);
+                stats::add(tally.dropped_rejected, units);
                 if !std::mem::replace(&mut reported.rejected, true) {
                     eprintln!(
-                        "spanscope: {}: a batch of {} spans was rejected: {reason} (further rejections are only counted, in stats().spans_dropped_rejected)",
-                        lane.name, batch.spans
+                        "spanscope: {}: a request of {units} {noun} was rejected: {reason} (further rejections are only counted, in stats().{noun}_dropped_rejected)",
+                        lane.name
                     );
                 }
-                lane.finish(batch);
+                lane.finish(load);
                 current = None;
             }
             Err(ExportError::Unauthorized(reason)) => {
-                stats::add(Counter::SpansDroppedRejected, batch.spans);
+                stats::add(tally.dropped_rejected, units);
                 if !std::mem::replace(&mut reported.unauthorized, true) {
                     eprintln!(
-                        "spanscope: {}: the backend refused our credentials ({reason}); spans are dropped and counted in stats().spans_dropped_rejected, and one attempt is made every {:?} until it accepts them",
+                        "spanscope: {}: the backend refused our credentials ({reason}); {noun} are dropped and counted in stats().{noun}_dropped_rejected, and one attempt is made every {:?} until it accepts them",
                         lane.name, lane.limits.max_backoff
                     );
                 }
                 lane.fail(reason);
-                lane.finish(batch);
+                lane.finish(load);
                 current = None;
                 pause = Some(lane.limits.max_backoff);
             }
             Err(ExportError::Io(error)) => {
-                stats::add(Counter::SpansDroppedExportError, batch.spans);
+                stats::add(tally.dropped_export_error, units);
                 if !std::mem::replace(&mut reported.io, true) {
-                    eprintln!("spanscope: {}: failed to write {} spans: {error}", lane.name, batch.spans);
+                    eprintln!("spanscope: {}: failed to write {units} {noun}: {error}", lane.name);
                 }
-                lane.finish(batch);
+                lane.finish(load);
                 current = None;
             }
         }

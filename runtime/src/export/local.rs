@@ -53,6 +53,7 @@ pub(crate) struct Lines {
 }
 
 impl Exporter for LocalExporter {
+    type Load = Batch;
     type Payload = Lines;
 
     fn name(&self) -> &str {

@@ -7,11 +7,17 @@
 //! sends it, retries retryable failures with capped exponential backoff from a bounded backlog,
 //! and counts every span it delivers or drops. Exporters are the [`Exporter`]s below: one file
 //! per backend, each owning only its wire mapping and its transport.
+//!
+//! The profiler's network exporters ride the same machinery: its collector thread hands each
+//! window's encoded profile over with one non-blocking send ([`profiles`]), and a lane per
+//! profile backend delivers it exactly as span lanes deliver batches. What a lane carries is a
+//! [`Load`]; only its counters differ.
 
 mod backends;
 mod console;
 mod datadog;
 mod grpc;
+pub(crate) mod gzip;
 mod host;
 mod http_client;
 mod lane;
@@ -21,7 +27,9 @@ mod otlp;
 mod otlp_json;
 mod otlp_model;
 mod pipeline;
+mod profiles;
 mod proto;
+mod pyroscope;
 mod resource;
 mod skywalking;
 mod skywalking_management;
@@ -32,13 +40,41 @@ use std::time::Duration;
 
 pub(crate) use backends::BackendSettings;
 pub(crate) use pipeline::{is_reporter_thread, start, submit, Control, ControlSender, QueueSender, Started};
+pub(crate) use profiles::{ProfileSender, ProfileWindow};
+pub(crate) use pyroscope::PyroscopeConfig;
 
 use crate::clock::Converter;
 use crate::config::{Settings, TracesExporter};
 use crate::global::InitError;
 use crate::span::Segment;
+use crate::stats::{self, Counter};
 use lane::Launch;
 use resource::Resource;
+
+/// What a lane carries to its exporter: a [`Batch`] of spans, or one window's CPU profile.
+pub(crate) trait Load: std::fmt::Debug + 'static {
+    /// How deliveries and drops of this load are counted in `stats()`.
+    const TALLY: Tally;
+
+    /// The units `stats()` counts: the spans of a batch; one for a profile.
+    fn units(&self) -> u64;
+
+    /// Counts what a delivery adds besides `TALLY.exported` (a batch's segments).
+    fn count_delivered(&self) {}
+}
+
+/// The `stats()` counters of one kind of load.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    /// The units, plural, for messages; also how their counters' names in `stats()` begin.
+    pub noun: &'static str,
+    pub exported: Counter,
+    pub retried: Counter,
+    pub dropped_backend_down: Counter,
+    pub dropped_rejected: Counter,
+    pub dropped_export_error: Counter,
+    pub dropped_shutdown: Counter,
+}
 
 /// A batch of finished segments, shared by every lane until each has delivered or dropped it.
 #[derive(Debug)]
@@ -52,10 +88,30 @@ pub(crate) struct Batch {
     pub clock: Converter,
 }
 
+impl Load for Batch {
+    const TALLY: Tally = Tally {
+        noun: "spans",
+        exported: Counter::SpansExported,
+        retried: Counter::SpansRetried,
+        dropped_backend_down: Counter::SpansDroppedBackendDown,
+        dropped_rejected: Counter::SpansDroppedRejected,
+        dropped_export_error: Counter::SpansDroppedExportError,
+        dropped_shutdown: Counter::SpansDroppedShutdown,
+    };
+
+    fn units(&self) -> u64 {
+        self.spans
+    }
+
+    fn count_delivered(&self) {
+        stats::add(Counter::SegmentsExported, self.segments.len() as u64);
+    }
+}
+
 /// What a send achieved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Sent {
-    /// Spans the backend accepted the request but refused (an OTLP partial success).
+    /// Units the backend accepted the request but refused (an OTLP partial success).
     pub rejected: u64,
 }
 
@@ -79,9 +135,12 @@ impl ExportError {
     }
 }
 
-/// A destination for batches. Runs on the reporter thread only, inside its lane.
+/// A destination for loads (span batches or profiles). Runs on the reporter thread only,
+/// inside its lane.
 pub(crate) trait Exporter: 'static {
-    /// What a batch becomes on the wire: encoded once, kept for retries.
+    /// What it delivers.
+    type Load: Load;
+    /// What a load becomes on the wire: encoded once, kept for retries.
     type Payload;
 
     /// The exporter and its destination, for messages (never with credentials).
@@ -90,10 +149,10 @@ pub(crate) trait Exporter: 'static {
     /// The longest one send may take before it counts as a retryable failure.
     fn timeout(&self) -> Duration;
 
-    /// Encodes a batch.
-    fn encode(&mut self, batch: &Batch) -> Self::Payload;
+    /// Encodes a load.
+    fn encode(&mut self, load: &Self::Load) -> Self::Payload;
 
-    /// Delivers an encoded batch.
+    /// Delivers an encoded load.
     async fn send(&mut self, payload: &Self::Payload) -> Result<Sent, ExportError>;
 
     /// Makes everything sent so far durable or visible.
@@ -103,14 +162,20 @@ pub(crate) trait Exporter: 'static {
     fn shutdown(&mut self) {}
 }
 
-/// The lanes the settings ask for, ready to start on the reporter thread. Outputs that can be
-/// opened now (files) are, so that an error stops `init`.
-pub(crate) fn build(settings: &Settings) -> Result<Vec<Launch>, InitError> {
+/// The lanes the settings ask for, ready to start on the reporter thread.
+pub(crate) struct Launches {
+    pub spans: Vec<Launch<Batch>>,
+    pub profiles: Vec<Launch<ProfileWindow>>,
+}
+
+/// The lanes the settings ask for. Outputs that can be opened now (files) are, so that an
+/// error stops `init`.
+pub(crate) fn build(settings: &Settings) -> Result<Launches, InitError> {
     let resource = Arc::new(Resource::new(settings));
-    settings
+    let spans = settings
         .exporters
         .iter()
-        .map(|kind| -> Result<Launch, InitError> {
+        .map(|kind| -> Result<Launch<Batch>, InitError> {
             let resource = Arc::clone(&resource);
             Ok(match kind {
                 TracesExporter::Local => {
@@ -136,5 +201,16 @@ pub(crate) fn build(settings: &Settings) -> Result<Vec<Launch>, InitError> {
                 }
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    // The profiler's `local` exporter writes files on its own collector thread; only network
+    // exporters get a lane.
+    let profiler = &settings.profiler;
+    let profiles = match (&profiler.pyroscope, profiler.enabled) {
+        (Some(config), true) => {
+            let (config, service, hz) = (config.clone(), settings.service_name.clone(), profiler.hz);
+            vec![lane::launch(move || pyroscope::PyroscopeExporter::new(config, service, hz))]
+        }
+        _ => Vec::new(),
+    };
+    Ok(Launches { spans, profiles })
 }

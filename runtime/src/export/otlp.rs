@@ -22,6 +22,7 @@ use tonic::transport::Channel;
 
 use super::backends::Lookup;
 use super::grpc::{self, GrpcTarget};
+use super::gzip::{gzip, Compression};
 use super::http_client::{self, HttpClient, HttpTarget};
 use super::resource::Resource;
 use super::{otlp_json, otlp_model, Batch, ExportError, Exporter, Sent};
@@ -188,6 +189,7 @@ impl OtlpExporter {
 }
 
 impl Exporter for OtlpExporter {
+    type Load = Batch;
     /// The request, encoded (and for HTTP, compressed) once.
     type Payload = Bytes;
 
@@ -212,7 +214,7 @@ impl Exporter for OtlpExporter {
                     request.encode_to_vec()
                 };
                 if headers.contains_key(header::CONTENT_ENCODING) {
-                    gzip(&body).into()
+                    gzip(&body, Compression::fast()).into()
                 } else {
                     body.into()
                 }
@@ -245,14 +247,6 @@ impl Exporter for OtlpExporter {
         let rejected = response.partial_success.map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0));
         Ok(Sent { rejected })
     }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The queue from application threads to the reporter thread, and the reporter's loop:
-//! batching, handing batches to the lanes, flush and shutdown within their deadlines.
+//! batching, handing batches to the span lanes and profiles to the profile lanes, flush and
+//! shutdown within their deadlines.
 //!
 //! The reporter thread runs one current-thread tokio runtime with a `LocalSet`: this loop and
 //! every lane are tasks on it, so they share state without locks. Batches are cut at
@@ -14,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
-use super::lane::{Lane, LaneLimits, Launch};
-use super::Batch;
+use super::lane::{self, Lane, LaneLimits};
+use super::profiles::{self, ProfileSender, ProfileWindow};
+use super::{Batch, Launches};
 use crate::clock::Converter;
 use crate::config::Settings;
 use crate::global::{self, InitError};
@@ -42,6 +44,8 @@ pub(crate) struct Started {
     pub queue: QueueSender,
     pub control: ControlSender,
     pub reporter: JoinHandle<()>,
+    /// Where the profiler hands its windows over, when a profile backend is configured.
+    pub profiles: Option<ProfileSender>,
 }
 
 thread_local! {
@@ -78,7 +82,16 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         .map_err(io("the spanscope-reporter runtime"))?;
     let (queue, queue_rx) = mpsc::channel(settings.max_queue_size);
     let (control, control_rx) = mpsc::unbounded_channel();
-    let limits = LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff };
+    let (profiles, profiles_rx) = if launches.profiles.is_empty() {
+        (None, None)
+    } else {
+        let (sender, receiver) = mpsc::channel(profiles::BACKLOG);
+        (Some(ProfileSender(sender)), Some(receiver))
+    };
+    let limits = Limits {
+        spans: LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff, backpressure: true },
+        profiles: LaneLimits { backlog: profiles::BACKLOG as u64, max_backoff: settings.max_backoff, backpressure: false },
+    };
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
     let reporter = std::thread::Builder::new()
         .name("spanscope-reporter".into())
@@ -87,6 +100,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
             let reporter = Reporter {
                 queue: queue_rx,
                 control: control_rx,
+                profiles: profiles_rx,
                 batch: Vec::new(),
                 batch_spans: 0,
                 batch_deadline: None,
@@ -94,6 +108,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
                 delay,
                 progress: Rc::new(Notify::new()),
                 lanes: Vec::new(),
+                profile_lanes: Vec::new(),
             };
             let local = tokio::task::LocalSet::new();
             local.block_on(&runtime, reporter.run(launches, limits));
@@ -106,7 +121,14 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
             runtime.shutdown_background();
         })
         .map_err(io("the spanscope-reporter thread"))?;
-    Ok(Started { queue, control, reporter })
+    Ok(Started { queue, control, reporter, profiles })
+}
+
+/// The bounds of span lanes and of profile lanes.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    spans: LaneLimits,
+    profiles: LaneLimits,
 }
 
 /// The reporter's loop state. Lives on the reporter thread only.
@@ -114,6 +136,8 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
 struct Reporter {
     queue: mpsc::Receiver<Box<Segment>>,
     control: mpsc::UnboundedReceiver<Control>,
+    /// Windows from the profiler; `None` without profile lanes, or once closed.
+    profiles: Option<mpsc::Receiver<Arc<ProfileWindow>>>,
     #[allow(clippy::vec_box)]
     batch: Vec<Box<Segment>>,
     batch_spans: u64,
@@ -122,12 +146,14 @@ struct Reporter {
     max_batch: u64,
     delay: Duration,
     progress: Rc<Notify>,
-    lanes: Vec<Rc<Lane>>,
+    lanes: Vec<Rc<Lane<Batch>>>,
+    profile_lanes: Vec<Rc<Lane<ProfileWindow>>>,
 }
 
 impl Reporter {
-    async fn run(mut self, launches: Vec<Launch>, limits: LaneLimits) {
-        self.lanes = launches.into_iter().map(|launch| launch(&limits, &self.progress)).collect();
+    async fn run(mut self, launches: Launches, limits: Limits) {
+        self.lanes = launches.spans.into_iter().map(|launch| launch(&limits.spans, &self.progress)).collect();
+        self.profile_lanes = launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
         // A cut batch waiting for room in a lane whose backend is answering but slow.
         let mut pending: Option<Arc<Batch>> = None;
         loop {
@@ -155,6 +181,10 @@ impl Reporter {
                     None => return,
                 },
                 () = self.progress.notified(), if pending.is_some() => {}
+                window = next_profile(&mut self.profiles), if self.profiles.is_some() => match window {
+                    Some(window) => self.dispatch_profile(&window),
+                    None => self.profiles = None,
+                },
                 segment = self.queue.recv(), if pending.is_none() => match segment {
                     Some(segment) => pending = self.add(segment),
                     None => return,
@@ -197,6 +227,19 @@ impl Reporter {
         }
     }
 
+    /// Profile lanes never make anyone wait: they drop their oldest windows instead.
+    fn dispatch_profile(&self, window: &Arc<ProfileWindow>) {
+        for lane in &self.profile_lanes {
+            lane.push(Arc::clone(window));
+        }
+    }
+
+    /// Every lane, span and profile, as the reporter controls them.
+    fn every_lane(&self) -> impl Iterator<Item = &dyn lane::LaneControl> {
+        let spans = self.lanes.iter().map(|lane| &**lane as &dyn lane::LaneControl);
+        spans.chain(self.profile_lanes.iter().map(|lane| &**lane as &dyn lane::LaneControl))
+    }
+
     /// Dispatches `batch` once every lane has room, or at the deadline regardless (a flush
     /// must not wait behind a slow lane forever; the bound is exceeded by one batch at most).
     async fn dispatch_by(&self, batch: Arc<Batch>, deadline: Instant) {
@@ -212,6 +255,9 @@ impl Reporter {
 
     /// Moves everything submitted so far into the lanes.
     async fn drain(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) {
+        while let Some(Ok(window)) = self.profiles.as_mut().map(mpsc::Receiver::try_recv) {
+            self.dispatch_profile(&window);
+        }
         if let Some(batch) = pending {
             self.dispatch_by(batch, deadline).await;
         }
@@ -226,9 +272,9 @@ impl Reporter {
     }
 
     /// Waits until `done` holds for every lane, or the deadline; returns whether it does.
-    async fn wait_lanes(&self, deadline: Instant, done: impl Fn(usize, &Lane) -> bool) -> bool {
+    async fn wait_lanes(&self, deadline: Instant, done: impl Fn(usize, &dyn lane::LaneControl) -> bool) -> bool {
         let deadline = Some(tokio::time::Instant::from_std(deadline));
-        let all_done = || self.lanes.iter().enumerate().all(|(i, lane)| done(i, lane));
+        let all_done = || self.every_lane().enumerate().all(|(i, lane)| done(i, lane));
         loop {
             if all_done() {
                 return true;
@@ -242,27 +288,24 @@ impl Reporter {
 
     async fn flush(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
         self.drain(pending, deadline).await;
-        let tickets: Vec<u64> = self.lanes.iter().map(|lane| lane.request_flush()).collect();
+        let tickets: Vec<u64> = self.every_lane().map(|lane| lane.request_flush()).collect();
         self.wait_lanes(deadline, |i, lane| lane.flushed(tickets[i])).await
     }
 
-    /// Stops taking segments, delivers what it can by the deadline, and counts and reports
-    /// what it could not.
+    /// Stops taking segments and profiles, delivers what it can by the deadline, and counts
+    /// and reports what it could not.
     async fn shutdown(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
         self.queue.close();
+        if let Some(profiles) = &mut self.profiles {
+            profiles.close();
+        }
         self.drain(pending, deadline).await;
-        for lane in &self.lanes {
+        for lane in self.every_lane() {
             lane.close();
         }
         let delivered = self.wait_lanes(deadline, |_, lane| lane.stopped()).await;
-        for lane in self.lanes.iter().filter(|lane| !lane.stopped()) {
-            let (spans, error) = lane.undelivered();
-            stats::add(Counter::SpansDroppedShutdown, spans);
-            let why = error.map_or_else(|| "still sending".to_owned(), |e| format!("last error: {e}"));
-            eprintln!(
-                "spanscope: {}: {spans} spans not delivered by the shutdown deadline (SPANSCOPE_SHUTDOWN_TIMEOUT; {why})",
-                lane.name()
-            );
+        for lane in self.every_lane().filter(|lane| !lane.stopped()) {
+            lane.give_up();
         }
         delivered
     }
@@ -273,6 +316,14 @@ impl Reporter {
 fn reporting_deadline(deadline: Instant) -> Instant {
     let left = deadline.saturating_duration_since(Instant::now());
     deadline - (left / 10).min(Duration::from_millis(250))
+}
+
+/// The next window from the profiler; never ready without a receiver (its branch is disabled).
+async fn next_profile(profiles: &mut Option<mpsc::Receiver<Arc<ProfileWindow>>>) -> Option<Arc<ProfileWindow>> {
+    match profiles {
+        Some(profiles) => profiles.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

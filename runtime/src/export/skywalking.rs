@@ -152,6 +152,7 @@ impl SkywalkingExporter {
 }
 
 impl Exporter for SkywalkingExporter {
+    type Load = Batch;
     /// One encoded `SegmentObject` per segment.
     type Payload = Vec<Bytes>;
 

@@ -7,7 +7,8 @@
 //! here, never on an application thread.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::aggregate::Window;
 use super::ring::Ring;
@@ -16,6 +17,7 @@ use super::symbolize::Symbolizer;
 use super::timer::ThreadTimers;
 use super::unwinder::Snapshot;
 use super::{modules, pprof};
+use crate::export::ProfileWindow;
 use crate::stats::{self, Counter};
 
 /// How often the ring is drained.
@@ -35,16 +37,15 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    /// Runs until a stop request (its shutdown deadline) arrives or the sender is dropped.
-    pub(crate) fn run(mut self, stop: Receiver<Instant>) {
+    /// Runs until a stop request arrives or the sender is dropped.
+    pub(crate) fn run(mut self, stop: Receiver<()>) {
         let mut boundary = next_boundary(SystemTime::now(), self.interval);
         loop {
-            let deadline = match stop.recv_timeout(DRAIN_EVERY) {
-                Ok(deadline) => Some(deadline),
-                Err(RecvTimeoutError::Disconnected) => Some(Instant::now() + Duration::from_secs(5)),
-                Err(RecvTimeoutError::Timeout) => None,
+            let stopping = match stop.recv_timeout(DRAIN_EVERY) {
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+                Err(RecvTimeoutError::Timeout) => false,
             };
-            if deadline.is_some() {
+            if stopping {
                 // Stop sampling before the last window closes.
                 self.timers = ThreadTimers::new(self.period);
             } else {
@@ -54,10 +55,10 @@ impl Collector {
             self.refresh_modules();
             self.drain();
             let now = SystemTime::now();
-            if let Some(deadline) = deadline {
+            if stopping {
                 self.finish_window(now);
                 for sink in &mut self.sinks {
-                    sink.shutdown(deadline);
+                    sink.shutdown();
                 }
                 return;
             }
@@ -95,7 +96,8 @@ impl Collector {
         }
         stats::add(Counter::ProfileSamples, samples);
         let profile = pprof::build(&window, end, self.period, &mut self.symbols);
-        let finished = Finished { gzipped: pprof::gzipped(&profile), profile, start: window.start, end };
+        let encoded = ProfileWindow { gzipped: pprof::gzipped(&profile).into(), start: window.start, end };
+        let finished = Finished { profile, window: Arc::new(encoded) };
         for sink in &mut self.sinks {
             sink.export(&finished);
         }

@@ -4,7 +4,7 @@
 //! that tag (`untagged` for samples without it).
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use super::flamegraph::{self, Filter};
 use super::sink::{Finished, ProfileSink};
@@ -26,8 +26,8 @@ impl LocalProfiles {
     }
 
     fn write(&self, window: &Finished) -> std::io::Result<()> {
-        let stem = format!("cpu-{}", window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis());
-        std::fs::write(self.dir.join(format!("{stem}.pb.gz")), &window.gzipped)?;
+        let stem = format!("cpu-{}", window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis());
+        std::fs::write(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
         let title = format!("CPU {stem}");
         std::fs::write(self.dir.join(format!("{stem}.svg")), flamegraph::render(&window.profile, Filter::All, &title))?;
         let Some(key) = self.flamegraph_tag.as_deref() else { return Ok(()) };
@@ -63,7 +63,7 @@ impl ProfileSink for LocalProfiles {
                 stats::add(Counter::ProfilesExported, 1);
             }
             Err(error) => {
-                stats::add(Counter::ProfilesDropped, 1);
+                stats::add(Counter::ProfilesDroppedExportError, 1);
                 if !self.failed {
                     eprintln!("spanscope: cannot write CPU profiles to {}: {error}", self.dir.display());
                     self.failed = true;
@@ -72,7 +72,7 @@ impl ProfileSink for LocalProfiles {
         }
     }
 
-    fn shutdown(&mut self, _deadline: Instant) {
+    fn shutdown(&mut self) {
         if self.written > 0 {
             eprintln!(
                 "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs)",

@@ -15,8 +15,9 @@
 //!   validated stack reads from `stack_reader`) into a pre-allocated `ring` slot;
 //! - `collector`: a background thread drains the ring into per-window counts (`aggregate`),
 //!   resolves addresses (`symbolize`, over `modules`), encodes `pprof` and hands each
-//!   window to the exporters (`local` files and `flamegraph` SVGs, `pyroscope` pushes
-//!   over `http_post`).
+//!   window to the exporters (`sink`): `local` files and `flamegraph` SVGs, and the export
+//!   reporter's profile lanes (Pyroscope pushes, with the trace exporters' HTTP client and
+//!   retries).
 //!
 //! Nothing here runs on an application thread except the tag pushes and the signal handler.
 
@@ -28,7 +29,7 @@ macro_rules! sampler_modules {
 }
 
 sampler_modules!(
-    aggregate, collector, flamegraph, http_post, local, modules, pprof, pyroscope, ring, signal, sink,
+    aggregate, collector, flamegraph, local, modules, pprof, ring, signal, sink,
     span_identity, stack_reader, symbolize, timer, unwinder,
 );
 
@@ -68,20 +69,22 @@ mod running {
     use super::collector::Collector;
     use super::ring::Ring;
     use super::sink::ProfileSink;
-    use super::{local, modules, pyroscope, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
+    use super::{local, modules, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
     use crate::config::Settings;
+    use crate::export::ProfileSender;
     use crate::global::InitError;
     use std::sync::atomic::Ordering;
 
     /// A started sampler; [`Running::stop`] stops it and writes the last profile.
     #[derive(Debug)]
     pub(crate) struct Running {
-        stop: mpsc::Sender<Instant>,
+        stop: mpsc::Sender<()>,
         collector: JoinHandle<()>,
     }
 
-    /// Starts the sampler and its collector, unless the settings turn it off.
-    pub(crate) fn start(settings: &Settings) -> Result<Option<Running>, InitError> {
+    /// Starts the sampler and its collector, unless the settings turn it off. Windows for the
+    /// network exporters go to `reporter`.
+    pub(crate) fn start(settings: &Settings, reporter: Option<ProfileSender>) -> Result<Option<Running>, InitError> {
         let profiler = &settings.profiler;
         if !profiler.enabled {
             return Ok(None);
@@ -98,18 +101,12 @@ mod running {
         ring.drain(|_| {});
 
         let mut sinks: Vec<Box<dyn ProfileSink>> = Vec::new();
-        for exporter in &profiler.exporters {
-            sinks.push(match exporter {
-                ProfilesExporter::Local => Box::new(
-                    local::LocalProfiles::open(&settings.out_dir, profiler.flamegraph_tag.clone())
-                        .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?,
-                ),
-                ProfilesExporter::Pyroscope => Box::new(
-                    pyroscope::PyroscopeExporter::start(profiler.pyroscope.clone(), settings.service_name.clone(), profiler.hz)
-                        .map_err(io("the spanscope-pyroscope thread"))?,
-                ),
-            });
+        if profiler.exporters.contains(&ProfilesExporter::Local) {
+            let local = local::LocalProfiles::open(&settings.out_dir, profiler.flamegraph_tag.clone())
+                .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?;
+            sinks.push(Box::new(local));
         }
+        sinks.extend(reporter.map(|sender| Box::new(sender) as Box<dyn ProfileSink>));
         let period = Duration::from_nanos(1_000_000_000 / u64::from(profiler.hz));
         let (interval, start) = (profiler.interval, SystemTime::now());
         // Every thread running now is sampled from here on; later ones from the collector's
@@ -135,13 +132,14 @@ mod running {
     }
 
     impl Running {
-        /// Stops sampling, writes the last window and waits for the exporters until `deadline`.
-        /// The SIGPROF handler stays installed, ignoring any signal still in flight.
+        /// Stops sampling and hands the last window to the exporters, waiting until `deadline`
+        /// at most (the export reporter's own shutdown then delivers it). The SIGPROF handler
+        /// stays installed, ignoring any signal still in flight.
         pub(crate) fn stop(self, deadline: Instant) {
             // The collector deletes the timers; a signal in flight until then is ignored.
             signal::set_enabled(false);
             RUNNING.store(false, Ordering::Relaxed);
-            if self.stop.send(deadline).is_ok() {
+            if self.stop.send(()).is_ok() {
                 while !self.collector.is_finished() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -158,6 +156,7 @@ mod running {
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 mod unsupported {
     use crate::config::Settings;
+    use crate::export::ProfileSender;
     use crate::global::InitError;
 
     /// Never constructed: there is no sampler on this platform.
@@ -165,7 +164,7 @@ mod unsupported {
     pub(crate) enum Running {}
 
     /// The sampler exists on Linux x86-64 only; elsewhere profiling is off.
-    pub(crate) fn start(_settings: &Settings) -> Result<Option<Running>, InitError> {
+    pub(crate) fn start(_settings: &Settings, _reporter: Option<ProfileSender>) -> Result<Option<Running>, InitError> {
         Ok(None)
     }
 

@@ -5,7 +5,6 @@
 //! Runs on the collector thread.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +13,7 @@ use prost::Message as _;
 use super::aggregate::Window;
 use super::proto::perftools::profiles::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
 use super::symbolize::Symbolizer;
+use crate::export::gzip::{gzip, Compression};
 
 /// The string table under construction; index 0 is "".
 #[derive(Default)]
@@ -141,15 +141,8 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
     }
 }
 
-/// The profile, serialised and gzipped, as files and servers expect it.
+/// The profile, serialised and gzipped, as files and servers expect it (once per window, so
+/// the smaller output of the default level is worth its time).
 pub(crate) fn gzipped(profile: &Profile) -> Vec<u8> {
-    gzip(&profile.encode_to_vec())
-}
-
-/// `bytes` gzipped.
-pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
+    gzip(&profile.encode_to_vec(), Compression::default())
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::ConfigError;
+use crate::export::PyroscopeConfig;
 
 /// Where each window's CPU profile goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +77,8 @@ impl ProfilerConfig {
         self
     }
 
-    /// The Pyroscope server, `http://host:port` (`PYROSCOPE_SERVER_ADDRESS` wins; default
-    /// `http://localhost:4040`).
+    /// The Pyroscope server, `http://host:port[/prefix]` or `https://...`
+    /// (`PYROSCOPE_SERVER_ADDRESS` wins; default `http://localhost:4040`).
     pub fn pyroscope_address(mut self, address: impl Into<String>) -> Self {
         self.pyroscope_address = Some(address.into());
         self
@@ -127,7 +128,11 @@ impl ProfilerConfig {
             None => self.exporters.unwrap_or_else(|| vec![ProfilesExporter::Local]),
         };
         let flamegraph_tag = var("SPANSCOPE_FLAMEGRAPH_TAG").map(|(_, v)| v.trim().to_owned()).or(self.flamegraph_tag);
-        let pyroscope = PyroscopeSettings::resolve(var, self.pyroscope_address)?;
+        // Only when used, so that a variable of an unused exporter is never an error.
+        let pyroscope = exporters
+            .contains(&ProfilesExporter::Pyroscope)
+            .then(|| PyroscopeConfig::resolve(var, self.pyroscope_address))
+            .transpose()?;
         Ok(ProfilerSettings { enabled, hz, interval, exporters, flamegraph_tag, pyroscope })
     }
 }
@@ -140,89 +145,12 @@ pub(crate) struct ProfilerSettings {
     pub interval: Duration,
     pub exporters: Vec<ProfilesExporter>,
     pub flamegraph_tag: Option<String>,
-    pub pyroscope: PyroscopeSettings,
-}
-
-/// Where and how to reach Pyroscope.
-#[derive(Clone)]
-pub(crate) struct PyroscopeSettings {
-    /// `host:port`.
-    pub authority: String,
-    /// Path prefix before the API path, without trailing slash.
-    pub prefix: String,
-    pub api: PyroscopeApi,
-    /// `user:password` for HTTP basic authentication.
-    pub basic_auth: Option<String>,
-    pub tenant_id: Option<String>,
-    /// `PYROSCOPE_TAGS`: static series labels.
-    pub tags: Vec<(String, String)>,
-}
-
-// Credentials never appear in logs: the derived form would print them.
-impl std::fmt::Debug for PyroscopeSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PyroscopeSettings")
-            .field("authority", &self.authority)
-            .field("prefix", &self.prefix)
-            .field("api", &self.api)
-            .field("basic_auth", &self.basic_auth.as_ref().map(|_| "<set>"))
-            .field("tenant_id", &self.tenant_id)
-            .field("tags", &self.tags)
-            .finish()
-    }
+    /// Resolved when the `pyroscope` exporter is configured.
+    pub pyroscope: Option<PyroscopeConfig>,
 }
 
 /// A set environment variable: its name and value.
 pub(crate) type Var = (&'static str, String);
-
-impl PyroscopeSettings {
-    fn resolve(var: &dyn Fn(&'static str) -> Option<Var>, configured: Option<String>) -> Result<Self, ConfigError> {
-        let (name, address) = var("PYROSCOPE_SERVER_ADDRESS")
-            .or(configured.map(|a| ("PYROSCOPE_SERVER_ADDRESS", a)))
-            .unwrap_or(("PYROSCOPE_SERVER_ADDRESS", "http://localhost:4040".to_owned()));
-        let Some(rest) = address.trim().strip_prefix("http://") else {
-            return Err(ConfigError::new(
-                name,
-                &address,
-                "an http:// address (https is not supported yet: put a TLS-terminating proxy on loopback)",
-            ));
-        };
-        let (authority, prefix) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        if authority.is_empty() {
-            return Err(ConfigError::new(name, &address, "http://host:port"));
-        }
-        let authority = if authority.contains(':') && !authority.ends_with(']') { authority.to_owned() } else { format!("{authority}:80") };
-        let prefix = prefix.trim_end_matches('/');
-        let prefix = if prefix.is_empty() { String::new() } else { format!("/{prefix}") };
-        let api = match var("SPANSCOPE_PYROSCOPE_API") {
-            Some((name, value)) => match value.trim() {
-                "push" => PyroscopeApi::Push,
-                "ingest" => PyroscopeApi::Ingest,
-                _ => return Err(ConfigError::new(name, &value, "`push` or `ingest`")),
-            },
-            None => PyroscopeApi::Push,
-        };
-        let basic_auth = match (var("PYROSCOPE_BASIC_AUTH_USER"), var("PYROSCOPE_BASIC_AUTH_PASSWORD")) {
-            (Some((_, user)), Some((_, password))) => Some(format!("{user}:{password}")),
-            (Some((_, user)), None) => Some(format!("{user}:")),
-            (None, Some((name, _))) => {
-                return Err(ConfigError::new(name, "<hidden>", "PYROSCOPE_BASIC_AUTH_USER to be set too"))
-            }
-            (None, None) => None,
-        };
-        let tenant_id = var("PYROSCOPE_TENANT_ID").map(|(_, v)| v.trim().to_owned());
-        let mut tags = Vec::new();
-        if let Some((name, value)) = var("PYROSCOPE_TAGS") {
-            for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                match pair.split_once('=') {
-                    Some((k, v)) if !k.trim().is_empty() => tags.push((k.trim().to_owned(), v.trim().to_owned())),
-                    _ => return Err(ConfigError::new(name, &value, "comma-separated key=value pairs")),
-                }
-            }
-        }
-        Ok(Self { authority, prefix, api, basic_auth, tenant_id, tags })
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -238,7 +166,7 @@ mod tests {
         let s = resolve(ProfilerConfig::new(), &[]).unwrap();
         assert!(s.enabled);
         assert_eq!((s.hz, s.interval, s.exporters.as_slice()), (100, Duration::from_secs(10), &[ProfilesExporter::Local][..]));
-        assert_eq!((s.pyroscope.authority.as_str(), s.pyroscope.api), ("localhost:4040", PyroscopeApi::Push));
+        assert!(s.pyroscope.is_none(), "resolved only when used");
         let s = resolve(
             ProfilerConfig::new().hz(50).enabled(false),
             &[
@@ -256,10 +184,7 @@ mod tests {
         assert!(s.enabled);
         assert_eq!((s.hz, s.interval), (50, Duration::from_secs(60)));
         assert_eq!(s.exporters, [ProfilesExporter::Pyroscope, ProfilesExporter::Local]);
-        assert_eq!((s.pyroscope.authority.as_str(), s.pyroscope.prefix.as_str()), ("pyro.internal:80", "/base"));
-        assert_eq!(s.pyroscope.tags, [("env".into(), "prod".into()), ("region".into(), "eu".into())]);
-        assert_eq!(s.pyroscope.api, PyroscopeApi::Ingest);
-        assert!(!format!("{:?}", s.pyroscope).contains("secret"), "credentials stay out of logs");
+        assert!(!format!("{:?}", s.pyroscope.expect("resolved")).contains("secret"), "credentials stay out of logs");
     }
 
     #[test]
@@ -270,14 +195,14 @@ mod tests {
             ("SPANSCOPE_PROFILE_HZ", "5000"),
             ("SPANSCOPE_PROFILE_INTERVAL", "10s"),
             ("SPANSCOPE_PROFILES_EXPORTER", "local,s3"),
-            ("PYROSCOPE_SERVER_ADDRESS", "https://profiles.example"),
-            ("PYROSCOPE_TAGS", "novalue"),
-            ("SPANSCOPE_PYROSCOPE_API", "grpc"),
-            ("PYROSCOPE_BASIC_AUTH_PASSWORD", "secret"),
         ] {
             let err = resolve(ProfilerConfig::new(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var, "{err}");
-            assert!(!err.to_string().contains("secret"), "{err}");
         }
+        // Pyroscope's variables matter only when its exporter is configured.
+        let bad = ("PYROSCOPE_SERVER_ADDRESS", "pyro.internal:4040");
+        assert!(resolve(ProfilerConfig::new(), &[bad]).is_ok());
+        let err = resolve(ProfilerConfig::new(), &[bad, ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope")]).unwrap_err();
+        assert_eq!(err.variable(), bad.0, "{err}");
     }
 }
