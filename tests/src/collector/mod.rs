@@ -6,6 +6,7 @@
 
 pub mod datadog;
 pub mod otlp;
+pub mod pyroscope;
 pub mod shop;
 pub mod skywalking;
 pub mod tls;

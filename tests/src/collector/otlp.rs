@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
 
-use super::tls::SelfSigned;
+use super::tls::{Acceptor, SelfSigned};
 use super::Server;
 
 /// Everything the receiver got.
@@ -63,7 +63,7 @@ impl Collector {
 
     /// An HTTPS receiver with `cert`.
     pub fn https(cert: &SelfSigned) -> Collector {
-        let tls = Some(Acceptor(Arc::new(acceptor(cert))));
+        let tls = Some(Acceptor::new(cert));
         let received = Arc::new(Mutex::new(Received::default()));
         let server = serve("127.0.0.1:0".parse().unwrap(), true, StatusCode::OK, tls.clone(), Arc::clone(&received));
         Collector { received, http: true, status: StatusCode::OK, tls, server }
@@ -122,7 +122,7 @@ fn serve(
                             let _ = http1.serve_connection(TokioIo::new(stream), service).await;
                         }
                         Some(tls) => {
-                            if let Ok(stream) = tls.0.accept(stream).await {
+                            if let Ok(stream) = tls.accept(stream).await {
                                 let _ = http1.serve_connection(TokioIo::new(stream), service).await;
                             }
                         }
@@ -190,29 +190,4 @@ async fn handle(
     }
     let answer = ExportTraceServiceResponse::default().encode_to_vec();
     Ok(Response::builder().status(status).header("content-type", "application/x-protobuf").body(Full::new(answer.into())).unwrap())
-}
-
-/// The TLS side of an HTTPS receiver.
-#[derive(Clone)]
-struct Acceptor(Arc<tokio_rustls::TlsAcceptor>);
-
-impl std::fmt::Debug for Acceptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Acceptor")
-    }
-}
-
-fn acceptor(cert: &SelfSigned) -> tokio_rustls::TlsAcceptor {
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().expect("certificate");
-    let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("key");
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server certificate");
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
