@@ -64,7 +64,9 @@ impl Body {
     fn hinted(&self) -> TokenStream {
         let tokens = &self.tokens;
         match &self.hint {
+            // A body that is only `panic!(..)` is not a diverging sub-expression of the user's.
             Hint::Type(ty) => quote!({
+                #[allow(clippy::diverging_sub_expression)]
                 let __spanscope_r: #ty = { #tokens };
                 #[allow(unreachable_code)]
                 __spanscope_r
@@ -94,7 +96,13 @@ impl Body {
                 }
                 __spanscope_never(async move #hinted)
             }),
-            Hint::Type(_) | Hint::None => quote!(async move #hinted),
+            // An `async fn` may return a future (a `JoinHandle`); the block that stands for its
+            // body then yields one, which is what the user wrote, not a missing `.await`.
+            Hint::Type(_) | Hint::None => quote!({
+                #[allow(clippy::async_yields_async)]
+                let __spanscope_future = async move #hinted;
+                __spanscope_future
+            }),
         }
     }
 

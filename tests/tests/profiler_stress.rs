@@ -48,7 +48,7 @@ fn work(id: u64, stop: &AtomicBool, panics: &AtomicU64) {
     while !stop.load(Ordering::Relaxed) {
         round += 1;
         churn(id * 1_000_003 + round);
-        if round % 16 == 0 {
+        if round.is_multiple_of(16) {
             // Caught, re-raised from the handler, and caught again one level up.
             let outer = catch_unwind(AssertUnwindSafe(|| {
                 if let Err(payload) = catch_unwind(|| fail(round)) {
