@@ -22,7 +22,13 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
 }
 
 fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> TokenStream {
-    let prologue = prologue(mac, args, function);
+    // A sync body runs inside a `SyncSpan` guard, entered as it starts; an async body's `Span`
+    // is entered by `Instrumented` on every poll.
+    let handle = match body.kind {
+        Kind::Sync => quote!(SyncSpan),
+        Kind::Async => quote!(Span),
+    };
+    let prologue = prologue(mac, args, function, &handle);
     let probe = body::probe();
     let result = body.result(quote!(__spanscope_ret));
     match body.kind {
@@ -30,9 +36,8 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
             let closure = body.closure();
             quote! {
                 #prologue
-                let __spanscope_guard = ::spanscope::__private::SyncSpan::enter(__spanscope_span);
                 let __spanscope_ret = ::spanscope::__private::call_once(#closure);
-                __spanscope_guard.finish(#probe);
+                __spanscope_span.finish(|| #probe);
                 #result
             }
         }
@@ -42,7 +47,7 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
                 #prologue
                 let (__spanscope_ret, __spanscope_span) =
                     ::spanscope::__private::Instrumented::new(__spanscope_span, #future).await;
-                __spanscope_span.finish(#probe);
+                __spanscope_span.finish(|| #probe);
                 #result
             }
         }
@@ -51,7 +56,7 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
 
 /// The span's static metadata, its start (with the remote context or peer), its tags, and the
 /// injection of its context into the outgoing carrier: everything before the body runs.
-fn prologue(mac: Macro, args: &SpanArgs, function: &Function) -> TokenStream {
+fn prologue(mac: Macro, args: &SpanArgs, function: &Function, handle: &TokenStream) -> TokenStream {
     let name = args.name.clone().unwrap_or_else(|| function.name());
     let kind = match mac {
         Macro::Entry => quote!(Entry),
@@ -92,7 +97,7 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function) -> TokenStream {
             ::spanscope::__private::SpanKind::#kind,
             #literal_peer,
         );
-        let #mutability __spanscope_span = ::spanscope::__private::Span::#start;
+        let #mutability __spanscope_span = ::spanscope::__private::#handle::#start;
         #tags
         #inject
     }

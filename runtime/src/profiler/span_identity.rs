@@ -1,13 +1,9 @@
 //! Which sampled span a CPU sample was taken in: the identity the signal handler copies from
-//! the segment installed on the interrupted thread.
+//! the interrupted thread.
 //!
-//! Only fields a segment never changes after creation are read (`id`, `trace_id`, `sampled`,
-//! `trace_endpoint`), through the raw pointer the thread-local current context holds; the
-//! context is written with compiler fences around it (see `span::current`), so a signal that
-//! lands mid-update sees either the old segment, alive until after the store, or the new one,
-//! complete before it. This must never read a field the owning thread may be writing.
-
-use std::borrow::Cow;
+//! The handler never dereferences a segment: it copies the identity `span::current` publishes
+//! in its own thread-local whenever the installed segment changes (ids, and the endpoint's
+//! bytes, which stay alive until a new identity is published).
 
 use crate::id::{SegmentId, SpanId, TraceId};
 
@@ -40,28 +36,18 @@ impl SpanSnapshot {
     pub(crate) fn capture(&mut self) {
         self.ids = None;
         self.endpoint_len = 0;
-        let segment = crate::span::installed_segment();
-        if segment.is_null() {
+        let identity = crate::span::identity();
+        let (Some(segment), Some(trace_id)) = (SegmentId::from_int(identity.segment), TraceId::from_int(identity.trace_id))
+        else {
             return;
-        }
-        // SAFETY: an installed segment is alive until after it is uninstalled (the store is
-        // fenced before the segment is freed or handed over), and the fields read here are
-        // written once, before the segment is installed (fenced too), and never again.
-        let (sampled, id, trace_id, endpoint) = unsafe {
-            let segment = &*segment;
-            let endpoint: &str = match &segment.trace_endpoint {
-                Cow::Borrowed(name) => name,
-                Cow::Owned(name) => name.as_str(),
-            };
-            (segment.sampled, segment.id, segment.trace_id, endpoint)
         };
-        if !sampled {
-            return;
-        }
-        let len = endpoint.len().min(ENDPOINT_BYTES);
-        self.endpoint[..len].copy_from_slice(&endpoint.as_bytes()[..len]);
+        let len = identity.endpoint_len.min(ENDPOINT_BYTES);
+        // SAFETY: a published identity's endpoint bytes belong to the installed segment, which
+        // stays alive until after a new identity is published (see `span::current`).
+        let endpoint = unsafe { std::slice::from_raw_parts(identity.endpoint, len) };
+        self.endpoint[..len].copy_from_slice(endpoint);
         self.endpoint_len = len;
-        self.ids = Some((id, trace_id));
+        self.ids = Some((segment, trace_id));
     }
 
     /// The labels: the local root span's id, the trace id, and the endpoint (its longest valid

@@ -181,7 +181,7 @@ impl<'a> Outgoing<'a> {
             sw8: identity.map(|(service, instance)| sw8::Sw8Outgoing {
                 segment_id: segment.id,
                 span_index: index,
-                endpoint: segment.endpoint(),
+                endpoint: &segment.endpoint,
                 peer: segment.peer(index).unwrap_or(""),
                 service,
                 instance,
@@ -190,9 +190,35 @@ impl<'a> Outgoing<'a> {
     }
 }
 
-/// Writes the context of span `index` of `segment` into `carrier`, in every configured format.
-pub(crate) fn inject_from<C: Injector + ?Sized>(segment: &Segment, index: u32, carrier: &mut C) {
-    inject_outgoing(configured(), &Outgoing::of(segment, index, service_identity()), carrier);
+/// Header fields made while a segment is borrowed, written to the carrier after the borrow:
+/// a carrier may be application code, which must never run while a segment is borrowed.
+#[derive(Debug, Default)]
+pub(crate) struct Headers(Vec<(&'static str, String)>);
+
+impl Injector for Headers {
+    fn set(&mut self, name: &'static str, value: String) {
+        self.0.push((name, value));
+    }
+}
+
+impl Headers {
+    pub(crate) fn write_to<C: Injector + ?Sized>(self, carrier: &mut C) {
+        for (name, value) in self.0 {
+            carrier.set(name, value);
+        }
+    }
+}
+
+/// The fields that carry span `index` of `segment` in every configured format.
+pub(crate) fn headers_for(segment: &Segment, index: u32) -> Headers {
+    headers_with(configured(), segment, index)
+}
+
+/// The fields that carry span `index` of `segment` in `propagators`.
+pub(crate) fn headers_with(propagators: &[Propagator], segment: &Segment, index: u32) -> Headers {
+    let mut headers = Headers::default();
+    inject_outgoing(propagators, &Outgoing::of(segment, index, service_identity()), &mut headers);
+    headers
 }
 
 /// This process's SkyWalking service and instance names, once initialised.

@@ -81,10 +81,10 @@ impl TextMapPropagator for SpanscopePropagator {
         let span = cx.span();
         let context = span.span_context();
         if !context.is_valid() {
-            let identity = super::service_identity();
-            current::with_segment(|segment, index| {
-                super::inject_outgoing(&self.propagators, &Outgoing::of(segment, index, identity), carrier)
-            });
+            let headers = current::with_segment(|segment, index| super::headers_with(&self.propagators, segment, index));
+            if let Some(headers) = headers {
+                headers.write_to(carrier);
+            }
             return;
         }
         let (Some(trace_id), Some(span_id)) = (

@@ -34,11 +34,8 @@ pub fn inject<C: Injector + ?Sized>(carrier: &mut C) -> bool {
 
 /// Writes the current span's context into `carrier` with `propagators`.
 pub fn inject_with<C: Injector + ?Sized>(propagators: &[Propagator], carrier: &mut C) -> bool {
-    let identity = super::service_identity();
-    current::with_segment(|segment, span| {
-        super::inject_outgoing(propagators, &super::Outgoing::of(segment, span, identity), carrier)
-    })
-    .is_some()
+    let headers = current::with_segment(|segment, span| super::headers_with(propagators, segment, span));
+    headers.map(|headers| headers.write_to(carrier)).is_some()
 }
 
 impl RemoteContext {

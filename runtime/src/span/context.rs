@@ -101,7 +101,7 @@ impl ParentContext {
             sampled: segment.sampled,
             flags: segment.flags,
             segment: Some((segment.id, span)),
-            endpoint: Some(segment.endpoint().clone()),
+            endpoint: Some(segment.endpoint.clone()),
             sw8: None,
             sent_at_ms: None,
             propagated: segment.propagated.clone(),

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ptr::NonNull;
 
-use super::current::{self, Current};
+use super::current::{self, Current, SegmentRef};
 use super::record::{SpanKind, SpanLog};
 use super::{sampler, ParentContext, Segment};
 use crate::global;
@@ -73,6 +73,9 @@ impl ErrorInfo {
 
 /// A started span, not yet entered. Generated code creates one at the top of an instrumented
 /// function, tags it, enters it around the body and finishes it with the body's outcome.
+///
+/// The idle cases (disabled, unsampled, full segment, finished) are decided inline in a few
+/// instructions; everything else is out of line.
 #[must_use = "a span ends when it is finished or dropped"]
 #[derive(Debug)]
 pub struct Span {
@@ -83,30 +86,60 @@ pub struct Span {
 enum State {
     /// Not recording: disabled, unsampled, or finished.
     Idle,
-    /// A span inside a segment owned by an enclosing frame or future. The pointer is used as an
-    /// identity only; it is dereferenced only while it is the segment installed on this thread.
-    Child { segment: *const Segment, id: crate::id::SegmentId, index: u32 },
+    /// A span inside a segment owned by an enclosing frame or future.
+    Child { segment: SegmentRef, index: u32 },
     /// The first span of a segment this handle owns (made by `Box::into_raw`).
     Root { segment: NonNull<Segment> },
 }
 
-// SAFETY: `Root` uniquely owns a `Box<Segment>`, and `Segment` is `Send`. `Child` holds a pointer
-// that is compared, never dereferenced, unless it equals the segment installed on the current
-// thread, which the current thread may access.
+// SAFETY: `Root` uniquely owns a `Box<Segment>`, and `Segment` is `Send`. `Child` holds a
+// `SegmentRef`, dereferenced only on the thread where its segment is installed.
 unsafe impl Send for Span {}
 // SAFETY: no method reaches the segment through `&Span` except on the thread it is installed on.
 unsafe impl Sync for Span {}
 
 impl Span {
     /// A span that records nothing.
+    #[inline(always)]
     pub(crate) fn idle() -> Span {
         Span { state: State::Idle }
     }
 
     /// Starts a span: `#[local]`, `#[entry]` without headers, `#[exit]` with a literal peer.
-    #[inline]
+    ///
+    /// Inside an unsampled segment or with spanscope disabled this is a thread-local read and a
+    /// branch; inside a sampled segment, a push and a clock read.
+    #[inline(always)]
     pub fn start(meta: &'static SpanMeta) -> Span {
-        Self::open(meta, None, meta.peer.map(Cow::Borrowed))
+        let current = current::get();
+        if current.segment.is_null() {
+            if global::shared().is_none() {
+                return Span::idle();
+            }
+            return Self::open_segment(meta, None, &current);
+        }
+        // SAFETY: see `current::with_segment`: the installed segment is alive and ours, and no
+        // other reference to it is live here.
+        if !unsafe { (*current.segment).sampled } {
+            return Span::idle();
+        }
+        Self::open_child(meta, &current)
+    }
+
+    /// A span in the installed, sampled segment.
+    #[inline(never)]
+    fn open_child(meta: &'static SpanMeta, current: &Current) -> Span {
+        // SAFETY: as in `start`.
+        let segment = unsafe { &mut *current.segment };
+        match segment.push_span(meta.name, meta.kind, current.span, crate::clock::now()) {
+            Some(index) => {
+                if let Some(peer) = meta.peer {
+                    segment.peers.push((index, Cow::Borrowed(peer)));
+                }
+                Span { state: State::Child { segment: SegmentRef::of(segment), index } }
+            }
+            None => Span::idle(),
+        }
     }
 
     /// Starts an entry span continuing the context found in `carrier`, if any. A malformed
@@ -115,75 +148,48 @@ impl Span {
         if global::shared().is_none() {
             return Span::idle();
         }
-        let remote = propagation::extract_parent(carrier);
-        Self::open(meta, remote, None)
+        match propagation::extract_parent(carrier) {
+            Some(remote) => Self::open_segment(meta, Some(remote), &current::get()),
+            None => Self::start(meta),
+        }
     }
 
     /// Starts an exit span to `peer`.
     pub fn start_exit<P: fmt::Display + ?Sized>(meta: &'static SpanMeta, peer: &P) -> Span {
-        let mut span = Self::open(meta, None, None);
+        let mut span = Self::start(meta);
         if span.is_recording() {
-            // Format first: user code never runs while the segment is borrowed.
+            // Format first: application code never runs while a segment is borrowed.
             let peer = Cow::Owned(peer.to_string());
             span.with_segment(|segment, index| segment.peers.push((index, peer)));
         }
         span
     }
 
-    #[inline]
-    fn open(meta: &'static SpanMeta, remote: Option<ParentContext>, peer: Option<Cow<'static, str>>) -> Span {
-        let current = current::get();
-        let state = if remote.is_none() && !current.segment.is_null() {
-            // SAFETY: see `current::with_segment`: the installed segment is alive and ours.
-            let segment = unsafe { &mut *current.segment };
-            if !segment.sampled {
-                return Span::idle();
-            }
-            match segment.push_span(meta.name, meta.kind, current.span, crate::clock::now()) {
-                Some(index) => {
-                    if let Some(peer) = peer {
-                        segment.peers.push((index, peer));
-                    }
-                    State::Child { segment, id: segment.id, index }
-                }
-                None => State::Idle,
-            }
-        } else {
-            return Self::open_segment(meta, remote, &current, peer);
-        };
-        Span { state }
-    }
-
     /// Slow path: the span begins a new segment.
     #[cold]
-    fn open_segment(
-        meta: &'static SpanMeta,
-        remote: Option<ParentContext>,
-        current: &Current,
-        peer: Option<Cow<'static, str>>,
-    ) -> Span {
+    fn open_segment(meta: &'static SpanMeta, remote: Option<ParentContext>, current: &Current) -> Span {
         let Some(shared) = global::shared() else {
             return Span::idle();
         };
         let parent = remote.or_else(|| {
-            // SAFETY: a non-null parent pointer is installed by a `WithContext` future or a
-            // spawned thread for as long as it stays valid (see `future.rs` and `spawn.rs`).
+            // SAFETY: a non-null parent pointer is installed by a `WithContext` future, a
+            // `RemoteContext` scope or a spawned thread for as long as it stays valid.
             (!current.parent.is_null()).then(|| unsafe { (*current.parent).clone() })
         });
         let trace_id = parent.as_ref().map_or_else(crate::id::TraceId::random, |p| p.trace_id);
         let sampled = sampler::should_sample(&shared.sampler, parent.as_ref(), trace_id);
         let sent_at_ms = parent.as_ref().and_then(|p| p.sent_at_ms);
         let tick = crate::clock::now();
-        let mut segment = Segment::new(trace_id, sampled, parent, meta.name, meta.kind, tick, shared.max_spans);
+        let mut segment = Segment::boxed(trace_id, sampled, parent, meta.name, meta.kind, tick, shared.max_spans);
         if sampled {
-            if let Some(peer) = peer {
-                segment.peers.push((0, peer));
+            if let Some(peer) = meta.peer {
+                segment.peers.push((0, Cow::Borrowed(peer)));
             }
             if let (Some(sent), SpanKind::Entry) = (sent_at_ms, meta.kind) {
                 segment.tags.push((0, &TRANSMISSION_LATENCY, TagValue::I64(transmission_latency_ms(sent))));
             }
         }
-        Span { state: State::Root { segment: NonNull::from(Box::leak(Box::new(segment))) } }
+        Span { state: State::Root { segment: NonNull::from(Box::leak(segment)) } }
     }
 
     /// Whether the span is being recorded (sampled, enabled, not dropped for space).
@@ -206,45 +212,43 @@ impl Span {
     /// Injects the span's context into an outgoing request's `carrier`, so the remote side
     /// continues the trace. Works for unsampled traces too (the flag says "not sampled").
     pub fn inject<C: Injector + ?Sized>(&self, carrier: &mut C) {
-        match &self.state {
+        // The headers are made while the segment is borrowed and written after: the carrier
+        // may be application code.
+        let headers = match &self.state {
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => propagation::inject_from(unsafe { segment.as_ref() }, 0, carrier),
-            State::Child { index, .. } => {
-                let index = *index;
-                current::with_segment(|segment, _| propagation::inject_from(segment, index, carrier));
-            }
+            State::Root { segment } => Some(propagation::headers_for(unsafe { segment.as_ref() }, 0)),
+            State::Child { segment, index } => segment.with(|segment| propagation::headers_for(segment, *index)),
             // Not recording, but maybe inside an unsampled trace that must still propagate.
-            State::Idle => {
-                current::with_segment(|segment, span| propagation::inject_from(segment, span, carrier));
-            }
+            State::Idle => current::with_segment(|segment, span| propagation::headers_for(segment, span)),
+        };
+        if let Some(headers) = headers {
+            headers.write_to(carrier);
         }
     }
 
-    /// Ends the span; `error` marks it failed and is logged on it.
-    pub fn finish(mut self, error: Option<ErrorInfo>) {
-        self.end(error);
+    /// Ends the span; the error `error` gives, if any, marks it failed and is logged on it.
+    /// `error` runs only for a span that records, so an unrecorded one never formats it.
+    #[inline(always)]
+    pub fn finish(mut self, error: impl FnOnce() -> Option<ErrorInfo>) {
+        if !matches!(self.state, State::Idle) {
+            self.end_recording(error());
+        }
     }
 
     /// Runs `f` on the span's segment with the span's index, if it is reachable from here.
-    /// `f` must not run user code: that code could open spans in the same segment.
+    /// `f` must not run application code: that code could open spans in the same segment.
     fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
         match &mut self.state {
             State::Idle => None,
             // SAFETY: the owned segment is alive until this handle finishes it, and it is not
             // installed anywhere while the handle itself is used (only between polls/scopes).
             State::Root { segment } => Some(f(unsafe { segment.as_mut() }, 0)),
-            State::Child { segment, id, index } => {
-                let (segment, id, index) = (*segment, *id, *index);
-                current::with_segment(|installed, _| {
-                    (std::ptr::eq(installed, segment) && installed.id == id).then(|| f(installed, index))
-                })
-                .flatten()
-            }
+            State::Child { segment, index } => segment.with(|segment| f(segment, *index)),
         }
     }
 
     /// Makes this span the current one on this thread; returns what to restore.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&self) -> Option<Current> {
         match &self.state {
             State::Idle => None,
@@ -253,37 +257,23 @@ impl Span {
                 span: 0,
                 parent: std::ptr::null(),
             })),
-            State::Child { segment, id, index } => {
+            State::Child { segment, index } => {
                 let current = current::get();
-                // SAFETY: the installed segment is alive (see `current::with_segment`).
-                let ours = std::ptr::eq(current.segment, *segment) && unsafe { (*current.segment).id } == *id;
-                ours.then(|| current::replace(Current { span: *index, ..current }))
+                segment.is_installed_in(&current).then(|| current::replace(Current { span: *index, ..current }))
             }
         }
     }
 
-    /// Ends the span now. Idempotent: a finished span is idle.
-    pub(crate) fn end(&mut self, error: Option<ErrorInfo>) {
+    /// Ends a recording span now; it is idle after.
+    #[inline(never)]
+    fn end_recording(&mut self, error: Option<ErrorInfo>) {
         match std::mem::replace(&mut self.state, State::Idle) {
             State::Idle => {}
-            State::Child { segment, id, index } => {
+            State::Child { segment, index } => {
                 let tick = crate::clock::now();
-                current::with_segment(|installed, _| {
-                    if std::ptr::eq(installed, segment) && installed.id == id {
-                        installed.end_span(index, tick, error);
-                    }
-                });
+                segment.with(|segment| segment.end_span(index, tick, error));
             }
-            State::Root { segment } => {
-                // SAFETY: `segment` came from `Box::leak` in `open_segment`, is owned by this
-                // handle alone and is no longer installed (callers restore the previous context
-                // before ending), so it can be turned back into the box.
-                let mut segment = unsafe { Box::from_raw(segment.as_ptr()) };
-                segment.end_span(0, crate::clock::now(), error);
-                if segment.sampled {
-                    crate::export::submit(segment);
-                }
-            }
+            State::Root { segment } => end_root(segment, error),
         }
     }
 
@@ -294,48 +284,165 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline(always)]
     fn drop(&mut self) {
         if !matches!(self.state, State::Idle) {
-            self.end(Self::drop_error());
+            self.end_recording(Self::drop_error());
         }
     }
 }
 
-/// The guard of a sync instrumented function: its span is current while the guard lives, and
-/// ends with an error if the guard is dropped by a panic.
-#[derive(Debug)]
-pub struct SyncSpan {
-    span: Span,
-    previous: Option<Current>,
+/// Ends the first span of a segment and hands the segment over: to the exporters if it is
+/// sampled, else back to this thread for reuse.
+fn end_root(segment: NonNull<Segment>, error: Option<ErrorInfo>) {
+    // SAFETY: `segment` came from `Box::leak` in `Span::open_segment`, is owned by the caller
+    // alone and is no longer installed (callers restore the previous context before ending),
+    // so it can be turned back into the box.
+    let mut segment = unsafe { Box::from_raw(segment.as_ptr()) };
+    segment.end_span(0, crate::clock::now(), error);
+    if segment.sampled {
+        segment.close_open_spans();
+        segment.remember_sizes();
+        crate::export::submit(segment);
+    } else {
+        segment.recycle();
+    }
 }
 
+/// The span of a sync instrumented function, current from [`start`](Self::start) until it is
+/// finished or dropped (a panic ends it as an error). Idle, it is one discriminant: starting,
+/// finishing and dropping it cost a few instructions.
+#[must_use = "the span ends when the guard is finished or dropped"]
+#[derive(Debug)]
+pub struct SyncSpan {
+    guard: Guard,
+}
+
+#[derive(Debug)]
+enum Guard {
+    Idle,
+    /// A span of the segment installed here; `previous` is the span current before it.
+    Child { segment: SegmentRef, index: u32, previous: u32 },
+    /// The first span of a segment the guard owns and has installed; `previous` is the
+    /// context to restore.
+    Root { segment: NonNull<Segment>, previous: Current },
+}
+
+// SAFETY: as for `Span`, which a `SyncSpan` is made from.
+unsafe impl Send for SyncSpan {}
+// SAFETY: as for `Span`.
+unsafe impl Sync for SyncSpan {}
+
 impl SyncSpan {
-    /// Enters `span` until the guard is finished or dropped.
-    #[inline]
-    pub fn enter(span: Span) -> SyncSpan {
-        let previous = span.enter();
-        SyncSpan { span, previous }
+    /// Starts and enters a span (see [`Span::start`]).
+    #[inline(always)]
+    pub fn start(meta: &'static SpanMeta) -> SyncSpan {
+        Self::enter(Span::start(meta))
     }
 
-    /// Leaves and ends the span with the function's outcome.
+    /// Starts and enters an entry span (see [`Span::start_entry`]).
     #[inline]
-    pub fn finish(mut self, error: Option<ErrorInfo>) {
-        self.leave();
-        self.span.end(error);
+    pub fn start_entry<C: Extractor + ?Sized>(meta: &'static SpanMeta, carrier: &C) -> SyncSpan {
+        Self::enter(Span::start_entry(meta, carrier))
     }
 
+    /// Starts and enters an exit span (see [`Span::start_exit`]).
     #[inline]
-    fn leave(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            current::restore(previous);
+    pub fn start_exit<P: fmt::Display + ?Sized>(meta: &'static SpanMeta, peer: &P) -> SyncSpan {
+        Self::enter(Span::start_exit(meta, peer))
+    }
+
+    /// Makes `span` current until the guard ends.
+    #[inline(always)]
+    fn enter(mut span: Span) -> SyncSpan {
+        let guard = match std::mem::replace(&mut span.state, State::Idle) {
+            State::Idle => Guard::Idle,
+            State::Child { segment, index } => {
+                // A child span is made in the segment installed here, whose current span is
+                // its parent.
+                let current = current::get();
+                current::replace(Current { span: index, ..current });
+                Guard::Child { segment, index, previous: current.span }
+            }
+            State::Root { segment } => Guard::Root {
+                segment,
+                previous: current::replace(Current { segment: segment.as_ptr(), span: 0, parent: std::ptr::null() }),
+            },
+        };
+        SyncSpan { guard }
+    }
+
+    /// Whether the span is being recorded.
+    #[inline(always)]
+    pub fn is_recording(&self) -> bool {
+        !matches!(self.guard, Guard::Idle)
+    }
+
+    /// Sets a tag of the declared key `K`.
+    pub fn tag<K: TagKey>(&mut self, value: K::Value) {
+        let value = value.into_tag_value();
+        self.with_segment(|segment, index| segment.tags.push((index, K::meta(), value)));
+    }
+
+    /// Injects the span's context into an outgoing request's `carrier` (see [`Span::inject`]).
+    pub fn inject<C: Injector + ?Sized>(&self, carrier: &mut C) {
+        let headers = match &self.guard {
+            Guard::Idle => current::with_segment(|segment, span| propagation::headers_for(segment, span)),
+            Guard::Child { segment, index, .. } => segment.with(|segment| propagation::headers_for(segment, *index)),
+            // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
+            Guard::Root { segment, .. } => Some(propagation::headers_for(unsafe { segment.as_ref() }, 0)),
+        };
+        if let Some(headers) = headers {
+            headers.write_to(carrier);
+        }
+    }
+
+    /// Runs `f` on the span's segment; `f` must not run application code.
+    fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
+        match &mut self.guard {
+            Guard::Idle => None,
+            Guard::Child { segment, index, .. } => segment.with(|segment| f(segment, *index)),
+            // SAFETY: the guard owns the segment; it is installed here, but nothing else
+            // borrows it while the guard's own method runs.
+            Guard::Root { segment, .. } => Some(f(unsafe { segment.as_mut() }, 0)),
+        }
+    }
+
+    /// Leaves and ends the span with the function's outcome; `error` runs only for a span that
+    /// records, so an unrecorded one never formats its error.
+    #[inline(always)]
+    pub fn finish(mut self, error: impl FnOnce() -> Option<ErrorInfo>) {
+        if !matches!(self.guard, Guard::Idle) {
+            self.end(error());
+        }
+    }
+
+    #[inline(never)]
+    fn end(&mut self, error: Option<ErrorInfo>) {
+        match std::mem::replace(&mut self.guard, Guard::Idle) {
+            Guard::Idle => {}
+            Guard::Child { segment, index, previous } => {
+                let tick = crate::clock::now();
+                segment.with(|segment| segment.end_span(index, tick, error));
+                let current = current::get();
+                if segment.is_installed_in(&current) {
+                    current::replace(Current { span: previous, ..current });
+                }
+            }
+            Guard::Root { segment, previous } => {
+                // Leave first: the segment must be uninstalled before it is handed over.
+                current::restore(previous);
+                end_root(segment, error);
+            }
         }
     }
 }
 
 impl Drop for SyncSpan {
+    #[inline(always)]
     fn drop(&mut self) {
-        // Leave first: a segment this span owns must be uninstalled before it is handed over.
-        // The span itself drops next, ending with the panic if one is unwinding.
-        self.leave();
+        if !matches!(self.guard, Guard::Idle) {
+            self.end(Span::drop_error());
+        }
     }
 }

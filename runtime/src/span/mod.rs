@@ -29,6 +29,6 @@ pub use spawn::spawn;
 pub use spawn::thread;
 
 pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
-pub(crate) use current::{installed_segment, set_panic_message};
+pub(crate) use current::{identity, set_panic_message};
 pub(crate) use record::{SpanLog, NO_SPAN};
 pub(crate) use segment::Segment;

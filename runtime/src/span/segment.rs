@@ -1,11 +1,19 @@
 //! The segment: the spans of one trace recorded by one task or thread.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::record::{SpanKind, SpanLog, SpanRecord, NO_SPAN};
 use super::{ParentContext, Propagated};
 use crate::id::{SegmentId, SpanId, TraceId};
 use crate::tag::{TagMeta, TagValue};
+
+thread_local! {
+    /// The last unsampled segment this thread finished, for reuse.
+    static SPARE: Cell<Option<Box<Segment>>> = const { Cell::new(None) };
+    /// The span, tag and peer counts of the last sampled segment this thread finished.
+    static SIZES: Cell<(usize, usize, usize)> = const { Cell::new((8, 0, 0)) };
+}
 
 /// W3C trace flag: the trace is sampled.
 pub(crate) const FLAG_SAMPLED: u8 = 0x01;
@@ -30,18 +38,22 @@ pub(crate) struct Segment {
     /// Spans not recorded because the segment was full.
     pub dropped_spans: u32,
     max_spans: u32,
-    /// The endpoint CPU samples taken in this segment are labelled with (`trace_endpoint`): the
-    /// first span's name if it is an entry span, else the endpoint of the segment it continues,
-    /// else the first span's name. Fixed at creation: the profiler's signal handler reads it.
-    pub trace_endpoint: Cow<'static, str>,
+    /// The segment's endpoint: the first span's name if it is an entry span, else the endpoint
+    /// of the segment it continues, else the first span's name. It is SkyWalking's parent
+    /// endpoint in `sw8` and what CPU samples are labelled with (`trace_endpoint`); fixed at
+    /// creation, so the signal handler may read it.
+    pub endpoint: Cow<'static, str>,
     /// Whether the CPU profiler was running when the segment began, so its samples can be
     /// found by its local root span's id (`pyroscope.profile.id`).
     pub profiled: bool,
 }
 
 impl Segment {
-    /// A segment whose first span is `first`, started at `tick`.
-    pub(crate) fn new(
+    /// A segment whose first span is `first`, started at `tick`, in a box: the last unsampled
+    /// segment this thread finished if there is one (so unsampled requests do not allocate in
+    /// steady state), else a new one whose buffers are sized like the thread's last sampled
+    /// segment (so its spans do not reallocate them).
+    pub(crate) fn boxed(
         trace_id: TraceId,
         sampled: bool,
         mut parent: Option<ParentContext>,
@@ -49,18 +61,27 @@ impl Segment {
         kind: SpanKind,
         tick: u64,
         max_spans: u32,
-    ) -> Self {
+    ) -> Box<Self> {
         let inherited = parent.as_ref().map_or(0, |p| p.flags);
-        let trace_endpoint = match (kind, parent.as_ref().and_then(|p| p.endpoint.as_ref())) {
+        let endpoint = match (kind, parent.as_ref().and_then(|p| p.endpoint.as_ref())) {
             (SpanKind::Entry, _) | (_, None) => Cow::Borrowed(first),
             (_, Some(endpoint)) => endpoint.clone(),
         };
         let propagated = parent.as_mut().map(|p| std::mem::take(&mut p.propagated)).unwrap_or_default();
-        let mut spans = Vec::with_capacity(if sampled { 8 } else { 1 });
+        let mut spare = if sampled { None } else { SPARE.with(Cell::take) };
+        let (mut spans, tags, peers) = match &mut spare {
+            Some(spare) => (std::mem::take(&mut spare.spans), Vec::new(), Vec::new()),
+            None if sampled => {
+                let (spans, tags, peers) = SIZES.with(Cell::get);
+                (Vec::with_capacity(spans.max(8)), Vec::with_capacity(tags), Vec::with_capacity(peers))
+            }
+            None => (Vec::with_capacity(1), Vec::new(), Vec::new()),
+        };
         // Unsampled segments keep their first span too: its name is the endpoint propagated
         // downstream, and it is the span the segment's ids derive from.
+        spans.clear();
         spans.push(SpanRecord { name: Cow::Borrowed(first), start: tick, end: 0, parent: NO_SPAN, kind, error: false });
-        Self {
+        let segment = Self {
             id: SegmentId::random(),
             trace_id,
             sampled,
@@ -68,14 +89,31 @@ impl Segment {
             parent,
             propagated,
             spans,
-            tags: Vec::new(),
+            tags,
             logs: Vec::new(),
-            peers: Vec::new(),
+            peers,
             dropped_spans: 0,
             max_spans,
-            trace_endpoint,
+            endpoint,
             profiled: crate::profiler::is_running(),
+        };
+        match spare {
+            Some(mut spare) => {
+                *spare = segment;
+                spare
+            }
+            None => Box::new(segment),
         }
+    }
+
+    /// Keeps a finished unsampled segment for the next one on this thread.
+    pub(crate) fn recycle(self: Box<Self>) {
+        let _ = SPARE.try_with(|spare| spare.set(Some(self)));
+    }
+
+    /// Remembers a finished sampled segment's sizes for the next one on this thread.
+    pub(crate) fn remember_sizes(&self) {
+        let _ = SIZES.try_with(|sizes| sizes.set((self.spans.len(), self.tags.len(), self.peers.len())));
     }
 
     /// Starts a span under `parent`; `None` when the segment is full.
@@ -107,18 +145,20 @@ impl Segment {
         self.id.span_id(if index == NO_SPAN { 0 } else { index })
     }
 
-    /// The name SkyWalking calls this segment's endpoint: its first entry span's; in a segment
-    /// without one, the endpoint of the segment it continues on this process, else its first
-    /// span's.
-    pub(crate) fn endpoint(&self) -> &Cow<'static, str> {
-        if let Some(entry) = self.spans.iter().find(|s| s.kind == SpanKind::Entry) {
-            return &entry.name;
-        }
-        self.parent.as_ref().and_then(|p| p.endpoint.as_ref()).unwrap_or(&self.spans[0].name)
+    /// The remote address recorded for an exit span. Peers are recorded in span order.
+    pub(crate) fn peer(&self, index: u32) -> Option<&str> {
+        let position = self.peers.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        Some(&self.peers[position].1)
     }
 
-    /// The remote address recorded for an exit span.
-    pub(crate) fn peer(&self, index: u32) -> Option<&str> {
-        self.peers.iter().find(|(i, _)| *i == index).map(|(_, p)| p.as_ref())
+    /// Ends spans still open when the segment ends (their futures were dropped elsewhere) at
+    /// the segment's end, so every exporter sees the same times.
+    pub(crate) fn close_open_spans(&mut self) {
+        let end = self.spans[0].end;
+        for span in &mut self.spans[1..] {
+            if span.end == 0 {
+                span.end = end;
+            }
+        }
     }
 }

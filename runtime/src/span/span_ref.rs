@@ -3,9 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::current::with_segment;
+use super::current::{with_segment, SegmentRef};
 use super::{ErrorInfo, SpanContext, SpanLog};
-use crate::id::SegmentId;
 use crate::tag::{TagKey, TagValueType};
 
 /// The span current on this thread when [`current`] was called. Operations on it apply only
@@ -13,27 +12,25 @@ use crate::tag::{TagKey, TagValueType};
 /// ignored otherwise or when nothing is recorded.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanRef {
-    target: Option<(*const super::Segment, SegmentId, u32)>,
+    target: Option<(SegmentRef, u32)>,
 }
 
-// SAFETY: the pointer is an identity, dereferenced only when it is this thread's installed
-// segment (see `with`).
+// SAFETY: a `SegmentRef` is dereferenced only on the thread its segment is installed on.
 unsafe impl Send for SpanRef {}
 // SAFETY: as above.
 unsafe impl Sync for SpanRef {}
 
 /// The span current on this thread.
 pub fn current() -> SpanRef {
-    let target = with_segment(|segment, span| (segment as *const _, segment.id, span));
-    SpanRef { target }
+    SpanRef { target: with_segment(|segment, span| (SegmentRef::of(segment), span)) }
 }
 
 impl SpanRef {
-    /// Runs `f` on the span's segment if it is still installed here; `f` must not run user code.
+    /// Runs `f` on the span's segment if it is still installed here; `f` must not run
+    /// application code.
     fn with<R>(&self, f: impl FnOnce(&mut super::Segment, u32) -> R) -> Option<R> {
-        let (ptr, id, span) = self.target?;
-        with_segment(|segment, _| (std::ptr::eq(segment, ptr) && segment.id == id).then(|| f(segment, span)))
-            .flatten()
+        let (segment, span) = self.target?;
+        segment.with(|segment| f(segment, span))
     }
 
     /// The trace and span ids, if there is a current span.
