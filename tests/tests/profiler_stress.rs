@@ -84,6 +84,9 @@ fn many_threads_allocating_and_panicking_while_the_profiler_restarts() {
             .service_name("profiler-stress")
             .out_dir(&dir)
             .exporters([])
+            // Symbolising a debug build on a loaded machine can outlast the default 5 s; each
+            // cycle must end with its profiles written before the folder is read and removed.
+            .shutdown_timeout(Duration::from_secs(120))
             .profiler(ProfilerConfig::new().hz(1000).interval(Duration::from_millis(300)).flamegraph_tag("worker"));
         let guard = spanscope::init(config);
         std::thread::sleep(cycle);
