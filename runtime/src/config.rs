@@ -194,10 +194,16 @@ impl Config {
             .or(self.out_dir)
             .unwrap_or_else(|| PathBuf::from("spanscope-out"));
         let max_queue_size = parse_positive(var("OTEL_BSP_MAX_QUEUE_SIZE"), self.max_queue_size, 2048)?;
+        if max_queue_size > MAX_QUEUE_SIZE {
+            let value = max_queue_size.to_string();
+            return Err(ConfigError::new("OTEL_BSP_MAX_QUEUE_SIZE", &value, format!("at most {MAX_QUEUE_SIZE}")));
+        }
         let max_export_batch_size =
             parse_positive(var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), self.max_export_batch_size, 512)?;
         let schedule_delay = parse_millis(var("OTEL_BSP_SCHEDULE_DELAY"), self.schedule_delay, 5000)?;
-        let shutdown_timeout = parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?;
+        // Deadlines are computed as `now + timeout`: keep them far from overflow.
+        let shutdown_timeout =
+            parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?.min(MAX_TIMEOUT);
         let propagators = match var("OTEL_PROPAGATORS") {
             Some(v) => parse_propagators(v)?,
             None => self.propagators.unwrap_or_else(|| crate::Propagator::DEFAULT.to_vec()),
@@ -239,6 +245,11 @@ impl Config {
         })
     }
 }
+
+/// The largest export queue, in segments (a bounded queue this size is still allocatable).
+const MAX_QUEUE_SIZE: usize = 1 << 24;
+/// The longest shutdown or flush wait.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Resolved settings.
 #[derive(Debug, Clone)]

@@ -149,6 +149,15 @@ pub fn flush() -> bool {
     request(&shared.control, |done, deadline| Control::Flush { done, deadline }, shared.shutdown_timeout)
 }
 
+/// Asks the reporter to export everything finished so far, without waiting for it.
+fn flush_soon() {
+    if let Some(shared) = shared() {
+        let (done, _) = mpsc::channel();
+        let deadline = Instant::now() + shared.shutdown_timeout;
+        let _ = shared.control.send(Control::Flush { done, deadline });
+    }
+}
+
 /// Sends a control request to the reporter and waits for its answer until the deadline the
 /// request carries: whether everything was delivered.
 fn request(control: &ControlSender, make: fn(mpsc::Sender<bool>, Instant) -> Control, timeout: Duration) -> bool {
@@ -167,18 +176,19 @@ impl Drop for Guard {
         let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
         *active = false;
         let Some(mut running) = self.running.take() else { return };
+        // One deadline for the whole shutdown, profiler and exporters together.
+        let deadline = Instant::now() + running.shutdown_timeout;
         // The last profile covers the program up to here, spans included.
         if let Some(profiler) = running.profiler.take() {
-            profiler.stop(Instant::now() + running.shutdown_timeout);
+            profiler.stop(deadline);
         }
         // New segments become no-ops from here; ones still open are counted when they end.
         SHARED.store(std::ptr::null_mut(), Ordering::Release);
         let (done, answer) = mpsc::channel();
-        let deadline = Instant::now() + running.shutdown_timeout;
         let sent = running.control.send(Control::Shutdown { done, deadline }).is_ok();
         // The reporter answers by the deadline, having counted and reported what it could not
         // deliver; only then is it safe to wait for the thread to end.
-        if sent && answer.recv_timeout(running.shutdown_timeout).is_ok() {
+        if sent && answer.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
             let _ = running.reporter.join();
         } else {
             eprintln!(
@@ -217,7 +227,14 @@ fn install_panic_hook() {
                 None => format!("panicked: {payload}"),
             };
             crate::span::set_panic_message(message);
-            flush();
+            // With `panic = "abort"` the process ends after the hooks, so wait for the exporters.
+            // Otherwise the panic may be caught (tokio catches a task's) and the thread goes on:
+            // ask for a flush without waiting, and let the unwinding guard do the rest.
+            if cfg!(panic = "abort") {
+                flush();
+            } else {
+                flush_soon();
+            }
             previous(info);
         }));
     });

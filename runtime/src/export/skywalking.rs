@@ -199,7 +199,8 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
         .enumerate()
         .map(|(index, span)| {
             let index = index as u32;
-            let mut tags: Vec<KeyStringValuePair> = segment
+            // `transmission.latency` (from `sw8-x`) is among the tags: the entry span records it.
+            let tags: Vec<KeyStringValuePair> = segment
                 .tags
                 .iter()
                 .filter(|(i, _, _)| *i == index)
@@ -208,13 +209,6 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
             let mut refs = Vec::new();
             if index == 0 {
                 refs.extend(reference(segment, &trace_id, identity));
-                // `sw8-x`: how long the request travelled, as the Java agent tags it.
-                if let Some(sent) = segment.parent.as_ref().and_then(|p| p.sent_at_ms) {
-                    let latency = millis(span.start) - i64::try_from(sent).unwrap_or(i64::MAX);
-                    if latency >= 0 {
-                        tags.push(pair("transmission.latency", latency.to_string()));
-                    }
-                }
             }
             SpanObject {
                 span_id: index as i32,

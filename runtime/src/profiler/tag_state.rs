@@ -12,6 +12,7 @@
 //! stay that way: it runs inside the CPU sampler's signal handler.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::sync::atomic::{compiler_fence, Ordering};
 
 use crate::tag::{OwnedTag, TagMeta, TagValue};
@@ -86,15 +87,16 @@ impl<const N: usize> TagSet<N> {
             state.depth.set(depth + N);
             depth
         });
-        TagGuard { saved, _tags: std::marker::PhantomData }
+        TagGuard { saved, _tags: PhantomData }
     }
 }
 
-/// Pops the tags of a [`TagSet::push`] when dropped, panics included.
+/// Pops the tags of a [`TagSet::push`] when dropped, panics included. Not `Send`: it must be
+/// dropped on the thread whose tag state it changed.
 #[derive(Debug)]
 pub struct TagGuard<'a> {
     saved: usize,
-    _tags: std::marker::PhantomData<&'a ()>,
+    _tags: PhantomData<(&'a (), *const ())>,
 }
 
 impl Drop for TagGuard<'_> {
