@@ -50,7 +50,7 @@ async fn quote(id: u64) -> u64 {
 #[exit(peer = "payments.internal:443")]
 async fn charge(id: u64, amount: u64) -> Result<(), OrderError> {
     tokio::time::sleep(Duration::from_millis(2)).await;
-    if id % 3 == 0 {
+    if id.is_multiple_of(3) {
         return Err(OrderError::PaymentDeclined);
     }
     let _ = amount;
