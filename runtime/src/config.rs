@@ -289,13 +289,20 @@ pub(crate) struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     variable: &'static str,
-    value: String,
+    /// `None` when the value may hold a secret and must not be shown.
+    value: Option<String>,
     expected: String,
 }
 
 impl ConfigError {
     pub(crate) fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
-        Self { variable, value: value.to_owned(), expected: expected.into() }
+        Self { variable, value: Some(value.to_owned()), expected: expected.into() }
+    }
+
+    /// An error about a value that may hold credentials (headers, URLs with user information):
+    /// it names the variable and what was expected, never the value.
+    pub(crate) fn secret(variable: &'static str, expected: impl Into<String>) -> Self {
+        Self { variable, value: None, expected: expected.into() }
     }
 
     /// The environment variable that holds the bad value.
@@ -306,7 +313,10 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}={:?}: expected {}", self.variable, self.value, self.expected)
+        match &self.value {
+            Some(value) => write!(f, "invalid {}={value:?}: expected {}", self.variable, self.expected),
+            None => write!(f, "invalid {} (value not shown: it may hold credentials): expected {}", self.variable, self.expected),
+        }
     }
 }
 
@@ -550,6 +560,18 @@ mod tests {
         let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp, skywalking,datadog")]).unwrap();
         assert_eq!(s.exporters, [TracesExporter::Otlp, TracesExporter::Skywalking, TracesExporter::Datadog]);
         assert!(s.backends.otlp.is_some() && s.backends.skywalking.is_some() && s.backends.datadog.is_some());
+    }
+
+    #[test]
+    fn errors_never_echo_credentials() {
+        for (var, value) in [
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t,broken"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cr3t@collector:4317"),
+        ] {
+            let err = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp"), (var, value)]).unwrap_err();
+            assert_eq!(err.variable(), var);
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl HttpTarget {
         };
         let authority = uri.authority().ok_or_else(invalid)?;
         if authority.as_str().contains('@') {
-            return Err(ConfigError::new(name, url, "a URL without user information"));
+            return Err(ConfigError::secret(name, "a URL without user information (credentials go in their own variables)"));
         }
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });

@@ -108,7 +108,8 @@ fn check_url(name: &'static str, url: &str, grpc: bool) -> Result<String, Config
 
 /// `key1=value1,key2=value2`, values percent-encoded (W3C Baggage octets).
 fn parse_headers((name, value): crate::config::Var) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    let invalid = || ConfigError::new(name, &value, "comma-separated key=value pairs, values percent-encoded");
+    // Header values are often API keys: errors never echo them.
+    let invalid = || ConfigError::secret(name, "comma-separated key=value pairs, values percent-encoded");
     let mut headers = Vec::new();
     for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, raw) = pair.split_once('=').ok_or_else(invalid)?;
