@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     let dir = root.join("skywalking/v3");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?

@@ -61,6 +61,7 @@ pub(crate) use unsupported::{start, Running};
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod running {
+    use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
     use std::sync::OnceLock;
     use std::thread::JoinHandle;
@@ -87,6 +88,11 @@ mod running {
     pub(crate) fn start(settings: &Settings, reporter: Option<ProfileSender>) -> Result<Option<Running>, InitError> {
         let profiler = &settings.profiler;
         if !profiler.enabled {
+            return Ok(None);
+        }
+        // The ring has one reader: a collector that outlived its stop's deadline still reads it.
+        if COLLECTOR_ALIVE.load(Ordering::Acquire) {
+            eprintln!("spanscope: the previous CPU profiler has not finished; profiling stays off for this run");
             return Ok(None);
         }
         let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
@@ -118,17 +124,33 @@ mod running {
             return Err(InitError::Io { path: "/proc/self/task".into(), error });
         }
         let (stop, stopped) = mpsc::channel();
+        COLLECTOR_ALIVE.store(true, Ordering::Release);
         let collector = std::thread::Builder::new()
             .name("spanscope-profiler".into())
             .spawn(move || {
+                let _alive = CollectorAlive;
                 // Built here: the symboliser's caches are thread-local by design (`Rc`).
                 let symbols = symbolize::Symbolizer::new(modules);
                 let window = super::aggregate::Window::new(start);
                 Collector { ring, window, symbols, generation, period, interval, sinks, timers }.run(stopped);
             })
-            .map_err(io("the spanscope-profiler thread"))?;
+            .map_err(|error| {
+                COLLECTOR_ALIVE.store(false, Ordering::Release);
+                io("the spanscope-profiler thread")(error)
+            })?;
         RUNNING.store(true, Ordering::Relaxed);
         Ok(Some(Running { stop, collector }))
+    }
+
+    /// Whether a collector thread is running (it clears this as it ends, panics included).
+    static COLLECTOR_ALIVE: AtomicBool = AtomicBool::new(false);
+
+    struct CollectorAlive;
+
+    impl Drop for CollectorAlive {
+        fn drop(&mut self) {
+            COLLECTOR_ALIVE.store(false, Ordering::Release);
+        }
     }
 
     impl Running {
