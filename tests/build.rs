@@ -7,9 +7,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     let dir = root.join("skywalking/v3");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir)?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
     files.retain(|path| path.extension().is_some_and(|e| e == "proto"));
     files.sort();
     for file in &files {

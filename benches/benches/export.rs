@@ -241,7 +241,9 @@ fn main() {
         "{} cores; traces of {SPANS_PER_TRACE} spans from one application thread, {seconds} s per run; queue {QUEUE_SPANS} spans, batches of {BATCH_SPANS}\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("| library | offered spans/s | spans made | delivered | time | delivered/s | app ns/span | peak RSS growth |");
+    println!(
+        "| library | offered spans/s | spans made | delivered | time | delivered/s | app ns/span | peak RSS growth |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
 
     let guard = spanscope::init(spanscope_config(&endpoint).shutdown_timeout(Duration::from_secs(120)));
@@ -256,12 +258,18 @@ fn main() {
 
     // The OpenTelemetry SDK: the exporter's tonic channel lives on its own runtime (it must be
     // built inside one); the batch processor's thread drives exports with `block_on`.
-    let otel_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let otel_runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let exporter = {
         let _context = otel_runtime.enter();
-        opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(&endpoint).build().expect("OTLP exporter")
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&endpoint)
+            .build()
+            .expect("OTLP exporter")
     };
-    let config = BatchConfigBuilder::default().with_max_queue_size(QUEUE_SPANS).with_max_export_batch_size(BATCH_SPANS).build();
+    let config =
+        BatchConfigBuilder::default().with_max_queue_size(QUEUE_SPANS).with_max_export_batch_size(BATCH_SPANS).build();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(BatchSpanProcessor::builder(exporter).with_batch_config(config).build())
         .build();

@@ -47,7 +47,11 @@ const ROUNDS: u64 = 3000;
 
 #[inline(never)]
 fn fib(n: u64) -> u64 {
-    if n < 2 { n } else { black_box(fib(n - 1)) + fib(n - 2) }
+    if n < 2 {
+        n
+    } else {
+        black_box(fib(n - 1)) + fib(n - 2)
+    }
 }
 
 fn workload() {
@@ -187,7 +191,11 @@ fn run_child(mode: &str) -> String {
         .expect("child runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{mode} failed: {}", String::from_utf8_lossy(&output.stderr));
-    stdout.lines().find(|l| l.starts_with("RESULT") || l.starts_with("TAGS")).unwrap_or_else(|| panic!("{mode}: {stdout}")).to_owned()
+    stdout
+        .lines()
+        .find(|l| l.starts_with("RESULT") || l.starts_with("TAGS"))
+        .unwrap_or_else(|| panic!("{mode}: {stdout}"))
+        .to_owned()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -236,5 +244,8 @@ fn main() {
         println!("| ratio | {:.0}× |", theirs / ours);
     }
     let (on, off) = (median(rss_on), median(rss_off));
-    println!("\nSampler resident memory at defaults: {:.2} MiB ({on:.0} KiB with the profiler, {off:.0} KiB without)", (on - off) / 1024.0);
+    println!(
+        "\nSampler resident memory at defaults: {:.2} MiB ({on:.0} KiB with the profiler, {off:.0} KiB without)",
+        (on - off) / 1024.0
+    );
 }

@@ -47,8 +47,11 @@ fn spanscope_formats(c: &mut Criterion) {
                 b.iter(|| spanscope::inject_with(black_box(&[format]), black_box(&mut carrier)))
             });
             // Baggage alone carries no trace context; extract it with one that does.
-            let formats: &[Propagator] =
-                if format == Propagator::Baggage { &[Propagator::TraceContext, Propagator::Baggage] } else { &[format] };
+            let formats: &[Propagator] = if format == Propagator::Baggage {
+                &[Propagator::TraceContext, Propagator::Baggage]
+            } else {
+                &[format]
+            };
             if format == Propagator::Baggage {
                 spanscope::inject_with(&[Propagator::TraceContext], &mut injected);
             }

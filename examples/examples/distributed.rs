@@ -56,9 +56,11 @@ async fn serve_inventory() -> Result<(), Error> {
         loop {
             let (stream, _) = listener.accept().await?;
             tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(|request| async { Ok::<_, std::convert::Infallible>(stock(request).await) });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let service = hyper::service::service_fn(|request| async {
+                    Ok::<_, std::convert::Infallible>(stock(request).await)
+                });
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     };

@@ -53,7 +53,10 @@ fn one_trace_crosses_both_services() {
         assert!(reference["skywalking.parent.service_instance"].as_str().unwrap().contains('@'));
         assert_eq!(reference["skywalking.parent.endpoint"], "POST /checkout");
         assert_eq!(reference["skywalking.parent.segment_id"].as_str().unwrap().len(), 32);
-        assert_eq!(reference["skywalking.parent.span_id"], i64::from(calls.iter().position(|c| c.span_id == call.span_id).unwrap() as u8 + 1));
+        assert_eq!(
+            reference["skywalking.parent.span_id"],
+            i64::from(calls.iter().position(|c| c.span_id == call.span_id).unwrap() as u8 + 1)
+        );
         assert!(reference["skywalking.network_address_used_at_peer"].as_str().unwrap().starts_with("127.0.0.1:"));
     }
 }

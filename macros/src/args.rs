@@ -80,17 +80,12 @@ impl Parse for TagArg {
             let message = if input.peek(token::Paren) {
                 format!("`{key}(...)` is not a tag; tags are written `key = value`, e.g. `route = \"checkout\"`")
             } else {
-                format!(
-                    "expected `{key} = value`: a tag needs a value, e.g. `route = \"checkout\"`"
-                )
+                format!("expected `{key} = value`: a tag needs a value, e.g. `route = \"checkout\"`")
             };
             return Err(syn::Error::new_spanned(&key, message));
         }
         input.parse::<Token![=]>()?;
-        Ok(TagArg {
-            key,
-            value: input.parse()?,
-        })
+        Ok(TagArg { key, value: input.parse()? })
     }
 }
 
@@ -100,16 +95,10 @@ fn tag_list(input: TokenStream, errors: &mut Errors) -> syn::Result<Vec<TagArg>>
     let mut tags: Vec<TagArg> = Vec::with_capacity(parsed.len());
     for tag in parsed {
         let key = tag.key.to_token_stream().to_string();
-        if tags
-            .iter()
-            .any(|seen| seen.key.to_token_stream().to_string() == key)
-        {
+        if tags.iter().any(|seen| seen.key.to_token_stream().to_string() == key) {
             errors.push(syn::Error::new_spanned(
                 &tag.key,
-                format!(
-                    "duplicate tag `{}`; each tag can be set once",
-                    key.replace(' ', "")
-                ),
+                format!("duplicate tag `{}`; each tag can be set once", key.replace(' ', "")),
             ));
         } else {
             tags.push(tag);
@@ -154,10 +143,8 @@ impl RawArg {
             RawValue::Expr(expr) => Some(expr),
             RawValue::List(_) | RawValue::Missing => {
                 let key = self.key.to_string();
-                errors.push(syn::Error::new(
-                    self.key.span(),
-                    format!("`{key}` takes a value, e.g. `{}`", example(&key)),
-                ));
+                errors
+                    .push(syn::Error::new(self.key.span(), format!("`{key}` takes a value, e.g. `{}`", example(&key))));
                 None
             }
         }
@@ -167,9 +154,7 @@ impl RawArg {
     fn lit_str(self, errors: &mut Errors) -> Option<LitStr> {
         let key = self.key.to_string();
         match self.expr(errors)? {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }) => non_empty(&key, lit, errors),
+            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => non_empty(&key, lit, errors),
             other => {
                 errors.push(syn::Error::new_spanned(
                     other,
@@ -186,10 +171,8 @@ impl RawArg {
             RawValue::List(tokens) => tag_list(tokens, errors),
             RawValue::Expr(_) | RawValue::Missing => {
                 let key = self.key.to_string();
-                errors.push(syn::Error::new(
-                    self.key.span(),
-                    format!("`{key}` takes a list, e.g. `{}`", example(&key)),
-                ));
+                errors
+                    .push(syn::Error::new(self.key.span(), format!("`{key}` takes a list, e.g. `{}`", example(&key))));
                 Ok(Vec::new())
             }
         }
@@ -198,10 +181,7 @@ impl RawArg {
 
 fn non_empty(key: &str, lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
     if lit.value().is_empty() {
-        errors.push(syn::Error::new(
-            lit.span(),
-            format!("`{key}` must not be empty, e.g. `{}`", example(key)),
-        ));
+        errors.push(syn::Error::new(lit.span(), format!("`{key}` must not be empty, e.g. `{}`", example(key))));
         return None;
     }
     Some(lit)
@@ -220,20 +200,13 @@ fn parse_args(
     for arg in Punctuated::<RawArg, Token![,]>::parse_terminated.parse2(tokens)? {
         let key = arg.key.unraw().to_string();
         if !allowed.contains(&key.as_str()) {
-            let expected = allowed
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let expected = allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
             errors.push(syn::Error::new(
                 arg.key.span(),
                 format!("unknown argument `{key}` for {mac}; expected one of: {expected}"),
             ));
         } else if seen.contains(&key) {
-            errors.push(syn::Error::new(
-                arg.key.span(),
-                format!("duplicate argument `{key}`"),
-            ));
+            errors.push(syn::Error::new(arg.key.span(), format!("duplicate argument `{key}`")));
         } else {
             set(&key, arg, errors)?;
             seen.push(key);
@@ -271,9 +244,9 @@ impl SpanArgs {
                 "inject" => args.inject = arg.expr(errors),
                 _ => {
                     args.peer = arg.expr(errors).and_then(|expr| match expr {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(lit), ..
-                        }) => non_empty("peer", lit, errors).map(Peer::Literal),
+                        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => {
+                            non_empty("peer", lit, errors).map(Peer::Literal)
+                        }
                         expr => Some(Peer::Expr(expr)),
                     });
                 }
@@ -331,19 +304,17 @@ impl MainArgs {
             match key {
                 "service" => args.service = arg.lit_str(errors),
                 "flavor" => {
-                    args.flavor = arg
-                        .lit_str(errors)
-                        .and_then(|lit| match lit.value().as_str() {
-                            "multi_thread" => Some((ident, Flavor::MultiThread)),
-                            "current_thread" => Some((ident, Flavor::CurrentThread)),
-                            _ => {
-                                errors.push(syn::Error::new(
-                                    lit.span(),
-                                    "`flavor` must be \"multi_thread\" or \"current_thread\"",
-                                ));
-                                None
-                            }
-                        });
+                    args.flavor = arg.lit_str(errors).and_then(|lit| match lit.value().as_str() {
+                        "multi_thread" => Some((ident, Flavor::MultiThread)),
+                        "current_thread" => Some((ident, Flavor::CurrentThread)),
+                        _ => {
+                            errors.push(syn::Error::new(
+                                lit.span(),
+                                "`flavor` must be \"multi_thread\" or \"current_thread\"",
+                            ));
+                            None
+                        }
+                    });
                 }
                 _ => {
                     args.worker_threads = arg.expr(errors).and_then(|expr| match expr {
@@ -364,9 +335,7 @@ impl MainArgs {
             }
             Ok(())
         })?;
-        if let (Some((_, Flavor::CurrentThread)), Some((key, _))) =
-            (&args.flavor, &args.worker_threads)
-        {
+        if let (Some((_, Flavor::CurrentThread)), Some((key, _))) = (&args.flavor, &args.worker_threads) {
             errors.push(syn::Error::new(
                 key.span(),
                 "`worker_threads` needs `flavor = \"multi_thread\"`: a `current_thread` runtime runs every task on the main thread",

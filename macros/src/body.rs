@@ -47,16 +47,8 @@ impl Body {
                 Hint::Type(ty)
             }
         };
-        let kind = if function.sig.asyncness.is_some() {
-            Kind::Async
-        } else {
-            Kind::Sync
-        };
-        Body {
-            kind,
-            hint,
-            tokens: function.body.clone(),
-        }
+        let kind = if function.sig.asyncness.is_some() { Kind::Async } else { Kind::Sync };
+        Body { kind, hint, tokens: function.body.clone() }
     }
 
     /// The body as a block that evaluates to the hinted type: `{ let r: R = { body }; r }`.
@@ -128,27 +120,14 @@ pub(crate) fn probe() -> TokenStream {
 /// Rebuilds `function` with the contents `generate` makes of its body. For an `#[async_trait]`
 /// method (a sync fn whose last expression is `Box::pin(async move { .. })`), the inner async
 /// block is instrumented as an async body and stays inside `Box::pin`.
-pub(crate) fn instrument(
-    function: &Function,
-    generate: impl FnOnce(&Body) -> TokenStream,
-) -> TokenStream {
+pub(crate) fn instrument(function: &Function, generate: impl FnOnce(&Body) -> TokenStream) -> TokenStream {
     if let Some((before, call, block)) = async_trait_block(function) {
         let stmts = &block.block.stmts;
-        let body = Body {
-            kind: Kind::Async,
-            hint: Hint::None,
-            tokens: quote!(#(#stmts)*),
-        };
+        let body = Body { kind: Kind::Async, hint: Hint::None, tokens: quote!(#(#stmts)*) };
         let contents = generate(&body);
-        let ExprAsync {
-            attrs,
-            async_token,
-            capture,
-            ..
-        } = block;
+        let ExprAsync { attrs, async_token, capture, .. } = block;
         let func = &call.func;
-        return function
-            .with_body(quote!(#(#before)* #func(#(#attrs)* #async_token #capture { #contents })));
+        return function.with_body(quote!(#(#before)* #func(#(#attrs)* #async_token #capture { #contents })));
     }
     function.with_body(generate(&Body::of(function)))
 }
@@ -166,12 +145,7 @@ fn async_trait_block(function: &Function) -> Option<(Vec<Stmt>, ExprCall, ExprAs
     let Expr::Path(func) = &*call.func else {
         return None;
     };
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segments: Vec<String> = func.path.segments.iter().map(|s| s.ident.to_string()).collect();
     if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
         return None;
     }
@@ -192,9 +166,7 @@ struct EraseImplTrait;
 impl VisitMut for EraseImplTrait {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](impl_trait.impl_token.span),
-            });
+            *ty = Type::Infer(syn::TypeInfer { underscore_token: syn::Token![_](impl_trait.impl_token.span) });
         } else {
             visit_mut::visit_type_mut(self, ty);
         }

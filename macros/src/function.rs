@@ -27,15 +27,8 @@ impl Function {
             let vis: Visibility = input.parse()?;
             if !is_fn(input) {
                 let rest: TokenStream = input.parse()?;
-                let what = if mac == Macro::Main {
-                    "`fn main`"
-                } else {
-                    "functions"
-                };
-                return Err(syn::Error::new_spanned(
-                    rest,
-                    format!("{mac} can only be applied to {what}"),
-                ));
+                let what = if mac == Macro::Main { "`fn main`" } else { "functions" };
+                return Err(syn::Error::new_spanned(rest, format!("{mac} can only be applied to {what}")));
             }
             let sig: Signature = input.parse()?;
             if let Some(constness) = &sig.constness {
@@ -56,34 +49,19 @@ impl Function {
             braced!(content in input);
             let inner_attrs = content.call(Attribute::parse_inner)?;
             let body = content.parse()?;
-            Ok(Function {
-                attrs,
-                vis,
-                sig,
-                inner_attrs,
-                body,
-            })
+            Ok(Function { attrs, vis, sig, inner_attrs, body })
         };
         parser.parse2(item)
     }
 
     /// The function's name as a string literal spanned at its identifier: the default span name.
     pub(crate) fn name(&self) -> LitStr {
-        LitStr::new(
-            &syn::ext::IdentExt::unraw(&self.sig.ident).to_string(),
-            self.sig.ident.span(),
-        )
+        LitStr::new(&syn::ext::IdentExt::unraw(&self.sig.ident).to_string(), self.sig.ident.span())
     }
 
     /// The function with its body replaced by `body`; everything else as written.
     pub(crate) fn with_body(&self, body: TokenStream) -> TokenStream {
-        let Function {
-            attrs,
-            vis,
-            sig,
-            inner_attrs,
-            ..
-        } = self;
+        let Function { attrs, vis, sig, inner_attrs, .. } = self;
         quote!(#(#attrs)* #vis #sig { #(#inner_attrs)* #body })
     }
 }
@@ -96,21 +74,9 @@ fn is_fn(input: ParseStream<'_>) -> bool {
         if fork.peek(Token![fn]) {
             return true;
         }
-        let skipped = fork
-            .parse::<Option<Token![const]>>()
-            .ok()
-            .flatten()
-            .is_some()
-            || fork
-                .parse::<Option<Token![async]>>()
-                .ok()
-                .flatten()
-                .is_some()
-            || fork
-                .parse::<Option<Token![unsafe]>>()
-                .ok()
-                .flatten()
-                .is_some()
+        let skipped = fork.parse::<Option<Token![const]>>().ok().flatten().is_some()
+            || fork.parse::<Option<Token![async]>>().ok().flatten().is_some()
+            || fork.parse::<Option<Token![unsafe]>>().ok().flatten().is_some()
             || fork.parse::<Option<syn::Abi>>().ok().flatten().is_some();
         if !skipped {
             return false;

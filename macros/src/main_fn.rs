@@ -24,10 +24,7 @@ fn generate(args: MainArgs, mut function: Function, errors: &mut Errors) -> Toke
     let run = match body.kind {
         Kind::Sync => {
             let flavor = args.flavor.as_ref().map(|(key, _)| key);
-            for key in flavor
-                .into_iter()
-                .chain(args.worker_threads.as_ref().map(|(key, _)| key))
-            {
+            for key in flavor.into_iter().chain(args.worker_threads.as_ref().map(|(key, _)| key)) {
                 errors.push(syn::Error::new(
                     key.span(),
                     format!("`{key}` only applies to `async fn main`, which runs on a tokio runtime; a sync `main` runs on the main thread"),
@@ -41,9 +38,7 @@ fn generate(args: MainArgs, mut function: Function, errors: &mut Errors) -> Toke
                 Some((_, Flavor::CurrentThread)) => quote!(new_current_thread()),
                 Some((_, Flavor::MultiThread)) | None => quote!(new_multi_thread()),
             };
-            let workers = args
-                .worker_threads
-                .map(|(_, n)| quote!(.worker_threads(#n)));
+            let workers = args.worker_threads.map(|(_, n)| quote!(.worker_threads(#n)));
             let future = body.future();
             let result = body.result(quote!(__spanscope_ret));
             quote! {
@@ -82,9 +77,6 @@ fn check_signature(function: &Function, errors: &mut Errors) {
         ));
     }
     if !sig.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &sig.generics,
-            "`fn main` cannot be generic",
-        ));
+        errors.push(syn::Error::new_spanned(&sig.generics, "`fn main` cannot be generic"));
     }
 }

@@ -9,31 +9,22 @@ use crate::body::{self, Kind};
 use crate::function;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    function::expand(
-        Macro::Profiled,
-        args,
-        item,
-        ProfiledArgs::parse,
-        |args, function, _| {
-            let tags = args
-                .tags
-                .iter()
-                .map(|TagArg { key, value }| quote!(::spanscope::__private::tag::<#key>(#value)));
-            let set = quote!(::spanscope::__private::TagSet::new([#(#tags),*]));
-            body::instrument(&function, |body| match body.kind {
-                Kind::Sync => {
-                    let tokens = &body.tokens;
-                    quote! {
-                        let __spanscope_tags = #set;
-                        let __spanscope_tags_guard = __spanscope_tags.push();
-                        #tokens
-                    }
+    function::expand(Macro::Profiled, args, item, ProfiledArgs::parse, |args, function, _| {
+        let tags = args.tags.iter().map(|TagArg { key, value }| quote!(::spanscope::__private::tag::<#key>(#value)));
+        let set = quote!(::spanscope::__private::TagSet::new([#(#tags),*]));
+        body::instrument(&function, |body| match body.kind {
+            Kind::Sync => {
+                let tokens = &body.tokens;
+                quote! {
+                    let __spanscope_tags = #set;
+                    let __spanscope_tags_guard = __spanscope_tags.push();
+                    #tokens
                 }
-                Kind::Async => {
-                    let future = body.future();
-                    body.result(quote!(::spanscope::__private::WithTags::new(#set, #future).await))
-                }
-            })
-        },
-    )
+            }
+            Kind::Async => {
+                let future = body.future();
+                body.result(quote!(::spanscope::__private::WithTags::new(#set, #future).await))
+            }
+        })
+    })
 }

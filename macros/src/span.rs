@@ -15,9 +15,7 @@ pub(crate) fn expand(mac: Macro, args: TokenStream, item: TokenStream) -> TokenS
         args,
         item,
         |args, errors| SpanArgs::parse(mac, args, errors),
-        |args, function, _| {
-            body::instrument(&function, |body| generate(mac, &args, &function, body))
-        },
+        |args, function, _| body::instrument(&function, |body| generate(mac, &args, &function, body)),
     )
 }
 
@@ -74,11 +72,7 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function, handle: &TokenStre
     };
     let mutability = (!args.tags.is_empty()).then(|| quote!(mut));
     let tags = (!args.tags.is_empty()).then(|| {
-        let (keys, values) = args
-            .tags
-            .iter()
-            .map(|tag| (&tag.key, &tag.value))
-            .unzip::<_, _, Vec<_>, Vec<_>>();
+        let (keys, values) = args.tags.iter().map(|tag| (&tag.key, &tag.value)).unzip::<_, _, Vec<_>, Vec<_>>();
         quote! {
             if __spanscope_span.is_recording() {
                 #(__spanscope_span.tag::<#keys>(#values);)*
@@ -87,10 +81,7 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function, handle: &TokenStre
     });
     // The carrier is a `&mut` expression (`req.headers_mut()`, a `&mut HeaderMap` parameter);
     // passing it where `&mut C` is expected reborrows it, so the body can still use it.
-    let inject = args
-        .inject
-        .as_ref()
-        .map(|carrier| quote!(__spanscope_span.inject(#carrier);));
+    let inject = args.inject.as_ref().map(|carrier| quote!(__spanscope_span.inject(#carrier);));
     quote! {
         static __SPANSCOPE_META: ::spanscope::__private::SpanMeta = ::spanscope::__private::SpanMeta::new(
             #name,

@@ -22,10 +22,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         if let Some(wire) = wire {
             let value = wire.value();
             if value.is_empty() {
-                errors.push(syn::Error::new(
-                    wire.span(),
-                    "the wire name must not be empty, e.g. `= \"http.route\"`",
-                ));
+                errors.push(syn::Error::new(wire.span(), "the wire name must not be empty, e.g. `= \"http.route\"`"));
             } else if wire_names.contains(&value) {
                 errors.push(syn::Error::new(
                     wire.span(),
@@ -81,29 +78,15 @@ impl Parse for TagDecl {
         } else {
             None
         };
-        Ok(TagDecl {
-            attrs,
-            vis,
-            ident,
-            ty,
-            wire,
-        })
+        Ok(TagDecl { attrs, vis, ident, ty, wire })
     }
 }
 
 impl TagDecl {
     fn generate(&self) -> TokenStream {
-        let TagDecl {
-            attrs,
-            vis,
-            ident,
-            ty,
-            wire,
-        } = self;
+        let TagDecl { attrs, vis, ident, ty, wire } = self;
         let name = ident.unraw().to_string();
-        let wire = wire
-            .as_ref()
-            .map_or_else(|| quote!(#name), |wire| quote!(#wire));
+        let wire = wire.as_ref().map_or_else(|| quote!(#name), |wire| quote!(#wire));
         quote! {
             #(#attrs)*
             #[allow(non_camel_case_types)]

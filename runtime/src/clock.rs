@@ -28,9 +28,7 @@ pub(crate) fn start() {
         let tsc = tsc_is_reliable();
         let anchor = Anchor {
             instant: Instant::now(),
-            unix_nanos: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64),
+            unix_nanos: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
             tsc: if tsc { read_tsc() } else { 0 },
         };
         USE_TSC.store(tsc, Ordering::Relaxed);

@@ -315,7 +315,11 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
             Some(value) => write!(f, "invalid {}={value:?}: expected {}", self.variable, self.expected),
-            None => write!(f, "invalid {} (value not shown: it may hold credentials): expected {}", self.variable, self.expected),
+            None => write!(
+                f,
+                "invalid {} (value not shown: it may hold credentials): expected {}",
+                self.variable, self.expected
+            ),
         }
     }
 }
@@ -383,7 +387,11 @@ fn parse_exporters((name, value): Var) -> Result<Vec<TracesExporter>, ConfigErro
     Ok(exporters)
 }
 
-pub(crate) fn parse_positive(var: Option<Var>, configured: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+pub(crate) fn parse_positive(
+    var: Option<Var>,
+    configured: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
     match var {
         Some((name, value)) => match value.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
@@ -393,7 +401,11 @@ pub(crate) fn parse_positive(var: Option<Var>, configured: Option<usize>, defaul
     }
 }
 
-pub(crate) fn parse_millis(var: Option<Var>, configured: Option<Duration>, default_ms: u64) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_millis(
+    var: Option<Var>,
+    configured: Option<Duration>,
+    default_ms: u64,
+) -> Result<Duration, ConfigError> {
     match var {
         Some((name, value)) => match value.trim().parse::<u64>() {
             Ok(ms) => Ok(Duration::from_millis(ms)),
@@ -414,7 +426,9 @@ fn parse_resource_attributes(name: &'static str, value: &str) -> Result<Vec<(Str
         });
         match decoded {
             Some(attribute) => attributes.push(attribute),
-            None => return Err(ConfigError::new(name, value, "comma-separated key=value pairs, values percent-encoded")),
+            None => {
+                return Err(ConfigError::new(name, value, "comma-separated key=value pairs, values percent-encoded"))
+            }
         }
     }
     Ok(attributes)
@@ -544,7 +558,12 @@ mod tests {
         assert!(s.resource.contains(&("service.version".to_owned(), "1.4".to_owned())));
         let s = resolve(
             Config::new(),
-            &[dd[0], dd[1], ("OTEL_SERVICE_NAME", "checkout"), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=qa")],
+            &[
+                dd[0],
+                dd[1],
+                ("OTEL_SERVICE_NAME", "checkout"),
+                ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=qa"),
+            ],
         )
         .unwrap();
         assert_eq!(s.service_name, "checkout");
@@ -590,11 +609,9 @@ mod tests {
             assert_eq!(err.variable(), var);
             assert!(err.to_string().contains(var) && err.to_string().contains(value), "{err}");
         }
-        let err = resolve(
-            Config::new(),
-            &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")],
-        )
-        .unwrap_err();
+        let err =
+            resolve(Config::new(), &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")])
+                .unwrap_err();
         assert_eq!(err.variable(), "OTEL_TRACES_SAMPLER_ARG");
     }
 }

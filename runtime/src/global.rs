@@ -125,8 +125,9 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     crate::clock::start();
     let export::Started { queue, control, reporter, profiles } = export::start(&settings)?;
     let profiler = crate::profiler::start(&settings, profiles)?;
-    let Settings { sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, .. } =
-        settings;
+    let Settings {
+        sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, ..
+    } = settings;
     let shared = Box::leak(Box::new(Shared {
         sampler,
         service: service_name,

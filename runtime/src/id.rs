@@ -34,7 +34,11 @@ macro_rules! hex_id {
 
             /// The id from an integer; `None` for zero, which W3C reserves as invalid.
             pub const fn from_int(value: $int) -> Option<Self> {
-                if value == 0 { None } else { Some(Self(value)) }
+                if value == 0 {
+                    None
+                } else {
+                    Some(Self(value))
+                }
             }
 
             /// Parses exactly
@@ -132,7 +136,11 @@ fn hash128(bytes: &[u8]) -> u128 {
     const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013B;
     let hash = bytes.iter().fold(OFFSET, |h, &b| (h ^ u128::from(b)).wrapping_mul(PRIME));
-    if hash == 0 { 1 } else { hash }
+    if hash == 0 {
+        1
+    } else {
+        hash
+    }
 }
 
 fn splitmix64(mut z: u64) -> u64 {

@@ -56,12 +56,14 @@ pub mod __private;
 pub use config::{Config, ConfigError, TracesExporter};
 pub use global::{flush, init, try_init, Guard, InitError};
 pub use id::{SegmentId, SpanId, TraceId};
-pub use propagation::{extract, extract_with, inject, inject_with, Baggage, BaggageError, Extractor, Injector, Propagator, RemoteContext};
+pub use propagation::{
+    extract, extract_with, inject, inject_with, Baggage, BaggageError, Extractor, Injector, Propagator, RemoteContext,
+};
 #[cfg(feature = "opentelemetry")]
 pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
-pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
 #[cfg(feature = "tokio")]
 pub use span::spawn;
+pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
 pub use stats::{stats, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

@@ -79,7 +79,8 @@ pub fn read_spans(path: &Path) -> Vec<ExportedSpan> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut spans = Vec::new();
     for (line, json) in text.lines().enumerate() {
-        let request: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("line {line} is not JSON: {e}: {json}"));
+        let request: Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("line {line} is not JSON: {e}: {json}"));
         for resource_spans in array(&request["resourceSpans"]) {
             let resource = attributes(&resource_spans["resource"]["attributes"]);
             let service = resource.get("service.name").and_then(Value::as_str).unwrap_or_default().to_owned();

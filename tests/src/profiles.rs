@@ -57,12 +57,17 @@ pub fn read_profiles(dir: &Path) -> Vec<(PathBuf, Profile)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    files.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("cpu-") && n.ends_with(".pb.gz")));
+    files.retain(|p| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("cpu-") && n.ends_with(".pb.gz"))
+    });
     files.sort();
-    files.into_iter().map(|path| {
-        let profile = decode(&std::fs::read(&path).expect("readable profile"));
-        (path, profile)
-    }).collect()
+    files
+        .into_iter()
+        .map(|path| {
+            let profile = decode(&std::fs::read(&path).expect("readable profile"));
+            (path, profile)
+        })
+        .collect()
 }
 
 /// The samples of `profile`, flattened; checks the structure on the way (string 0 is empty,

@@ -73,7 +73,11 @@ async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     outputs.into_iter().map(Option::unwrap).collect()

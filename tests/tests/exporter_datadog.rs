@@ -41,7 +41,8 @@ fn spans_arrive_as_datadog_maps_them() {
     assert_eq!(headers["datadog-meta-lang"], "rust");
     assert!(headers["x-datadog-trace-count"].to_str().unwrap().parse::<u32>().unwrap() >= 1);
     let spans: Vec<&DdSpan> = received.spans().filter(|s| uint(s, "trace_id") == Some(trace_low)).collect();
-    let by_resource = |name: &str| *spans.iter().find(|s| s["resource"].as_str() == Some(name)).unwrap_or_else(|| panic!("{name}"));
+    let by_resource =
+        |name: &str| *spans.iter().find(|s| s["resource"].as_str() == Some(name)).unwrap_or_else(|| panic!("{name}"));
 
     let entry = by_resource("GET /orders/{id}");
     assert_eq!(entry["service"].as_str(), Some("checkout"));

@@ -193,10 +193,7 @@ fn a_receiver_stopped_mid_run_loses_nothing_within_the_backlog() {
     let mut collector = Collector::grpc();
     let guard = init(
         TracesExporter::Otlp,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url()),
-            ("SPANSCOPE_EXPORT_MAX_BACKOFF", "200".to_owned()),
-        ],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url()), ("SPANSCOPE_EXPORT_MAX_BACKOFF", "200".to_owned())],
     );
     for _ in 0..500 {
         shop::tick();
@@ -280,10 +277,7 @@ fn eight_threads_of_fifty_thousand_spans_arrive_exactly_once() {
     // machine is.
     let guard = init(
         TracesExporter::Otlp,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url()),
-            ("OTEL_BSP_MAX_QUEUE_SIZE", "8192".to_owned()),
-        ],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url()), ("OTEL_BSP_MAX_QUEUE_SIZE", "8192".to_owned())],
     );
     let threads: Vec<_> = (0..8)
         .map(|_| {

@@ -128,7 +128,8 @@ fn segments_carry_every_field_and_the_instance_keeps_alive() {
 fn a_w3c_caller_gives_no_skywalking_ref_and_ids_default_sensibly() {
     let _serial = serial();
     let collector = Collector::start(Options::default());
-    let guard = init(TracesExporter::Skywalking, &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", collector.addr().to_string())]);
+    let guard =
+        init(TracesExporter::Skywalking, &[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", collector.addr().to_string())]);
     let _ = shop::serve(&shop::w3c_caller());
     wait_until("both segments", PATIENCE, || segments_of(&collector, shop::TRACE_ID).len() == 2);
     drop(guard);

@@ -88,7 +88,10 @@ fn the_console_exporter_prints_each_trace_as_a_tree() {
     assert!(lines[0].starts_with("trace ") && lines[0].ends_with(" · fixture"), "{stdout}");
     assert!(lines[1].starts_with("  job [entry] ") && lines[1].ends_with(" ms ERROR"), "{stdout}");
     assert!(lines[2].starts_with("    step [local] ") && lines[2].ends_with(" ms"), "{stdout}");
-    assert_eq!(lines[3], "    · exception exception.type=alloc::string::String exception.message=job failed", "{stdout}");
+    assert_eq!(
+        lines[3], "    · exception exception.type=alloc::string::String exception.message=job failed",
+        "{stdout}"
+    );
 }
 
 #[test]

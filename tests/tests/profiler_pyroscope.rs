@@ -100,7 +100,11 @@ fn ingests_through_the_legacy_api() {
     vars.push(("SPANSCOPE_PYROSCOPE_API", "ingest"));
     run(config(receiver.url(), &vars));
     let ingest = receiver.requests.recv_timeout(PATIENCE).expect("an ingest request");
-    assert!(ingest.target.starts_with("/ingest?name=pyro-test%7Benv%3Dtest%2Cregion%3Deu%7D&from="), "{}", ingest.target);
+    assert!(
+        ingest.target.starts_with("/ingest?name=pyro-test%7Benv%3Dtest%2Cregion%3Deu%7D&from="),
+        "{}",
+        ingest.target
+    );
     assert!(ingest.target.contains("&format=pprof&sampleRate=100&spyName=spanscope"), "{}", ingest.target);
     assert_eq!(ingest.header("authorization"), Some("Basic dXNlcjpwYXNz"));
     assert_eq!(ingest.header("content-encoding"), None, "the body is the gzipped pprof itself");

@@ -62,11 +62,14 @@ fn samples_in_spans_carry_the_local_root_span_and_trace() {
     let labelled = in_span.iter().filter(|s| s.label("span_id").is_some()).count();
     assert!(labelled * 100 >= in_span.len() * 95, "{labelled} of {} samples in spans labelled", in_span.len());
     let outside: Vec<_> = samples.iter().filter(|s| s.has("profiler_spans::spin_outside")).collect();
-    assert!(!outside.is_empty() && outside.iter().all(|s| s.label("span_id").is_none() && s.label("trace_id").is_none()));
+    assert!(
+        !outside.is_empty() && outside.iter().all(|s| s.label("span_id").is_none() && s.label("trace_id").is_none())
+    );
 
     let spans = read_spans(&dir.join("traces.jsonl"));
     for context in [first, second] {
-        let root = spans.iter().find(|s| s.span_id == context.span_id.to_string()).expect("the entry span was exported");
+        let root =
+            spans.iter().find(|s| s.span_id == context.span_id.to_string()).expect("the entry span was exported");
         assert_eq!(root.attributes.get("pyroscope.profile.id").and_then(|v| v.as_str()), Some(root.span_id.as_str()));
         let child = spans.iter().find(|s| s.parent_span_id.as_deref() == Some(root.span_id.as_str())).expect("pricing");
         assert!(!child.attributes.contains_key("pyroscope.profile.id"), "only the local root links to the profile");

@@ -64,7 +64,8 @@ fn work(id: u64, stop: &AtomicBool, panics: &AtomicU64) {
 #[test]
 fn many_threads_allocating_and_panicking_while_the_profiler_restarts() {
     let _lock = sampler_lock();
-    let total = Duration::from_secs(std::env::var("SPANSCOPE_STRESS_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0));
+    let total =
+        Duration::from_secs(std::env::var("SPANSCOPE_STRESS_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0));
     let cycle = Duration::from_millis(700);
     // Planned panics are expected by the thousand; keep the output readable.
     std::panic::set_hook(Box::new(|_| {}));

@@ -82,10 +82,8 @@ fn malformed_headers_are_ignored_and_counted() {
     assert_all_rejected(Propagator::B3, &single);
     assert_all_rejected(Propagator::B3Multi, &multi);
 
-    let oversized = format!(
-        "1-{}-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2FwaS92MS9oZWFsdGg=-ZXhhbXBsZS5jb206ODA4MA==",
-        "QUFB".repeat(520)
-    );
+    let oversized =
+        format!("1-{}-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2FwaS92MS9oZWFsdGg=-ZXhhbXBsZS5jb206ODA4MA==", "QUFB".repeat(520));
     let before = spanscope::stats().sw8_oversized;
     assert!(spanscope::extract_with(&[Propagator::Sw8], &HashMap::from([("sw8".to_owned(), oversized)])).is_none());
     assert_eq!(spanscope::stats().sw8_oversized, before + 1);
@@ -99,7 +97,8 @@ fn malformed_headers_are_ignored_and_counted() {
         (Propagator::Datadog, "x-datadog-trace-id"),
         (Propagator::B3, "b3"),
     ] {
-        let carrier = HashMap::from([(name.to_owned(), huge.clone()), ("x-datadog-parent-id".to_owned(), huge.clone())]);
+        let carrier =
+            HashMap::from([(name.to_owned(), huge.clone()), ("x-datadog-parent-id".to_owned(), huge.clone())]);
         assert!(spanscope::extract_with(&[format], &carrier).is_none(), "{format}");
     }
     let baggage = HashMap::from([("baggage".to_owned(), "k=v,".repeat(1 << 18))]);

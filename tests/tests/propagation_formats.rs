@@ -40,7 +40,10 @@ fn every_pair_of_formats_keeps_one_trace_and_its_parent_links() {
         for b in FORMATS {
             let (first, origin) = origin(a);
             let remote = continue_in(a, &first);
-            assert_eq!((remote.trace_id(), remote.span_id(), remote.is_sampled()), (origin.trace_id, origin.span_id, true));
+            assert_eq!(
+                (remote.trace_id(), remote.span_id(), remote.is_sampled()),
+                (origin.trace_id, origin.span_id, true)
+            );
             let (second, middle) = remote.scope(|| hop(b));
             let remote = continue_in(b, &second);
             assert_eq!((remote.trace_id(), remote.span_id()), (origin.trace_id, middle.span_id), "{a} then {b}");
@@ -97,7 +100,10 @@ fn a_java_agents_sw8_is_continued_with_its_trace_id_kept_verbatim() {
     let fields: Vec<&str> = sw8.split('-').collect();
     assert_eq!(fields.len(), 8);
     assert_eq!(fields[0], "1");
-    assert_eq!(fields[1], "YTFiMmMzZDRlNWY2MDcxODI5M2E0YjVjNmQ3ZThmOTAuNTQuMTY5MDM2NTEyMzQ1NjAwMDE=", "trace id passed on verbatim");
+    assert_eq!(
+        fields[1], "YTFiMmMzZDRlNWY2MDcxODI5M2E0YjVjNmQ3ZThmOTAuNTQuMTY5MDM2NTEyMzQ1NjAwMDE=",
+        "trace id passed on verbatim"
+    );
     assert_eq!(fields[3], "0", "our entry span is span 0 of our segment");
     let spans = exported(dir);
     let span = spans.by_id(&context.span_id.to_string());
@@ -126,7 +132,8 @@ fn baggage_and_correlation_merge_travel_and_change() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let remote = spanscope::extract_with(&[Propagator::TraceContext, Propagator::Baggage, Propagator::Sw8], &incoming).unwrap();
+    let remote =
+        spanscope::extract_with(&[Propagator::TraceContext, Propagator::Baggage, Propagator::Sw8], &incoming).unwrap();
     assert_eq!(remote.baggage().iter().collect::<Vec<_>>(), [("tenant", "acme"), ("drop.me", "x"), ("key", "value")]);
     let outgoing = remote.scope(baggage_hop);
     assert_eq!(outgoing["baggage"], "tenant=acme,key=value,step=2");

@@ -19,45 +19,15 @@ fn spans(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("spans/{n}"));
         group.throughput(Throughput::Elements(n));
 
-        shape::run(
-            &mut group,
-            "spanscope/sampled",
-            n,
-            spanscope_peer::Spans::sampled,
-        );
-        shape::run(
-            &mut group,
-            "spanscope/unsampled",
-            n,
-            spanscope_peer::Spans::unsampled,
-        );
-        shape::run(
-            &mut group,
-            "spanscope/disabled",
-            n,
-            spanscope_peer::Spans::disabled,
-        );
-        shape::run(
-            &mut group,
-            "spanscope/tag_push_pop",
-            n,
-            spanscope_peer::Tags::setup,
-        );
+        shape::run(&mut group, "spanscope/sampled", n, spanscope_peer::Spans::sampled);
+        shape::run(&mut group, "spanscope/unsampled", n, spanscope_peer::Spans::unsampled);
+        shape::run(&mut group, "spanscope/disabled", n, spanscope_peer::Spans::disabled);
+        shape::run(&mut group, "spanscope/tag_push_pop", n, spanscope_peer::Tags::setup);
         shape::run(&mut group, "fastrace", n, fastrace_peer::Fastrace::setup);
-        shape::run(
-            &mut group,
-            "tracing_otel",
-            n,
-            tracing_otel_peer::TracingOtel::setup,
-        );
+        shape::run(&mut group, "tracing_otel", n, tracing_otel_peer::TracingOtel::setup);
         shape::run(&mut group, "otel_sdk", n, otel_sdk_peer::OtelSdk::setup);
         #[cfg(feature = "peer-skywalking")]
-        shape::run(
-            &mut group,
-            "skywalking",
-            n,
-            skywalking_peer::Skywalking::setup,
-        );
+        shape::run(&mut group, "skywalking", n, skywalking_peer::Skywalking::setup);
 
         group.finish();
     }

@@ -23,9 +23,7 @@ impl SpanExporter for DiscardExporter {
 /// The setup a production service would use, minus the network: default sampler, batch
 /// processor (its own export thread, bounded queue), an exporter that discards.
 pub fn discarding_provider() -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_batch_exporter(DiscardExporter)
-        .build()
+    SdkTracerProvider::builder().with_batch_exporter(DiscardExporter).build()
 }
 
 #[inline(never)]

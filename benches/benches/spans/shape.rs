@@ -29,12 +29,7 @@ pub trait Peer {
 
 /// Sets a peer up, measures it as `id` in `group` (see [`bench`]), then drops it, so only the
 /// library being measured has its background threads running.
-pub fn run<P: Peer>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    id: &str,
-    n: u64,
-    setup: impl FnOnce() -> P,
-) {
+pub fn run<P: Peer>(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, n: u64, setup: impl FnOnce() -> P) {
     let peer = setup();
     bench(group, id, n, &peer);
     drop(peer);

@@ -41,9 +41,7 @@ impl std::fmt::Debug for Skywalking {
 
 impl Skywalking {
     pub fn setup() -> Self {
-        Self {
-            tracer: Tracer::new("bench", "bench-instance", DiscardReporter),
-        }
+        Self { tracer: Tracer::new("bench", "bench-instance", DiscardReporter) }
     }
 }
 

@@ -47,17 +47,11 @@ struct Session {
 
 impl Session {
     fn start(name: &'static str, configure: impl FnOnce(Config) -> Config) -> Self {
-        let out_dir =
-            std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
+        let out_dir = std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
         let config = configure(Config::new().service_name("bench").out_dir(&out_dir));
         let stats_at_start = spanscope::stats();
         let guard = spanscope::init(config);
-        Self {
-            name,
-            out_dir,
-            guard: Some(guard),
-            stats_at_start,
-        }
+        Self { name, out_dir, guard: Some(guard), stats_at_start }
     }
 }
 
@@ -72,12 +66,8 @@ impl Drop for Session {
         let (start, end) = (self.stats_at_start, spanscope::stats());
         let exported = end.spans_exported - start.spans_exported;
         let dropped = end.spans_dropped_queue_full - start.spans_dropped_queue_full;
-        let other = (end.spans_dropped_segment_full
-            + end.spans_dropped_shutdown
-            + end.spans_dropped_export_error)
-            - (start.spans_dropped_segment_full
-                + start.spans_dropped_shutdown
-                + start.spans_dropped_export_error);
+        let other = (end.spans_dropped_segment_full + end.spans_dropped_shutdown + end.spans_dropped_export_error)
+            - (start.spans_dropped_segment_full + start.spans_dropped_shutdown + start.spans_dropped_export_error);
         if exported + dropped + other > 0 {
             eprintln!(
                 "spanscope/{}: {exported} spans exported, {dropped} dropped because the export queue was full, {other} dropped otherwise",
@@ -97,23 +87,17 @@ pub struct Spans {
 impl Spans {
     /// The default sampler (parent-based, always on): every span is recorded and exported.
     pub fn sampled() -> Self {
-        Self {
-            _session: Session::start("sampled", |c| c),
-        }
+        Self { _session: Session::start("sampled", |c| c) }
     }
 
     /// `Sampler::AlwaysOff`: the root is unsampled, so are its children.
     pub fn unsampled() -> Self {
-        Self {
-            _session: Session::start("unsampled", |c| c.sampler(Sampler::AlwaysOff)),
-        }
+        Self { _session: Session::start("unsampled", |c| c.sampler(Sampler::AlwaysOff)) }
     }
 
     /// `Config::disabled(true)`: nothing runs.
     pub fn disabled() -> Self {
-        Self {
-            _session: Session::start("disabled", |c| c.disabled(true)),
-        }
+        Self { _session: Session::start("disabled", |c| c.disabled(true)) }
     }
 }
 
@@ -138,9 +122,7 @@ pub struct Tags {
 
 impl Tags {
     pub fn setup() -> Self {
-        Self {
-            _session: Session::start("tag_push_pop", |c| c),
-        }
+        Self { _session: Session::start("tag_push_pop", |c| c) }
     }
 }
 

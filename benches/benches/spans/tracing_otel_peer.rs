@@ -36,14 +36,10 @@ pub struct TracingOtel {
 impl TracingOtel {
     pub fn setup() -> Self {
         let provider = super::otel_sdk_peer::discarding_provider();
-        let layer =
-            tracing_opentelemetry::layer().with_tracer(provider.tracer("spanscope-benches"));
+        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("spanscope-benches"));
         let subscriber = tracing_subscriber::registry().with(layer);
         let dispatch = tracing::subscriber::set_default(subscriber);
-        Self {
-            provider,
-            _dispatch: dispatch,
-        }
+        Self { provider, _dispatch: dispatch }
     }
 }
 

@@ -52,28 +52,20 @@ fn main() -> ExitCode {
         Some(target) => PathBuf::from(target).join("criterion"),
         // `target/` of the current directory, else of the workspace this bin was built in
         // (so it also works when run from `benches/`).
-        None => [
-            PathBuf::from("target/criterion"),
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"),
-        ]
-        .into_iter()
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| PathBuf::from("target/criterion")),
+        None => [PathBuf::from("target/criterion"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")]
+            .into_iter()
+            .find(|dir| dir.is_dir())
+            .unwrap_or_else(|| PathBuf::from("target/criterion")),
     });
 
     let mut found = Vec::new();
     if let Err(err) = collect(&dir, &mut found) {
         eprintln!("span-table: cannot read {}: {err}", dir.display());
-        eprintln!(
-            "run `cargo bench -p spanscope-benches --bench spans` first, from the workspace root"
-        );
+        eprintln!("run `cargo bench -p spanscope-benches --bench spans` first, from the workspace root");
         return ExitCode::FAILURE;
     }
     if found.is_empty() {
-        eprintln!(
-            "span-table: no `spans/<n>/...` results under {}",
-            dir.display()
-        );
+        eprintln!("span-table: no `spans/<n>/...` results under {}", dir.display());
         return ExitCode::FAILURE;
     }
     print!("{}", render(&found, &baselines));
@@ -119,19 +111,10 @@ fn read_measurement(new_dir: &Path) -> Option<Measurement> {
     let group = bench.get("group_id")?.as_str()?;
     let spans: u64 = group.strip_prefix(GROUP_PREFIX)?.parse().ok()?;
     let library = bench.get("function_id")?.as_str()?.to_owned();
-    let elements = bench
-        .pointer("/throughput/Elements")
-        .and_then(Value::as_u64)
-        .unwrap_or(spans);
+    let elements = bench.pointer("/throughput/Elements").and_then(Value::as_u64).unwrap_or(spans);
     let estimates = read_json(&new_dir.join("estimates.json"))?;
-    let ns_per_iter = ["slope", "mean"]
-        .iter()
-        .find_map(|stat| estimates.get(stat)?.get("point_estimate")?.as_f64())?;
-    Some(Measurement {
-        library,
-        spans: elements,
-        ns_per_iter,
-    })
+    let ns_per_iter = ["slope", "mean"].iter().find_map(|stat| estimates.get(stat)?.get("point_estimate")?.as_f64())?;
+    Some(Measurement { library, spans: elements, ns_per_iter })
 }
 
 /// Formats the table: one row per library, one `ns/span` column per shape, the marginal cost
@@ -148,9 +131,7 @@ fn render(found: &[Measurement], baselines: &[String]) -> String {
     // library -> spans -> ns per span
     let mut rows: BTreeMap<&str, BTreeMap<u64, f64>> = BTreeMap::new();
     for m in found {
-        rows.entry(&m.library)
-            .or_default()
-            .insert(m.spans, m.ns_per_iter / m.spans as f64);
+        rows.entry(&m.library).or_default().insert(m.spans, m.ns_per_iter / m.spans as f64);
     }
     let per_span = |lib: &str, n: u64| rows.get(lib).and_then(|r| r.get(&n)).copied();
 
@@ -187,9 +168,7 @@ fn render(found: &[Measurement], baselines: &[String]) -> String {
             let _ = write!(out, " {} |", fmt_ns(marginal));
         }
         for baseline in baselines {
-            let ratio = per_span(lib, large)
-                .zip(per_span(baseline, large))
-                .map(|(v, b)| v / b);
+            let ratio = per_span(lib, large).zip(per_span(baseline, large)).map(|(v, b)| v / b);
             let _ = write!(out, " {} |", fmt_ratio(ratio));
         }
         out.push('\n');

@@ -34,12 +34,8 @@ impl<W: Write + Send + std::fmt::Debug> ConsoleExporter<W> {
             segments.iter().map(|s| &**s).filter(|s| !segments.iter().any(|p| is_child_of(s, p))).collect();
         for root in roots {
             let continued = root.parent.as_ref().is_some_and(|p| p.kind == RefKind::CrossThread);
-            let _ = writeln!(
-                text,
-                "trace {} · {service}{}",
-                root.trace_id,
-                if continued { " (continued)" } else { "" }
-            );
+            let _ =
+                writeln!(text, "trace {} · {service}{}", root.trace_id, if continued { " (continued)" } else { "" });
             write_span(text, root, 0, segments, clock, 1);
         }
     }
@@ -78,7 +74,12 @@ fn write_span(text: &mut String, segment: &Segment, index: u32, all: &[Box<Segme
     let mut items: Vec<(u64, Item<'_>)> = Vec::new();
     items.extend(segment.logs.iter().filter(|l| l.span == index).map(|l| (l.tick, Item::Log(l))));
     items.extend(
-        segment.spans.iter().enumerate().filter(|(_, s)| s.parent == index).map(|(i, s)| (s.start, Item::Span(segment, i as u32))),
+        segment
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.parent == index)
+            .map(|(i, s)| (s.start, Item::Span(segment, i as u32))),
     );
     items.extend(
         all.iter()

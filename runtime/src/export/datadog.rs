@@ -45,7 +45,9 @@ impl DatadogConfig {
                 let host = var("DD_AGENT_HOST").map_or_else(|| "localhost".to_owned(), |(_, h)| h.trim().to_owned());
                 let port = match var("DD_TRACE_AGENT_PORT") {
                     None => 8126,
-                    Some((name, port)) => port.trim().parse::<u16>().map_err(|_| ConfigError::new(name, &port, "a port number"))?,
+                    Some((name, port)) => {
+                        port.trim().parse::<u16>().map_err(|_| ConfigError::new(name, &port, "a port number"))?
+                    }
                 };
                 let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
                 HttpTarget::parse("DD_AGENT_HOST", &format!("http://{host}:{port}"))?
@@ -138,8 +140,12 @@ impl DatadogExporter {
     fn write_span(&self, out: &mut Writer, segment: &Segment, index: u32, clock: &Converter) {
         let span = &segment.spans[index as usize];
         let trace_id = segment.trace_id.to_int();
-        let tags: Vec<(&str, &TagValue)> =
-            segment.tags.iter().filter(|(i, _, _)| *i == index).map(|(_, meta, value)| (meta.wire_name(), value)).collect();
+        let tags: Vec<(&str, &TagValue)> = segment
+            .tags
+            .iter()
+            .filter(|(i, _, _)| *i == index)
+            .map(|(_, meta, value)| (meta.wire_name(), value))
+            .collect();
         let tag = |keys: &[&str]| tags.iter().find(|(k, _)| keys.contains(k)).map(|(_, v)| v.to_string());
         let method = tag(&["http.request.method", "http.method"]);
         let db = tag(&["db.system.name", "db.system"]);
@@ -188,7 +194,8 @@ impl DatadogExporter {
             metrics.extend(port.map(|port| ("network.destination.port".to_owned(), f64::from(port))));
         }
         let logs: Vec<_> = segment.logs.iter().filter(|l| l.span == index).collect();
-        let field = |key: &str| logs.iter().flat_map(|l| &l.fields).find(|(k, _)| *k == key).map(|(_, v)| v.to_string());
+        let field =
+            |key: &str| logs.iter().flat_map(|l| &l.fields).find(|(k, _)| *k == key).map(|(_, v)| v.to_string());
         if span.error {
             meta.extend(field("exception.message").map(|m| ("error.message".to_owned(), m)));
             meta.extend(field("exception.type").map(|t| ("error.type".to_owned(), t)));
@@ -238,7 +245,8 @@ impl DatadogExporter {
             (NO_SPAN, None) => 0,
             (parent, _) => segment.span_id(parent).to_int(),
         };
-        let end = if span.end == 0 { segment.spans.iter().map(|s| s.end).max().unwrap_or(span.start) } else { span.end };
+        let end =
+            if span.end == 0 { segment.spans.iter().map(|s| s.end).max().unwrap_or(span.start) } else { span.end };
         let start = clock.unix_nanos(span.start);
         let fields = 10 + usize::from(parent != 0) + usize::from(span.error);
         out.map(fields);

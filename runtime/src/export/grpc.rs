@@ -70,7 +70,9 @@ pub(crate) async fn unary<D: prost::Message + Default + Send + 'static>(
     request: Request<Bytes>,
 ) -> Result<D, Status> {
     grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
-    grpc.unary(request, PathAndQuery::from_static(path), PreEncoded::<D>::default()).await.map(tonic::Response::into_inner)
+    grpc.unary(request, PathAndQuery::from_static(path), PreEncoded::<D>::default())
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 /// Where a gRPC exporter connects.

@@ -30,7 +30,8 @@ fn local_addresses(trie: &str) -> Vec<String> {
         } else if line == "/32 host LOCAL" {
             if let Some(address) = last.take() {
                 let loopback = address.starts_with("127.");
-                if !loopback && address.parse::<std::net::Ipv4Addr>().is_ok() && !addresses.iter().any(|a| a == address) {
+                if !loopback && address.parse::<std::net::Ipv4Addr>().is_ok() && !addresses.iter().any(|a| a == address)
+                {
                     addresses.push(address.to_owned());
                 }
             }

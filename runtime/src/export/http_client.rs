@@ -67,7 +67,10 @@ impl HttpTarget {
         };
         let authority = uri.authority().ok_or_else(invalid)?;
         if authority.as_str().contains('@') {
-            return Err(ConfigError::secret(name, "a URL without user information (credentials go in their own variables)"));
+            return Err(ConfigError::secret(
+                name,
+                "a URL without user information (credentials go in their own variables)",
+            ));
         }
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
@@ -143,7 +146,12 @@ impl HttpClient {
     }
 
     /// Like [`post`](Self::post), to `path` (and query) on the same server when given.
-    pub(crate) async fn post_to(&mut self, path: Option<&str>, headers: &HeaderMap, body: Bytes) -> Result<Answer, ExportError> {
+    pub(crate) async fn post_to(
+        &mut self,
+        path: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Answer, ExportError> {
         let result = self.try_post(path, headers, body).await;
         if result.is_err() {
             // The connection may be broken; the next attempt opens a new one.

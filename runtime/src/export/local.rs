@@ -75,11 +75,9 @@ impl Exporter for LocalExporter {
             otlp_json::write_request(&mut text, &request);
             text.push('\n');
         }
-        let traces = batch
-            .segments
-            .iter()
-            .filter(|s| s.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess))
-            .count() as u64;
+        let traces =
+            batch.segments.iter().filter(|s| s.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess)).count()
+                as u64;
         Lines { text, spans: batch.spans, traces }
     }
 

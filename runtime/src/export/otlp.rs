@@ -67,7 +67,9 @@ impl OtlpConfig {
         let endpoint = match (var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), var("OTEL_EXPORTER_OTLP_ENDPOINT")) {
             (Some((name, value)), _) => check_url(name, value.trim(), grpc)?,
             (None, Some((name, value))) if grpc => check_url(name, value.trim(), grpc)?,
-            (None, Some((name, value))) => format!("{}/v1/traces", check_url(name, value.trim(), grpc)?.trim_end_matches('/')),
+            (None, Some((name, value))) => {
+                format!("{}/v1/traces", check_url(name, value.trim(), grpc)?.trim_end_matches('/'))
+            }
             (None, None) if grpc => "http://localhost:4317".to_owned(),
             (None, None) => "http://localhost:4318/v1/traces".to_owned(),
         };
@@ -87,7 +89,8 @@ impl OtlpConfig {
                 _ => return Err(ConfigError::new(name, &value, "gzip or none")),
             },
         };
-        let timeout = parse_millis(pick("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), None, 10_000)?;
+        let timeout =
+            parse_millis(pick("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), None, 10_000)?;
         let ca = pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
             .map(super::tls::read_ca)
             .transpose()?;
@@ -269,7 +272,10 @@ mod tests {
         assert_eq!(resolve(&[generic]).unwrap().endpoint, "https://collector:4318/");
         let signal = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/custom");
         assert_eq!(resolve(&[http, generic, signal]).unwrap().endpoint, "http://other:9999/custom");
-        assert_eq!(resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap().endpoint, "http://collector:4317");
+        assert_eq!(
+            resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap().endpoint,
+            "http://collector:4317"
+        );
     }
 
     #[test]

@@ -125,7 +125,13 @@ fn write_value(out: &mut String, value: Option<&AnyValue>) {
         }
         Some(Value::DoubleValue(v)) => {
             // JSON has no NaN or infinity; ProtoJSON spells them as strings.
-            let text = if v.is_nan() { "NaN" } else if *v > 0.0 { "Infinity" } else { "-Infinity" };
+            let text = if v.is_nan() {
+                "NaN"
+            } else if *v > 0.0 {
+                "Infinity"
+            } else {
+                "-Infinity"
+            };
             let _ = write!(out, r#"{{"doubleValue":"{text}"}}"#);
         }
         Some(Value::ArrayValue(array)) => {

@@ -66,11 +66,16 @@ pub(crate) fn push_spans(segment: &Segment, clock: &Converter, out: &mut Vec<Spa
             (parent, _) => (Some(segment.span_id(parent)), false),
         };
         let end = if span.end == 0 { segment_end } else { span.end };
-        let mut attributes: Vec<KeyValue> =
-            segment.tags.iter().filter(|(i, _, _)| *i == index).map(|(_, meta, value)| key_value(meta.wire_name(), value)).collect();
+        let mut attributes: Vec<KeyValue> = segment
+            .tags
+            .iter()
+            .filter(|(i, _, _)| *i == index)
+            .map(|(_, meta, value)| key_value(meta.wire_name(), value))
+            .collect();
         if index == 0 && segment.profiled {
             // Grafana's trace-to-profile link: the local root span's id labels its CPU samples.
-            attributes.push(key_value("pyroscope.profile.id", &TagValue::Str(Cow::Owned(segment.span_id(0).to_string()))));
+            attributes
+                .push(key_value("pyroscope.profile.id", &TagValue::Str(Cow::Owned(segment.span_id(0).to_string()))));
         }
         if let Some(peer) = segment.peer(index) {
             let (host, port) = split_host_port(peer);
@@ -131,10 +136,8 @@ fn kind(kind: SpanKind) -> ProtoKind {
 fn link(segment: &Segment) -> Option<Link> {
     let parent = segment.parent.as_ref()?;
     let remote = parent.kind == RefKind::CrossProcess;
-    let mut attributes = vec![key_value(
-        "spanscope.ref.type",
-        &TagValue::from(if remote { "cross_process" } else { "cross_thread" }),
-    )];
+    let mut attributes =
+        vec![key_value("spanscope.ref.type", &TagValue::from(if remote { "cross_process" } else { "cross_thread" }))];
     if let Some(sw8) = &parent.sw8 {
         for (key, value) in [
             ("skywalking.parent.service", &sw8.service),
@@ -162,7 +165,9 @@ pub(crate) fn key_value(key: &str, value: &TagValue) -> KeyValue {
         TagValue::Str(s) => any_value::Value::StringValue(s.to_string()),
         TagValue::I64(v) => any_value::Value::IntValue(*v),
         // OTLP integers are signed 64-bit; larger values travel as their decimal text.
-        TagValue::U64(v) => i64::try_from(*v).map_or_else(|_| any_value::Value::StringValue(v.to_string()), any_value::Value::IntValue),
+        TagValue::U64(v) => {
+            i64::try_from(*v).map_or_else(|_| any_value::Value::StringValue(v.to_string()), any_value::Value::IntValue)
+        }
         TagValue::F64(v) => any_value::Value::DoubleValue(*v),
         TagValue::Bool(v) => any_value::Value::BoolValue(*v),
     };

@@ -89,8 +89,16 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         (Some(ProfileSender(sender)), Some(receiver))
     };
     let limits = Limits {
-        spans: LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff, backpressure: true },
-        profiles: LaneLimits { backlog: profiles::BACKLOG as u64, max_backoff: settings.max_backoff, backpressure: false },
+        spans: LaneLimits {
+            backlog: settings.export_backlog as u64,
+            max_backoff: settings.max_backoff,
+            backpressure: true,
+        },
+        profiles: LaneLimits {
+            backlog: profiles::BACKLOG as u64,
+            max_backoff: settings.max_backoff,
+            backpressure: false,
+        },
     };
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
     let reporter = std::thread::Builder::new()
@@ -153,7 +161,8 @@ struct Reporter {
 impl Reporter {
     async fn run(mut self, launches: Launches, limits: Limits) {
         self.lanes = launches.spans.into_iter().map(|launch| launch(&limits.spans, &self.progress)).collect();
-        self.profile_lanes = launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
+        self.profile_lanes =
+            launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
         // A cut batch waiting for room in a lane whose backend is answering but slow.
         let mut pending: Option<Arc<Batch>> = None;
         loop {

@@ -251,7 +251,10 @@ mod tests {
         assert_eq!(config.tags, [("env".into(), "prod".into()), ("region".into(), "eu".into())]);
         assert_eq!(config.headers["x-scope-orgid"], "team-a");
         let exporter = PyroscopeExporter::new(config, "svc".into(), 100);
-        assert_eq!((exporter.name.as_str(), exporter.prefix.as_str()), ("pyroscope (https://pyro.internal/base/)", "/base"));
+        assert_eq!(
+            (exporter.name.as_str(), exporter.prefix.as_str()),
+            ("pyroscope (https://pyro.internal/base/)", "/base")
+        );
         assert!(!format!("{exporter:?}").contains("secret") && !format!("{exporter:?}").contains("dTpzZWNyZXQ"));
     }
 

@@ -58,8 +58,8 @@ impl SkywalkingConfig {
     pub(crate) fn resolve(var: Lookup<'_>) -> Result<Self, ConfigError> {
         let force_tls = var("SW_AGENT_FORCE_TLS").map(parse_bool).transpose()?.unwrap_or(false);
         let ca = var("SW_AGENT_SSL_TRUSTED_CA_PATH").map(super::tls::read_ca).transpose()?;
-        let (name, backends) =
-            var("SW_AGENT_COLLECTOR_BACKEND_SERVICES").unwrap_or(("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "127.0.0.1:11800".to_owned()));
+        let (name, backends) = var("SW_AGENT_COLLECTOR_BACKEND_SERVICES")
+            .unwrap_or(("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "127.0.0.1:11800".to_owned()));
         let mut targets = Vec::new();
         for address in backends.split(',').map(str::trim).filter(|a| !a.is_empty()) {
             let uri = match address.split_once("://") {
@@ -76,23 +76,25 @@ impl SkywalkingConfig {
         if targets.is_empty() {
             return Err(ConfigError::new(name, &backends, "comma-separated host:port addresses"));
         }
-        let component_id = match var("SPANSCOPE_SW_COMPONENT_ID") {
-            None => RUST_COMPONENT,
-            Some((name, value)) => value
-                .trim()
-                .parse::<i32>()
-                .ok()
-                .filter(|id| *id >= 0)
-                .ok_or_else(|| ConfigError::new(name, &value, "a SkyWalking component id (a non-negative integer)"))?,
-        };
+        let component_id =
+            match var("SPANSCOPE_SW_COMPONENT_ID") {
+                None => RUST_COMPONENT,
+                Some((name, value)) => value.trim().parse::<i32>().ok().filter(|id| *id >= 0).ok_or_else(|| {
+                    ConfigError::new(name, &value, "a SkyWalking component id (a non-negative integer)")
+                })?,
+            };
         let seconds = |name, default| parse_positive(var(name), None, default).map(|s| Duration::from_secs(s as u64));
         Ok(Self {
             targets,
             authentication: var("SW_AGENT_AUTHENTICATION").map(|(_, token)| token.trim().to_owned()),
             component_id,
             heartbeat: seconds("SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", 30)?,
-            properties_factor: u32::try_from(parse_positive(var("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR"), None, 10)?)
-                .unwrap_or(u32::MAX),
+            properties_factor: u32::try_from(parse_positive(
+                var("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR"),
+                None,
+                10,
+            )?)
+            .unwrap_or(u32::MAX),
             timeout: seconds("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", 30)?,
         })
     }
@@ -278,7 +280,11 @@ fn reference(segment: &Segment, trace_id: &str, identity: &Identity) -> Option<S
 fn log(log: &SpanLog, clock: &Converter) -> Log {
     let field = |key: &str| log.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()).unwrap_or_default();
     let data = if log.name == "exception" {
-        vec![pair("event", "error".to_owned()), pair("error.kind", field("exception.type")), pair("message", field("exception.message"))]
+        vec![
+            pair("event", "error".to_owned()),
+            pair("error.kind", field("exception.type")),
+            pair("message", field("exception.message")),
+        ]
     } else {
         std::iter::once(pair("event", log.name.to_string()))
             .chain(log.fields.iter().map(|(k, v)| pair(k, v.to_string())))
@@ -309,7 +315,8 @@ mod tests {
         let config = resolve(&[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap1:11800, https://oap2:11800")]).unwrap();
         let uris: Vec<_> = config.targets.iter().map(|t| t.uri.as_str()).collect();
         assert_eq!(uris, ["http://oap1:11800", "https://oap2:11800"]);
-        let config = resolve(&[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800"), ("SW_AGENT_FORCE_TLS", "true")]).unwrap();
+        let config =
+            resolve(&[("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800"), ("SW_AGENT_FORCE_TLS", "true")]).unwrap();
         assert_eq!(config.targets[0].uri, "https://oap:11800");
         for (name, value) in [
             ("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "ftp://oap"),

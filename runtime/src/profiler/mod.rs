@@ -29,8 +29,20 @@ macro_rules! sampler_modules {
 }
 
 sampler_modules!(
-    aggregate, collector, flamegraph, local, modules, pprof, ring, signal, sink,
-    span_identity, stack_reader, symbolize, timer, unwinder,
+    aggregate,
+    collector,
+    flamegraph,
+    local,
+    modules,
+    pprof,
+    ring,
+    signal,
+    sink,
+    span_identity,
+    stack_reader,
+    symbolize,
+    timer,
+    unwinder,
 );
 
 #[doc(hidden)]
@@ -39,8 +51,8 @@ mod settings;
 pub(crate) mod tag_state;
 pub(crate) mod with_tags;
 
-pub use settings::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
 pub(crate) use settings::ProfilerSettings;
+pub use settings::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
 pub use tag_state::current_tags;
 
 use std::sync::atomic::{AtomicBool, Ordering};

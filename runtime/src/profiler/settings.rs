@@ -117,7 +117,13 @@ impl ProfilerConfig {
                         "local" => ProfilesExporter::Local,
                         "pyroscope" => ProfilesExporter::Pyroscope,
                         "none" => continue,
-                        _ => return Err(ConfigError::new(name, &value, "a comma-separated list of local, pyroscope, none")),
+                        _ => {
+                            return Err(ConfigError::new(
+                                name,
+                                &value,
+                                "a comma-separated list of local, pyroscope, none",
+                            ))
+                        }
                     };
                     if !exporters.contains(&exporter) {
                         exporters.push(exporter);
@@ -165,7 +171,10 @@ mod tests {
     fn defaults_config_and_environment() {
         let s = resolve(ProfilerConfig::new(), &[]).unwrap();
         assert!(s.enabled);
-        assert_eq!((s.hz, s.interval, s.exporters.as_slice()), (100, Duration::from_secs(10), &[ProfilesExporter::Local][..]));
+        assert_eq!(
+            (s.hz, s.interval, s.exporters.as_slice()),
+            (100, Duration::from_secs(10), &[ProfilesExporter::Local][..])
+        );
         assert!(s.pyroscope.is_none(), "resolved only when used");
         let s = resolve(
             ProfilerConfig::new().hz(50).enabled(false),

@@ -66,7 +66,8 @@ pub(crate) fn extract_single<C: Extractor + ?Sized>(carrier: &C) -> Option<Paren
 
 /// Reads the `x-b3-*` headers.
 pub(crate) fn extract_multi<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContext> {
-    let Ok([trace, span, sampled, flags, parent]) = super::singles(carrier, [TRACE_ID, SPAN_ID, SAMPLED, FLAGS, PARENT_SPAN_ID])
+    let Ok([trace, span, sampled, flags, parent]) =
+        super::singles(carrier, [TRACE_ID, SPAN_ID, SAMPLED, FLAGS, PARENT_SPAN_ID])
     else {
         return malformed();
     };
@@ -119,7 +120,10 @@ mod tests {
         assert!(c.sampled);
         assert!(!parse_single(b"80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0").unwrap().sampled);
         assert!(parse_single(b"64fe8b2a57d3eff7-e457b5a2e4d86bd1-d").unwrap().sampled);
-        assert_eq!(parse_single(b"64fe8b2a57d3eff7-e457b5a2e4d86bd1").unwrap().trace_id.to_string(), "000000000000000064fe8b2a57d3eff7");
+        assert_eq!(
+            parse_single(b"64fe8b2a57d3eff7-e457b5a2e4d86bd1").unwrap().trace_id.to_string(),
+            "000000000000000064fe8b2a57d3eff7"
+        );
         for bad in [
             &b"80f198ee56343ba864fe8b2a57d3eff7"[..],
             b"80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-2",
@@ -143,7 +147,10 @@ mod tests {
         ]);
         let context = extract_multi(&c).unwrap();
         assert!(context.sampled, "debug overrides the sampling flag");
-        let c = std::collections::HashMap::from([("X-B3-TraceId".to_owned(), "80f198ee56343ba864fe8b2a57d3eff7".to_owned())]);
+        let c = std::collections::HashMap::from([(
+            "X-B3-TraceId".to_owned(),
+            "80f198ee56343ba864fe8b2a57d3eff7".to_owned(),
+        )]);
         assert!(extract_multi(&c).is_none());
     }
 }

@@ -129,8 +129,7 @@ fn encoded_len(entry: &Entry) -> usize {
 
 /// RFC 9110 `tchar`.
 fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !bytes.is_empty() && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// W3C `baggage-octet`: printable ASCII except space, `"`, `,`, `;`, `\` (and `%`, which we

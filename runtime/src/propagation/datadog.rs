@@ -32,7 +32,8 @@ fn decimal(bytes: &[u8]) -> Option<u64> {
 
 /// Reads the Datadog headers from `carrier`, counting what it must ignore.
 pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContext> {
-    let Ok([trace, parent, priority, origin, tags]) = super::singles(carrier, [TRACE_ID, PARENT_ID, PRIORITY, ORIGIN, TAGS])
+    let Ok([trace, parent, priority, origin, tags]) =
+        super::singles(carrier, [TRACE_ID, PARENT_ID, PRIORITY, ORIGIN, TAGS])
     else {
         stats::add(Counter::DatadogMalformed, 1);
         return None;
@@ -145,7 +146,10 @@ mod tests {
         assert_eq!(context.span_id.to_int(), 5678);
         assert!(context.sampled);
         let state = context.propagated.datadog.unwrap();
-        assert_eq!(*state, DatadogState { priority: Some(2), origin: Some("synthetics".into()), tags: Some("_dd.p.dm=-4".into()) });
+        assert_eq!(
+            *state,
+            DatadogState { priority: Some(2), origin: Some("synthetics".into()), tags: Some("_dd.p.dm=-4".into()) }
+        );
     }
 
     #[test]
@@ -158,7 +162,9 @@ mod tests {
 
     #[test]
     fn malformed_ids_and_tags() {
-        for (trace, parent) in [("0", "1"), ("1", "0"), ("-1", "1"), ("1", "+2"), ("18446744073709551616", "1"), ("1a", "1")] {
+        for (trace, parent) in
+            [("0", "1"), ("1", "0"), ("-1", "1"), ("1", "+2"), ("18446744073709551616", "1"), ("1a", "1")]
+        {
             assert!(extract(&carrier(&[(TRACE_ID, trace), (PARENT_ID, parent)])).is_none(), "{trace} {parent}");
         }
         let long = format!("_dd.p.tid=640cfd8d00000000,_dd.p.x={}", "y".repeat(600));

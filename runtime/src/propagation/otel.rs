@@ -81,7 +81,8 @@ impl TextMapPropagator for SpanscopePropagator {
         let span = cx.span();
         let context = span.span_context();
         if !context.is_valid() {
-            let headers = current::with_segment(|segment, index| super::headers_with(&self.propagators, segment, index));
+            let headers =
+                current::with_segment(|segment, index| super::headers_with(&self.propagators, segment, index));
             if let Some(headers) = headers {
                 headers.write_to(carrier);
             }
@@ -111,12 +112,8 @@ impl TextMapPropagator for SpanscopePropagator {
         let Some(parent) = super::extract_parent_with(&self.propagators, &OtelExtractor(extractor)) else {
             return cx.clone();
         };
-        let trace_state = parent
-            .propagated
-            .trace_state
-            .as_deref()
-            .and_then(|s| s.parse::<TraceState>().ok())
-            .unwrap_or_default();
+        let trace_state =
+            parent.propagated.trace_state.as_deref().and_then(|s| s.parse::<TraceState>().ok()).unwrap_or_default();
         cx.with_remote_span_context(SpanContext::new(
             opentelemetry::trace::TraceId::from_bytes(parent.trace_id.to_int().to_be_bytes()),
             opentelemetry::trace::SpanId::from_bytes(parent.span_id.to_int().to_be_bytes()),

@@ -62,8 +62,7 @@ impl RemoteContext {
     /// Runs `f` in this context: the spans it opens begin segments that continue the caller's
     /// trace, whatever span was current here before.
     pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        let previous =
-            current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent: &self.parent });
+        let previous = current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent: &self.parent });
         // `self.parent` outlives the guard, which uninstalls the pointer, unwinding included.
         let _restore = RestoreOnDrop(previous);
         f()

@@ -214,8 +214,7 @@ pub(crate) fn inject<C: Injector + ?Sized>(outgoing: &Outgoing<'_>, carrier: &mu
     if !correlation.is_empty() {
         carrier.set(CORRELATION, correlation);
     }
-    let now_ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     carrier.set(EXTENSION, format!("{}-{now_ms}", u8::from(outgoing.propagated.skip_analysis)));
 }
 
@@ -259,7 +258,10 @@ mod tests {
         ] {
             assert_eq!(parse(bad.as_bytes()), Err(Counter::Sw8Malformed), "{bad}");
         }
-        let long = format!("1-{}-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2FwaS92MS9oZWFsdGg=-ZXhhbXBsZS5jb206ODA4MA==", "QUFB".repeat(600));
+        let long = format!(
+            "1-{}-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2FwaS92MS9oZWFsdGg=-ZXhhbXBsZS5jb206ODA4MA==",
+            "QUFB".repeat(600)
+        );
         assert_eq!(parse(long.as_bytes()), Err(Counter::Sw8Oversized));
     }
 
@@ -278,7 +280,9 @@ mod tests {
     #[test]
     fn correlation_keeps_three_entries_of_at_most_128_bytes() {
         let mut header = Vec::new();
-        for (k, v) in [("a", "1".repeat(10)), ("b", "2".repeat(129)), ("c", "3".into()), ("d", "4".into()), ("e", "5".into())] {
+        for (k, v) in
+            [("a", "1".repeat(10)), ("b", "2".repeat(129)), ("c", "3".into()), ("d", "4".into()), ("e", "5".into())]
+        {
             let mut element = String::new();
             base64::encode_into(k.as_bytes(), &mut element);
             element.push(':');
@@ -294,7 +298,10 @@ mod tests {
     #[test]
     fn extension_fields() {
         let carrier = std::collections::HashMap::from([("sw8-x".to_owned(), "1-1700000000000".to_owned())]);
-        assert_eq!(extract_extension(&carrier), Some(Extension { skip_analysis: true, sent_at_ms: Some(1_700_000_000_000) }));
+        assert_eq!(
+            extract_extension(&carrier),
+            Some(Extension { skip_analysis: true, sent_at_ms: Some(1_700_000_000_000) })
+        );
         let carrier = std::collections::HashMap::from([("sw8-x".to_owned(), "0- ".to_owned())]);
         assert_eq!(extract_extension(&carrier), Some(Extension { skip_analysis: false, sent_at_ms: None }));
     }

@@ -169,7 +169,9 @@ fn valid_key(key: &str) -> bool {
     };
     match key.split_once('@') {
         None => simple(key, 256),
-        Some((tenant, system)) => simple(tenant, 241) && simple(system, 14) && system.as_bytes()[0].is_ascii_lowercase(),
+        Some((tenant, system)) => {
+            simple(tenant, 241) && simple(system, 14) && system.as_bytes()[0].is_ascii_lowercase()
+        }
     }
 }
 

@@ -252,11 +252,9 @@ impl Span {
     pub(crate) fn enter(&self) -> Option<Current> {
         match &self.state {
             State::Idle => None,
-            State::Root { segment } => Some(current::replace(Current {
-                segment: segment.as_ptr(),
-                span: 0,
-                parent: std::ptr::null(),
-            })),
+            State::Root { segment } => {
+                Some(current::replace(Current { segment: segment.as_ptr(), span: 0, parent: std::ptr::null() }))
+            }
             State::Child { segment, index } => {
                 let current = current::get();
                 segment.is_installed_in(&current).then(|| current::replace(Current { span: *index, ..current }))
@@ -322,10 +320,17 @@ pub struct SyncSpan {
 enum Guard {
     Idle,
     /// A span of the segment installed here; `previous` is the span current before it.
-    Child { segment: SegmentRef, index: u32, previous: u32 },
+    Child {
+        segment: SegmentRef,
+        index: u32,
+        previous: u32,
+    },
     /// The first span of a segment the guard owns and has installed; `previous` is the
     /// context to restore.
-    Root { segment: NonNull<Segment>, previous: Current },
+    Root {
+        segment: NonNull<Segment>,
+        previous: Current,
+    },
 }
 
 // SAFETY: as for `Span`, which a `SyncSpan` is made from.

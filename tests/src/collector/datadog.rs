@@ -46,7 +46,9 @@ impl Agent {
                 let received = Arc::clone(&shared);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| handle(request, Arc::clone(&received)));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });

@@ -115,7 +115,8 @@ fn serve(
                 let received = Arc::clone(&received);
                 let tls = tls.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(request, status, Arc::clone(&received)));
+                    let service =
+                        hyper::service::service_fn(move |request| handle(request, status, Arc::clone(&received)));
                     let http1 = hyper::server::conn::http1::Builder::new();
                     match tls {
                         None => {
@@ -189,5 +190,9 @@ async fn handle(
         }
     }
     let answer = ExportTraceServiceResponse::default().encode_to_vec();
-    Ok(Response::builder().status(status).header("content-type", "application/x-protobuf").body(Full::new(answer.into())).unwrap())
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "application/x-protobuf")
+        .body(Full::new(answer.into()))
+        .unwrap())
 }

@@ -77,7 +77,8 @@ impl Receiver {
                 });
             }
         });
-        let url = if https { format!("https://localhost:{}", server.addr.port()) } else { format!("http://{}", server.addr) };
+        let url =
+            if https { format!("https://localhost:{}", server.addr.port()) } else { format!("http://{}", server.addr) };
         Receiver { requests, url, _server: server }
     }
 }

@@ -137,9 +137,8 @@ fn serve(addr: SocketAddr, oap: Oap) -> Server {
     Server::start(addr, move |listener| async move {
         let mut builder = tonic::transport::Server::builder();
         if let Some((cert, key)) = &oap.options.tls {
-            builder = builder
-                .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
-                .expect("server TLS");
+            builder =
+                builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key))).expect("server TLS");
         }
         let incoming = super::Incoming(listener);
         let _ = builder

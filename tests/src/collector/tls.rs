@@ -39,8 +39,9 @@ impl Acceptor {
     pub fn new(cert: &SelfSigned) -> Acceptor {
         use tokio_rustls::rustls::pki_types::pem::PemObject;
         use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs =
-            CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().expect("certificate");
+        let certs = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificate");
         let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("key");
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
