@@ -9,10 +9,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
-use hyper_util::rt::TokioIo;
 use rmpv::Value;
 
-use super::Server;
+use super::{serve_http, Server};
 
 /// One received span: its fields by name.
 pub type DdSpan = BTreeMap<String, Value>;
@@ -44,12 +43,7 @@ impl Agent {
         let server = Server::start("127.0.0.1:0".parse().unwrap(), move |listener| async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let received = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(request, Arc::clone(&received)));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                tokio::spawn(serve_http(stream, None, move |request| handle(request, Arc::clone(&received))));
             }
         });
         Agent { received, server }

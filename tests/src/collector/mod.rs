@@ -20,6 +20,27 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 
+/// Serves one HTTP/1.1 connection with `handle`, over TLS when `tls` is given (a failed
+/// handshake just closes the connection): the HTTP side of every receiver here.
+pub async fn serve_http<H, F>(stream: TcpStream, tls: Option<tls::Acceptor>, handle: H)
+where
+    H: Fn(http::Request<hyper::body::Incoming>) -> F,
+    F: Future<Output = Result<http::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible>>,
+{
+    let service = hyper::service::service_fn(handle);
+    let http1 = hyper::server::conn::http1::Builder::new();
+    match tls {
+        None => {
+            let _ = http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+        }
+        Some(tls) => {
+            if let Ok(stream) = tls.accept(stream).await {
+                let _ = http1.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            }
+        }
+    }
+}
+
 /// A server running on its own runtime.
 #[derive(Debug)]
 pub struct Server {

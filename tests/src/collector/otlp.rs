@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
-use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -18,7 +17,7 @@ use prost::Message;
 use tonic::codec::CompressionEncoding;
 
 use super::tls::{Acceptor, SelfSigned};
-use super::Server;
+use super::{serve_http, Server};
 
 /// Everything the receiver got.
 #[derive(Debug, Default)]
@@ -114,21 +113,7 @@ fn serve(
             while let Ok((stream, _)) = listener.accept().await {
                 let received = Arc::clone(&received);
                 let tls = tls.clone();
-                tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |request| handle(request, status, Arc::clone(&received)));
-                    let http1 = hyper::server::conn::http1::Builder::new();
-                    match tls {
-                        None => {
-                            let _ = http1.serve_connection(TokioIo::new(stream), service).await;
-                        }
-                        Some(tls) => {
-                            if let Ok(stream) = tls.accept(stream).await {
-                                let _ = http1.serve_connection(TokioIo::new(stream), service).await;
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve_http(stream, tls, move |request| handle(request, status, Arc::clone(&received))));
             }
         })
     } else {

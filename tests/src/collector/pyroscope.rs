@@ -9,10 +9,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
-use hyper_util::rt::TokioIo;
 
 use super::tls::{Acceptor, SelfSigned};
-use super::Server;
+use super::{serve_http, Server};
 
 /// One request as received.
 #[derive(Debug)]
@@ -61,20 +60,7 @@ impl Receiver {
             while let Ok((stream, _)) = listener.accept().await {
                 let shared = Arc::clone(&shared);
                 let tls = tls.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(request, Arc::clone(&shared)));
-                    let http1 = hyper::server::conn::http1::Builder::new();
-                    match tls {
-                        None => {
-                            let _ = http1.serve_connection(TokioIo::new(stream), service).await;
-                        }
-                        Some(tls) => {
-                            if let Ok(stream) = tls.accept(stream).await {
-                                let _ = http1.serve_connection(TokioIo::new(stream), service).await;
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve_http(stream, tls, move |request| handle(request, Arc::clone(&shared))));
             }
         });
         let url =
