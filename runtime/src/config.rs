@@ -326,6 +326,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// For tests: a variable lookup answering from `vars`, as `Config::resolve` hands exporters.
+#[cfg(test)]
+pub(crate) fn lookup_in<'a>(vars: &'a [(&'static str, &str)]) -> impl Fn(&'static str) -> Option<Var> + 'a {
+    move |name| vars.iter().find(|(k, _)| *k == name).map(|(k, v)| (*k, (*v).to_owned()))
+}
+
 /// An environment variable's name and its (non-blank) value.
 pub(crate) type Var = (&'static str, String);
 

@@ -258,7 +258,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&'static str, &str)]) -> Result<OtlpConfig, ConfigError> {
-        let lookup = |name: &'static str| vars.iter().find(|(k, _)| *k == name).map(|(k, v)| (*k, (*v).to_owned()));
+        let lookup = crate::config::lookup_in(vars);
         OtlpConfig::resolve(&lookup)
     }
 

@@ -38,19 +38,26 @@ pub(crate) fn write_request(out: &mut String, request: &ExportTraceServiceReques
     out.push_str("]}");
 }
 
-fn write_span(out: &mut String, span: &Span) {
-    out.push_str(r#"{"traceId":"#);
-    push_hex(out, &span.trace_id);
+/// The id fields a span and a link share: `traceId`, `spanId`, and `parentSpanId` and
+/// `traceState` when present.
+fn write_ids(out: &mut String, trace_id: &[u8], span_id: &[u8], parent_span_id: &[u8], trace_state: &str) {
+    out.push_str(r#""traceId":"#);
+    push_hex(out, trace_id);
     out.push_str(r#","spanId":"#);
-    push_hex(out, &span.span_id);
-    if !span.parent_span_id.is_empty() {
+    push_hex(out, span_id);
+    if !parent_span_id.is_empty() {
         out.push_str(r#","parentSpanId":"#);
-        push_hex(out, &span.parent_span_id);
+        push_hex(out, parent_span_id);
     }
-    if !span.trace_state.is_empty() {
+    if !trace_state.is_empty() {
         out.push_str(r#","traceState":"#);
-        push_json_string(out, &span.trace_state);
+        push_json_string(out, trace_state);
     }
+}
+
+fn write_span(out: &mut String, span: &Span) {
+    out.push('{');
+    write_ids(out, &span.trace_id, &span.span_id, &span.parent_span_id, &span.trace_state);
     let _ = write!(out, r#","flags":{},"name":"#, span.flags);
     push_json_string(out, &span.name);
     let _ = write!(
@@ -71,14 +78,8 @@ fn write_span(out: &mut String, span: &Span) {
     out.push_str(r#"],"links":["#);
     for (i, link) in span.links.iter().enumerate() {
         comma(out, i);
-        out.push_str(r#"{"traceId":"#);
-        push_hex(out, &link.trace_id);
-        out.push_str(r#","spanId":"#);
-        push_hex(out, &link.span_id);
-        if !link.trace_state.is_empty() {
-            out.push_str(r#","traceState":"#);
-            push_json_string(out, &link.trace_state);
-        }
+        out.push('{');
+        write_ids(out, &link.trace_id, &link.span_id, &[], &link.trace_state);
         let _ = write!(out, r#","flags":{},"attributes":"#, link.flags);
         write_attributes(out, &link.attributes);
         out.push('}');

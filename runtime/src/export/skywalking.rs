@@ -302,7 +302,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&'static str, &str)]) -> Result<SkywalkingConfig, ConfigError> {
-        let lookup = |name: &'static str| vars.iter().find(|(k, _)| *k == name).map(|(k, v)| (*k, (*v).to_owned()));
+        let lookup = crate::config::lookup_in(vars);
         SkywalkingConfig::resolve(&lookup)
     }
 

@@ -428,9 +428,11 @@ impl SyncSpan {
             Guard::Idle => {}
             Guard::Child { segment, index, previous } => {
                 let tick = crate::clock::now();
-                segment.with(|segment| segment.end_span(index, tick, error));
                 let current = current::get();
                 if segment.is_installed_in(&current) {
+                    // SAFETY: the installed segment is alive and ours (see `current::with_segment`);
+                    // no other reference to it is live here.
+                    unsafe { &mut *current.segment }.end_span(index, tick, error);
                     current::replace(Current { span: previous, ..current });
                 }
             }
