@@ -29,6 +29,7 @@ pub(crate) enum Counter {
     DatadogMalformed,
     DatadogTagsDropped,
     B3Malformed,
+    TagKeysOverLimit,
     ProfileSamples,
     ProfileSamplesDropped,
     ProfilesExported,
@@ -103,6 +104,9 @@ pub struct Stats {
     pub datadog_tags_dropped: u64,
     /// Incoming B3 contexts (single or multi) ignored as malformed or repeated.
     pub b3_malformed: u64,
+    /// Tags not recorded because their key was named at run time (by the `tracing` or
+    /// OpenTelemetry bridge) after 1024 distinct such keys had been seen.
+    pub tag_keys_over_limit: u64,
     /// CPU samples the profiler took and counted into a profile, in timer periods (a sample
     /// whose signal was delayed past further expirations counts for each of them).
     pub profile_samples: u64,
@@ -150,6 +154,7 @@ pub fn stats() -> Stats {
         datadog_malformed: get(Counter::DatadogMalformed),
         datadog_tags_dropped: get(Counter::DatadogTagsDropped),
         b3_malformed: get(Counter::B3Malformed),
+        tag_keys_over_limit: get(Counter::TagKeysOverLimit),
         profile_samples: get(Counter::ProfileSamples),
         profile_samples_dropped: get(Counter::ProfileSamplesDropped),
         profiles_exported: get(Counter::ProfilesExported),

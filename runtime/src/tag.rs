@@ -44,6 +44,35 @@ impl TagMeta {
     }
 }
 
+/// Tag keys named at run time (by the `tracing` and OpenTelemetry bridges), each leaked once
+/// so that spans store every key the same way: as a `&'static TagMeta`. Bounded, because the
+/// names may come from data: past [`MAX_RUNTIME_KEYS`] a new name is refused and counted.
+static RUNTIME_KEYS: std::sync::Mutex<Option<std::collections::HashMap<&'static str, &'static TagMeta>>> =
+    std::sync::Mutex::new(None);
+
+/// How many distinct run-time tag keys a process keeps.
+const MAX_RUNTIME_KEYS: usize = 1024;
+
+impl TagMeta {
+    /// The key named `name` at run time; `None` (counted in
+    /// [`Stats::tag_keys_over_limit`](crate::Stats)) once too many distinct names were seen.
+    pub(crate) fn runtime(name: &str) -> Option<&'static TagMeta> {
+        let mut keys = RUNTIME_KEYS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keys = keys.get_or_insert_with(Default::default);
+        if let Some(meta) = keys.get(name) {
+            return Some(meta);
+        }
+        if keys.len() >= MAX_RUNTIME_KEYS {
+            crate::stats::add(crate::stats::Counter::TagKeysOverLimit, 1);
+            return None;
+        }
+        let name: &'static str = Box::leak(name.into());
+        let meta: &'static TagMeta = Box::leak(Box::new(TagMeta::new(name, name)));
+        keys.insert(name, meta);
+        Some(meta)
+    }
+}
+
 /// A tag value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TagValue {

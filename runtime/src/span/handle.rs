@@ -26,6 +26,18 @@ impl SpanMeta {
     }
 }
 
+/// Where a span started at run time ([`Span::start_named`]) hangs in its trace.
+#[derive(Debug)]
+pub(crate) enum Parent {
+    /// Under the span current on this thread; with none, the span begins a segment that
+    /// continues the cross-thread context installed here, or a new trace.
+    Current,
+    /// Under the span at this index of the segment installed on this thread.
+    InSegment(u32),
+    /// Under a span in another process or on another thread: the span begins a segment.
+    Context(ParentContext),
+}
+
 /// How long a message took from the caller's `sw8-x` sending time to this entry span, in ms:
 /// SkyWalking's tag for asynchronous RPC and message queues.
 static TRANSMISSION_LATENCY: TagMeta = TagMeta::new("transmission_latency", "transmission.latency");
@@ -116,25 +128,44 @@ impl Span {
             if global::shared().is_none() {
                 return Span::idle();
             }
-            return Self::open_segment(meta, None, &current);
+            return Self::open_root_of(meta, &current);
         }
         // SAFETY: see `current::with_segment`: the installed segment is alive and ours, and no
         // other reference to it is live here.
         if !unsafe { (*current.segment).sampled } {
             return Span::idle();
         }
-        Self::open_child(meta, &current)
+        Self::open_child_of(meta, &current)
     }
 
-    /// A span in the installed, sampled segment.
+    /// `meta`'s span under the current one in the installed, sampled segment. Out of line, so
+    /// each instrumented function's inline part stays the idle checks.
     #[inline(never)]
-    fn open_child(meta: &'static SpanMeta, current: &Current) -> Span {
+    fn open_child_of(meta: &'static SpanMeta, current: &Current) -> Span {
+        Self::open_child(Cow::Borrowed(meta.name), meta.kind, meta.peer.map(Cow::Borrowed), current.span, current)
+    }
+
+    /// `meta`'s span beginning a segment.
+    #[cold]
+    fn open_root_of(meta: &'static SpanMeta, current: &Current) -> Span {
+        Self::open_segment(Cow::Borrowed(meta.name), meta.kind, meta.peer.map(Cow::Borrowed), None, current)
+    }
+
+    /// A span under `parent` in the installed, sampled segment.
+    #[inline]
+    fn open_child(
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        peer: Option<Cow<'static, str>>,
+        parent: u32,
+        current: &Current,
+    ) -> Span {
         // SAFETY: as in `start`.
         let segment = unsafe { &mut *current.segment };
-        match segment.push_span(meta.name, meta.kind, current.span, crate::clock::now()) {
+        match segment.push_span(name, kind, parent, crate::clock::now()) {
             Some(index) => {
-                if let Some(peer) = meta.peer {
-                    segment.peers.push((index, Cow::Borrowed(peer)));
+                if let Some(peer) = peer {
+                    segment.peers.push((index, peer));
                 }
                 Span { state: State::Child { segment: SegmentRef::of(segment), index } }
             }
@@ -149,7 +180,9 @@ impl Span {
             return Span::idle();
         }
         match propagation::extract_parent(carrier) {
-            Some(remote) => Self::open_segment(meta, Some(remote), &current::get()),
+            Some(remote) => {
+                Self::open_segment(Cow::Borrowed(meta.name), meta.kind, None, Some(remote), &current::get())
+            }
             None => Self::start(meta),
         }
     }
@@ -165,9 +198,39 @@ impl Span {
         span
     }
 
-    /// Slow path: the span begins a new segment.
-    #[cold]
-    fn open_segment(meta: &'static SpanMeta, remote: Option<ParentContext>, current: &Current) -> Span {
+    /// Starts a span whose name and kind are known only at run time (what the integrations
+    /// start), under `parent`. Not entered: see [`Span::enter`] and [`Instrumented`].
+    ///
+    /// [`Instrumented`]: super::Instrumented
+    pub(crate) fn start_named(name: impl Into<Cow<'static, str>>, kind: SpanKind, parent: Parent) -> Span {
+        if global::shared().is_none() {
+            return Span::idle();
+        }
+        let current = current::get();
+        let local = match parent {
+            Parent::Context(remote) => return Self::open_segment(name.into(), kind, None, Some(remote), &current),
+            Parent::Current => current.span,
+            Parent::InSegment(index) => index,
+        };
+        if current.segment.is_null() {
+            return Self::open_segment(name.into(), kind, None, None, &current);
+        }
+        // SAFETY: as in `start`.
+        if !unsafe { (*current.segment).sampled } {
+            return Span::idle();
+        }
+        Self::open_child(name.into(), kind, None, local, &current)
+    }
+
+    /// The span begins a new segment, continuing `remote` if given, else the cross-thread
+    /// context installed here, else a new trace.
+    fn open_segment(
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        peer: Option<Cow<'static, str>>,
+        remote: Option<ParentContext>,
+        current: &Current,
+    ) -> Span {
         let Some(shared) = global::shared() else {
             return Span::idle();
         };
@@ -180,12 +243,12 @@ impl Span {
         let sampled = sampler::should_sample(&shared.sampler, parent.as_ref(), trace_id);
         let sent_at_ms = parent.as_ref().and_then(|p| p.sent_at_ms);
         let tick = crate::clock::now();
-        let mut segment = Segment::boxed(trace_id, sampled, parent, meta.name, meta.kind, tick, shared.max_spans);
+        let mut segment = Segment::boxed(trace_id, sampled, parent, name, kind, tick, shared.max_spans);
         if sampled {
-            if let Some(peer) = meta.peer {
-                segment.peers.push((0, Cow::Borrowed(peer)));
+            if let Some(peer) = peer {
+                segment.peers.push((0, peer));
             }
-            if let (Some(sent), SpanKind::Entry) = (sent_at_ms, meta.kind) {
+            if let (Some(sent), SpanKind::Entry) = (sent_at_ms, kind) {
                 segment.tags.push((0, &TRANSMISSION_LATENCY, TagValue::I64(transmission_latency_ms(sent))));
             }
         }
@@ -226,6 +289,59 @@ impl Span {
         }
     }
 
+    /// Renames the span (the segment's endpoint, fixed when it began, stays).
+    pub(crate) fn set_name(&mut self, name: impl Into<Cow<'static, str>>) {
+        let name = name.into();
+        self.with_segment(|segment, index| segment.spans[index as usize].name = name);
+    }
+
+    /// Records the remote address of an exit span.
+    pub(crate) fn set_peer(&mut self, peer: impl Into<Cow<'static, str>>) {
+        let peer = peer.into();
+        self.with_segment(|segment, index| {
+            // Peers stay in span order (`Segment::peer` searches them), one per span.
+            match segment.peers.binary_search_by_key(&index, |(i, _)| *i) {
+                Ok(at) => segment.peers[at].1 = peer,
+                Err(at) => segment.peers.insert(at, (index, peer)),
+            }
+        });
+    }
+
+    /// Sets a tag whose key is known only at run time or is the runtime's own.
+    pub(crate) fn set_tag(&mut self, meta: &'static TagMeta, value: TagValue) {
+        self.with_segment(|segment, index| segment.tags.push((index, meta, value)));
+    }
+
+    /// Logs a timestamped event with `fields` on the span.
+    pub(crate) fn log(&mut self, name: impl Into<Cow<'static, str>>, fields: Vec<(&'static str, TagValue)>) {
+        if self.is_recording() {
+            let (name, tick) = (name.into(), crate::clock::now());
+            self.with_segment(|segment, span| segment.logs.push(SpanLog { span, tick, name, fields }));
+        }
+    }
+
+    /// Marks the span failed; `error`, if given, is logged on it as an `exception` event.
+    pub(crate) fn set_error(&mut self, error: Option<ErrorInfo>) {
+        let tick = crate::clock::now();
+        self.with_segment(|segment, index| segment.fail_span(index, tick, error));
+    }
+
+    /// The span's ids; for a span that does not record, those of the unsampled span current
+    /// here, if any.
+    pub(crate) fn context(&self) -> Option<super::SpanContext> {
+        let context = |segment: &Segment, index: u32| super::SpanContext {
+            trace_id: segment.trace_id,
+            span_id: segment.span_id(index),
+            sampled: segment.sampled,
+        };
+        match &self.state {
+            // SAFETY: the owned segment is alive until this handle finishes it.
+            State::Root { segment } => Some(context(unsafe { segment.as_ref() }, 0)),
+            State::Child { segment, index } => segment.with(|segment| context(segment, *index)),
+            State::Idle => current::with_segment(|segment, span| context(segment, span)),
+        }
+    }
+
     /// Ends the span; the error `error` gives, if any, marks it failed and is logged on it.
     /// `error` runs only for a span that records, so an unrecorded one never formats it.
     #[inline(always)]
@@ -237,12 +353,17 @@ impl Span {
 
     /// Runs `f` on the span's segment with the span's index, if it is reachable from here.
     /// `f` must not run application code: that code could open spans in the same segment.
+    /// An unsampled segment is not reached: nothing recorded on it would be exported.
     fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
         match &mut self.state {
             State::Idle => None,
-            // SAFETY: the owned segment is alive until this handle finishes it, and it is not
-            // installed anywhere while the handle itself is used (only between polls/scopes).
-            State::Root { segment } => Some(f(unsafe { segment.as_mut() }, 0)),
+            State::Root { segment } => {
+                // SAFETY: the owned segment is alive until this handle finishes it, and it is
+                // not installed anywhere while the handle itself is used (only between polls
+                // and scopes).
+                let segment = unsafe { segment.as_mut() };
+                segment.sampled.then(|| f(segment, 0))
+            }
             State::Child { segment, index } => segment.with(|segment| f(segment, *index)),
         }
     }

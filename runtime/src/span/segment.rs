@@ -57,14 +57,14 @@ impl Segment {
         trace_id: TraceId,
         sampled: bool,
         mut parent: Option<ParentContext>,
-        first: &'static str,
+        first: Cow<'static, str>,
         kind: SpanKind,
         tick: u64,
         max_spans: u32,
     ) -> Box<Self> {
         let inherited = parent.as_ref().map_or(0, |p| p.flags);
         let endpoint = match (kind, parent.as_ref().and_then(|p| p.endpoint.as_ref())) {
-            (SpanKind::Entry, _) | (_, None) => Cow::Borrowed(first),
+            (SpanKind::Entry, _) | (_, None) => first.clone(),
             (_, Some(endpoint)) => endpoint.clone(),
         };
         let propagated = parent.as_mut().map(|p| std::mem::take(&mut p.propagated)).unwrap_or_default();
@@ -80,7 +80,7 @@ impl Segment {
         // Unsampled segments keep their first span too: its name is the endpoint propagated
         // downstream, and it is the span the segment's ids derive from.
         spans.clear();
-        spans.push(SpanRecord { name: Cow::Borrowed(first), start: tick, end: 0, parent: NO_SPAN, kind, error: false });
+        spans.push(SpanRecord { name: first, start: tick, end: 0, parent: NO_SPAN, kind, error: false });
         let segment = Self {
             id: SegmentId::random(),
             trace_id,
@@ -118,13 +118,13 @@ impl Segment {
 
     /// Starts a span under `parent`; `None` when the segment is full.
     #[inline]
-    pub(crate) fn push_span(&mut self, name: &'static str, kind: SpanKind, parent: u32, tick: u64) -> Option<u32> {
+    pub(crate) fn push_span(&mut self, name: Cow<'static, str>, kind: SpanKind, parent: u32, tick: u64) -> Option<u32> {
         let index = self.spans.len() as u32;
         if index >= self.max_spans {
             self.dropped_spans = self.dropped_spans.saturating_add(1);
             return None;
         }
-        self.spans.push(SpanRecord { name: Cow::Borrowed(name), start: tick, end: 0, parent, kind, error: false });
+        self.spans.push(SpanRecord { name, start: tick, end: 0, parent, kind, error: false });
         Some(index)
     }
 
@@ -134,7 +134,16 @@ impl Segment {
         if let Some(span) = self.spans.get_mut(index as usize) {
             span.end = tick;
             if let Some(error) = error {
-                span.error = true;
+                self.fail_span(index, tick, Some(error));
+            }
+        }
+    }
+
+    /// Marks a span failed; `error`, if given, is logged on it as an `exception` event at `tick`.
+    pub(crate) fn fail_span(&mut self, index: u32, tick: u64, error: Option<super::ErrorInfo>) {
+        if let Some(span) = self.spans.get_mut(index as usize) {
+            span.error = true;
+            if let Some(error) = error {
                 self.logs.push(error.into_log(index, tick));
             }
         }

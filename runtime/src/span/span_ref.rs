@@ -74,11 +74,7 @@ impl SpanRef {
     pub fn record_error(&self, error: ErrorInfo) {
         self.with(|segment, span| {
             if segment.sampled {
-                let tick = crate::clock::now();
-                if let Some(record) = segment.spans.get_mut(span as usize) {
-                    record.error = true;
-                }
-                segment.logs.push(error.into_log(span, tick));
+                segment.fail_span(span, crate::clock::now(), Some(error));
             }
         });
     }
