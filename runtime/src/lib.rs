@@ -36,6 +36,10 @@
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
+//! - `tracing` (feature `tracing`): a `tracing_subscriber` layer turning `tracing` spans and
+//!   events into spanscope spans and logs.
+//! - `opentelemetry` (feature `opentelemetry`): the current span as an OpenTelemetry `Context`,
+//!   and an OpenTelemetry `TracerProvider` whose spans spanscope records.
 
 pub mod baggage;
 mod clock;
@@ -43,11 +47,15 @@ mod config;
 mod export;
 mod global;
 mod id;
+#[cfg(feature = "opentelemetry")]
+pub mod opentelemetry;
 pub mod profiler;
 mod propagation;
 mod span;
 mod stats;
 mod tag;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 #[doc(hidden)]
 #[path = "private.rs"]

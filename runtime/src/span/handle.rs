@@ -28,6 +28,7 @@ impl SpanMeta {
 
 /// Where a span started at run time ([`Span::start_named`]) hangs in its trace.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "made and consumed at once, on the stack, when a span starts")]
 pub(crate) enum Parent {
     /// Under the span current on this thread; with none, the span begins a segment that
     /// continues the cross-thread context installed here, or a new trace.
@@ -339,6 +340,17 @@ impl Span {
             State::Root { segment } => Some(context(unsafe { segment.as_ref() }, 0)),
             State::Child { segment, index } => segment.with(|segment| context(segment, *index)),
             State::Idle => current::with_segment(|segment, span| context(segment, span)),
+        }
+    }
+
+    /// The span as the parent of segments begun elsewhere (other tasks or threads); `None`
+    /// when it does not record or its segment is not reachable from here.
+    pub(crate) fn parent_context(&self) -> Option<ParentContext> {
+        match &self.state {
+            State::Idle => None,
+            // SAFETY: the owned segment is alive until this handle finishes it.
+            State::Root { segment } => Some(ParentContext::of(unsafe { segment.as_ref() }, 0)),
+            State::Child { segment, index } => segment.with(|segment| ParentContext::of(segment, *index)),
         }
     }
 

@@ -154,6 +154,15 @@ impl Segment {
         self.id.span_id(if index == NO_SPAN { 0 } else { index })
     }
 
+    /// The index of the span whose id is `span_id`, trying `hint` (usually the current span)
+    /// first: how a span named by its ids alone (an OpenTelemetry parent) is found again.
+    pub(crate) fn index_of(&self, span_id: SpanId, hint: u32) -> Option<u32> {
+        if (hint as usize) < self.spans.len() && self.span_id(hint) == span_id {
+            return Some(hint);
+        }
+        (0..self.spans.len() as u32).rev().find(|&index| self.span_id(index) == span_id)
+    }
+
     /// The remote address recorded for an exit span. Peers are recorded in span order.
     pub(crate) fn peer(&self, index: u32) -> Option<&str> {
         let position = self.peers.binary_search_by_key(&index, |(i, _)| *i).ok()?;
