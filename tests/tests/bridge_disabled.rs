@@ -2,10 +2,11 @@
 //! initialises it): OpenTelemetry spans are no-ops that still carry their parent's context,
 //! and `tracing` spans are not bridged.
 
-use opentelemetry::trace::{
-    Span as _, SpanContext, TraceContextExt as _, TraceFlags, TraceState, Tracer as _, TracerProvider as _,
-};
-use opentelemetry::{Context, KeyValue};
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue;
 use spanscope::tracing::SpanExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -23,14 +24,13 @@ fn otel_spans_are_no_ops_that_keep_their_parents_context() {
     orphan.set_attribute(KeyValue::new("ignored", 1));
     orphan.end();
 
-    let remote = SpanContext::new(
-        opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
-    );
-    let cx = Context::new().with_remote_span_context(remote.clone());
+    let headers = HashMap::from([(
+        "traceparent".to_owned(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+    )]);
+    let cx = spanscope::SpanscopePropagator::default().extract(&headers);
+    let remote = cx.span().span_context().clone();
+    assert!(remote.is_valid() && remote.is_remote());
     let child = tracer.start_with_context("disabled.child", &cx);
     assert!(!child.is_recording());
     assert_eq!(child.span_context(), &remote, "propagation still passes the parent on");

@@ -10,6 +10,11 @@ use spanscope_tests::{exported, setup, ExportedSpan, SpanSet, CLIENT, INTERNAL, 
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
+spanscope::tags! {
+    /// Set through `SpanExt` on whatever `tracing::Span::current()` is.
+    pub tenant: &'static str = "tenant",
+}
+
 /// spanscope with the layer installed as the global `tracing` subscriber (every thread and
 /// tokio worker sees it).
 fn init() -> &'static std::path::Path {
@@ -230,9 +235,12 @@ fn reentered() -> [Option<spanscope::SpanContext>; 4] {
     let second = span.enter();
     let inner = after();
     let current = tracing::Span::current().spanscope_context();
+    tracing::Span::current().set_spanscope_tag::<tenant>("acme");
     drop(second);
     let between = after();
     drop(first);
+    // Not bridged: the spanscope span current here.
+    tracing::Span::none().set_spanscope_tag::<tenant>("on the entry span");
     [inner, current, between, tracing::Span::none().spanscope_context()]
 }
 
@@ -244,9 +252,32 @@ fn reentered_spans_restore_the_current_span_and_span_ext_gives_the_ids() {
     let root = spans.named("tr.reentered");
     let twice = spans.named("tr.twice");
     twice.assert_child_of(root);
+    assert_eq!(twice.attributes["tenant"], "acme");
+    assert_eq!(root.attributes["tenant"], "on the entry span");
     assert_eq!(current.unwrap().span_id.to_string(), twice.span_id);
     assert_eq!(none.unwrap().span_id.to_string(), root.span_id, "not bridged: the current spanscope span");
     for context in [inner, between] {
         spans.by_id(&context.unwrap().span_id.to_string()).assert_child_of(twice);
     }
+}
+
+#[entry(name = "tr.explicit")]
+fn explicit_parents() {
+    let parent = tracing::info_span!("tr.explicit_parent");
+    let _sibling = tracing::info_span!("tr.contextual").entered();
+    tracing::info_span!(parent: &parent, "tr.explicit_child").in_scope(|| {});
+    tracing::info!(parent: &parent, "to the explicit parent");
+}
+
+#[test]
+fn explicit_parents_are_followed_when_bridged_in_the_same_segment() {
+    let dir = init();
+    explicit_parents();
+    let spans = exported(dir);
+    let root = spans.named("tr.explicit");
+    let parent = spans.named("tr.explicit_parent");
+    parent.assert_child_of(root);
+    spans.named("tr.explicit_child").assert_child_of(parent);
+    assert_eq!(parent.events[0].0, "to the explicit parent");
+    assert!(spans.named("tr.contextual").events.is_empty());
 }

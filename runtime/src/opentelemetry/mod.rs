@@ -39,7 +39,7 @@
 //!
 //! # What becomes what
 //! Kinds: server and consumer spans are entry spans, client and producer spans exit spans
-//! (their peer is `server.address`[`:server.port`], else `net.peer.name`[`:net.peer.port`],
+//! (their peer is `server.address` with `:server.port`, else `net.peer.name` with `:net.peer.port`,
 //! else `peer.service`), internal spans local spans. Attributes become tags (keys interned,
 //! bounded: see [`Stats::tag_keys_over_limit`](crate::Stats)), events become logs with their
 //! attributes as fields (`record_error` gives an `exception` log), `set_status(Error)` fails the

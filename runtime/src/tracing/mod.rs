@@ -8,6 +8,9 @@
 //! tracing_subscriber::registry().with(spanscope::tracing::layer()).init();
 //! ```
 //!
+//! Every `tracing` callsite the layer is interested in is evaluated; add the usual filter
+//! (`layer().with_filter(LevelFilter::INFO)`) to keep `debug!` and `trace!` out of the traces.
+//!
 //! # What becomes what
 //! - A `tracing` span created while a sampled spanscope segment is installed on the thread
 //!   (inside an `#[entry]`, `#[local]`, ... span, or a span of another integration) becomes a
@@ -139,8 +142,21 @@ struct Entered {
     parent: Option<Arc<ParentContext>>,
 }
 
+/// This thread's enters, innermost last.
+struct EnteredSpans(Vec<Entered>);
+
+impl Drop for EnteredSpans {
+    /// At thread exit, a context still installed (a span left entered) may point at these
+    /// parent contexts, and later thread-local destructors may start spans: they are leaked.
+    fn drop(&mut self) {
+        for entered in self.0.drain(..) {
+            std::mem::forget(entered.parent);
+        }
+    }
+}
+
 thread_local! {
-    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+    static ENTERED: RefCell<EnteredSpans> = const { RefCell::new(EnteredSpans(Vec::new())) };
 }
 
 /// Whether a sampled segment is installed on this thread: the one check made before anything
@@ -267,12 +283,12 @@ where
             // Another task's segment is installed here: it is not ours to change.
             None => return,
         };
-        let _ = ENTERED.try_with(|entered_spans| entered_spans.borrow_mut().push(entered));
+        let _ = ENTERED.try_with(|entered_spans| entered_spans.borrow_mut().0.push(entered));
     }
 
     fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
         let _ = ENTERED.try_with(|entered_spans| {
-            let mut entered_spans = entered_spans.borrow_mut();
+            let entered_spans = &mut entered_spans.borrow_mut().0;
             let Some(position) = entered_spans.iter().rposition(|entered| entered.id == *id) else {
                 return;
             };
