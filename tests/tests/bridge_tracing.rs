@@ -281,3 +281,27 @@ fn explicit_parents_are_followed_when_bridged_in_the_same_segment() {
     assert_eq!(parent.events[0].0, "to the explicit parent");
     assert!(spans.named("tr.contextual").events.is_empty());
 }
+
+#[entry(name = "tr.out_of_order")]
+fn out_of_order() -> [Option<spanscope::SpanContext>; 2] {
+    let (first, second) = (tracing::info_span!("tr.first"), tracing::info_span!("tr.second"));
+    let entered_first = first.enter();
+    let entered_second = second.enter();
+    drop(entered_first);
+    let inside_second = after();
+    drop(entered_second);
+    [inside_second, after()]
+}
+
+#[test]
+fn spans_exited_out_of_order_restore_the_span_current_before_both() {
+    let dir = init();
+    let [inside_second, after_both] = out_of_order();
+    let spans = exported(dir);
+    let root = spans.named("tr.out_of_order");
+    let second = spans.named("tr.second");
+    second.assert_child_of(root);
+    spans.named("tr.first").assert_child_of(root);
+    spans.by_id(&inside_second.unwrap().span_id.to_string()).assert_child_of(second);
+    spans.by_id(&after_both.unwrap().span_id.to_string()).assert_child_of(root);
+}

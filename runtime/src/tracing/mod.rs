@@ -23,7 +23,10 @@
 //!   Entered on a thread or task where its segment is not installed (a future instrumented with
 //!   `.instrument(span)` and spawned with `tokio::spawn`), it is installed as the cross-thread
 //!   parent there instead: spanscope spans opened inside begin a segment continuing the trace
-//!   under it. Entered where another segment is installed, nothing changes.
+//!   under it. Entered where another segment is installed, nothing changes. A `tracing` span
+//!   never owns a segment (it may be entered on several threads at once, and closed while a
+//!   leaked guard keeps it entered), so `tracing` spans created in such a task are recorded once
+//!   a spanscope span is open there (`#[local]` on the task's body).
 //! - Fields, at creation and through `record`, become tags named after the field (interned,
 //!   bounded: see [`Stats::tag_keys_over_limit`](crate::Stats)); strings, integers, floats and
 //!   booleans keep their type, `Debug` and `Display` values are formatted, only for spans that
@@ -293,15 +296,24 @@ where
                 return;
             };
             let entered = &entered_spans[position];
-            if current::get() == entered.installed {
-                current::restore(entered.previous);
-            } else if entered.parent.is_some() {
-                // The context changed since the enter without being restored (exits out of
-                // order, a leaked guard): what is installed now, or saved to be restored, may
-                // still point at this parent context, so it is kept for the thread's life.
+            let still_installed = current::get() == entered.installed;
+            if !still_installed && entered.parent.is_some() {
+                // The context changed since the enter without being restored (a leaked guard):
+                // what is installed now, or saved to be restored, may still point at this
+                // parent context, so it is kept for the thread's life.
                 return;
             }
-            entered_spans.remove(position);
+            let entered = entered_spans.remove(position);
+            if still_installed {
+                current::restore(entered.previous);
+            } else if let Some(next) = entered_spans.get_mut(position) {
+                // Exited before a span entered after it (guards dropped out of order): that span
+                // restores, when it exits, what this one would have. Both are spans of the same
+                // segment, so only the current span's index changes.
+                if next.previous == entered.installed {
+                    next.previous = entered.previous;
+                }
+            }
         });
     }
 
