@@ -345,6 +345,7 @@ impl Span {
 
     /// The span as the parent of segments begun elsewhere (other tasks or threads); `None`
     /// when it does not record or its segment is not reachable from here.
+    #[cfg(feature = "tracing")]
     pub(crate) fn parent_context(&self) -> Option<ParentContext> {
         match &self.state {
             State::Idle => None,

@@ -156,6 +156,7 @@ impl Segment {
 
     /// The index of the span whose id is `span_id`, trying `hint` (usually the current span)
     /// first: how a span named by its ids alone (an OpenTelemetry parent) is found again.
+    #[cfg(feature = "opentelemetry")]
     pub(crate) fn index_of(&self, span_id: SpanId, hint: u32) -> Option<u32> {
         if (hint as usize) < self.spans.len() && self.span_id(hint) == span_id {
             return Some(hint);
