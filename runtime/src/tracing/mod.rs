@@ -196,7 +196,6 @@ where
         if !recording_here() {
             return;
         }
-        let parent = self.parent_of(attrs.parent(), &ctx);
         let mut fields = SpanFields::default();
         attrs.record(&mut Visitor(&mut fields));
         // Checked again after the fields' `Debug` code ran: the span must be a child in the
@@ -204,6 +203,7 @@ where
         if !recording_here() {
             return;
         }
+        let parent = self.parent_of(attrs.parent(), &ctx);
         let mut span = Span::start_named(attrs.metadata().name(), fields.kind(), parent);
         fields.apply_to(&mut span);
         // `None` when the segment is full and the span is not recorded.
