@@ -36,6 +36,9 @@
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
+//! - `tower` (feature `tower`, `axum`): layers giving HTTP and gRPC servers and clients (axum,
+//!   hyper, tonic) an entry or exit span per request; `reqwest` (feature `reqwest`): the client
+//!   side as a `reqwest-middleware` middleware.
 //! - `tracing` (feature `tracing`): a `tracing_subscriber` layer turning `tracing` spans and
 //!   events into spanscope spans and logs.
 //! - `opentelemetry` (feature `opentelemetry`): the current span as an OpenTelemetry `Context`,
@@ -46,14 +49,20 @@ mod clock;
 mod config;
 mod export;
 mod global;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod http_semconv;
 mod id;
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;
 pub mod profiler;
 mod propagation;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 mod span;
 mod stats;
 mod tag;
+#[cfg(feature = "tower")]
+pub mod tower;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 

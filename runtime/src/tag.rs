@@ -44,15 +44,18 @@ impl TagMeta {
     }
 }
 
+#[cfg(any(feature = "tracing", feature = "opentelemetry"))]
 /// Tag keys named at run time (by the `tracing` and OpenTelemetry bridges), each leaked once
 /// so that spans store every key the same way: as a `&'static TagMeta`. Bounded, because the
 /// names may come from data: past [`MAX_RUNTIME_KEYS`] a new name is refused and counted.
 static RUNTIME_KEYS: std::sync::Mutex<Option<std::collections::HashMap<&'static str, &'static TagMeta>>> =
     std::sync::Mutex::new(None);
 
+#[cfg(any(feature = "tracing", feature = "opentelemetry"))]
 /// How many distinct run-time tag keys a process keeps.
 const MAX_RUNTIME_KEYS: usize = 1024;
 
+#[cfg(any(feature = "tracing", feature = "opentelemetry"))]
 impl TagMeta {
     /// The key named `name` at run time; `None` (counted in
     /// [`Stats::tag_keys_over_limit`](crate::Stats)) once too many distinct names were seen.

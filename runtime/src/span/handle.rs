@@ -26,6 +26,7 @@ impl SpanMeta {
     }
 }
 
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
 /// Where a span started at run time ([`Span::start_named`]) hangs in its trace.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "made and consumed at once, on the stack, when a span starts")]
@@ -33,8 +34,10 @@ pub(crate) enum Parent {
     /// Under the span current on this thread; with none, the span begins a segment that
     /// continues the cross-thread context installed here, or a new trace.
     Current,
+    #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
     /// Under the span at this index of the segment installed on this thread.
     InSegment(u32),
+    #[cfg(any(feature = "tower", feature = "opentelemetry"))]
     /// Under a span in another process or on another thread: the span begins a segment.
     Context(ParentContext),
 }
@@ -199,6 +202,7 @@ impl Span {
         span
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
     /// Starts a span whose name and kind are known only at run time (what the integrations
     /// start), under `parent`. Not entered: see [`Span::enter`] and [`Instrumented`].
     ///
@@ -209,8 +213,10 @@ impl Span {
         }
         let current = current::get();
         let local = match parent {
+            #[cfg(any(feature = "tower", feature = "opentelemetry"))]
             Parent::Context(remote) => return Self::open_segment(name.into(), kind, None, Some(remote), &current),
             Parent::Current => current.span,
+            #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
             Parent::InSegment(index) => index,
         };
         if current.segment.is_null() {
@@ -290,12 +296,14 @@ impl Span {
         }
     }
 
+    #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
     /// Renames the span (the segment's endpoint, fixed when it began, stays).
     pub(crate) fn set_name(&mut self, name: impl Into<Cow<'static, str>>) {
         let name = name.into();
         self.with_segment(|segment, index| segment.spans[index as usize].name = name);
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest", feature = "opentelemetry"))]
     /// Records the remote address of an exit span.
     pub(crate) fn set_peer(&mut self, peer: impl Into<Cow<'static, str>>) {
         let peer = peer.into();
@@ -308,11 +316,13 @@ impl Span {
         });
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
     /// Sets a tag whose key is known only at run time or is the runtime's own.
     pub(crate) fn set_tag(&mut self, meta: &'static TagMeta, value: TagValue) {
         self.with_segment(|segment, index| segment.tags.push((index, meta, value)));
     }
 
+    #[cfg(feature = "opentelemetry")]
     /// Logs a timestamped event with `fields` on the span.
     pub(crate) fn log(&mut self, name: impl Into<Cow<'static, str>>, fields: Vec<(&'static str, TagValue)>) {
         if self.is_recording() {
@@ -321,12 +331,14 @@ impl Span {
         }
     }
 
+    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
     /// Marks the span failed; `error`, if given, is logged on it as an `exception` event.
     pub(crate) fn set_error(&mut self, error: Option<ErrorInfo>) {
         let tick = crate::clock::now();
         self.with_segment(|segment, index| segment.fail_span(index, tick, error));
     }
 
+    #[cfg(feature = "opentelemetry")]
     /// The span's ids; for a span that does not record, those of the unsampled span current
     /// here, if any.
     pub(crate) fn context(&self) -> Option<super::SpanContext> {
