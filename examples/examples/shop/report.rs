@@ -1,0 +1,175 @@
+//! What the demo prints once the services have flushed: the slowest trace as a tree across the
+//! three services' `traces.jsonl`, inventory's CPU time per tenant from its pprof files, and the
+//! files written. It reads them with the test harness's readers (`spanscope_tests`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use spanscope_tests::profiles::all_samples;
+use spanscope_tests::{read_spans, ExportedSpan, SpanSet};
+
+/// Where the services send traces and profiles, as the demo passes it to them.
+#[derive(Debug)]
+pub struct Exporters {
+    traces: String,
+    profiles: String,
+    profile_interval: String,
+}
+
+impl Exporters {
+    /// `OTEL_TRACES_EXPORTER` and `SPANSCOPE_PROFILES_EXPORTER` as given; where unset, `local`
+    /// plus `skywalking` if `SW_AGENT_COLLECTOR_BACKEND_SERVICES` is set and `pyroscope` if
+    /// `PYROSCOPE_SERVER_ADDRESS` is. One profile a minute unless `SPANSCOPE_PROFILE_INTERVAL` says.
+    pub fn from_env() -> Self {
+        let set = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+        let local_and = |backend: &str, address: &str| match set(address) {
+            Some(_) => format!("local,{backend}"),
+            None => "local".to_owned(),
+        };
+        Self {
+            traces: set("OTEL_TRACES_EXPORTER")
+                .unwrap_or_else(|| local_and("skywalking", "SW_AGENT_COLLECTOR_BACKEND_SERVICES")),
+            profiles: set("SPANSCOPE_PROFILES_EXPORTER").unwrap_or_else(|| local_and("pyroscope", "PYROSCOPE_SERVER_ADDRESS")),
+            profile_interval: set("SPANSCOPE_PROFILE_INTERVAL").unwrap_or_else(|| "60".to_owned()),
+        }
+    }
+
+    /// The variables to give each service.
+    pub fn child_env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("OTEL_TRACES_EXPORTER", &self.traces),
+            ("SPANSCOPE_PROFILES_EXPORTER", &self.profiles),
+            ("SPANSCOPE_PROFILE_INTERVAL", &self.profile_interval),
+        ]
+    }
+}
+
+/// Prints the report on the output `services` (name, folder) left behind.
+pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
+    println!();
+    let spans: Vec<ExportedSpan> =
+        services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
+    if spans.is_empty() {
+        println!("No traces were written locally: OTEL_TRACES_EXPORTER={}.", exporters.traces);
+    } else {
+        print_slowest_trace(&spans);
+    }
+    println!();
+    match services.iter().find(|(name, _)| *name == "inventory") {
+        Some((_, dir)) if has_profiles(dir) => print_tenants(dir),
+        _ => println!(
+            "No CPU profile of inventory was written locally: SPANSCOPE_PROFILES_EXPORTER={} (or the profiler is off).",
+            exporters.profiles
+        ),
+    }
+    println!();
+    print_files(services);
+}
+
+/// The trace whose root took longest, as a tree: start (from the root's), duration, service,
+/// kind and name of each span, children under their parents across processes.
+fn print_slowest_trace(spans: &[ExportedSpan]) {
+    let roots: Vec<&ExportedSpan> = spans.iter().filter(|s| s.parent_span_id.is_none()).collect();
+    let Some(root) = roots.iter().copied().max_by_key(|s| s.end.saturating_sub(s.start)) else {
+        println!("No complete trace was written.");
+        return;
+    };
+    let trace = spans.in_trace(&root.trace_id);
+    println!(
+        "Slowest of {} traces: {} ({} spans, {:.2} ms)",
+        roots.len(),
+        root.trace_id,
+        trace.len(),
+        millis(root.end.saturating_sub(root.start))
+    );
+    println!("{:>9} {:>9}  {:<10} {:<9} span", "start ms", "took ms", "service", "kind");
+    print_span(&trace, root, root.start, "", "");
+}
+
+/// One line for `span`, then its children: `lead` goes before its name, `indent` before its
+/// children's.
+fn print_span(trace: &[&ExportedSpan], span: &ExportedSpan, zero: u128, lead: &str, indent: &str) {
+    let kind = match span.kind {
+        2 => "server",
+        3 => "client",
+        _ => "internal",
+    };
+    let tenant = span.attributes.get("tenant").and_then(|t| t.as_str()).map(|t| format!("  tenant={t}"));
+    println!(
+        "{:>9.2} {:>9.2}  {:<10} {:<9} {lead}{}{}",
+        millis(span.start.saturating_sub(zero)),
+        millis(span.end.saturating_sub(span.start)),
+        span.service,
+        kind,
+        span.name,
+        tenant.unwrap_or_default()
+    );
+    let mut children: Vec<&ExportedSpan> =
+        trace.iter().copied().filter(|s| s.parent_span_id.as_deref() == Some(span.span_id.as_str())).collect();
+    children.sort_by_key(|s| s.start);
+    for (i, child) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        let (lead, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        print_span(trace, child, zero, &format!("{indent}{lead}"), &format!("{indent}{more}"));
+    }
+}
+
+fn millis(nanos: u128) -> f64 {
+    nanos as f64 / 1e6
+}
+
+fn has_profiles(dir: &Path) -> bool {
+    files(dir).iter().any(|name| name.ends_with(".pb.gz"))
+}
+
+/// Inventory's CPU time per tenant (the `tenant` label `#[profiled]` put on the samples), with
+/// the functions it was spent in (self time, the leaf of each sample).
+fn print_tenants(dir: &Path) {
+    let mut tenants: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut untagged = 0;
+    for sample in all_samples(dir) {
+        let (Some(tenant), Some(leaf)) = (sample.label("tenant"), sample.functions.first()) else {
+            untagged += sample.nanos;
+            continue;
+        };
+        *tenants.entry(tenant.to_owned()).or_default().entry(leaf.clone()).or_default() += sample.nanos;
+    }
+    let total = |functions: &BTreeMap<String, i64>| functions.values().sum::<i64>();
+    let mut tenants: Vec<(String, BTreeMap<String, i64>)> = tenants.into_iter().collect();
+    tenants.sort_by_key(|(_, functions)| -total(functions));
+    let tagged: i64 = tenants.iter().map(|(_, functions)| total(functions)).sum();
+    println!(
+        "inventory's CPU profile by tenant (100 Hz samples; {:.0} ms in #[profiled] pricing, {:.0} ms elsewhere):",
+        millis(tagged as u128),
+        millis(untagged.max(0) as u128)
+    );
+    for (tenant, functions) in &tenants {
+        let spent = total(functions);
+        println!("  {tenant}: {:.0} ms, top functions by self time:", millis(spent as u128));
+        let mut top: Vec<(&String, &i64)> = functions.iter().collect();
+        top.sort_by_key(|(_, nanos)| -**nanos);
+        for (function, nanos) in top.into_iter().take(5) {
+            println!("    {:>5.1}%  {function}", 100.0 * *nanos as f64 / spent as f64);
+        }
+    }
+}
+
+/// Every file each service wrote.
+fn print_files(services: &[(&str, &Path)]) {
+    println!("Files written (traces as OTLP/JSON; open a .svg flamegraph in a browser, or `go tool pprof -http=: FILE.pb.gz`):");
+    for (name, dir) in services {
+        for (i, file) in files(dir).iter().enumerate() {
+            let label = if i == 0 { *name } else { "" };
+            println!("  {label:<10} {}", dir.join(file).display());
+        }
+    }
+}
+
+/// The names of the files in `dir`, sorted: `traces.jsonl` first, then the profiles by window.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.sort_by_key(|name| (!name.ends_with(".jsonl"), name.clone()));
+    names
+}
