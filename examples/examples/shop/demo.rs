@@ -58,12 +58,9 @@ pub async fn run() -> Result<(), Error> {
         failures.len()
     );
 
-    for service in &mut services {
-        // Closing its standard input tells the service to stop; it flushes as it exits.
-        drop(service.child.stdin.take());
-    }
-    for service in &mut services {
-        service.stopped().await?;
+    // Upstream first, one at a time, so their last words do not interleave.
+    for service in services.iter_mut().rev() {
+        service.stop().await?;
     }
     let dirs: Vec<(&str, &Path)> = services.iter().map(|s| (s.role.name(), s.dir.as_path())).collect();
     report::print(&dirs, &exporters);
@@ -120,8 +117,10 @@ impl Service {
         Ok(Self { role, dir: dir.to_owned(), address: SocketAddr::from(([127, 0, 0, 1], port)), child })
     }
 
-    /// Waits for the service to exit after its standard input closed.
-    async fn stopped(&mut self) -> Result<(), Error> {
+    /// Closes its standard input, which tells the service to stop, and waits for it to flush
+    /// and exit.
+    async fn stop(&mut self) -> Result<(), Error> {
+        drop(self.child.stdin.take());
         let name = self.role.name();
         let status = tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
             .await

@@ -18,6 +18,13 @@ use crate::proto::inventory_server::{Inventory, InventoryServer};
 use crate::proto::{Reservation, ReserveRequest};
 use crate::Error;
 
+spanscope::tags! {
+    /// The RPC a CPU sample was spent serving.
+    pub route: &'static str = "http.route",
+    /// The customer an order is for: on the pricing span and on every CPU sample inside it.
+    pub tenant: &'static str,
+}
+
 /// What a tenant's orders cost to price: the price tiers its contract has us search, and the
 /// rounds of fraud screening its risk class needs.
 #[derive(Debug)]
@@ -56,6 +63,7 @@ pub async fn serve(listener: TcpListener, stop: impl Future<Output = ()>) -> Res
     };
     tonic::transport::Server::builder()
         .layer(spanscope::tower::ServerLayer::new())
+
         .add_service(InventoryServer::new(warehouse))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop)
         .await?;

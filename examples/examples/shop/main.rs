@@ -71,13 +71,6 @@ mod proto {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-spanscope::tags! {
-    /// The route or RPC a CPU sample was spent serving.
-    pub route: &'static str = "http.route",
-    /// The customer an order is for: on the pricing span and on every CPU sample inside it.
-    pub tenant: &'static str,
-}
-
 fn main() -> Result<(), Error> {
     match std::env::args().nth(1).as_deref() {
         Some("serve") => serve::run(),

@@ -123,7 +123,8 @@ fn has_profiles(dir: &Path) -> bool {
 }
 
 /// Inventory's CPU time per tenant (the `tenant` label `#[profiled]` put on the samples), with
-/// the functions it was spent in (self time, the leaf of each sample).
+/// the functions it was spent in: self time, by the leaf of each sample and the demo's function
+/// it ran under.
 fn print_tenants(dir: &Path) {
     let mut tenants: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let mut untagged = 0;
@@ -132,14 +133,20 @@ fn print_tenants(dir: &Path) {
             untagged += sample.nanos;
             continue;
         };
-        *tenants.entry(tenant.to_owned()).or_default().entry(leaf.clone()).or_default() += sample.nanos;
+        let leaf = tidy(leaf);
+        let ours = sample.functions.iter().find(|f| f.starts_with("shop::")).map(|f| tidy(f));
+        let function = match ours {
+            Some(ours) if ours != leaf => format!("{leaf}  (in {ours})"),
+            _ => leaf,
+        };
+        *tenants.entry(tenant.to_owned()).or_default().entry(function).or_default() += sample.nanos;
     }
     let total = |functions: &BTreeMap<String, i64>| functions.values().sum::<i64>();
     let mut tenants: Vec<(String, BTreeMap<String, i64>)> = tenants.into_iter().collect();
     tenants.sort_by_key(|(_, functions)| -total(functions));
     let tagged: i64 = tenants.iter().map(|(_, functions)| total(functions)).sum();
     println!(
-        "inventory's CPU profile by tenant (100 Hz samples; {:.0} ms in #[profiled] pricing, {:.0} ms elsewhere):",
+        "inventory's CPU profile by tenant ({:.0} ms in #[profiled] pricing, {:.0} ms elsewhere):",
         millis(tagged as u128),
         millis(untagged.max(0) as u128)
     );
@@ -152,6 +159,11 @@ fn print_tenants(dir: &Path) {
             println!("    {:>5.1}%  {function}", 100.0 * *nanos as f64 / spent as f64);
         }
     }
+}
+
+/// `name` without the closures the attributes wrap function bodies in.
+fn tidy(name: &str) -> String {
+    name.replace("::{{closure}}", "")
 }
 
 /// Every file each service wrote.
