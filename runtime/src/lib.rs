@@ -36,18 +36,27 @@
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
+//! - `tower` (feature `tower`, `axum`): layers giving HTTP and gRPC servers and clients (axum,
+//!   hyper, tonic) an entry or exit span per request; `reqwest` (feature `reqwest`): the client
+//!   side as a `reqwest-middleware` middleware.
 
 pub mod baggage;
 mod clock;
 mod config;
 mod export;
 mod global;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod http_semconv;
 mod id;
 pub mod profiler;
 mod propagation;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 mod span;
 mod stats;
 mod tag;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 #[doc(hidden)]
 #[path = "private.rs"]

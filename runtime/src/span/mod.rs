@@ -30,5 +30,6 @@ pub use spawn::thread;
 
 pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 pub(crate) use current::{identity, set_panic_message};
+pub(crate) use handle::Parent;
 pub(crate) use record::{SpanLog, NO_SPAN};
 pub(crate) use segment::Segment;

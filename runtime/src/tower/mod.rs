@@ -1,0 +1,112 @@
+//! Tower layers for HTTP and gRPC: [`ServerLayer`] gives every incoming request an entry span
+//! continuing the caller's trace, [`ClientLayer`] gives every outgoing request an exit span and
+//! writes its context into the request headers. Both work with any `http` request and response
+//! body, so with axum (`Router::layer`), hyper (through hyper-util's tower adapters), tonic
+//! servers (`Server::builder().layer(..)`) and clients (`XxxClient::new(ClientLayer::new().layer(channel))`),
+//! and hyper-util's client.
+//!
+//! Spans follow OpenTelemetry's HTTP and RPC semantic conventions: `GET /orders/{id}` when the
+//! route is known, else `GET`; `package.Service/Method` for gRPC, with `rpc.*` tags and the
+//! `rpc.grpc.status_code` read from the response headers or trailers. A span ends when the
+//! response body ends or is dropped, so it covers streaming and sees gRPC trailers.
+//!
+//! Without [`init`](crate::init), both layers pass requests and responses through unchanged.
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # mod example {
+//! use axum::routing::get;
+//! use spanscope::tower::ServerLayer;
+//!
+//! /// `GET /orders/{id}` spans with `http.route` = `/orders/{id}`; handlers' spans are their children.
+//! fn app() -> axum::Router {
+//!     axum::Router::new().route("/orders/{id}", get(|| async { "ok" })).layer(ServerLayer::new())
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! A tonic client: `OrdersClient::new(ClientLayer::new().peer("orders:50051").layer(channel))`
+//! (tonic's generated clients send only the path, so the peer is given to the layer).
+
+mod client;
+mod server;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::http_semconv::{record_grpc_status, Side};
+use crate::span::current::RestoreOnDrop;
+use crate::span::{ErrorInfo, Span};
+
+pub use client::{ClientFuture, ClientLayer, ClientService};
+pub use server::{ServerFuture, ServerLayer, ServerService};
+
+pin_project! {
+    /// The body of a response that passed through [`ServerLayer`] or [`ClientLayer`]: the same
+    /// frames, with the request's span entered while the inner body is polled and ended when the
+    /// body ends (or fails, or is dropped). A gRPC status in the trailers is recorded on it.
+    #[derive(Debug)]
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        span: Option<Span>,
+        // `Some` while a gRPC status is expected in the trailers; says how to judge it.
+        trailers: Option<Side>,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    fn new(inner: B, span: Span, trailers: Option<Side>) -> Self {
+        Self { inner, span: Some(span), trailers }
+    }
+}
+
+impl<B> Body for ResponseBody<B>
+where
+    B: Body,
+    B::Error: std::fmt::Display,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let entered = this.span.as_ref().and_then(Span::enter).map(RestoreOnDrop);
+        let polled = this.inner.poll_frame(cx);
+        // Leave before the span may end below: a segment is uninstalled before it is handed over.
+        drop(entered);
+        match &polled {
+            Poll::Pending => {}
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(side), Some(trailers), Some(span)) = (*this.trailers, frame.trailers_ref(), this.span) {
+                    if record_grpc_status(span, side, trailers) {
+                        *this.trailers = None;
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(span) = this.span.take() {
+                    span.finish(|| Some(ErrorInfo::of(error)));
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(span) = this.span.take() {
+                    span.finish(|| None);
+                }
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,129 @@
+//! `ServerLayer` and `ClientLayer` with plain hyper on loopback: a request crossing two services
+//! (test → front → back) is one trace whose client spans parent the next server span, with the
+//! peer and URL on the client spans; an inner service's `Err` fails both ends.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
+use spanscope_tests::{exported, setup, ExportedSpan, SpanSet, CLIENT, SERVER};
+use tower::{Layer, Service, ServiceExt};
+
+type HttpClient = ClientService<Client<HttpConnector, Full<Bytes>>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn client() -> HttpClient {
+    ClientLayer::new().layer(Client::builder(TokioExecutor::new()).build_http())
+}
+
+/// Serves `service` behind a `ServerLayer` over HTTP/1.1 on a new loopback port.
+async fn serve<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display + Into<BoxError>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display + Into<BoxError>,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = ServerLayer::new().layer(service);
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    addr
+}
+
+/// GET `url` through `client`: the status and body, or the error's text.
+async fn get(client: HttpClient, url: String) -> Result<(u16, String), String> {
+    let request = Request::get(url).body(Full::default()).unwrap();
+    let response = client.oneshot(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn back_end() -> SocketAddr {
+    serve(tower::service_fn(|request: Request<Incoming>| async move {
+        if request.uri().path() == "/broken" {
+            return Err(std::io::Error::other("the back end broke"));
+        }
+        Ok(Response::new(Full::new(Bytes::from("stock: 3"))))
+    }))
+    .await
+}
+
+/// Forwards every request's path to `back`.
+async fn front_end(back: SocketAddr) -> SocketAddr {
+    serve(tower::service_fn(move |request: Request<Incoming>| async move {
+        let answer = get(client(), format!("http://{back}{}", request.uri().path())).await;
+        let body = match answer {
+            Ok((_, body)) => body,
+            Err(error) => format!("back end failed: {error}"),
+        };
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+    }))
+    .await
+}
+
+/// The only span of `kind` in `trace` addressed to `addr` (`server.port`).
+fn at<'a>(spans: &'a [ExportedSpan], kind: u64, addr: SocketAddr, trace: &str) -> &'a ExportedSpan {
+    let port = i64::from(addr.port());
+    let found: Vec<_> =
+        spans.iter().filter(|s| s.kind == kind && s.trace_id == trace && s.attributes["server.port"] == port).collect();
+    assert_eq!(found.len(), 1, "one span of kind {kind} to {addr} in the trace: {spans:#?}");
+    found[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hops_make_one_trace_with_client_spans_parenting_server_spans() {
+    let dir = setup();
+    let back = back_end().await;
+    let front = front_end(back).await;
+    assert_eq!(get(client(), format!("http://{front}/stock/7?fresh=1")).await.unwrap(), (200, "stock: 3".to_owned()));
+    let spans = exported(dir);
+
+    let url = format!("http://{front}/stock/7?fresh=1");
+    let first = spans.iter().find(|s| s.kind == CLIENT && s.attributes["url.full"] == url.as_str()).unwrap();
+    assert_eq!(first.name, "GET");
+    assert_eq!(first.parent_span_id, None);
+    assert_eq!(first.attributes["server.address"], "127.0.0.1");
+    assert_eq!(first.attributes["http.response.status_code"], 200);
+    let trace = &first.trace_id;
+    assert_eq!(spans.in_trace(trace).len(), 4, "test → front → back: {:#?}", spans.in_trace(trace));
+
+    let front_entry = at(&spans, SERVER, front, trace);
+    front_entry.assert_child_of(first);
+    assert_eq!(front_entry.name, "GET");
+    let hop = at(&spans, CLIENT, back, trace);
+    hop.assert_child_of(front_entry);
+    assert_eq!(hop.attributes["url.full"], format!("http://{back}/stock/7").as_str());
+    at(&spans, SERVER, back, trace).assert_child_of(hop);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inner_service_error_fails_the_server_span_and_the_client_span() {
+    let dir = setup();
+    let back = back_end().await;
+    let failure = get(client(), format!("http://{back}/broken")).await.unwrap_err();
+    let spans = exported(dir);
+
+    let server = spans.iter().find(|s| s.kind == SERVER && s.attributes["url.path"] == "/broken").unwrap();
+    assert_eq!(server.status_code, 2);
+    assert_eq!(server.status_message.as_deref(), Some("the back end broke"));
+    let client = spans.by_id(server.parent_span_id.as_deref().unwrap());
+    assert_eq!((client.kind, client.status_code), (CLIENT, 2));
+    assert_eq!(client.status_message.as_deref(), Some(failure.as_str()));
+}
