@@ -2,24 +2,15 @@
 //! wrote: one trace, the callee's entry spans children of the caller's exit spans, and the
 //! SkyWalking reference to the caller's segment filled in on the callee's side.
 
-use std::path::PathBuf;
 use std::process::Command;
 
+use examples::built_example;
 use spanscope_tests::{fresh_dir, read_spans, SpanSet, CLIENT, SERVER};
-
-/// `cargo test` builds the package's examples next to its test binaries.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile folder");
-    let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} is missing: run through `cargo test`, which builds examples", path.display());
-    path
-}
 
 #[test]
 fn one_trace_crosses_both_services() {
     let out = fresh_dir("distributed");
-    let output = Command::new(example("distributed"))
+    let output = Command::new(built_example("distributed"))
         .env("SPANSCOPE_OUT_DIR", &out)
         .env_remove("OTEL_TRACES_EXPORTER")
         .env_remove("OTEL_PROPAGATORS")

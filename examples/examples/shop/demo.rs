@@ -62,10 +62,12 @@ pub async fn run() -> Result<(), Error> {
     for service in services.iter_mut().rev() {
         service.stop().await?;
     }
-    let dirs: Vec<(&str, &Path)> = services.iter().map(|s| (s.role.name(), s.dir.as_path())).collect();
+    let dirs: Vec<(&str, &Path)> = services.iter().rev().map(|s| (s.role.name(), s.dir.as_path())).collect();
     report::print(&dirs, &exporters);
     match failures.first() {
-        Some(first) => Err(format!("{} of {requests} checkouts failed, the first with: {first}", failures.len()).into()),
+        Some(first) => {
+            Err(format!("{} of {requests} checkouts failed, the first with: {first}", failures.len()).into())
+        }
         None => Ok(()),
     }
 }
@@ -92,7 +94,12 @@ struct Service {
 
 impl Service {
     /// Starts `shop serve <role>` writing into `dir` and waits for the port it prints.
-    async fn start(role: Role, dir: &Path, downstream: Option<SocketAddr>, exporters: &Exporters) -> Result<Self, Error> {
+    async fn start(
+        role: Role,
+        dir: &Path,
+        downstream: Option<SocketAddr>,
+        exporters: &Exporters,
+    ) -> Result<Self, Error> {
         let mut command = Command::new(std::env::current_exe()?);
         command.args(["serve", role.name()]);
         if let Some(downstream) = downstream {
@@ -148,7 +155,8 @@ async fn drive(frontend: SocketAddr, requests: usize) -> Vec<String> {
                     if i >= requests {
                         return failures;
                     }
-                    let (tenant, item, quantity) = (TENANTS[i % TENANTS.len()], ITEMS[i / TENANTS.len() % ITEMS.len()], 1 + i % 3);
+                    let (tenant, item, quantity) =
+                        (TENANTS[i % TENANTS.len()], ITEMS[i / TENANTS.len() % ITEMS.len()], 1 + i % 3);
                     let url = format!("http://{frontend}/checkout/{tenant}/{item}/{quantity}");
                     if let Err(error) = checkout(&client, &url).await {
                         failures.push(format!("POST {url}: {error}"));

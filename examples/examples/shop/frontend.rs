@@ -22,7 +22,11 @@ struct Orders {
     client: ClientWithMiddleware,
 }
 
-pub async fn serve(listener: TcpListener, orders: SocketAddr, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+pub async fn serve(
+    listener: TcpListener,
+    orders: SocketAddr,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(spanscope::reqwest::Middleware::new())
         .build();

@@ -44,7 +44,8 @@ const CONTRACTS: [Contract; 4] = [
 ];
 
 /// The catalogue: item and unit price in cents.
-const CATALOGUE: [(&str, u64); 5] = [("book", 1_299), ("lamp", 4_500), ("pen", 199), ("desk", 24_900), ("chair", 15_900)];
+const CATALOGUE: [(&str, u64); 5] =
+    [("book", 1_299), ("lamp", 4_500), ("pen", 199), ("desk", 24_900), ("chair", 15_900)];
 
 /// Units of each item in stock at start.
 const INITIAL_STOCK: u64 = 1_000_000;
@@ -63,7 +64,6 @@ pub async fn serve(listener: TcpListener, stop: impl Future<Output = ()>) -> Res
     };
     tonic::transport::Server::builder()
         .layer(spanscope::tower::ServerLayer::new())
-
         .add_service(InventoryServer::new(warehouse))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop)
         .await?;

@@ -20,7 +20,11 @@ use crate::Error;
 
 type Inventory = InventoryClient<ClientService<Channel>>;
 
-pub async fn serve(listener: TcpListener, inventory: SocketAddr, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+pub async fn serve(
+    listener: TcpListener,
+    inventory: SocketAddr,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     // Connects on first use; the channel is shared by every request (it multiplexes one HTTP/2 connection).
     let channel = Channel::from_shared(format!("http://{inventory}"))?.connect_lazy();
     let client = InventoryClient::new(ClientLayer::new().peer(inventory.to_string()).layer(channel));

@@ -29,7 +29,8 @@ impl Exporters {
         Self {
             traces: set("OTEL_TRACES_EXPORTER")
                 .unwrap_or_else(|| local_and("skywalking", "SW_AGENT_COLLECTOR_BACKEND_SERVICES")),
-            profiles: set("SPANSCOPE_PROFILES_EXPORTER").unwrap_or_else(|| local_and("pyroscope", "PYROSCOPE_SERVER_ADDRESS")),
+            profiles: set("SPANSCOPE_PROFILES_EXPORTER")
+                .unwrap_or_else(|| local_and("pyroscope", "PYROSCOPE_SERVER_ADDRESS")),
             profile_interval: set("SPANSCOPE_PROFILE_INTERVAL").unwrap_or_else(|| "60".to_owned()),
         }
     }
@@ -47,8 +48,7 @@ impl Exporters {
 /// Prints the report on the output `services` (name, folder) left behind.
 pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
     println!();
-    let spans: Vec<ExportedSpan> =
-        services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
+    let spans: Vec<ExportedSpan> = services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
     if spans.is_empty() {
         println!("No traces were written locally: OTEL_TRACES_EXPORTER={}.", exporters.traces);
     } else {
