@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
 
 use crate::report::{self, Exporters};
 use crate::serve::Role;
@@ -45,8 +46,10 @@ pub async fn run() -> Result<(), Error> {
     }
     let frontend = downstream.ok_or("no frontend")?;
     println!(
-        "shop: {}",
-        services.iter().map(|s| format!("{} on {}", s.role.name(), s.address)).collect::<Vec<_>>().join(", ")
+        "shop: {}; {} (local: {})",
+        services.iter().map(|s| format!("{} on {}", s.role.name(), s.address)).collect::<Vec<_>>().join(", "),
+        exporters.summary(),
+        root.join("shop").display()
     );
 
     let started = Instant::now();
@@ -90,6 +93,8 @@ struct Service {
     dir: PathBuf,
     address: SocketAddr,
     child: Child,
+    /// Passes the rest of its standard output through.
+    output: JoinHandle<std::io::Result<u64>>,
 }
 
 impl Service {
@@ -119,9 +124,8 @@ impl Service {
             .await
             .map_err(|_| format!("{} did not start within {START_TIMEOUT:?}", role.name()))??;
         let port: u16 = port.trim().parse().map_err(|_| format!("{} exited before it was ready", role.name()))?;
-        // Anything else it prints is passed through.
-        tokio::spawn(async move { tokio::io::copy(&mut stdout, &mut tokio::io::stdout()).await });
-        Ok(Self { role, dir: dir.to_owned(), address: SocketAddr::from(([127, 0, 0, 1], port)), child })
+        let output = tokio::spawn(async move { tokio::io::copy(&mut stdout, &mut tokio::io::stdout()).await });
+        Ok(Self { role, dir: dir.to_owned(), address: SocketAddr::from(([127, 0, 0, 1], port)), child, output })
     }
 
     /// Closes its standard input, which tells the service to stop, and waits for it to flush
@@ -133,6 +137,8 @@ impl Service {
             .await
             .map_err(|_| format!("{name} did not exit within {STOP_TIMEOUT:?} of being told to stop"))??;
         if status.success() {
+            // Whatever it printed last (traces, with `OTEL_TRACES_EXPORTER=console`) comes before the report.
+            (&mut self.output).await??;
             Ok(())
         } else {
             Err(format!("{name} exited with {status}").into())

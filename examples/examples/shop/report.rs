@@ -35,6 +35,11 @@ impl Exporters {
         }
     }
 
+    /// Where the data goes, in a few words.
+    pub fn summary(&self) -> String {
+        format!("traces to {}, CPU profiles to {}", self.traces, self.profiles)
+    }
+
     /// The variables to give each service.
     pub fn child_env(&self) -> [(&'static str, &str); 3] {
         [
@@ -49,21 +54,34 @@ impl Exporters {
 pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
     println!();
     let spans: Vec<ExportedSpan> = services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
-    if spans.is_empty() {
-        println!("No traces were written locally: OTEL_TRACES_EXPORTER={}.", exporters.traces);
-    } else {
+    if !spans.is_empty() {
         print_slowest_trace(&spans);
+    } else if has_local(&exporters.traces) {
+        println!("No trace was written.");
+    } else {
+        println!(
+            "Traces went to {} (OTEL_TRACES_EXPORTER); add `local` to see the slowest one here.",
+            exporters.traces
+        );
     }
     println!();
-    match services.iter().find(|(name, _)| *name == "inventory") {
-        Some((_, dir)) if has_profiles(dir) => print_tenants(dir),
-        _ => println!(
-            "No CPU profile of inventory was written locally: SPANSCOPE_PROFILES_EXPORTER={} (or the profiler is off).",
+    let inventory = services.iter().find(|(name, _)| *name == "inventory").map(|(_, dir)| *dir);
+    match inventory.filter(|dir| has_profiles(dir)) {
+        Some(dir) => print_tenants(dir),
+        None if has_local(&exporters.profiles) => {
+            println!("inventory wrote no CPU profile: too few samples, or SPANSCOPE_PROFILER=off.")
+        }
+        None => println!(
+            "CPU profiles went to {} (SPANSCOPE_PROFILES_EXPORTER); add `local` to see inventory's by tenant here.",
             exporters.profiles
         ),
     }
-    println!();
     print_files(services);
+}
+
+/// Whether `exporters` (a comma-separated list) has the local one.
+fn has_local(exporters: &str) -> bool {
+    exporters.split(',').any(|exporter| exporter.trim() == "local")
 }
 
 /// The trace whose root took longest, as a tree: start (from the root's), duration, service,
@@ -134,7 +152,13 @@ fn print_tenants(dir: &Path) {
             continue;
         };
         let leaf = tidy(leaf);
-        let ours = sample.functions.iter().find(|f| f.starts_with("shop::")).map(|f| tidy(f));
+        // Ours: the innermost function named `shop::..`, else (inlined, named without its path)
+        // the innermost in our files.
+        let frames = || sample.functions.iter().zip(&sample.lines);
+        let ours = frames()
+            .find(|(function, _)| function.starts_with("shop::"))
+            .or_else(|| frames().find(|(_, line)| line.contains("examples/shop/")))
+            .map(|(function, _)| tidy(function));
         let function = match ours {
             Some(ours) if ours != leaf => format!("{leaf}  (in {ours})"),
             _ => leaf,
@@ -168,9 +192,14 @@ fn tidy(name: &str) -> String {
 
 /// Every file each service wrote.
 fn print_files(services: &[(&str, &Path)]) {
+    let written: Vec<(&str, Vec<String>)> = services.iter().map(|(name, dir)| (*name, files(dir))).collect();
+    if written.iter().all(|(_, files)| files.is_empty()) {
+        return;
+    }
+    println!();
     println!("Files written (traces as OTLP/JSON; open a .svg flamegraph in a browser, or `go tool pprof -http=: FILE.pb.gz`):");
-    for (name, dir) in services {
-        for (i, file) in files(dir).iter().enumerate() {
+    for ((name, files), (_, dir)) in written.iter().zip(services) {
+        for (i, file) in files.iter().enumerate() {
             let label = if i == 0 { *name } else { "" };
             println!("  {label:<10} {}", dir.join(file).display());
         }
