@@ -1,18 +1,20 @@
-//! TEMPORARY (replaced by the shared build.rs on merge): compiles every `.proto` under `proto/`.
+//! Compiles every `.proto` file in `proto/` (the examples' own gRPC services) with client and
+//! server code, using a pure-Rust compiler so no system `protoc` is needed. Examples include the
+//! generated code with `tonic::include_proto!("their.package")`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
-    println!("cargo:rerun-if-changed={}", root.display());
-    let mut files: Vec<PathBuf> = Vec::new();
-    for dir in std::fs::read_dir(&root)? {
-        for entry in std::fs::read_dir(dir?.path())? {
-            files.push(entry?.path());
-        }
-    }
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir)?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
     files.retain(|path| path.extension().is_some_and(|e| e == "proto"));
-    let descriptors = protox::compile(&files, [&root])?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    files.sort();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    let descriptors = protox::compile(&files, [&dir])?;
+    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(descriptors)?;
     Ok(())
 }

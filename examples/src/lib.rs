@@ -1,13 +1,11 @@
-//! Runnable examples: `cargo run --example NAME` from the workspace root. The library holds what
-//! the examples' tests share.
+//! Runnable examples: `cargo run --example NAME` from the workspace root.
+//!
+//! The library holds what the examples' own tests share.
 
 use std::path::PathBuf;
 
-/// The executable of example `name`, which `cargo test` builds next to the package's test
-/// binaries.
-///
-/// # Panics
-/// If it is missing, i.e. the test was not run through `cargo test`.
+/// The path of the example `name` as `cargo test` built it next to the test binaries; panics if
+/// it is missing (the test was not run through `cargo test`).
 pub fn built_example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target profile folder");

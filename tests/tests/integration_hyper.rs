@@ -24,8 +24,8 @@ fn client() -> HttpClient {
     ClientLayer::new().layer(Client::builder(TokioExecutor::new()).build_http())
 }
 
-/// Serves `service` behind a `ServerLayer` over HTTP/1.1 on a new loopback port.
-async fn serve<S, B>(service: S) -> SocketAddr
+/// Serves `service` behind `layer` over HTTP/1.1 on a new loopback port.
+async fn serve<S, B>(layer: ServerLayer, service: S) -> SocketAddr
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -35,7 +35,7 @@ where
 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = ServerLayer::new().layer(service);
+    let service = layer.layer(service);
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
@@ -55,26 +55,47 @@ async fn get(client: HttpClient, url: String) -> Result<(u16, String), String> {
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
+fn current_span_id() -> String {
+    spanscope::current().context().map_or_else(|| "none".to_owned(), |c| c.span_id.to_string())
+}
+
+/// Answers `/stock/..` with a count, `/echo` with the `traceparent` it got, `/whoami` with the span
+/// current in the service's `call` and in its future; fails `/broken`. Its
+/// layer knows the route of `/stock/..` requests.
 async fn back_end() -> SocketAddr {
-    serve(tower::service_fn(|request: Request<Incoming>| async move {
-        if request.uri().path() == "/broken" {
-            return Err(std::io::Error::other("the back end broke"));
-        }
-        Ok(Response::new(Full::new(Bytes::from("stock: 3"))))
-    }))
+    let layer = ServerLayer::new().route(|parts| parts.uri.path().starts_with("/stock/").then_some("/stock/{item}"));
+    serve(
+        layer,
+        tower::service_fn(|request: Request<Incoming>| {
+            let in_call = current_span_id();
+            async move {
+                let body = match request.uri().path() {
+                    "/broken" => return Err(std::io::Error::other("the back end broke")),
+                    "/echo" => format!("{:?}", request.headers().get("traceparent")),
+                    "/whoami" => format!("{in_call} {}", current_span_id()),
+                    _ => "stock: 3".to_owned(),
+                };
+                Ok(Response::new(Full::new(Bytes::from(body))))
+            }
+        }),
+    )
     .await
 }
 
 /// Forwards every request's path to `back`.
 async fn front_end(back: SocketAddr) -> SocketAddr {
-    serve(tower::service_fn(move |request: Request<Incoming>| async move {
-        let answer = get(client(), format!("http://{back}{}", request.uri().path())).await;
-        let body = match answer {
-            Ok((_, body)) => body,
-            Err(error) => format!("back end failed: {error}"),
-        };
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
-    }))
+    let layer = ServerLayer::new().span_name(|parts| format!("front {}", parts.uri.path()));
+    serve(
+        layer,
+        tower::service_fn(move |request: Request<Incoming>| async move {
+            let answer = get(client(), format!("http://{back}{}", request.uri().path())).await;
+            let body = match answer {
+                Ok((_, body)) => body,
+                Err(error) => format!("back end failed: {error}"),
+            };
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+        }),
+    )
     .await
 }
 
@@ -106,11 +127,40 @@ async fn two_hops_make_one_trace_with_client_spans_parenting_server_spans() {
 
     let front_entry = at(&spans, SERVER, front, trace);
     front_entry.assert_child_of(first);
-    assert_eq!(front_entry.name, "GET");
+    assert_eq!(front_entry.name, "front /stock/7", "the layer's span_name");
     let hop = at(&spans, CLIENT, back, trace);
     hop.assert_child_of(front_entry);
     assert_eq!(hop.attributes["url.full"], format!("http://{back}/stock/7").as_str());
-    at(&spans, SERVER, back, trace).assert_child_of(hop);
+    let back_entry = at(&spans, SERVER, back, trace);
+    back_entry.assert_child_of(hop);
+    assert_eq!(back_entry.name, "GET /stock/{item}", "the layer's route");
+    assert_eq!(back_entry.attributes["http.route"], "/stock/{item}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_span_is_current_in_the_inner_call_and_its_future() {
+    let dir = setup();
+    let back = back_end().await;
+    let (_, body) = get(client(), format!("http://{back}/whoami")).await.unwrap();
+    let spans = exported(dir);
+    let server = spans.iter().find(|s| s.kind == SERVER && s.attributes["url.path"] == "/whoami").unwrap();
+    assert_eq!(body, format!("{0} {0}", server.span_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsampled_trace_still_propagates_through_the_client_layer() {
+    let dir = setup();
+    let back = back_end().await;
+    let front = front_end(back).await;
+    let unsampled = "00-5a7e5a7e5a7e5a7e5a7e5a7e5a7e5a7e-1111111111111111-00";
+    let plain = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = Request::get(format!("http://{front}/echo")).header("traceparent", unsampled);
+    let response = plain.request(request.body(Full::default()).unwrap()).await.unwrap();
+    let seen = response.into_body().collect().await.unwrap().to_bytes();
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("Some(\"00-5a7e5a7e5a7e5a7e5a7e5a7e5a7e5a7e-"), "the back end got {seen}");
+    assert!(seen.ends_with("-00\")") && !seen.contains("1111111111111111"), "front's span, not sampled: {seen}");
+    assert!(exported(dir).in_trace("5a7e5a7e5a7e5a7e5a7e5a7e5a7e5a7e").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,7 +46,9 @@ async fn the_injected_context_is_continued_by_the_server() {
     assert_eq!(status, 200);
     let spans = exported(dir);
 
-    let exit = spans.iter().find(|s| s.kind == CLIENT && s.attributes["url.full"] == format!("http://{addr}/echo?q=1").as_str());
+    let exit = spans
+        .iter()
+        .find(|s| s.kind == CLIENT && s.attributes["url.full"] == format!("http://{addr}/echo?q=1").as_str());
     let exit = exit.expect("the exit span");
     assert_eq!(exit.name, "GET");
     assert_eq!(exit.attributes["http.request.method"], "GET");
@@ -75,7 +77,8 @@ async fn server_errors_and_refused_connections_fail_the_exit_span() {
     let failed = spans.iter().find(|s| s.kind == CLIENT && s.attributes["server.port"] == i64::from(addr.port()));
     let failed = failed.expect("the 500's exit span");
     assert_eq!((failed.status_code, &failed.attributes["http.response.status_code"]), (2, &500.into()));
-    let unreachable = spans.iter().find(|s| s.kind == CLIENT && s.attributes["server.port"] == i64::from(closed.port()));
+    let unreachable =
+        spans.iter().find(|s| s.kind == CLIENT && s.attributes["server.port"] == i64::from(closed.port()));
     let unreachable = unreachable.expect("the refused request's exit span");
     assert_eq!(unreachable.status_code, 2);
     assert!(!unreachable.attributes.contains_key("http.response.status_code"));

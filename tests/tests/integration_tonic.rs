@@ -37,7 +37,8 @@ impl Echo for EchoService {
 async fn serve() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tonic::transport::Server::builder().layer(ServerLayer::new()).add_service(EchoServer::new(EchoService));
+    let server =
+        tonic::transport::Server::builder().layer(ServerLayer::new()).add_service(EchoServer::new(EchoService));
     tokio::spawn(server.serve_with_incoming(Incoming(listener)));
     addr
 }

@@ -12,7 +12,7 @@ use axum::Router;
 use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
-use tower_layer::Layer as _;
+use tower::Layer as _;
 
 use crate::proto::inventory_client::InventoryClient;
 use crate::proto::ReserveRequest;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::{Request, Response};
+use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -56,6 +57,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: fmt::Display,
+    ResBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -96,6 +98,7 @@ pin_project! {
 impl<F, B, E> Future for ClientFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
     E: fmt::Display,
 {
     type Output = Result<Response<ResponseBody<B>>, E>;

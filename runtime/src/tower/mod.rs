@@ -59,9 +59,17 @@ pin_project! {
     }
 }
 
-impl<B> ResponseBody<B> {
+impl<B: Body> ResponseBody<B> {
     fn new(inner: B, span: Span, trailers: Option<Side>) -> Self {
-        Self { inner, span: Some(span), trailers }
+        // A body with nothing to send (an error status, often) may never be polled: its span ends
+        // now, before the response leaves, not whenever the connection drops the body.
+        let span = if inner.is_end_stream() {
+            span.finish(|| None);
+            None
+        } else {
+            Some(span)
+        };
+        Self { inner, span, trailers }
     }
 }
 
@@ -74,17 +82,26 @@ where
     type Error = B::Error;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
         let entered = this.span.as_ref().and_then(Span::enter).map(RestoreOnDrop);
-        let polled = this.inner.poll_frame(cx);
+        let polled = this.inner.as_mut().poll_frame(cx);
         // Leave before the span may end below: a segment is uninstalled before it is handed over.
         drop(entered);
         match &polled {
             Poll::Pending => {}
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(side), Some(trailers), Some(span)) = (*this.trailers, frame.trailers_ref(), this.span) {
+                if let (Some(side), Some(trailers), Some(span)) =
+                    (*this.trailers, frame.trailers_ref(), &mut *this.span)
+                {
                     if record_grpc_status(span, side, trailers) {
                         *this.trailers = None;
+                    }
+                }
+                // The last frame: the span ends before it is sent, so it is complete by the time
+                // the peer has the whole response.
+                if this.inner.is_end_stream() {
+                    if let Some(span) = this.span.take() {
+                        span.finish(|| None);
                     }
                 }
             }

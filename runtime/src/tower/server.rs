@@ -10,6 +10,7 @@ use std::task::{ready, Context, Poll};
 
 use http::request::Parts;
 use http::{Request, Response};
+use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -100,6 +101,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ServerService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: fmt::Display,
+    ResBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -228,6 +230,7 @@ pin_project! {
 impl<F, B, E> Future for ServerFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
     E: fmt::Display,
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
