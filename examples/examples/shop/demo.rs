@@ -26,6 +26,8 @@ const CONCURRENCY: usize = 8;
 /// exporters' own shutdown deadline is 5 s by default).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one checkout may take (a few ms normally; seconds on a loaded machine in a debug build).
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::main(flavor = "current_thread")]
 pub async fn run() -> Result<(), Error> {
@@ -45,12 +47,9 @@ pub async fn run() -> Result<(), Error> {
         services.push(service);
     }
     let frontend = downstream.ok_or("no frontend")?;
-    println!(
-        "shop: {}; {} (local: {})",
-        services.iter().map(|s| format!("{} on {}", s.role.name(), s.address)).collect::<Vec<_>>().join(", "),
-        exporters.summary(),
-        root.join("shop").display()
-    );
+    let listening: Vec<String> = services.iter().rev().map(|s| format!("{} on {}", s.role.name(), s.address)).collect();
+    println!("shop: {}", listening.join(", "));
+    println!("shop: {}; local files under {}", exporters.summary(), root.join("shop").display());
 
     let started = Instant::now();
     let failures = drive(frontend, requests).await;
@@ -83,7 +82,7 @@ fn requests() -> Result<usize, Error> {
         Some(other) => return Err(format!("unknown argument {other:?}: try --requests N, or serve <role>").into()),
         None => std::env::var("SHOP_REQUESTS").ok(),
     };
-    Ok(flag.map_or(Ok(600), |n| n.parse())?)
+    Ok(flag.map_or(Ok(600), |n| n.parse().map_err(|e| format!("checkouts {n:?}: {e}")))?)
 }
 
 /// One running service.
@@ -110,6 +109,7 @@ impl Service {
         if let Some(downstream) = downstream {
             command.arg("--downstream").arg(downstream.to_string());
         }
+        // Each service its own name and folder, whatever the environment says.
         command
             .env("OTEL_SERVICE_NAME", role.name())
             .env("SPANSCOPE_OUT_DIR", dir)
@@ -149,7 +149,10 @@ impl Service {
 /// Sends `requests` checkouts to frontend, `CONCURRENCY` at a time, cycling through tenants,
 /// items and quantities; returns what went wrong.
 async fn drive(frontend: SocketAddr, requests: usize) -> Vec<String> {
-    let client = reqwest::Client::new();
+    let client = match reqwest::Client::builder().timeout(CHECKOUT_TIMEOUT).build() {
+        Ok(client) => client,
+        Err(error) => return vec![error.to_string()],
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|_| {

@@ -7,7 +7,7 @@
 //!
 //! `frontend` (axum) → `orders` (axum) → `inventory` (tonic), each in its own child process with
 //! its own service name and output folder `spanscope-out/shop/<service>/` (`SPANSCOPE_OUT_DIR`
-//! replaces `spanscope-out`). frontend calls orders over HTTP with reqwest and
+//! replaces `spanscope-out`; each run replaces those folders). frontend calls orders over HTTP with reqwest and
 //! `spanscope::reqwest::Middleware`; orders calls inventory over gRPC through a tonic client
 //! wrapped in `spanscope::tower::ClientLayer`; every server sits behind
 //! `spanscope::tower::ServerLayer`. Inventory holds the stock and prices the order under the
@@ -64,7 +64,7 @@ mod orders;
 mod report;
 mod serve;
 
-/// The generated gRPC code of `examples/proto/shop/inventory.proto`.
+/// The generated gRPC code of `examples/proto/shop.proto`.
 mod proto {
     tonic::include_proto!("shop");
 }

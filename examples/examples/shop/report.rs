@@ -2,11 +2,12 @@
 //! three services' `traces.jsonl`, inventory's CPU time per tenant from its pprof files, and the
 //! files written. It reads them with the test harness's readers (`spanscope_tests`).
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use spanscope_tests::profiles::all_samples;
-use spanscope_tests::{read_spans, ExportedSpan, SpanSet};
+use spanscope_tests::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
 
 /// Where the services send traces and profiles, as the demo passes it to them.
 #[derive(Debug)]
@@ -108,8 +109,8 @@ fn print_slowest_trace(spans: &[ExportedSpan]) {
 /// children's.
 fn print_span(trace: &[&ExportedSpan], span: &ExportedSpan, zero: u128, lead: &str, indent: &str) {
     let kind = match span.kind {
-        2 => "server",
-        3 => "client",
+        SERVER => "server",
+        CLIENT => "client",
         _ => "internal",
     };
     let tenant = span.attributes.get("tenant").and_then(|t| t.as_str()).map(|t| format!("  tenant={t}"));
@@ -144,11 +145,12 @@ fn has_profiles(dir: &Path) -> bool {
 /// the functions it was spent in: self time, by the leaf of each sample and the demo's function
 /// it ran under.
 fn print_tenants(dir: &Path) {
-    let mut tenants: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut tenants: BTreeMap<String, BTreeMap<String, u128>> = BTreeMap::new();
     let mut untagged = 0;
     for sample in all_samples(dir) {
+        let nanos = u128::try_from(sample.nanos).unwrap_or(0);
         let (Some(tenant), Some(leaf)) = (sample.label("tenant"), sample.functions.first()) else {
-            untagged += sample.nanos;
+            untagged += nanos;
             continue;
         };
         let leaf = tidy(leaf);
@@ -163,22 +165,22 @@ fn print_tenants(dir: &Path) {
             Some(ours) if ours != leaf => format!("{leaf}  (in {ours})"),
             _ => leaf,
         };
-        *tenants.entry(tenant.to_owned()).or_default().entry(function).or_default() += sample.nanos;
+        *tenants.entry(tenant.to_owned()).or_default().entry(function).or_default() += nanos;
     }
-    let total = |functions: &BTreeMap<String, i64>| functions.values().sum::<i64>();
-    let mut tenants: Vec<(String, BTreeMap<String, i64>)> = tenants.into_iter().collect();
-    tenants.sort_by_key(|(_, functions)| -total(functions));
-    let tagged: i64 = tenants.iter().map(|(_, functions)| total(functions)).sum();
+    let total = |functions: &BTreeMap<String, u128>| functions.values().sum::<u128>();
+    let mut tenants: Vec<(String, BTreeMap<String, u128>)> = tenants.into_iter().collect();
+    tenants.sort_by_key(|(_, functions)| Reverse(total(functions)));
+    let tagged: u128 = tenants.iter().map(|(_, functions)| total(functions)).sum();
     println!(
         "inventory's CPU profile by tenant ({:.0} ms in #[profiled] pricing, {:.0} ms elsewhere):",
-        millis(tagged as u128),
-        millis(untagged.max(0) as u128)
+        millis(tagged),
+        millis(untagged)
     );
     for (tenant, functions) in &tenants {
         let spent = total(functions);
-        println!("  {tenant}: {:.0} ms, top functions by self time:", millis(spent as u128));
-        let mut top: Vec<(&String, &i64)> = functions.iter().collect();
-        top.sort_by_key(|(_, nanos)| -**nanos);
+        println!("  {tenant}: {:.0} ms, top functions by self time:", millis(spent));
+        let mut top: Vec<(&String, &u128)> = functions.iter().collect();
+        top.sort_by_key(|(_, nanos)| Reverse(**nanos));
         for (function, nanos) in top.into_iter().take(5) {
             println!("    {:>5.1}%  {function}", 100.0 * *nanos as f64 / spent as f64);
         }

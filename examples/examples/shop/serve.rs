@@ -48,9 +48,10 @@ impl Args {
         let (mut port, mut downstream) = (0, None);
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let invalid = |error: &dyn std::fmt::Display| format!("{flag} {value:?}: {error}");
             match flag.as_str() {
-                "--port" => port = value.parse()?,
-                "--downstream" => downstream = Some(value.parse()?),
+                "--port" => port = value.parse().map_err(|e| invalid(&e))?,
+                "--downstream" => downstream = Some(value.parse().map_err(|e| invalid(&e))?),
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
