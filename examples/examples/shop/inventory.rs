@@ -37,7 +37,7 @@ struct Contract {
 /// The tenants, cheapest to price first: globex has a large tiered contract, initech is screened
 /// hard, umbrella has both.
 const CONTRACTS: [Contract; 4] = [
-    Contract { tenant: "acme", tiers: 100_000, screening_rounds: 40_000 },
+    Contract { tenant: "acme", tiers: 200_000, screening_rounds: 80_000 },
     Contract { tenant: "globex", tiers: 1_000_000, screening_rounds: 40_000 },
     Contract { tenant: "initech", tiers: 100_000, screening_rounds: 400_000 },
     Contract { tenant: "umbrella", tiers: 1_000_000, screening_rounds: 400_000 },
