@@ -37,7 +37,16 @@ impl Role {
 struct Args {
     role: Role,
     port: u16,
-    downstream: Option<SocketAddr>,
+    /// The service `role` calls.
+    downstream: Downstream,
+}
+
+/// The service a role calls.
+#[derive(Debug)]
+enum Downstream {
+    None,
+    Orders(SocketAddr),
+    Inventory(SocketAddr),
 }
 
 impl Args {
@@ -45,16 +54,22 @@ impl Args {
     fn from_env() -> Result<Self, Error> {
         let mut args = std::env::args().skip(2);
         let role = Role::parse(&args.next().ok_or("usage: shop serve <role> [--port N] [--downstream HOST:PORT]")?)?;
-        let (mut port, mut downstream) = (0, None);
+        let (mut port, mut address) = (0, None);
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let invalid = |error: &dyn std::fmt::Display| format!("{flag} {value:?}: {error}");
             match flag.as_str() {
                 "--port" => port = value.parse().map_err(|e| invalid(&e))?,
-                "--downstream" => downstream = Some(value.parse().map_err(|e| invalid(&e))?),
+                "--downstream" => address = Some(value.parse().map_err(|e| invalid(&e))?),
                 _ => return Err(format!("unknown option {flag}").into()),
             }
         }
+        let downstream = match (role, address) {
+            (Role::Inventory, _) => Downstream::None,
+            (Role::Orders, Some(address)) => Downstream::Inventory(address),
+            (Role::Frontend, Some(address)) => Downstream::Orders(address),
+            (role, None) => return Err(format!("{} needs --downstream HOST:PORT", role.name()).into()),
+        };
         Ok(Self { role, port, downstream })
     }
 }
@@ -87,11 +102,10 @@ async fn main() -> Result<(), Error> {
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;
     // Whoever started us reads the port from our first line of output.
     println!("{}", listener.local_addr()?.port());
-    let downstream = || args.downstream.ok_or_else(|| format!("{} needs --downstream HOST:PORT", args.role.name()));
-    match args.role {
-        Role::Inventory => inventory::serve(listener, stdin_closed()).await,
-        Role::Orders => orders::serve(listener, downstream()?, stdin_closed()).await,
-        Role::Frontend => frontend::serve(listener, downstream()?, stdin_closed()).await,
+    match args.downstream {
+        Downstream::None => inventory::serve(listener, stdin_closed()).await,
+        Downstream::Inventory(address) => orders::serve(listener, address, stdin_closed()).await,
+        Downstream::Orders(address) => frontend::serve(listener, address, stdin_closed()).await,
     }
 }
 
