@@ -56,7 +56,11 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
         "SPANSCOPE_PROFILER",
         "SPANSCOPE_PROFILES_EXPORTER",
         "SPANSCOPE_FLAMEGRAPH_TAG",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "SW_AGENT_COLLECTOR_BACKEND_SERVICES",
+        "DD_TRACE_AGENT_URL",
+        "DD_AGENT_HOST",
         "PYROSCOPE_SERVER_ADDRESS",
         "SHOP_REQUESTS",
     ] {

@@ -13,7 +13,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::report::{self, Exporters};
+use crate::exporters::Exporters;
+use crate::report;
 use crate::serve::Role;
 use crate::Error;
 

@@ -29,17 +29,21 @@
 //! real backends:
 //!
 //! ```text
-//! OTEL_TRACES_EXPORTER=otlp,local OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 cargo run --release --example shop
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 cargo run --release --example shop
 //! SW_AGENT_COLLECTOR_BACKEND_SERVICES=localhost:11800 cargo run --release --example shop
 //! PYROSCOPE_SERVER_ADDRESS=http://localhost:4040 cargo run --release --example shop
 //! ```
 //!
 //! `OTEL_TRACES_EXPORTER` and `SPANSCOPE_PROFILES_EXPORTER` are used as given. Where they are
-//! unset, the demo keeps the `local` exporters, so it can still print its analysis, and adds
-//! `skywalking` when `SW_AGENT_COLLECTOR_BACKEND_SERVICES` is set and `pyroscope` when
-//! `PYROSCOPE_SERVER_ADDRESS` is. Without a local exporter the demo says where the data went
-//! and skips that part of the analysis. It also sets `SPANSCOPE_PROFILE_INTERVAL=60` unless set,
-//! so that a run usually makes one profile per service.
+//! unset, the demo keeps the `local` exporters, so that it can still print its analysis, and adds
+//! each backend whose address is set: `otlp` for `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`,
+//! `skywalking` for `SW_AGENT_COLLECTOR_BACKEND_SERVICES`, `datadog` for `DD_TRACE_AGENT_URL` or
+//! `DD_AGENT_HOST`, `pyroscope` (profiles) for `PYROSCOPE_SERVER_ADDRESS`. Without a local
+//! exporter the demo says where the data went and skips that part of the analysis. It also sets
+//! `SPANSCOPE_PROFILE_INTERVAL=60` unless set, so that a run usually makes one profile per
+//! service. Every other variable (credentials, sampler, propagators, `SPANSCOPE_PROFILE_HZ`...)
+//! reaches the services as it is, except `OTEL_SERVICE_NAME` and `SPANSCOPE_OUT_DIR`, which the
+//! demo sets per service.
 //!
 //! # One service: `shop serve <role>`
 //!
@@ -58,6 +62,7 @@
 //! `pen`, `desk`, `chair`.
 
 mod demo;
+mod exporters;
 mod frontend;
 mod inventory;
 mod orders;

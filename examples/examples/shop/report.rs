@@ -9,47 +9,7 @@ use std::path::Path;
 use spanscope_tests::profiles::all_samples;
 use spanscope_tests::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
 
-/// Where the services send traces and profiles, as the demo passes it to them.
-#[derive(Debug)]
-pub struct Exporters {
-    traces: String,
-    profiles: String,
-    profile_interval: String,
-}
-
-impl Exporters {
-    /// `OTEL_TRACES_EXPORTER` and `SPANSCOPE_PROFILES_EXPORTER` as given; where unset, `local`
-    /// plus `skywalking` if `SW_AGENT_COLLECTOR_BACKEND_SERVICES` is set and `pyroscope` if
-    /// `PYROSCOPE_SERVER_ADDRESS` is. One profile a minute unless `SPANSCOPE_PROFILE_INTERVAL` says.
-    pub fn from_env() -> Self {
-        let set = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
-        let local_and = |backend: &str, address: &str| match set(address) {
-            Some(_) => format!("local,{backend}"),
-            None => "local".to_owned(),
-        };
-        Self {
-            traces: set("OTEL_TRACES_EXPORTER")
-                .unwrap_or_else(|| local_and("skywalking", "SW_AGENT_COLLECTOR_BACKEND_SERVICES")),
-            profiles: set("SPANSCOPE_PROFILES_EXPORTER")
-                .unwrap_or_else(|| local_and("pyroscope", "PYROSCOPE_SERVER_ADDRESS")),
-            profile_interval: set("SPANSCOPE_PROFILE_INTERVAL").unwrap_or_else(|| "60".to_owned()),
-        }
-    }
-
-    /// Where the data goes, in a few words.
-    pub fn summary(&self) -> String {
-        format!("traces to {}, CPU profiles to {}", self.traces, self.profiles)
-    }
-
-    /// The variables to give each service.
-    pub fn child_env(&self) -> [(&'static str, &str); 3] {
-        [
-            ("OTEL_TRACES_EXPORTER", &self.traces),
-            ("SPANSCOPE_PROFILES_EXPORTER", &self.profiles),
-            ("SPANSCOPE_PROFILE_INTERVAL", &self.profile_interval),
-        ]
-    }
-}
+use crate::exporters::{has_local, Exporters};
 
 /// Prints the report on the output `services` (name, folder) left behind.
 pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
@@ -78,11 +38,6 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
         ),
     }
     print_files(services);
-}
-
-/// Whether `exporters` (a comma-separated list) has the local one.
-fn has_local(exporters: &str) -> bool {
-    exporters.split(',').any(|exporter| exporter.trim() == "local")
 }
 
 /// The trace whose root took longest, as a tree: start (from the root's), duration, service,
