@@ -18,7 +18,7 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
     if !spans.is_empty() {
         print_slowest_trace(&spans);
     } else if has_local(&exporters.traces) {
-        println!("No trace was written.");
+        println!("No trace was written (OTEL_SDK_DISABLED, or a sampler that kept none).");
     } else {
         println!(
             "Traces went to {} (OTEL_TRACES_EXPORTER); add `local` to see the slowest one here.",
@@ -30,7 +30,7 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
     match inventory.filter(|dir| has_profiles(dir)) {
         Some(dir) => print_tenants(dir),
         None if has_local(&exporters.profiles) => {
-            println!("inventory wrote no CPU profile: too few samples, or SPANSCOPE_PROFILER=off.")
+            println!("inventory wrote no CPU profile (too few samples, SPANSCOPE_PROFILER=off or OTEL_SDK_DISABLED).")
         }
         None => println!(
             "CPU profiles went to {} (SPANSCOPE_PROFILES_EXPORTER); add `local` to see inventory's by tenant here.",
