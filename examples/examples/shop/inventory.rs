@@ -81,9 +81,7 @@ impl Inventory for Warehouse {
             .find(|c| c.tenant == tenant)
             .ok_or_else(|| Status::not_found(format!("no contract with tenant {tenant:?}")))?;
         let (unit_cents, remaining) = self.hold(&item, quantity)?;
-        // A few ms of CPU: the worker hands its other tasks (other requests' I/O) to another
-        // thread meanwhile. Same thread, so the span and the tenant tag stay on.
-        let (total_cents, risk) = tokio::task::block_in_place(|| price(contract, unit_cents, quantity));
+        let (total_cents, risk) = price(contract, unit_cents, quantity);
         let id = self.reservations.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Response::new(Reservation { id, total_cents, risk, remaining }))
     }

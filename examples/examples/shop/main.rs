@@ -22,6 +22,9 @@
 //! inventory's CPU profile (100 Hz, self time), and the files written: each service's
 //! `traces.jsonl` (OTLP/JSON), its `cpu-*.pb.gz` (pprof: `go tool pprof -http=: FILE`) and
 //! `cpu-*.svg` flamegraphs, with one `cpu-*.tenant=<tenant>.svg` per tenant for inventory.
+//! Inventory prices on its async workers (one per core), so in the slowest trace the gap between
+//! orders' client span and inventory's server span is usually the call waiting for a worker busy
+//! pricing other orders.
 //!
 //! # Real backends
 //!
