@@ -27,7 +27,7 @@ const CONCURRENCY: usize = 8;
 /// exporters' own shutdown deadline is 5 s by default).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long one checkout may take (a few ms normally; seconds on a loaded machine in a debug build).
+/// How long one checkout may take (a few ms; seconds in a debug build on a loaded machine).
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[tokio::main(flavor = "current_thread")]
@@ -138,7 +138,7 @@ impl Service {
             .await
             .map_err(|_| format!("{name} did not exit within {STOP_TIMEOUT:?} of being told to stop"))??;
         if status.success() {
-            // Whatever it printed last (traces, with `OTEL_TRACES_EXPORTER=console`) comes before the report.
+            // What it printed last (traces, with `OTEL_TRACES_EXPORTER=console`) before the report.
             (&mut self.output).await??;
             Ok(())
         } else {

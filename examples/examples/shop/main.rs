@@ -7,9 +7,9 @@
 //!
 //! `frontend` (axum) → `orders` (axum) → `inventory` (tonic), each in its own child process with
 //! its own service name and output folder `spanscope-out/shop/<service>/` (`SPANSCOPE_OUT_DIR`
-//! replaces `spanscope-out`; each run replaces those folders). frontend calls orders over HTTP with reqwest and
-//! `spanscope::reqwest::Middleware`; orders calls inventory over gRPC through a tonic client
-//! wrapped in `spanscope::tower::ClientLayer`; every server sits behind
+//! replaces `spanscope-out`; each run replaces those folders). frontend calls orders over HTTP
+//! with reqwest and `spanscope::reqwest::Middleware`; orders calls inventory over gRPC through a
+//! tonic client wrapped in `spanscope::tower::ClientLayer`; every server sits behind
 //! `spanscope::tower::ServerLayer`. Inventory holds the stock and prices the order under the
 //! tenant's contract: a tiered price search and a fraud screening, inside
 //! `#[profiled(route = .., tenant = ..)]`, costlier for some tenants than for others. Nothing else

@@ -25,7 +25,7 @@ pub async fn serve(
     inventory: SocketAddr,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    // Connects on first use; the channel is shared by every request (it multiplexes one HTTP/2 connection).
+    // Connects on first use; every request shares the channel (one multiplexed HTTP/2 connection).
     let channel = Channel::from_shared(format!("http://{inventory}"))?.connect_lazy();
     let client = InventoryClient::new(ClientLayer::new().peer(inventory.to_string()).layer(channel));
     let app = Router::new()

@@ -154,7 +154,7 @@ fn print_files(services: &[(&str, &Path)]) {
         return;
     }
     println!();
-    println!("Files written (traces as OTLP/JSON; open a .svg flamegraph in a browser, or `go tool pprof -http=: FILE.pb.gz`):");
+    println!("Files written (open a .svg flamegraph in a browser; `go tool pprof -http=: FILE.pb.gz`):");
     for ((name, files), (_, dir)) in written.iter().zip(services) {
         for (i, file) in files.iter().enumerate() {
             let label = if i == 0 { *name } else { "" };
