@@ -1,0 +1,59 @@
+//! The `orders` service: an axum server behind `spanscope::tower::ServerLayer` that places an
+//! order by reserving it with `inventory` over gRPC, through a tonic client wrapped in
+//! `spanscope::tower::ClientLayer`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+use tower::Layer as _;
+
+use crate::proto::inventory_client::InventoryClient;
+use crate::proto::ReserveRequest;
+use crate::Error;
+
+type Inventory = InventoryClient<ClientService<Channel>>;
+
+pub async fn serve(
+    listener: TcpListener,
+    inventory: SocketAddr,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    // Connects on first use; every request shares the channel (one multiplexed HTTP/2 connection).
+    let channel = Channel::from_shared(format!("http://{inventory}"))?.connect_lazy();
+    let client = InventoryClient::new(ClientLayer::new().peer(inventory.to_string()).layer(channel));
+    let app = Router::new()
+        .route("/orders/{tenant}/{item}/{quantity}", post(place_order))
+        .layer(ServerLayer::new())
+        .with_state(client);
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    Ok(())
+}
+
+/// Reserves the order with inventory, which prices it; answers with the order as JSON.
+async fn place_order(
+    State(mut inventory): State<Inventory>,
+    Path((tenant, item, quantity)): Path<(String, String, u32)>,
+) -> Result<String, (StatusCode, String)> {
+    let reservation = inventory.reserve(ReserveRequest { tenant, item, quantity }).await.map_err(|status| {
+        let code = match status.code() {
+            tonic::Code::NotFound => StatusCode::NOT_FOUND,
+            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        (code, status.message().to_owned())
+    })?;
+    let reservation = reservation.into_inner();
+    Ok(serde_json::json!({
+        "order": reservation.id,
+        "total_cents": reservation.total_cents,
+        "risk": reservation.risk,
+    })
+    .to_string())
+}

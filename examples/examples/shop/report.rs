@@ -1,0 +1,173 @@
+//! What the demo prints once the services have flushed: the slowest trace as a tree across the
+//! three services' `traces.jsonl`, inventory's CPU time per tenant from its pprof files, and the
+//! files written. It reads them with the test harness's readers (`spanscope_tests`).
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use spanscope_tests::profiles::all_samples;
+use spanscope_tests::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
+
+use crate::exporters::{has_local, Exporters};
+
+/// Prints the report on the output `services` (name, folder) left behind.
+pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
+    println!();
+    let spans: Vec<ExportedSpan> = services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
+    if !spans.is_empty() {
+        print_slowest_trace(&spans);
+    } else if has_local(&exporters.traces) {
+        println!("No trace was written (OTEL_SDK_DISABLED, or a sampler that kept none).");
+    } else {
+        println!(
+            "Traces went to {} (OTEL_TRACES_EXPORTER); add `local` to see the slowest one here.",
+            exporters.traces
+        );
+    }
+    println!();
+    let inventory = services.iter().find(|(name, _)| *name == "inventory").map(|(_, dir)| *dir);
+    match inventory.filter(|dir| has_profiles(dir)) {
+        Some(dir) => print_tenants(dir),
+        None if has_local(&exporters.profiles) => {
+            println!("inventory wrote no CPU profile (too few samples, SPANSCOPE_PROFILER=off or OTEL_SDK_DISABLED).")
+        }
+        None => println!(
+            "CPU profiles went to {} (SPANSCOPE_PROFILES_EXPORTER); add `local` to see inventory's by tenant here.",
+            exporters.profiles
+        ),
+    }
+    print_files(services);
+}
+
+/// The trace whose root took longest, as a tree: start (from the root's), duration, service,
+/// kind and name of each span, children under their parents across processes.
+fn print_slowest_trace(spans: &[ExportedSpan]) {
+    let roots: Vec<&ExportedSpan> = spans.iter().filter(|s| s.parent_span_id.is_none()).collect();
+    let Some(root) = roots.iter().copied().max_by_key(|s| s.end.saturating_sub(s.start)) else {
+        println!("No complete trace was written.");
+        return;
+    };
+    let trace = spans.in_trace(&root.trace_id);
+    println!(
+        "Slowest of {} traces: {} ({} spans, {:.2} ms)",
+        roots.len(),
+        root.trace_id,
+        trace.len(),
+        millis(root.end.saturating_sub(root.start))
+    );
+    println!("{:>9} {:>9}  {:<10} {:<9} span", "start ms", "took ms", "service", "kind");
+    print_span(&trace, root, root.start, "", "");
+}
+
+/// One line for `span`, then its children: `lead` goes before its name, `indent` before its
+/// children's.
+fn print_span(trace: &[&ExportedSpan], span: &ExportedSpan, zero: u128, lead: &str, indent: &str) {
+    let kind = match span.kind {
+        SERVER => "server",
+        CLIENT => "client",
+        _ => "internal",
+    };
+    let tenant = span.attributes.get("tenant").and_then(|t| t.as_str()).map(|t| format!("  tenant={t}"));
+    println!(
+        "{:>9.2} {:>9.2}  {:<10} {:<9} {lead}{}{}",
+        millis(span.start.saturating_sub(zero)),
+        millis(span.end.saturating_sub(span.start)),
+        span.service,
+        kind,
+        span.name,
+        tenant.unwrap_or_default()
+    );
+    let mut children: Vec<&ExportedSpan> =
+        trace.iter().copied().filter(|s| s.parent_span_id.as_deref() == Some(span.span_id.as_str())).collect();
+    children.sort_by_key(|s| s.start);
+    for (i, child) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        let (lead, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        print_span(trace, child, zero, &format!("{indent}{lead}"), &format!("{indent}{more}"));
+    }
+}
+
+fn millis(nanos: u128) -> f64 {
+    nanos as f64 / 1e6
+}
+
+fn has_profiles(dir: &Path) -> bool {
+    files(dir).iter().any(|name| name.ends_with(".pb.gz"))
+}
+
+/// Inventory's CPU time per tenant (the `tenant` label `#[profiled]` put on the samples), with
+/// the functions it was spent in: self time, by the leaf of each sample and the demo's function
+/// it ran under.
+fn print_tenants(dir: &Path) {
+    let mut tenants: BTreeMap<String, BTreeMap<String, u128>> = BTreeMap::new();
+    let mut untagged = 0;
+    for sample in all_samples(dir) {
+        let nanos = u128::try_from(sample.nanos).unwrap_or(0);
+        let (Some(tenant), Some(leaf)) = (sample.label("tenant"), sample.functions.first()) else {
+            untagged += nanos;
+            continue;
+        };
+        let leaf = tidy(leaf);
+        // Ours: the innermost function named `shop::..`, else (inlined, named without its path)
+        // the innermost in our files.
+        let frames = || sample.functions.iter().zip(&sample.lines);
+        let ours = frames()
+            .find(|(function, _)| function.starts_with("shop::"))
+            .or_else(|| frames().find(|(_, line)| line.contains("examples/shop/")))
+            .map(|(function, _)| tidy(function));
+        let function = match ours {
+            Some(ours) if ours != leaf => format!("{leaf}  (in {ours})"),
+            _ => leaf,
+        };
+        *tenants.entry(tenant.to_owned()).or_default().entry(function).or_default() += nanos;
+    }
+    let total = |functions: &BTreeMap<String, u128>| functions.values().sum::<u128>();
+    let mut tenants: Vec<(String, BTreeMap<String, u128>)> = tenants.into_iter().collect();
+    tenants.sort_by_key(|(_, functions)| Reverse(total(functions)));
+    let tagged: u128 = tenants.iter().map(|(_, functions)| total(functions)).sum();
+    println!(
+        "inventory's CPU profile by tenant ({:.0} ms in #[profiled] pricing, {:.0} ms elsewhere):",
+        millis(tagged),
+        millis(untagged)
+    );
+    for (tenant, functions) in &tenants {
+        let spent = total(functions);
+        println!("  {tenant}: {:.0} ms, top functions by self time:", millis(spent));
+        let mut top: Vec<(&String, &u128)> = functions.iter().collect();
+        top.sort_by_key(|(_, nanos)| Reverse(**nanos));
+        for (function, nanos) in top.into_iter().take(5) {
+            println!("    {:>5.1}%  {function}", 100.0 * *nanos as f64 / spent as f64);
+        }
+    }
+}
+
+/// `name` without the closures the attributes wrap function bodies in.
+fn tidy(name: &str) -> String {
+    name.replace("::{{closure}}", "")
+}
+
+/// Every file each service wrote.
+fn print_files(services: &[(&str, &Path)]) {
+    let written: Vec<(&str, Vec<String>)> = services.iter().map(|(name, dir)| (*name, files(dir))).collect();
+    if written.iter().all(|(_, files)| files.is_empty()) {
+        return;
+    }
+    println!();
+    println!("Files written (open a .svg flamegraph in a browser; `go tool pprof -http=: FILE.pb.gz`):");
+    for ((name, files), (_, dir)) in written.iter().zip(services) {
+        for (i, file) in files.iter().enumerate() {
+            let label = if i == 0 { *name } else { "" };
+            println!("  {label:<10} {}", dir.join(file).display());
+        }
+    }
+}
+
+/// The names of the files in `dir`, sorted: `traces.jsonl` first, then the profiles by window.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.sort_by_key(|name| (!name.ends_with(".jsonl"), name.clone()));
+    names
+}
