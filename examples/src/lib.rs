@@ -1,6 +1,9 @@
 //! Runnable examples: `cargo run --example NAME` from the workspace root.
 //!
-//! The library holds what the examples' own tests share.
+//! The library holds the `shop` demo's business logic ([`shop`]) and what the examples' own
+//! tests share.
+
+pub mod shop;
 
 use std::path::PathBuf;
 

@@ -72,11 +72,6 @@ mod orders;
 mod report;
 mod serve;
 
-/// The generated gRPC code of `examples/proto/shop.proto`.
-mod proto {
-    tonic::include_proto!("shop");
-}
-
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> Result<(), Error> {

@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use examples::shop::proto::inventory_client::InventoryClient;
+use examples::shop::proto::ReserveRequest;
 use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 use tower::Layer as _;
 
-use crate::proto::inventory_client::InventoryClient;
-use crate::proto::ReserveRequest;
 use crate::Error;
 
 type Inventory = InventoryClient<ClientService<Channel>>;

@@ -109,12 +109,12 @@ fn print_tenants(dir: &Path) {
             continue;
         };
         let leaf = tidy(leaf);
-        // Ours: the innermost function named `shop::..`, else (inlined, named without its path)
-        // the innermost in our files.
+        // Ours: the innermost function of the demo or its business logic (`shop::..` once
+        // tidied), else (inlined, named without its path) the innermost in their files.
         let frames = || sample.functions.iter().zip(&sample.lines);
         let ours = frames()
-            .find(|(function, _)| function.starts_with("shop::"))
-            .or_else(|| frames().find(|(_, line)| line.contains("examples/shop/")))
+            .find(|(function, _)| tidy(function).starts_with("shop::"))
+            .or_else(|| frames().find(|(_, line)| line.contains("examples/shop/") || line.contains("src/shop.rs")))
             .map(|(function, _)| tidy(function));
         let function = match ours {
             Some(ours) if ours != leaf => format!("{leaf}  (in {ours})"),
@@ -142,9 +142,11 @@ fn print_tenants(dir: &Path) {
     }
 }
 
-/// `name` without the closures the attributes wrap function bodies in.
+/// `name` without the closures the attributes wrap function bodies in, and the business logic
+/// (`examples::shop`) named like the demo's own modules (`shop::..`).
 fn tidy(name: &str) -> String {
-    name.replace("::{{closure}}", "")
+    let name = name.replace("::{{closure}}", "");
+    name.strip_prefix("examples::").map_or(name.clone(), str::to_owned)
 }
 
 /// Every file each service wrote.
