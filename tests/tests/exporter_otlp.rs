@@ -183,7 +183,7 @@ fn a_receiver_absent_at_start_gets_the_backlog_when_it_comes() {
     assert_eq!(delivered, after.spans_exported - before.spans_exported);
     assert!((100..=200).contains(&delivered), "the newest backlog's worth arrives: {delivered}");
     assert_eq!(after.spans_dropped_backend_down - before.spans_dropped_backend_down, 1000 - delivered);
-    assert_eq!(after.spans_dropped_queue_full, before.spans_dropped_queue_full);
+    assert_eq!(after.spans_dropped_queue_full, before.spans_dropped_queue_full, "{before:?} {after:?}");
 }
 
 #[test]

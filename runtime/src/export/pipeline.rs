@@ -6,6 +6,10 @@
 //! every lane are tasks on it, so they share state without locks. Batches are cut at
 //! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans (a segment is never split) or when the oldest
 //! segment in the batch has waited `OTEL_BSP_SCHEDULE_DELAY`.
+//!
+//! The reporter is woken by the first segment after a quiet spell only: while segments keep
+//! coming it collects them every [`COLLECT_EVERY`] without being woken, so a busy service pays
+//! one wake-up per interval instead of one (a futex call and a context switch) per segment.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -24,8 +28,27 @@ use crate::global::{self, InitError};
 use crate::span::Segment;
 use crate::stats::{self, Counter};
 
+/// How often the reporter takes what was queued while segments keep arriving; a queue half full
+/// wakes it sooner.
+const COLLECT_EVERY: Duration = Duration::from_millis(5);
+
 /// The application threads' end of the queue.
-pub(crate) type QueueSender = mpsc::Sender<Box<Segment>>;
+#[derive(Debug)]
+pub(crate) struct QueueSender {
+    segments: mpsc::Sender<Box<Segment>>,
+    /// Wakes the reporter between two collections when the queue is half full.
+    filling: Arc<Notify>,
+}
+
+impl QueueSender {
+    fn try_send(&self, segment: Box<Segment>) -> Result<(), mpsc::error::TrySendError<Box<Segment>>> {
+        self.segments.try_send(segment)?;
+        if self.segments.capacity() <= self.segments.max_capacity() / 2 {
+            self.filling.notify_one();
+        }
+        Ok(())
+    }
+}
 /// Where [`Control`] requests go.
 pub(crate) type ControlSender = mpsc::UnboundedSender<Control>;
 
@@ -80,7 +103,9 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         .enable_all()
         .build()
         .map_err(io("the spanscope-reporter runtime"))?;
-    let (queue, queue_rx) = mpsc::channel(settings.max_queue_size);
+    let (segments, queue_rx) = mpsc::channel(settings.max_queue_size);
+    let filling = Arc::new(Notify::new());
+    let queue = QueueSender { segments, filling: Arc::clone(&filling) };
     let (control, control_rx) = mpsc::unbounded_channel();
     let (profiles, profiles_rx) = if launches.profiles.is_empty() {
         (None, None)
@@ -107,6 +132,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
             IS_REPORTER.with(|r| r.set(true));
             let reporter = Reporter {
                 queue: queue_rx,
+                filling,
                 control: control_rx,
                 profiles: profiles_rx,
                 batch: Vec::new(),
@@ -143,6 +169,7 @@ struct Limits {
 #[derive(Debug)]
 struct Reporter {
     queue: mpsc::Receiver<Box<Segment>>,
+    filling: Arc<Notify>,
     control: mpsc::UnboundedReceiver<Control>,
     /// Windows from the profiler; `None` without profile lanes, or once closed.
     profiles: Option<mpsc::Receiver<Arc<ProfileWindow>>>,
@@ -165,12 +192,19 @@ impl Reporter {
             launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
         // A cut batch waiting for room in a lane whose backend is answering but slow.
         let mut pending: Option<Arc<Batch>> = None;
+        // When to take queued segments next, while they keep coming (see `COLLECT_EVERY`).
+        let mut collect_at: Option<tokio::time::Instant> = None;
         loop {
-            if let Some(batch) = pending.take() {
-                if self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
-                    self.dispatch(&batch);
-                } else {
+            // Hand cut batches over while the lanes have room, and, while collecting, keep
+            // taking what is queued behind them.
+            while let Some(batch) = pending.take() {
+                if !self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
                     pending = Some(batch);
+                    break;
+                }
+                self.dispatch(&batch);
+                if collect_at.is_some() {
+                    pending = self.take_queued().0;
                 }
             }
             let cut_at = self.batch_deadline;
@@ -194,10 +228,19 @@ impl Reporter {
                     Some(window) => self.dispatch_profile(&window),
                     None => self.profiles = None,
                 },
-                segment = self.queue.recv(), if pending.is_none() => match segment {
-                    Some(segment) => pending = self.add(segment),
+                segment = self.queue.recv(), if pending.is_none() && collect_at.is_none() => match segment {
+                    Some(segment) => {
+                        pending = self.add(segment).or_else(|| self.take_queued().0);
+                        collect_at = Some(tokio::time::Instant::now() + COLLECT_EVERY);
+                    }
                     None => return,
                 },
+                () = collection_due(collect_at, &self.filling), if pending.is_none() && collect_at.is_some() => {
+                    let (batch, took) = self.take_queued();
+                    pending = batch;
+                    // Quiet again: wait to be woken by the next segment.
+                    collect_at = took.then(|| tokio::time::Instant::now() + COLLECT_EVERY);
+                }
                 () = sleep_until(cut_at), if pending.is_none() && cut_at.is_some() => pending = self.cut(),
             }
         }
@@ -215,6 +258,19 @@ impl Reporter {
         } else {
             None
         }
+    }
+
+    /// Adds the segments queued now to the batch, up to a full batch, which it returns; and
+    /// whether there was any.
+    fn take_queued(&mut self) -> (Option<Arc<Batch>>, bool) {
+        let mut took = false;
+        while let Ok(segment) = self.queue.try_recv() {
+            took = true;
+            if let Some(batch) = self.add(segment) {
+                return (Some(batch), true);
+            }
+        }
+        (None, took)
     }
 
     /// Ends the batch being filled.
@@ -270,10 +326,8 @@ impl Reporter {
         if let Some(batch) = pending {
             self.dispatch_by(batch, deadline).await;
         }
-        while let Ok(segment) = self.queue.try_recv() {
-            if let Some(batch) = self.add(segment) {
-                self.dispatch_by(batch, deadline).await;
-            }
+        while let (Some(batch), _) = self.take_queued() {
+            self.dispatch_by(batch, deadline).await;
         }
         if let Some(batch) = self.cut() {
             self.dispatch_by(batch, deadline).await;
@@ -332,6 +386,14 @@ async fn next_profile(profiles: &mut Option<mpsc::Receiver<Arc<ProfileWindow>>>)
     match profiles {
         Some(profiles) => profiles.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Resolves at `at`, or sooner when the queue is filling up.
+async fn collection_due(at: Option<tokio::time::Instant>, filling: &Notify) {
+    tokio::select! {
+        () = sleep_until(at) => {}
+        () = filling.notified() => {}
     }
 }
 
