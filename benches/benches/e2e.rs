@@ -1,0 +1,243 @@
+//! End to end: requests per second through the `shop` demo's frontend (frontend → orders →
+//! inventory, three processes on loopback, axum + reqwest + tonic), with
+//!
+//! - spanscope fully on: spans, propagation, the CPU profiler at 100 Hz, the local exporters
+//!   (the demo as it ships, `shop serve <role>`);
+//! - `OTEL_SDK_DISABLED=true`: the same binary with spanscope off, the uninstrumented rate;
+//! - `tracing` + tracing-opentelemetry + the OpenTelemetry SDK exporting OTLP/JSON lines to a
+//!   file (the `shop-tracing` bin: the same services and business code on that stack).
+//!
+//! ```text
+//! cargo bench -p spanscope-benches --bench e2e
+//! ```
+//!
+//! The bench builds the demo first (`cargo build --release -p examples --example shop`), starts
+//! the three stacks (nine processes; the two idle ones cost nothing measurable), and drives each
+//! in turn from this process with 8 requests in flight over keep-alive connections, in two
+//! workloads: the demo's mix of four tenants (pricing costs ~0.5 to 5 ms of CPU per request), and
+//! the cheapest tenant alone (so the per-request cost of the instrumentation weighs more).
+//! criterion reports the time per request of each; then the configurations take turns in
+//! interleaved rounds (so that the machine's drift weighs on all alike), and the table at the end
+//! gives each one's median requests per second and the medians of its per-round ratios.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+type HttpClient = Client<HttpConnector, Empty<Bytes>>;
+
+/// Requests in flight at once, as in the demo.
+const CONCURRENCY: u64 = 8;
+/// criterion's samples per configuration.
+const SAMPLES: usize = 20;
+/// Rounds of the interleaved comparison the table is made from, and how long each configuration
+/// is driven per round.
+const ROUNDS: usize = 9;
+const ROUND_TIME: Duration = Duration::from_secs(2);
+
+/// The three services of one stack, stopped (standard input closed, then waited for) on drop.
+struct Stack {
+    children: Vec<Child>,
+    frontend: SocketAddr,
+}
+
+impl Stack {
+    /// Starts inventory, orders and frontend with `command(role)`, each told its downstream.
+    fn start(command: impl Fn(&str) -> Command) -> Stack {
+        let mut children = Vec::new();
+        let mut downstream: Option<SocketAddr> = None;
+        for role in ["inventory", "orders", "frontend"] {
+            let mut command = command(role);
+            if let Some(address) = downstream {
+                command.args(["--downstream", &address.to_string()]);
+            }
+            let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start a service");
+            let mut port = String::new();
+            BufReader::new(child.stdout.take().expect("piped")).read_line(&mut port).expect("read the port");
+            let port: u16 = port.trim().parse().unwrap_or_else(|_| panic!("{role} did not print its port: {port:?}"));
+            downstream = Some(SocketAddr::from(([127, 0, 0, 1], port)));
+            children.push(child);
+        }
+        Stack { children, frontend: downstream.expect("three services") }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // Frontend first, so no request is in flight downstream when the next one stops.
+        for child in self.children.iter_mut().rev() {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Builds the demo in release and returns its path (the bench itself is built by `cargo bench`).
+fn build_shop() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "examples", "--example", "shop"])
+        .current_dir(workspace)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the shop demo failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from);
+    target.join("release/examples/shop")
+}
+
+/// When a load run stops.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// After this many requests (criterion's iterations).
+    After(u64),
+    /// At this instant (a round of the interleaved comparison).
+    At(Instant),
+}
+
+/// Sends checkouts to `frontend`, `CONCURRENCY` at a time, with tenants from `tenants` in turn,
+/// until `stop`; how many completed, and the time they took.
+async fn drive(
+    client: &HttpClient,
+    frontend: SocketAddr,
+    tenants: &'static [&'static str],
+    stop: Stop,
+) -> (u64, Duration) {
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let (client, next, done) = (client.clone(), next.clone(), done.clone());
+        workers.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                match stop {
+                    Stop::After(requests) if n >= requests => return,
+                    Stop::At(deadline) if Instant::now() >= deadline => return,
+                    _ => {}
+                }
+                let tenant = tenants[(n % tenants.len() as u64) as usize];
+                let request = hyper::Request::post(format!("http://{frontend}/checkout/{tenant}/book/1"))
+                    .body(Empty::new())
+                    .expect("a valid request");
+                let response = client.request(request).await.expect("frontend answers");
+                assert!(response.status().is_success(), "checkout failed: {}", response.status());
+                response.into_body().collect().await.expect("a body");
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while let Some(worker) = workers.join_next().await {
+        worker.expect("a load worker failed");
+    }
+    (done.load(Ordering::Relaxed), started.elapsed())
+}
+
+fn main() {
+    let shop = build_shop();
+    let out = std::env::temp_dir().join(format!("spanscope-e2e-{}", std::process::id()));
+    let spanscope_env = |role: &str, command: &mut Command| {
+        command.env("SPANSCOPE_OUT_DIR", out.join("spanscope").join(role)).env_remove("OTEL_SDK_DISABLED");
+    };
+    let configs: Vec<(&str, Stack)> = vec![
+        (
+            "uninstrumented (OTEL_SDK_DISABLED=true)",
+            Stack::start(|role| {
+                let mut command = Command::new(&shop);
+                command.args(["serve", role]).env("OTEL_SDK_DISABLED", "true");
+                command
+            }),
+        ),
+        (
+            "spanscope",
+            Stack::start(|role| {
+                let mut command = Command::new(&shop);
+                command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
+                spanscope_env(role, &mut command);
+                command
+            }),
+        ),
+        (
+            "tracing + opentelemetry",
+            Stack::start(|role| {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_shop-tracing"));
+                command.arg(role).arg("--out").arg(out.join("tracing").join(role));
+                command
+            }),
+        ),
+    ];
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let workloads: [(&str, &'static [&'static str]); 2] =
+        [("mixed", &["acme", "globex", "initech", "umbrella"]), ("acme", &["acme"])];
+    let mut criterion = Criterion::default().sample_size(SAMPLES).configure_from_args();
+    for (workload, tenants) in workloads {
+        let mut group = criterion.benchmark_group(format!("shop/{workload}"));
+        group.throughput(Throughput::Elements(1));
+        for (name, stack) in &configs {
+            group.bench_function(*name, |b| {
+                b.iter_custom(|requests| {
+                    runtime.block_on(drive(&client, stack.frontend, tenants, Stop::After(requests))).1
+                })
+            });
+        }
+        group.finish();
+    }
+    criterion.final_summary();
+    for (workload, tenants) in workloads {
+        let rates = interleaved(&runtime, &client, &configs, tenants);
+        print_table(workload, &rates);
+    }
+    drop(configs);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Requests per second of each configuration in each round, the configurations taking turns
+/// (in a rotating order), so that a machine's drift weighs on all of them alike.
+fn interleaved(
+    runtime: &tokio::runtime::Runtime,
+    client: &HttpClient,
+    configs: &[(&'static str, Stack)],
+    tenants: &'static [&'static str],
+) -> Vec<(&'static str, Vec<f64>)> {
+    let mut rates: Vec<(&'static str, Vec<f64>)> = configs.iter().map(|(name, _)| (*name, Vec::new())).collect();
+    for round in 0..ROUNDS {
+        for turn in 0..configs.len() {
+            let i = (round + turn) % configs.len();
+            let stop = Stop::At(Instant::now() + ROUND_TIME);
+            let (done, took) = runtime.block_on(drive(client, configs[i].1.frontend, tenants, stop));
+            rates[i].1.push(done as f64 / took.as_secs_f64());
+        }
+    }
+    rates
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The median rate of each configuration, and the medians of its per-round ratios to the first
+/// configuration (uninstrumented) and to the last (tracing + OpenTelemetry).
+fn print_table(workload: &str, rates: &[(&str, Vec<f64>)]) {
+    let ratios = |of: &[f64], to: &[f64]| median(of.iter().zip(to).map(|(a, b)| a / b).collect());
+    let (base, tracing) = (&rates[0].1, &rates[rates.len() - 1].1);
+    println!("\nshop/{workload}: requests/s through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}");
+    println!("| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, rate) in rates {
+        println!("| {name} | {:.0} | {:.3} | {:.3} |", median(rate.clone()), ratios(rate, base), ratios(rate, tracing));
+    }
+}
