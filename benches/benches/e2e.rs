@@ -73,6 +73,26 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// CPU time the three services have used so far (user and system, every thread: the
+    /// instrumentation's own threads included), from `/proc/<pid>/stat`.
+    fn cpu(&self) -> Duration {
+        // SAFETY: `sysconf` only reads a configuration value.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let ticks: u64 = self
+            .children
+            .iter()
+            .filter_map(|child| std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok())
+            .map(|stat| {
+                // The fields after the parenthesised command name; utime and stime are the 12th and 13th.
+                let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+                fields.get(11..13).map_or(0, |times| times.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
+            })
+            .sum();
+        Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         // Frontend first, so no request is in flight downstream when the next one stops.
@@ -204,24 +224,37 @@ fn main() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Requests per second of each configuration in each round, the configurations taking turns
-/// (in a rotating order), so that a machine's drift weighs on all of them alike.
+/// What one round measured of a configuration.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    requests_per_second: f64,
+    /// The services' CPU time per request, ms.
+    cpu_ms_per_request: f64,
+}
+
+/// Each configuration's rounds, the configurations taking turns (in a rotating order), so that a
+/// machine's drift weighs on all of them alike.
 fn interleaved(
     runtime: &tokio::runtime::Runtime,
     client: &HttpClient,
     configs: &[(&'static str, Stack)],
     tenants: &'static [&'static str],
-) -> Vec<(&'static str, Vec<f64>)> {
-    let mut rates: Vec<(&'static str, Vec<f64>)> = configs.iter().map(|(name, _)| (*name, Vec::new())).collect();
+) -> Vec<(&'static str, Vec<Round>)> {
+    let mut rounds: Vec<(&'static str, Vec<Round>)> = configs.iter().map(|(name, _)| (*name, Vec::new())).collect();
     for round in 0..ROUNDS {
         for turn in 0..configs.len() {
             let i = (round + turn) % configs.len();
-            let stop = Stop::At(Instant::now() + ROUND_TIME);
-            let (done, took) = runtime.block_on(drive(client, configs[i].1.frontend, tenants, stop));
-            rates[i].1.push(done as f64 / took.as_secs_f64());
+            let stack = &configs[i].1;
+            let (stop, cpu) = (Stop::At(Instant::now() + ROUND_TIME), stack.cpu());
+            let (done, took) = runtime.block_on(drive(client, stack.frontend, tenants, stop));
+            let cpu = stack.cpu().saturating_sub(cpu);
+            rounds[i].1.push(Round {
+                requests_per_second: done as f64 / took.as_secs_f64(),
+                cpu_ms_per_request: cpu.as_secs_f64() * 1e3 / done.max(1) as f64,
+            });
         }
     }
-    rates
+    rounds
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -229,15 +262,26 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// The median rate of each configuration, and the medians of its per-round ratios to the first
-/// configuration (uninstrumented) and to the last (tracing + OpenTelemetry).
-fn print_table(workload: &str, rates: &[(&str, Vec<f64>)]) {
-    let ratios = |of: &[f64], to: &[f64]| median(of.iter().zip(to).map(|(a, b)| a / b).collect());
-    let (base, tracing) = (&rates[0].1, &rates[rates.len() - 1].1);
-    println!("\nshop/{workload}: requests/s through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}");
-    println!("| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry |");
-    println!("| --- | ---: | ---: | ---: |");
-    for (name, rate) in rates {
-        println!("| {name} | {:.0} | {:.3} | {:.3} |", median(rate.clone()), ratios(rate, base), ratios(rate, tracing));
+/// Each configuration's median rate and CPU per request, and the medians of its per-round rate
+/// ratios to the first configuration (uninstrumented) and to the last (tracing + OpenTelemetry).
+fn print_table(workload: &str, rounds: &[(&str, Vec<Round>)]) {
+    let rates = |of: &[Round]| of.iter().map(|r| r.requests_per_second).collect::<Vec<_>>();
+    let ratios = |of: &[Round], to: &[Round]| median(rates(of).iter().zip(rates(to)).map(|(a, b)| a / b).collect());
+    let (base, tracing) = (&rounds[0].1, &rounds[rounds.len() - 1].1);
+    println!(
+        "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}"
+    );
+    println!(
+        "| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry | CPU ms/request (3 services) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (name, of) in rounds {
+        let cpu = median(of.iter().map(|r| r.cpu_ms_per_request).collect());
+        println!(
+            "| {name} | {:.0} | {:.3} | {:.3} | {cpu:.3} |",
+            median(rates(of)),
+            ratios(of, base),
+            ratios(of, tracing)
+        );
     }
 }
