@@ -342,16 +342,11 @@ impl Span {
     /// The span's ids; for a span that does not record, those of the unsampled span current
     /// here, if any.
     pub(crate) fn context(&self) -> Option<super::SpanContext> {
-        let context = |segment: &Segment, index: u32| super::SpanContext {
-            trace_id: segment.trace_id,
-            span_id: segment.span_id(index),
-            sampled: segment.sampled,
-        };
         match &self.state {
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => Some(context(unsafe { segment.as_ref() }, 0)),
-            State::Child { segment, index } => segment.with(|segment| context(segment, *index)),
-            State::Idle => current::with_segment(|segment, span| context(segment, span)),
+            State::Root { segment } => Some(unsafe { segment.as_ref() }.span_context(0)),
+            State::Child { segment, index } => segment.with(|segment| segment.span_context(*index)),
+            State::Idle => current::with_segment(|segment, span| segment.span_context(span)),
         }
     }
 

@@ -149,6 +149,11 @@ impl Segment {
         }
     }
 
+    /// The ids of the span at `index`, as seen from outside.
+    pub(crate) fn span_context(&self, index: u32) -> super::SpanContext {
+        super::SpanContext { trace_id: self.trace_id, span_id: self.span_id(index), sampled: self.sampled }
+    }
+
     /// The 64-bit id of the span at `index`.
     pub(crate) fn span_id(&self, index: u32) -> SpanId {
         self.id.span_id(if index == NO_SPAN { 0 } else { index })

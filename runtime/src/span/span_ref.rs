@@ -35,11 +35,7 @@ impl SpanRef {
 
     /// The trace and span ids, if there is a current span.
     pub fn context(&self) -> Option<SpanContext> {
-        self.with(|segment, span| SpanContext {
-            trace_id: segment.trace_id,
-            span_id: segment.span_id(span),
-            sampled: segment.sampled,
-        })
+        self.with(|segment, span| segment.span_context(span))
     }
 
     /// The trace id, if there is a current span.
