@@ -9,7 +9,10 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use http::StatusCode;
 use tonic::Status;
+
+use proto::{Reservation, ReserveRequest};
 
 /// The generated gRPC code of `proto/shop.proto`: inventory's service.
 pub mod proto {
@@ -79,6 +82,50 @@ impl Stock {
     /// The next reservation's number.
     pub fn next_reservation(&self) -> u64 {
         self.reservations.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// inventory's reservation of `order`: the tenant's contract, the stock held, the order priced.
+/// `hold` and `price` are the steps a stack instruments: [`Stock::hold`], and [`best_tier_price`]
+/// then [`fraud_risk`], wrapped in its spans.
+pub fn reserve(
+    stock: &Stock,
+    order: ReserveRequest,
+    hold: impl FnOnce(&str, u32) -> Result<(u64, u64), Status>,
+    price: impl FnOnce(&'static Contract, u64, u32) -> (u64, u32),
+) -> Result<Reservation, Status> {
+    let ReserveRequest { tenant, item, quantity } = order;
+    let contract = contract(&tenant)?;
+    let (unit_cents, remaining) = hold(&item, quantity)?;
+    let (total_cents, risk) = price(contract, unit_cents, quantity);
+    Ok(Reservation { id: stock.next_reservation(), total_cents, risk, remaining })
+}
+
+/// orders' answer for inventory's: the order as JSON, or the HTTP status that stands for the
+/// gRPC one, with its message.
+pub fn order_reply(reservation: Result<Reservation, Status>) -> Result<String, (StatusCode, String)> {
+    let reservation = reservation.map_err(|status| {
+        let code = match status.code() {
+            tonic::Code::NotFound => StatusCode::NOT_FOUND,
+            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        (code, status.message().to_owned())
+    })?;
+    Ok(serde_json::json!({
+        "order": reservation.id,
+        "total_cents": reservation.total_cents,
+        "risk": reservation.risk,
+    })
+    .to_string())
+}
+
+/// frontend's answer: orders' answer as it came.
+pub fn relay(status: StatusCode, body: String) -> Result<String, (StatusCode, String)> {
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err((status, body))
     }
 }
 

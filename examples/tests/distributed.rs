@@ -2,21 +2,13 @@
 //! wrote: one trace, the callee's entry spans children of the caller's exit spans, and the
 //! SkyWalking reference to the caller's segment filled in on the callee's side.
 
-use std::process::Command;
-
-use examples::built_example;
+use examples::run_example;
 use spanscope_tests::{fresh_dir, read_spans, SpanSet, CLIENT, SERVER};
 
 #[test]
 fn one_trace_crosses_both_services() {
     let out = fresh_dir("distributed");
-    let output = Command::new(built_example("distributed"))
-        .env("SPANSCOPE_OUT_DIR", &out)
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_PROPAGATORS")
-        .output()
-        .expect("run the example");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run_example("distributed", &out);
     assert!(String::from_utf8_lossy(&output.stdout).contains("items in stock"));
 
     let spans = read_spans(&out.join("traces.jsonl"));

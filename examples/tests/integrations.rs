@@ -2,21 +2,13 @@
 //! wrote: route-named server spans with their handlers' spans under them, client spans parenting
 //! the server spans they called, gRPC names and statuses.
 
-use std::process::Command;
-
-use examples::built_example;
+use examples::run_example;
 use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, CLIENT, SERVER};
 
 /// Runs the example `name` with the local exporter; what it printed and the spans it wrote.
 fn run(name: &str) -> (String, Vec<ExportedSpan>) {
     let out = fresh_dir(name);
-    let output = Command::new(built_example(name))
-        .env("SPANSCOPE_OUT_DIR", &out)
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_PROPAGATORS")
-        .output()
-        .expect("run the example");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = run_example(name, &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("traces.jsonl"), "the example says where the trace went: {stderr}");
     (String::from_utf8_lossy(&output.stdout).into_owned(), read_spans(&out.join("traces.jsonl")))

@@ -48,9 +48,5 @@ async fn checkout(
     let response = orders.client.post(url).send().await.map_err(bad_gateway)?;
     let status = response.status();
     let body = response.text().await.map_err(|e| bad_gateway(e.into()))?;
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err((status, body))
-    }
+    examples::shop::relay(status, body)
 }

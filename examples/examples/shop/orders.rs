@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use examples::shop;
 use examples::shop::proto::inventory_client::InventoryClient;
 use examples::shop::proto::ReserveRequest;
 use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
@@ -41,19 +42,6 @@ async fn place_order(
     State(mut inventory): State<Inventory>,
     Path((tenant, item, quantity)): Path<(String, String, u32)>,
 ) -> Result<String, (StatusCode, String)> {
-    let reservation = inventory.reserve(ReserveRequest { tenant, item, quantity }).await.map_err(|status| {
-        let code = match status.code() {
-            tonic::Code::NotFound => StatusCode::NOT_FOUND,
-            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        (code, status.message().to_owned())
-    })?;
-    let reservation = reservation.into_inner();
-    Ok(serde_json::json!({
-        "order": reservation.id,
-        "total_cents": reservation.total_cents,
-        "risk": reservation.risk,
-    })
-    .to_string())
+    let reservation = inventory.reserve(ReserveRequest { tenant, item, quantity }).await;
+    shop::order_reply(reservation.map(tonic::Response::into_inner))
 }

@@ -32,12 +32,8 @@ pub async fn serve(listener: TcpListener, stop: impl Future<Output = ()>) -> Res
 #[tonic::async_trait]
 impl Inventory for Warehouse {
     async fn reserve(&self, request: Request<ReserveRequest>) -> Result<Response<Reservation>, Status> {
-        let ReserveRequest { tenant, item, quantity } = request.into_inner();
-        let contract = shop::contract(&tenant)?;
-        let (unit_cents, remaining) = self.hold(&item, quantity)?;
-        let (total_cents, risk) = price(contract, unit_cents, quantity);
-        let id = self.stock.next_reservation();
-        Ok(Response::new(Reservation { id, total_cents, risk, remaining }))
+        let hold = |item: &str, quantity| self.hold(item, quantity);
+        shop::reserve(&self.stock, request.into_inner(), hold, price).map(Response::new)
     }
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use examples::shop;
 use examples::shop::proto::inventory_client::InventoryClient;
 use examples::shop::proto::{Reservation, ReserveRequest};
 use tokio::net::TcpListener;
@@ -35,20 +36,7 @@ async fn place_order(
     State(mut inventory): State<InventoryClient<Channel>>,
     Path((tenant, item, quantity)): Path<(String, String, u32)>,
 ) -> Result<String, (StatusCode, String)> {
-    let reservation = reserve(&mut inventory, ReserveRequest { tenant, item, quantity }).await.map_err(|status| {
-        let code = match status.code() {
-            tonic::Code::NotFound => StatusCode::NOT_FOUND,
-            tonic::Code::FailedPrecondition => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        (code, status.message().to_owned())
-    })?;
-    Ok(serde_json::json!({
-        "order": reservation.id,
-        "total_cents": reservation.total_cents,
-        "risk": reservation.risk,
-    })
-    .to_string())
+    shop::order_reply(reserve(&mut inventory, ReserveRequest { tenant, item, quantity }).await)
 }
 
 /// The client span of the gRPC call, its context injected into the request's metadata.
