@@ -19,6 +19,11 @@
 //! criterion reports the time per request of each; then the configurations take turns in
 //! interleaved rounds (so that the machine's drift weighs on all alike), and the table at the end
 //! gives each one's median requests per second and the medians of its per-round ratios.
+//!
+//! To find where a cost comes from, `E2E_VARIANTS` adds spanscope stacks with extra variables,
+//! `;`-separated `name:VAR=value,VAR=value` entries (for example
+//! `E2E_VARIANTS='always_off:OTEL_TRACES_SAMPLER=always_off;no profiler:SPANSCOPE_PROFILER=off'`),
+//! and `E2E_ROUNDS_ONLY=1` skips criterion for the interleaved rounds alone.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -74,22 +79,20 @@ impl Stack {
 }
 
 impl Stack {
-    /// CPU time the three services have used so far (user and system, every thread: the
-    /// instrumentation's own threads included), from `/proc/<pid>/stat`.
+    /// CPU time the three services' threads have run so far (the instrumentation's own threads
+    /// included), in nanoseconds from each thread's `/proc/<pid>/task/<tid>/schedstat`; a thread
+    /// that exits between two readings is not counted (the services keep theirs).
     fn cpu(&self) -> Duration {
-        // SAFETY: `sysconf` only reads a configuration value.
-        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-        let ticks: u64 = self
+        let thread_ns = |task: std::fs::DirEntry| -> Option<u64> {
+            std::fs::read_to_string(task.path().join("schedstat")).ok()?.split_whitespace().next()?.parse().ok()
+        };
+        let ns: u64 = self
             .children
             .iter()
-            .filter_map(|child| std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok())
-            .map(|stat| {
-                // The fields after the parenthesised command name; utime and stime are the 12th and 13th.
-                let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-                fields.get(11..13).map_or(0, |times| times.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
-            })
+            .filter_map(|child| std::fs::read_dir(format!("/proc/{}/task", child.id())).ok())
+            .flat_map(|tasks| tasks.filter_map(Result::ok).filter_map(thread_ns))
             .sum();
-        Duration::from_secs_f64(ticks as f64 / ticks_per_second)
+        Duration::from_nanos(ns)
     }
 }
 
@@ -170,58 +173,87 @@ fn main() {
     let spanscope_env = |role: &str, command: &mut Command| {
         command.env("SPANSCOPE_OUT_DIR", out.join("spanscope").join(role)).env_remove("OTEL_SDK_DISABLED");
     };
-    let configs: Vec<(&str, Stack)> = vec![
+    let spanscope_stack = |extra: &[(String, String)]| {
+        Stack::start(|role| {
+            let mut command = Command::new(&shop);
+            command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
+            spanscope_env(role, &mut command);
+            command.envs(extra.iter().map(|(name, value)| (name, value)));
+            command
+        })
+    };
+    let mut configs: Vec<(String, Stack)> = vec![
         (
-            "uninstrumented (OTEL_SDK_DISABLED=true)",
+            "uninstrumented (OTEL_SDK_DISABLED=true)".to_owned(),
             Stack::start(|role| {
                 let mut command = Command::new(&shop);
                 command.args(["serve", role]).env("OTEL_SDK_DISABLED", "true");
                 command
             }),
         ),
-        (
-            "spanscope",
-            Stack::start(|role| {
-                let mut command = Command::new(&shop);
-                command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
-                spanscope_env(role, &mut command);
-                command
-            }),
-        ),
-        (
-            "tracing + opentelemetry",
-            Stack::start(|role| {
-                let mut command = Command::new(env!("CARGO_BIN_EXE_shop-tracing"));
-                command.arg(role).arg("--out").arg(out.join("tracing").join(role));
-                command
-            }),
-        ),
+        ("spanscope".to_owned(), spanscope_stack(&[])),
     ];
+    for (name, extra) in variants() {
+        let stack = spanscope_stack(&extra);
+        configs.push((format!("spanscope, {name}"), stack));
+    }
+    configs.push((
+        "tracing + opentelemetry".to_owned(),
+        Stack::start(|role| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_shop-tracing"));
+            command.arg(role).arg("--out").arg(out.join("tracing").join(role));
+            command
+        }),
+    ));
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let workloads: [(&str, &'static [&'static str]); 2] =
         [("mixed", &["acme", "globex", "initech", "umbrella"]), ("acme", &["acme"])];
-    let mut criterion = Criterion::default().sample_size(SAMPLES).configure_from_args();
-    for (workload, tenants) in workloads {
-        let mut group = criterion.benchmark_group(format!("shop/{workload}"));
-        group.throughput(Throughput::Elements(1));
-        for (name, stack) in &configs {
-            group.bench_function(*name, |b| {
-                b.iter_custom(|requests| {
-                    runtime.block_on(drive(&client, stack.frontend, tenants, Stop::After(requests))).1
-                })
-            });
+    if std::env::var_os("E2E_ROUNDS_ONLY").is_none() {
+        let mut criterion = Criterion::default().sample_size(SAMPLES).configure_from_args();
+        for (workload, tenants) in workloads {
+            let mut group = criterion.benchmark_group(format!("shop/{workload}"));
+            group.throughput(Throughput::Elements(1));
+            for (name, stack) in &configs {
+                group.bench_function(name.as_str(), |b| {
+                    b.iter_custom(|requests| {
+                        runtime.block_on(drive(&client, stack.frontend, tenants, Stop::After(requests))).1
+                    })
+                });
+            }
+            group.finish();
         }
-        group.finish();
+        criterion.final_summary();
     }
-    criterion.final_summary();
     for (workload, tenants) in workloads {
         let rates = interleaved(&runtime, &client, &configs, tenants);
         print_table(workload, &rates);
     }
     drop(configs);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The extra spanscope configurations `E2E_VARIANTS` asks for (see the module docs): each one's
+/// name and variables.
+fn variants() -> Vec<(String, Vec<(String, String)>)> {
+    let spec = std::env::var("E2E_VARIANTS").unwrap_or_default();
+    spec.split(';')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let (name, vars) =
+                entry.split_once(':').unwrap_or_else(|| panic!("E2E_VARIANTS: {entry:?} is not name:VAR=value,..."));
+            let vars = vars
+                .split(',')
+                .map(|var| {
+                    let (name, value) =
+                        var.split_once('=').unwrap_or_else(|| panic!("E2E_VARIANTS: {var:?} is not VAR=value"));
+                    (name.trim().to_owned(), value.trim().to_owned())
+                })
+                .collect();
+            (name.trim().to_owned(), vars)
+        })
+        .collect()
 }
 
 /// What one round measured of a configuration.
@@ -237,10 +269,10 @@ struct Round {
 fn interleaved(
     runtime: &tokio::runtime::Runtime,
     client: &HttpClient,
-    configs: &[(&'static str, Stack)],
+    configs: &[(String, Stack)],
     tenants: &'static [&'static str],
-) -> Vec<(&'static str, Vec<Round>)> {
-    let mut rounds: Vec<(&'static str, Vec<Round>)> = configs.iter().map(|(name, _)| (*name, Vec::new())).collect();
+) -> Vec<(String, Vec<Round>)> {
+    let mut rounds: Vec<(String, Vec<Round>)> = configs.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
     for round in 0..ROUNDS {
         for turn in 0..configs.len() {
             let i = (round + turn) % configs.len();
@@ -264,7 +296,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// Each configuration's median rate and CPU per request, and the medians of its per-round rate
 /// ratios to the first configuration (uninstrumented) and to the last (tracing + OpenTelemetry).
-fn print_table(workload: &str, rounds: &[(&str, Vec<Round>)]) {
+fn print_table(workload: &str, rounds: &[(String, Vec<Round>)]) {
     let rates = |of: &[Round]| of.iter().map(|r| r.requests_per_second).collect::<Vec<_>>();
     let ratios = |of: &[Round], to: &[Round]| median(rates(of).iter().zip(rates(to)).map(|(a, b)| a / b).collect());
     let (base, tracing) = (&rounds[0].1, &rounds[rounds.len() - 1].1);
