@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
-
+use super::otlp_json::RequestWriter;
 use super::resource::Resource;
-use super::{otlp_json, otlp_model, Batch, ExportError, Exporter, Sent};
+use super::{Batch, ExportError, Exporter, Sent};
 use crate::global::InitError;
 use crate::span::RefKind;
 
@@ -21,7 +20,7 @@ pub(crate) struct LocalExporter {
     name: String,
     path: PathBuf,
     file: File,
-    resource: ProtoResource,
+    requests: RequestWriter,
     spans: u64,
     /// Segments that began their trace in this process (the rest continue one from here).
     traces: u64,
@@ -37,7 +36,7 @@ impl LocalExporter {
             name: format!("local ({})", path.display()),
             path,
             file,
-            resource: otlp_model::resource(&resource),
+            requests: RequestWriter::new(&resource),
             spans: 0,
             traces: 0,
         })
@@ -67,12 +66,8 @@ impl Exporter for LocalExporter {
 
     fn encode(&mut self, batch: &Batch) -> Lines {
         let mut text = String::new();
-        let mut spans = Vec::new();
         for segment in &batch.segments {
-            spans.clear();
-            otlp_model::push_spans(segment, &batch.clock, &mut spans);
-            let request = otlp_model::request(self.resource.clone(), std::mem::take(&mut spans));
-            otlp_json::write_request(&mut text, &request);
+            self.requests.write(&mut text, [&**segment], &batch.clock);
             text.push('\n');
         }
         let traces =

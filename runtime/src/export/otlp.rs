@@ -24,8 +24,9 @@ use super::backends::Lookup;
 use super::grpc::{self, GrpcTarget};
 use super::gzip::{gzip, Compression};
 use super::http_client::{self, HttpClient, HttpTarget};
+use super::otlp_json::RequestWriter;
 use super::resource::Resource;
-use super::{otlp_json, otlp_model, Batch, ExportError, Exporter, Sent};
+use super::{otlp_model, Batch, ExportError, Exporter, Sent};
 use crate::config::{parse_millis, percent_decode, ConfigError};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -139,8 +140,16 @@ pub(crate) struct OtlpExporter {
 
 #[derive(Debug)]
 enum Transport {
-    Grpc { grpc: Result<Grpc<Channel>, String>, metadata: MetadataMap },
-    Http { client: Result<HttpClient, String>, headers: HeaderMap, json: bool },
+    Grpc {
+        grpc: Result<Grpc<Channel>, String>,
+        metadata: MetadataMap,
+    },
+    /// `json`: the writer of `http/json` requests; protobuf without.
+    Http {
+        client: Result<HttpClient, String>,
+        headers: HeaderMap,
+        json: Option<RequestWriter>,
+    },
 }
 
 impl OtlpExporter {
@@ -177,7 +186,7 @@ impl OtlpExporter {
                 let client = HttpTarget::parse("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &config.endpoint)
                     .map(|target| HttpClient::new(target.with_ca(config.ca.clone())))
                     .map_err(|e| e.to_string());
-                Transport::Http { client, headers, json }
+                Transport::Http { client, headers, json: json.then(|| RequestWriter::new(resource)) }
             }
         };
         Self { name, resource: otlp_model::resource(resource), transport, timeout: config.timeout, secrets }
@@ -206,16 +215,16 @@ impl Exporter for OtlpExporter {
     }
 
     fn encode(&mut self, batch: &Batch) -> Bytes {
-        let request = self.request(batch);
         match &self.transport {
-            Transport::Grpc { .. } => request.encode_to_vec().into(),
+            Transport::Grpc { .. } => self.request(batch).encode_to_vec().into(),
             Transport::Http { json, headers, .. } => {
-                let body = if *json {
-                    let mut text = String::new();
-                    otlp_json::write_request(&mut text, &request);
-                    text.into_bytes()
-                } else {
-                    request.encode_to_vec()
+                let body = match json {
+                    Some(requests) => {
+                        let mut text = String::new();
+                        requests.write(&mut text, batch.segments.iter().map(|s| &**s), &batch.clock);
+                        text.into_bytes()
+                    }
+                    None => self.request(batch).encode_to_vec(),
                 };
                 if headers.contains_key(header::CONTENT_ENCODING) {
                     gzip(&body, Compression::fast()).into()
@@ -241,7 +250,7 @@ impl Exporter for OtlpExporter {
                 let answer = client.post(headers, payload.clone()).await?;
                 http_client::check_status(&answer)?;
                 // JSON answers are not read: a partial success there is rare and only advisory.
-                if *json {
+                if json.is_some() {
                     ExportTraceServiceResponse::default()
                 } else {
                     ExportTraceServiceResponse::decode(answer.body).unwrap_or_default()

@@ -1,206 +1,379 @@
-//! OTLP/JSON: an `ExportTraceServiceRequest` (as [`otlp_model`](super::otlp_model) builds it)
-//! written as the OpenTelemetry protocol specifies for JSON: hex trace and span ids, enums as
-//! numbers, 64-bit integers as decimal strings, lowerCamelCase names, default values left out.
+//! OTLP/JSON: an `ExportTraceServiceRequest` written straight from the segments' views (see
+//! [`otlp_model`](super::otlp_model)) as the OpenTelemetry protocol specifies for JSON: hex
+//! trace and span ids, enums as numbers, 64-bit integers as decimal strings, lowerCamelCase
+//! names, default values left out.
+//!
+//! Nothing is built on the way: no message structs, no `fmt` for ids, integers or strings. The
+//! resource and scope, the same in every request, are written once.
 
 use std::fmt::Write as _;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::Span;
+use super::otlp_model::{self, SpanView, Value, SCOPE_NAME, SCOPE_VERSION};
+use super::resource::Resource;
+use crate::clock::Converter;
+use crate::span::Segment;
 
-/// Appends `request` as JSON.
-pub(crate) fn write_request(out: &mut String, request: &ExportTraceServiceRequest) {
-    out.push_str(r#"{"resourceSpans":["#);
-    for (i, resource_spans) in request.resource_spans.iter().enumerate() {
-        comma(out, i);
-        out.push_str(r#"{"resource":{"attributes":"#);
-        let attributes = resource_spans.resource.as_ref().map_or(&[][..], |r| &r.attributes[..]);
-        write_attributes(out, attributes);
-        out.push_str(r#"},"scopeSpans":["#);
-        for (j, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
-            comma(out, j);
-            out.push_str(r#"{"scope":{"#);
-            if let Some(scope) = &scope_spans.scope {
-                out.push_str(r#""name":"#);
-                push_json_string(out, &scope.name);
-                out.push_str(r#","version":"#);
-                push_json_string(out, &scope.version);
-            }
-            out.push_str(r#"},"spans":["#);
-            for (k, span) in scope_spans.spans.iter().enumerate() {
-                comma(out, k);
-                write_span(out, span);
-            }
-            out.push_str("]}");
-        }
-        out.push_str("]}");
-    }
-    out.push_str("]}");
+/// Writes requests for one resource.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestWriter {
+    /// Every request's beginning, up to the opening of its span array.
+    head: String,
 }
 
-/// The id fields a span and a link share: `traceId`, `spanId`, and `parentSpanId` and
-/// `traceState` when present.
-fn write_ids(out: &mut String, trace_id: &[u8], span_id: &[u8], parent_span_id: &[u8], trace_state: &str) {
-    out.push_str(r#""traceId":"#);
-    push_hex(out, trace_id);
-    out.push_str(r#","spanId":"#);
-    push_hex(out, span_id);
-    if !parent_span_id.is_empty() {
-        out.push_str(r#","parentSpanId":"#);
-        push_hex(out, parent_span_id);
+/// What closes the span array and the request.
+const TAIL: &str = "]}]}]}";
+
+impl RequestWriter {
+    pub(crate) fn new(resource: &Resource) -> Self {
+        let mut head = String::from(r#"{"resourceSpans":[{"resource":{"#);
+        write_attributes(&mut head, r#""attributes":"#, |visit| {
+            for (key, value) in &resource.attributes {
+                visit(key, value.into());
+            }
+        });
+        head.push_str(r#"},"scopeSpans":[{"scope":{"name":"#);
+        push_json_string(&mut head, SCOPE_NAME);
+        head.push_str(r#","version":"#);
+        push_json_string(&mut head, SCOPE_VERSION);
+        head.push_str(r#"},"spans":["#);
+        Self { head }
     }
+
+    /// Appends one request carrying the spans of `segments`.
+    pub(crate) fn write<'a>(
+        &self,
+        out: &mut String,
+        segments: impl IntoIterator<Item = &'a Segment>,
+        clock: &Converter,
+    ) {
+        out.push_str(&self.head);
+        let mut first = true;
+        for segment in segments {
+            for span in otlp_model::spans(segment, clock) {
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                write_span(out, &span);
+            }
+        }
+        out.push_str(TAIL);
+    }
+}
+
+fn write_span(out: &mut String, span: &SpanView<'_>) {
+    out.push_str(r#"{"traceId":"#);
+    push_hex(out, &span.trace_id().hex());
+    out.push_str(r#","spanId":"#);
+    push_hex(out, &span.span_id().hex());
+    if let Some(parent) = span.parent_span_id() {
+        out.push_str(r#","parentSpanId":"#);
+        push_hex(out, &parent.hex());
+    }
+    push_trace_state(out, span.trace_state());
+    out.push_str(r#","flags":"#);
+    push_u64(out, span.flags().into());
+    out.push_str(r#","name":"#);
+    push_json_string(out, span.name());
+    out.push_str(r#","kind":"#);
+    push_u64(out, span.kind() as u64);
+    out.push_str(r#","startTimeUnixNano":"#);
+    push_quoted_u64(out, span.start_time_unix_nano());
+    out.push_str(r#","endTimeUnixNano":"#);
+    push_quoted_u64(out, span.end_time_unix_nano());
+    write_attributes(out, r#","attributes":"#, |visit| span.attributes(visit));
+    let mut events = List::new(r#","events":"#);
+    for event in span.events() {
+        events.item(out);
+        out.push_str(r#"{"timeUnixNano":"#);
+        push_quoted_u64(out, event.time_unix_nano);
+        out.push_str(r#","name":"#);
+        push_json_string(out, event.name());
+        write_attributes(out, r#","attributes":"#, |visit| event.attributes(visit));
+        out.push('}');
+    }
+    events.end(out);
+    if let Some(link) = span.link() {
+        out.push_str(r#","links":[{"traceId":"#);
+        push_hex(out, &link.trace_id().hex());
+        out.push_str(r#","spanId":"#);
+        push_hex(out, &link.span_id().hex());
+        push_trace_state(out, link.trace_state);
+        out.push_str(r#","flags":"#);
+        push_u64(out, link.flags().into());
+        write_attributes(out, r#","attributes":"#, |visit| link.attributes(visit));
+        out.push_str("}]");
+    }
+    if let Some(message) = span.error() {
+        out.push_str(r#","status":{"code":"#);
+        push_u64(out, otlp_model::STATUS_ERROR);
+        if !message.is_empty() {
+            out.push_str(r#","message":"#);
+            push_json_string(out, message);
+        }
+        out.push('}');
+    }
+    out.push('}');
+}
+
+fn push_trace_state(out: &mut String, trace_state: &str) {
     if !trace_state.is_empty() {
         out.push_str(r#","traceState":"#);
         push_json_string(out, trace_state);
     }
 }
 
-fn write_span(out: &mut String, span: &Span) {
-    out.push('{');
-    write_ids(out, &span.trace_id, &span.span_id, &span.parent_span_id, &span.trace_state);
-    let _ = write!(out, r#","flags":{},"name":"#, span.flags);
-    push_json_string(out, &span.name);
-    let _ = write!(
-        out,
-        r#","kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":"#,
-        span.kind, span.start_time_unix_nano, span.end_time_unix_nano
-    );
-    write_attributes(out, &span.attributes);
-    out.push_str(r#","events":["#);
-    for (i, event) in span.events.iter().enumerate() {
-        comma(out, i);
-        let _ = write!(out, r#"{{"timeUnixNano":"{}","name":"#, event.time_unix_nano);
-        push_json_string(out, &event.name);
-        out.push_str(r#","attributes":"#);
-        write_attributes(out, &event.attributes);
-        out.push('}');
+/// A repeated field, written only if it has an element (ProtoJSON leaves empty ones out).
+struct List {
+    /// The field's name and colon, with the comma before it if any; taken by the first item.
+    field: Option<&'static str>,
+}
+
+impl List {
+    fn new(field: &'static str) -> Self {
+        Self { field: Some(field) }
     }
-    out.push_str(r#"],"links":["#);
-    for (i, link) in span.links.iter().enumerate() {
-        comma(out, i);
-        out.push('{');
-        write_ids(out, &link.trace_id, &link.span_id, &[], &link.trace_state);
-        let _ = write!(out, r#","flags":{},"attributes":"#, link.flags);
-        write_attributes(out, &link.attributes);
-        out.push('}');
-    }
-    out.push_str(r#"],"status":{"#);
-    if let Some(status) = span.status.as_ref().filter(|s| s.code != 0) {
-        let _ = write!(out, r#""code":{}"#, status.code);
-        if !status.message.is_empty() {
-            out.push_str(r#","message":"#);
-            push_json_string(out, &status.message);
+
+    /// Starts an element: the field's name and `[` before the first, a comma before the rest.
+    fn item(&mut self, out: &mut String) {
+        match self.field.take() {
+            Some(field) => {
+                out.push_str(field);
+                out.push('[');
+            }
+            None => out.push(','),
         }
     }
-    out.push_str("}}");
-}
 
-fn write_attributes(out: &mut String, attributes: &[KeyValue]) {
-    out.push('[');
-    for (i, kv) in attributes.iter().enumerate() {
-        comma(out, i);
-        out.push_str(r#"{"key":"#);
-        push_json_string(out, &kv.key);
-        out.push_str(r#","value":"#);
-        write_value(out, kv.value.as_ref());
-        out.push('}');
+    fn end(self, out: &mut String) {
+        if self.field.is_none() {
+            out.push(']');
+        }
     }
-    out.push(']');
 }
 
-fn write_value(out: &mut String, value: Option<&AnyValue>) {
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) => {
+/// The `field` of `{"key", "value"}` objects that `attributes` visits, if it visits any.
+fn write_attributes(out: &mut String, field: &'static str, attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) {
+    let mut list = List::new(field);
+    attributes(&mut |key, value| {
+        list.item(out);
+        out.push_str(r#"{"key":"#);
+        push_json_string(out, key);
+        out.push_str(r#","value":"#);
+        write_value(out, value);
+        out.push('}');
+    });
+    list.end(out);
+}
+
+/// An `AnyValue`.
+fn write_value(out: &mut String, value: Value<'_>) {
+    match value {
+        Value::Str(s) => {
             out.push_str(r#"{"stringValue":"#);
             push_json_string(out, s);
-            out.push('}');
         }
-        Some(Value::BoolValue(v)) => {
-            let _ = write!(out, r#"{{"boolValue":{v}}}"#);
+        Value::Id(id) => {
+            out.push_str(r#"{"stringValue":"#);
+            push_hex(out, &id.hex());
         }
-        Some(Value::IntValue(v)) => {
-            let _ = write!(out, r#"{{"intValue":"{v}"}}"#);
+        Value::Decimal(v) => {
+            out.push_str(r#"{"stringValue":"#);
+            push_quoted_u64(out, v);
         }
-        Some(Value::DoubleValue(v)) if v.is_finite() => {
-            let _ = write!(out, r#"{{"doubleValue":{v:?}}}"#);
-        }
-        Some(Value::DoubleValue(v)) => {
-            // JSON has no NaN or infinity; ProtoJSON spells them as strings.
-            let text = if v.is_nan() {
-                "NaN"
-            } else if *v > 0.0 {
-                "Infinity"
-            } else {
-                "-Infinity"
-            };
-            let _ = write!(out, r#"{{"doubleValue":"{text}"}}"#);
-        }
-        Some(Value::ArrayValue(array)) => {
-            out.push_str(r#"{"arrayValue":{"values":["#);
-            for (i, value) in array.values.iter().enumerate() {
-                comma(out, i);
-                write_value(out, Some(value));
+        Value::Int(v) => {
+            out.push_str(r#"{"intValue":"#);
+            out.push('"');
+            if v < 0 {
+                out.push('-');
             }
-            out.push_str("]}}");
+            push_u64(out, v.unsigned_abs());
+            out.push('"');
         }
-        Some(Value::KvlistValue(list)) => {
-            out.push_str(r#"{"kvlistValue":{"values":"#);
-            write_attributes(out, &list.values);
-            out.push_str("}}");
+        Value::Bool(v) => {
+            out.push_str(r#"{"boolValue":"#);
+            out.push_str(if v { "true" } else { "false" });
         }
-        // Neither is made by spanscope; written as an empty value rather than as invalid JSON.
-        Some(Value::BytesValue(_) | Value::StringValueStrindex(_)) | None => out.push_str("{}"),
+        Value::Double(v) if v.is_finite() => {
+            let _ = write!(out, r#"{{"doubleValue":{v:?}"#);
+        }
+        Value::Double(v) => {
+            // JSON has no NaN or infinity; ProtoJSON spells them as strings.
+            out.push_str(r#"{"doubleValue":"#);
+            out.push_str(if v.is_nan() {
+                r#""NaN""#
+            } else if v > 0.0 {
+                r#""Infinity""#
+            } else {
+                r#""-Infinity""#
+            });
+        }
     }
+    out.push('}');
 }
 
-fn comma(out: &mut String, index: usize) {
-    if index > 0 {
-        out.push(',');
-    }
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// Hex digits (an id's), quoted.
+fn push_hex(out: &mut String, digits: &[u8]) {
     out.push('"');
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+    out.push('"');
+}
+
+/// A decimal integer, without `fmt`'s machinery.
+fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
     }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// A 64-bit integer as ProtoJSON writes it: a decimal string.
+fn push_quoted_u64(out: &mut String, value: u64) {
+    out.push('"');
+    push_u64(out, value);
     out.push('"');
 }
 
 /// A JSON string literal, escaped per RFC 8259.
 pub(crate) fn push_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len() + 2);
     out.push('"');
-    // Runs of characters that need no escape are copied whole: most text has none.
-    let mut rest = text;
-    while let Some(at) = rest.find(|c: char| matches!(c, '"' | '\\') || c < ' ') {
-        out.push_str(&rest[..at]);
-        let c = rest[at..].chars().next().unwrap_or_default();
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
+    // Runs of bytes that need no escape are copied whole: most text has none. The bytes that
+    // need one are ASCII, so every cut falls on a character boundary.
+    let mut run = 0;
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..at]);
+        run = at + 1;
+        if escape.is_empty() {
+            let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
+            out.push_str(std::str::from_utf8(&code).unwrap_or_default());
+        } else {
+            out.push_str(escape);
         }
-        rest = &rest[at + c.len_utf8()..];
     }
-    out.push_str(rest);
+    out.push_str(&text[run..]);
     out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
     use super::*;
+    use crate::config::Config;
+    use crate::id::{SpanId, TraceId};
+    use crate::span::{ErrorInfo, ParentContext, Propagated, RefKind, SpanKind, SpanLog, Sw8Parent};
+    use crate::tag::{TagMeta, TagValue};
+
+    static METHOD: TagMeta = TagMeta::new("method", "http.request.method");
+    static SIZE: TagMeta = TagMeta::new("size", "app.size");
+    static HUGE: TagMeta = TagMeta::new("huge", "app.huge");
+    static RATIO: TagMeta = TagMeta::new("ratio", "app.ratio");
+    static CACHED: TagMeta = TagMeta::new("cached", "app.cached");
+
+    /// A segment with something of everything the mapping handles: a remote parent named by
+    /// `sw8`, tracestate, every tag type, a peer, a failed span, a custom log, text that needs
+    /// escaping, and a span that never ended.
+    fn everything() -> Box<Segment> {
+        let trace_id = TraceId::from_int(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c).unwrap();
+        let parent = ParentContext {
+            kind: RefKind::CrossProcess,
+            trace_id,
+            span_id: SpanId::from_int(0xb7ad_6b71_6920_3331).unwrap(),
+            sampled: true,
+            flags: 0x03,
+            segment: None,
+            endpoint: None,
+            sw8: Some(Box::new(Sw8Parent {
+                segment_id: "a.b.c".to_owned(),
+                span_index: 3,
+                service: "front\\end".to_owned(),
+                instance: "pod-1@host".to_owned(),
+                endpoint: "POST /checkout/{tenant}".to_owned(),
+                peer: "orders:8080".to_owned(),
+            })),
+            sent_at_ms: None,
+            propagated: Propagated { trace_state: Some("vendor=x,other=\"y\"".to_owned()), ..Propagated::default() },
+        };
+        let name = Cow::Borrowed("POST /orders \"ünïcode\"\n");
+        let mut segment = Segment::boxed(trace_id, true, Some(parent), name, SpanKind::Entry, 1_000, 16);
+        segment.profiled = true;
+        let exit = segment.push_span(Cow::Owned("Inventory/Reserve".to_owned()), SpanKind::Exit, 0, 2_000).unwrap();
+        let local = segment.push_span(Cow::Borrowed("price"), SpanKind::Local, 0, 2_500).unwrap();
+        segment.end_span(exit, 3_000, Some(ErrorInfo::new("Status", "out of stock: \u{1}\t\"x\"")));
+        segment.end_span(0, 4_000, None);
+        segment.tags.push((0, &METHOD, TagValue::from("POST")));
+        segment.tags.push((0, &SIZE, TagValue::I64(-42)));
+        segment.tags.push((exit, &HUGE, TagValue::U64(u64::MAX)));
+        segment.tags.push((exit, &SIZE, TagValue::U64(7)));
+        segment.tags.push((local, &RATIO, TagValue::F64(0.25)));
+        segment.tags.push((local, &CACHED, TagValue::Bool(true)));
+        segment.peers.push((exit, Cow::Borrowed("inventory:50051")));
+        segment.logs.push(SpanLog {
+            span: local,
+            tick: 2_600,
+            name: Cow::Borrowed("cache miss"),
+            fields: vec![("key", TagValue::from("sku-1")), ("tries", TagValue::I64(2))],
+        });
+        segment
+    }
+
+    #[test]
+    fn the_json_is_the_protobuf_model_in_protojson() {
+        let vars = [("OTEL_SERVICE_NAME", "shop"), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=a%22b")];
+        let settings =
+            Config::new().resolve(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())).unwrap();
+        let resource = Resource::new(&settings);
+        let (first, second) = (
+            everything(),
+            Segment::boxed(TraceId::from_int(7).unwrap(), true, None, Cow::Borrowed("job"), SpanKind::Local, 10, 16),
+        );
+        let clock = Converter::current();
+        let mut json = String::new();
+        RequestWriter::new(&resource).write(&mut json, [&*first, &*second], &clock);
+        let decoded: ExportTraceServiceRequest = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let mut spans = Vec::new();
+        for segment in [&first, &second] {
+            otlp_model::push_spans(segment, &clock, &mut spans);
+        }
+        assert_eq!(spans.len(), 4);
+        assert_eq!(decoded, otlp_model::request(otlp_model::resource(&resource), spans));
+    }
 
     #[test]
     fn strings_are_escaped() {
         let mut out = String::new();
-        push_json_string(&mut out, "a\"b\\c\nd\u{1}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+        push_json_string(&mut out, "a\"b\\c\nd\u{1}é\u{1f}\t");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é\u001f\t""#);
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for value in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        let mut out = String::new();
+        write_value(&mut out, Value::Int(i64::MIN));
+        assert_eq!(out, format!(r#"{{"intValue":"{}"}}"#, i64::MIN));
     }
 }

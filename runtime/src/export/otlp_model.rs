@@ -1,13 +1,12 @@
-//! The one mapping from segments to OpenTelemetry's data model, as `opentelemetry-proto`'s
-//! types: the OTLP exporter sends them as protobuf, the local exporter writes them as OTLP/JSON.
+//! The one mapping from segments to OpenTelemetry's data model, as borrowed views of the
+//! segment: [`otlp_json`](super::otlp_json) writes them as OTLP/JSON without building anything,
+//! and [`push_spans`] turns them into `opentelemetry-proto`'s types for protobuf.
 //!
 //! Kinds: entry → SERVER, exit → CLIENT, local → INTERNAL. An exit span's peer becomes
 //! `server.address` and `server.port`; logs become events; the error flag becomes status ERROR
 //! with the exception's message; the segment's parent is the first span's parent and also
 //! its one link, whose attributes say how the segment was continued (cross-process or
 //! cross-thread, and the caller's SkyWalking identity when `sw8` named it).
-
-use std::borrow::Cow;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
@@ -18,17 +17,235 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 
 use super::resource::Resource;
 use crate::clock::Converter;
-use crate::span::{RefKind, Segment, SpanKind, NO_SPAN};
+use crate::id::{SpanId, TraceId};
+use crate::span::{ParentContext, RefKind, Segment, SpanKind, SpanLog, SpanRecord, NO_SPAN};
 use crate::tag::TagValue;
 
 /// `SpanFlags`: bit 8 says the parent-is-remote bit (9) is meaningful.
 const HAS_IS_REMOTE: u32 = 0x100;
 const IS_REMOTE: u32 = 0x200;
 
+/// `Status.code` of a failed span.
+pub(crate) const STATUS_ERROR: u64 = StatusCode::Error as u64;
+
+/// The instrumentation scope every span is reported under.
+pub(crate) const SCOPE_NAME: &str = "spanscope";
+pub(crate) const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An attribute value as OTLP types it, borrowed from the segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value<'a> {
+    Str(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    /// A string value: the id as 16 lowercase hex digits.
+    Id(SpanId),
+    /// A string value: an integer too large for OTLP's signed 64 bits, in decimal.
+    Decimal(u64),
+}
+
+impl<'a> From<&'a TagValue> for Value<'a> {
+    fn from(value: &'a TagValue) -> Self {
+        match value {
+            TagValue::Str(s) => Value::Str(s),
+            TagValue::I64(v) => Value::Int(*v),
+            TagValue::U64(v) => i64::try_from(*v).map_or(Value::Decimal(*v), Value::Int),
+            TagValue::F64(v) => Value::Double(*v),
+            TagValue::Bool(v) => Value::Bool(*v),
+        }
+    }
+}
+
+/// The spans of `segment`, in recording order.
+pub(crate) fn spans<'a>(segment: &'a Segment, clock: &'a Converter) -> impl Iterator<Item = SpanView<'a>> {
+    // A span that never ended (its future was dropped elsewhere) ends with its segment.
+    let segment_end = segment.spans.iter().map(|s| s.end).max().unwrap_or(0);
+    segment.spans.iter().enumerate().map(move |(index, record)| SpanView {
+        segment,
+        record,
+        index: index as u32,
+        clock,
+        end: if record.end == 0 { segment_end } else { record.end },
+    })
+}
+
+/// One span of a segment, as OTLP sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SpanView<'a> {
+    segment: &'a Segment,
+    record: &'a SpanRecord,
+    index: u32,
+    clock: &'a Converter,
+    end: u64,
+}
+
+impl<'a> SpanView<'a> {
+    pub(crate) fn trace_id(&self) -> TraceId {
+        self.segment.trace_id
+    }
+
+    pub(crate) fn span_id(&self) -> SpanId {
+        self.segment.span_id(self.index)
+    }
+
+    /// The parent span, and whether it is in another process.
+    fn parent(&self) -> (Option<SpanId>, bool) {
+        match (self.record.parent, &self.segment.parent) {
+            (NO_SPAN, Some(parent)) => (Some(parent.span_id), parent.kind == RefKind::CrossProcess),
+            (NO_SPAN, None) => (None, false),
+            (parent, _) => (Some(self.segment.span_id(parent)), false),
+        }
+    }
+
+    pub(crate) fn parent_span_id(&self) -> Option<SpanId> {
+        self.parent().0
+    }
+
+    /// W3C `tracestate`; empty when there is none.
+    pub(crate) fn trace_state(&self) -> &'a str {
+        self.segment.propagated.trace_state.as_deref().unwrap_or_default()
+    }
+
+    /// `SpanFlags`: the W3C flags and whether the parent is remote.
+    pub(crate) fn flags(&self) -> u32 {
+        flags(self.segment.flags, self.parent().1)
+    }
+
+    pub(crate) fn name(&self) -> &'a str {
+        &self.record.name
+    }
+
+    pub(crate) fn kind(&self) -> ProtoKind {
+        match self.record.kind {
+            SpanKind::Local => ProtoKind::Internal,
+            SpanKind::Entry => ProtoKind::Server,
+            SpanKind::Exit => ProtoKind::Client,
+        }
+    }
+
+    pub(crate) fn start_time_unix_nano(&self) -> u64 {
+        self.clock.unix_nanos(self.record.start)
+    }
+
+    pub(crate) fn end_time_unix_nano(&self) -> u64 {
+        self.clock.unix_nanos(self.end)
+    }
+
+    /// Calls `visit` with each attribute: the span's tags, the profile link on the local root,
+    /// and an exit span's peer.
+    pub(crate) fn attributes(&self, mut visit: impl FnMut(&str, Value<'_>)) {
+        let segment = self.segment;
+        for (_, meta, value) in segment.tags.iter().filter(|(i, _, _)| *i == self.index) {
+            visit(meta.wire_name(), value.into());
+        }
+        if self.index == 0 && segment.profiled {
+            // Grafana's trace-to-profile link: the local root span's id labels its CPU samples.
+            visit("pyroscope.profile.id", Value::Id(segment.span_id(0)));
+        }
+        if let Some(peer) = segment.peer(self.index) {
+            let (host, port) = split_host_port(peer);
+            visit("server.address", Value::Str(host));
+            if let Some(port) = port {
+                visit("server.port", Value::Int(port.into()));
+            }
+        }
+    }
+
+    /// The span's logs, as events.
+    pub(crate) fn events(&self) -> impl Iterator<Item = EventView<'a>> + use<'a> {
+        let (index, clock) = (self.index, self.clock);
+        let logs = self.segment.logs.iter().filter(move |log| log.span == index);
+        logs.map(move |log| EventView { time_unix_nano: clock.unix_nanos(log.tick), log })
+    }
+
+    /// `Some(message)` when the span failed (status ERROR); the message may be empty.
+    pub(crate) fn error(&self) -> Option<&'a str> {
+        if !self.record.error {
+            return None;
+        }
+        let fields = self.segment.logs.iter().filter(|log| log.span == self.index).flat_map(|log| &log.fields);
+        let message = fields.filter(|(key, _)| *key == "exception.message").find_map(|(_, value)| match value {
+            TagValue::Str(message) => Some(&**message),
+            _ => None,
+        });
+        Some(message.unwrap_or_default())
+    }
+
+    /// The segment's reference to the span it continues, on its first span.
+    pub(crate) fn link(&self) -> Option<LinkView<'a>> {
+        let parent = self.segment.parent.as_ref().filter(|_| self.index == 0)?;
+        Some(LinkView { parent, trace_state: self.trace_state() })
+    }
+}
+
+/// A span log, as an OTLP event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventView<'a> {
+    pub time_unix_nano: u64,
+    log: &'a SpanLog,
+}
+
+impl<'a> EventView<'a> {
+    pub(crate) fn name(&self) -> &'a str {
+        &self.log.name
+    }
+
+    pub(crate) fn attributes(&self, mut visit: impl FnMut(&str, Value<'_>)) {
+        for (key, value) in &self.log.fields {
+            visit(key, value.into());
+        }
+    }
+}
+
+/// The link from a segment's first span to the span the segment continues.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkView<'a> {
+    parent: &'a ParentContext,
+    pub trace_state: &'a str,
+}
+
+impl LinkView<'_> {
+    pub(crate) fn trace_id(&self) -> TraceId {
+        self.parent.trace_id
+    }
+
+    pub(crate) fn span_id(&self) -> SpanId {
+        self.parent.span_id
+    }
+
+    pub(crate) fn flags(&self) -> u32 {
+        flags(self.parent.flags, self.parent.kind == RefKind::CrossProcess)
+    }
+
+    /// How the segment continues its parent, and the caller's SkyWalking identity when `sw8`
+    /// named it.
+    pub(crate) fn attributes(&self, mut visit: impl FnMut(&str, Value<'_>)) {
+        let remote = self.parent.kind == RefKind::CrossProcess;
+        visit("spanscope.ref.type", Value::Str(if remote { "cross_process" } else { "cross_thread" }));
+        if let Some(sw8) = &self.parent.sw8 {
+            for (key, value) in [
+                ("skywalking.parent.service", &sw8.service),
+                ("skywalking.parent.service_instance", &sw8.instance),
+                ("skywalking.parent.endpoint", &sw8.endpoint),
+                ("skywalking.parent.segment_id", &sw8.segment_id),
+                ("skywalking.network_address_used_at_peer", &sw8.peer),
+            ] {
+                visit(key, Value::Str(value));
+            }
+            visit("skywalking.parent.span_id", Value::Int(sw8.span_index.into()));
+        }
+    }
+}
+
+fn flags(w3c: u8, remote: bool) -> u32 {
+    HAS_IS_REMOTE | u32::from(w3c) | if remote { IS_REMOTE } else { 0 }
+}
+
 /// The resource as OTLP sends it.
 pub(crate) fn resource(resource: &Resource) -> ProtoResource {
     ProtoResource {
-        attributes: resource.attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+        attributes: resource.attributes.iter().map(|(k, v)| key_value(k, v.into())).collect(),
         ..ProtoResource::default()
     }
 }
@@ -40,8 +257,8 @@ pub(crate) fn request(resource: ProtoResource, spans: Vec<Span>) -> ExportTraceS
             resource: Some(resource),
             scope_spans: vec![ScopeSpans {
                 scope: Some(InstrumentationScope {
-                    name: "spanscope".to_owned(),
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    name: SCOPE_NAME.to_owned(),
+                    version: SCOPE_VERSION.to_owned(),
                     ..InstrumentationScope::default()
                 }),
                 spans,
@@ -52,124 +269,64 @@ pub(crate) fn request(resource: ProtoResource, spans: Vec<Span>) -> ExportTraceS
     }
 }
 
-/// Appends the spans of `segment`.
+/// Appends the spans of `segment` as `opentelemetry-proto` messages.
 pub(crate) fn push_spans(segment: &Segment, clock: &Converter, out: &mut Vec<Span>) {
-    let trace_id = segment.trace_id.to_int().to_be_bytes().to_vec();
-    let trace_state = segment.propagated.trace_state.clone().unwrap_or_default();
-    // A span that never ended (its future was dropped elsewhere) ends with its segment.
-    let segment_end = segment.spans.iter().map(|s| s.end).max().unwrap_or(0);
-    for (index, span) in segment.spans.iter().enumerate() {
-        let index = index as u32;
-        let (parent, remote) = match (span.parent, &segment.parent) {
-            (NO_SPAN, Some(parent)) => (Some(parent.span_id), parent.kind == RefKind::CrossProcess),
-            (NO_SPAN, None) => (None, false),
-            (parent, _) => (Some(segment.span_id(parent)), false),
-        };
-        let end = if span.end == 0 { segment_end } else { span.end };
-        let mut attributes: Vec<KeyValue> = segment
-            .tags
-            .iter()
-            .filter(|(i, _, _)| *i == index)
-            .map(|(_, meta, value)| key_value(meta.wire_name(), value))
-            .collect();
-        if index == 0 && segment.profiled {
-            // Grafana's trace-to-profile link: the local root span's id labels its CPU samples.
-            attributes
-                .push(key_value("pyroscope.profile.id", &TagValue::Str(Cow::Owned(segment.span_id(0).to_string()))));
-        }
-        if let Some(peer) = segment.peer(index) {
-            let (host, port) = split_host_port(peer);
-            attributes.push(key_value("server.address", &TagValue::Str(Cow::Owned(host.to_owned()))));
-            if let Some(port) = port {
-                attributes.push(key_value("server.port", &TagValue::I64(port.into())));
-            }
-        }
-        let logs = segment.logs.iter().filter(|l| l.span == index);
-        let events = logs
-            .clone()
-            .map(|log| Event {
-                time_unix_nano: clock.unix_nanos(log.tick),
-                name: log.name.to_string(),
-                attributes: log.fields.iter().map(|(k, v)| key_value(k, v)).collect(),
-                dropped_attributes_count: 0,
-            })
-            .collect();
-        let status = span.error.then(|| Status {
-            message: logs
-                .flat_map(|l| &l.fields)
-                .find(|(k, _)| *k == "exception.message")
-                .map(|(_, v)| v.to_string())
-                .unwrap_or_default(),
-            code: StatusCode::Error as i32,
-        });
-        let links = if index == 0 { link(segment).into_iter().collect() } else { Vec::new() };
+    for span in spans(segment, clock) {
         out.push(Span {
-            trace_id: trace_id.clone(),
-            span_id: segment.span_id(index).to_int().to_be_bytes().to_vec(),
-            trace_state: trace_state.clone(),
-            parent_span_id: parent.map_or_else(Vec::new, |p| p.to_int().to_be_bytes().to_vec()),
-            flags: HAS_IS_REMOTE | u32::from(segment.flags) | if remote { IS_REMOTE } else { 0 },
-            name: span.name.to_string(),
-            kind: kind(span.kind) as i32,
-            start_time_unix_nano: clock.unix_nanos(span.start),
-            end_time_unix_nano: clock.unix_nanos(end),
-            attributes,
+            trace_id: span.trace_id().to_int().to_be_bytes().to_vec(),
+            span_id: span.span_id().to_int().to_be_bytes().to_vec(),
+            trace_state: span.trace_state().to_owned(),
+            parent_span_id: span.parent_span_id().map_or_else(Vec::new, |p| p.to_int().to_be_bytes().to_vec()),
+            flags: span.flags(),
+            name: span.name().to_owned(),
+            kind: span.kind() as i32,
+            start_time_unix_nano: span.start_time_unix_nano(),
+            end_time_unix_nano: span.end_time_unix_nano(),
+            attributes: key_values(|visit| span.attributes(visit)),
             dropped_attributes_count: 0,
-            events,
+            events: span
+                .events()
+                .map(|event| Event {
+                    time_unix_nano: event.time_unix_nano,
+                    name: event.name().to_owned(),
+                    attributes: key_values(|visit| event.attributes(visit)),
+                    dropped_attributes_count: 0,
+                })
+                .collect(),
             dropped_events_count: 0,
-            links,
+            links: span
+                .link()
+                .map(|link| Link {
+                    trace_id: link.trace_id().to_int().to_be_bytes().to_vec(),
+                    span_id: link.span_id().to_int().to_be_bytes().to_vec(),
+                    trace_state: link.trace_state.to_owned(),
+                    attributes: key_values(|visit| link.attributes(visit)),
+                    dropped_attributes_count: 0,
+                    flags: link.flags(),
+                })
+                .into_iter()
+                .collect(),
             dropped_links_count: 0,
-            status,
+            status: span.error().map(|message| Status { message: message.to_owned(), code: STATUS_ERROR as i32 }),
         });
     }
 }
 
-fn kind(kind: SpanKind) -> ProtoKind {
-    match kind {
-        SpanKind::Local => ProtoKind::Internal,
-        SpanKind::Entry => ProtoKind::Server,
-        SpanKind::Exit => ProtoKind::Client,
-    }
+/// The attributes a view visits, as `KeyValue`s.
+fn key_values(attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    attributes(&mut |key, value| out.push(key_value(key, value)));
+    out
 }
 
-/// The segment's reference to the span it continues.
-fn link(segment: &Segment) -> Option<Link> {
-    let parent = segment.parent.as_ref()?;
-    let remote = parent.kind == RefKind::CrossProcess;
-    let mut attributes =
-        vec![key_value("spanscope.ref.type", &TagValue::from(if remote { "cross_process" } else { "cross_thread" }))];
-    if let Some(sw8) = &parent.sw8 {
-        for (key, value) in [
-            ("skywalking.parent.service", &sw8.service),
-            ("skywalking.parent.service_instance", &sw8.instance),
-            ("skywalking.parent.endpoint", &sw8.endpoint),
-            ("skywalking.parent.segment_id", &sw8.segment_id),
-            ("skywalking.network_address_used_at_peer", &sw8.peer),
-        ] {
-            attributes.push(key_value(key, &TagValue::Str(Cow::Owned(value.clone()))));
-        }
-        attributes.push(key_value("skywalking.parent.span_id", &TagValue::I64(sw8.span_index.into())));
-    }
-    Some(Link {
-        trace_id: parent.trace_id.to_int().to_be_bytes().to_vec(),
-        span_id: parent.span_id.to_int().to_be_bytes().to_vec(),
-        trace_state: segment.propagated.trace_state.clone().unwrap_or_default(),
-        attributes,
-        dropped_attributes_count: 0,
-        flags: HAS_IS_REMOTE | u32::from(parent.flags) | if remote { IS_REMOTE } else { 0 },
-    })
-}
-
-pub(crate) fn key_value(key: &str, value: &TagValue) -> KeyValue {
+fn key_value(key: &str, value: Value<'_>) -> KeyValue {
     let value = match value {
-        TagValue::Str(s) => any_value::Value::StringValue(s.to_string()),
-        TagValue::I64(v) => any_value::Value::IntValue(*v),
-        // OTLP integers are signed 64-bit; larger values travel as their decimal text.
-        TagValue::U64(v) => {
-            i64::try_from(*v).map_or_else(|_| any_value::Value::StringValue(v.to_string()), any_value::Value::IntValue)
-        }
-        TagValue::F64(v) => any_value::Value::DoubleValue(*v),
-        TagValue::Bool(v) => any_value::Value::BoolValue(*v),
+        Value::Str(s) => any_value::Value::StringValue(s.to_owned()),
+        Value::Int(v) => any_value::Value::IntValue(v),
+        Value::Double(v) => any_value::Value::DoubleValue(v),
+        Value::Bool(v) => any_value::Value::BoolValue(v),
+        Value::Id(id) => any_value::Value::StringValue(id.to_string()),
+        Value::Decimal(v) => any_value::Value::StringValue(v.to_string()),
     };
     KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..KeyValue::default() }
 }

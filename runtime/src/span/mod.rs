@@ -32,5 +32,5 @@ pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Pa
 pub(crate) use current::{identity, set_panic_message};
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
 pub(crate) use handle::Parent;
-pub(crate) use record::{SpanLog, NO_SPAN};
+pub(crate) use record::{SpanLog, SpanRecord, NO_SPAN};
 pub(crate) use segment::Segment;
