@@ -225,11 +225,11 @@ impl LinkView<'_> {
         visit("spanscope.ref.type", Value::Str(if remote { "cross_process" } else { "cross_thread" }));
         if let Some(sw8) = &self.parent.sw8 {
             for (key, value) in [
-                ("skywalking.parent.service", &sw8.service),
-                ("skywalking.parent.service_instance", &sw8.instance),
-                ("skywalking.parent.endpoint", &sw8.endpoint),
-                ("skywalking.parent.segment_id", &sw8.segment_id),
-                ("skywalking.network_address_used_at_peer", &sw8.peer),
+                ("skywalking.parent.service", sw8.service()),
+                ("skywalking.parent.service_instance", sw8.instance()),
+                ("skywalking.parent.endpoint", sw8.endpoint()),
+                ("skywalking.parent.segment_id", sw8.segment_id()),
+                ("skywalking.network_address_used_at_peer", sw8.peer()),
             ] {
                 visit(key, Value::Str(value));
             }

@@ -266,12 +266,12 @@ fn reference(segment: &Segment, trace_id: &str, identity: &Identity) -> Option<S
             Some(SegmentReference {
                 ref_type: RefType::CrossProcess as i32,
                 trace_id: trace_id.to_owned(),
-                parent_trace_segment_id: sw8.segment_id.clone(),
+                parent_trace_segment_id: sw8.segment_id().to_owned(),
                 parent_span_id: sw8.span_index,
-                parent_service: sw8.service.clone(),
-                parent_service_instance: sw8.instance.clone(),
-                parent_endpoint: sw8.endpoint.clone(),
-                network_address_used_at_peer: sw8.peer.clone(),
+                parent_service: sw8.service().to_owned(),
+                parent_service_instance: sw8.instance().to_owned(),
+                parent_endpoint: sw8.endpoint().to_owned(),
+                network_address_used_at_peer: sw8.peer().to_owned(),
             })
         }
     }

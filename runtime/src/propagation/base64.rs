@@ -6,37 +6,49 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Appends the Base64 of `bytes` to `out`.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut String) {
     out.reserve(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
-            | u32::from(chunk.get(2).copied().unwrap_or(0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
+    // Encoded a stack buffer at a time, so that each character is not pushed on its own.
+    let mut buffer = [0u8; 256];
+    for block in bytes.chunks(buffer.len() / 4 * 3) {
+        let mut len = 0;
+        for chunk in block.chunks(3) {
+            let n = (u32::from(chunk[0]) << 16)
+                | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+                | u32::from(chunk.get(2).copied().unwrap_or(0));
+            for i in 0..4 {
+                buffer[len + i] = if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i)) as usize & 63] } else { b'=' };
             }
+            len += 4;
         }
+        out.push_str(std::str::from_utf8(&buffer[..len]).unwrap_or_default());
     }
 }
 
-fn value(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    }))
-}
+/// Each byte's 6-bit value in the alphabet, or `INVALID`.
+const VALUES: [u8; 256] = {
+    let mut values = [INVALID; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        values[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
+const INVALID: u8 = 0xff;
 
 /// Decodes padded standard Base64; `None` for anything else.
 pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_into(text, &mut out)?;
+    Some(out)
+}
+
+/// Appends the bytes of padded standard Base64 to `out`; `None` (with `out` partly written)
+/// for anything else.
+pub(crate) fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
     if !text.len().is_multiple_of(4) {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    out.reserve(text.len() / 4 * 3);
     let quads = text.len() / 4;
     for (q, quad) in text.chunks_exact(4).enumerate() {
         let padding = match (quad[2], quad[3]) {
@@ -49,13 +61,17 @@ pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
         }
         let mut n = 0u32;
         for &c in &quad[..4 - padding] {
-            n = (n << 6) | value(c)?;
+            let value = VALUES[usize::from(c)];
+            if value == INVALID {
+                return None;
+            }
+            n = (n << 6) | u32::from(value);
         }
         n <<= 6 * padding as u32;
         let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
         out.extend_from_slice(&bytes[..3 - padding]);
     }
-    Some(out)
+    Some(())
 }
 
 /// Decodes padded standard Base64 holding UTF-8 text.
@@ -75,6 +91,12 @@ mod tests {
             assert_eq!(out, encoded);
             assert_eq!(decode_str(encoded.as_bytes()).as_deref(), Some(plain));
         }
+        // Longer than one encoding buffer.
+        let long: Vec<u8> = (0..=255).cycle().take(1000).collect();
+        let mut out = String::new();
+        encode_into(&long, &mut out);
+        assert_eq!(out.len(), 1336);
+        assert_eq!(decode(out.as_bytes()), Some(long));
         assert_eq!(decode_str(b"L2FwaS92MS9oZWFsdGg=").as_deref(), Some("/api/v1/health"));
     }
 

@@ -10,6 +10,8 @@
 //! injected outside an exit span (`spanscope::inject`); use `#[exit(peer = ..)]` for calls to
 //! services instrumented by the Java agent, which requires it.
 
+use std::sync::Arc;
+
 use super::{base64, foreign_span_id, Baggage, Extractor, Injector, Outgoing};
 use crate::id::{SegmentId, TraceId};
 use crate::span::{ParentContext, Propagated, RefKind, Sw8Parent};
@@ -51,7 +53,9 @@ pub(crate) struct Extension {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Sw8 {
     pub sampled: bool,
-    pub trace_id: String,
+    pub trace_id: TraceId,
+    /// The trace id as written, when it is not 32 hex digits (it was hashed into `trace_id`).
+    pub foreign_trace_id: Option<Arc<str>>,
     pub parent: Sw8Parent,
 }
 
@@ -67,20 +71,33 @@ pub(crate) fn parse(value: &[u8]) -> Result<Sw8, Counter> {
         b"0" => false,
         _ => return Err(Counter::Sw8Malformed),
     };
-    let text = |field: &[u8]| base64::decode_str(field).filter(|s| !s.is_empty()).ok_or(Counter::Sw8Malformed);
-    let trace_id = text(next()?)?;
-    let segment_id = text(next()?)?;
+    // Every text field is decoded into one buffer, the trace id first and then dropped.
+    let mut text = Vec::with_capacity(value.len());
+    fn decode(field: &[u8], text: &mut Vec<u8>, may_be_empty: bool) -> Result<(), Counter> {
+        let start = text.len();
+        base64::decode_into(field, text).filter(|()| may_be_empty || text.len() > start).ok_or(Counter::Sw8Malformed)
+    }
+    decode(next()?, &mut text, false)?;
+    let trace_id = std::str::from_utf8(&text).map_err(|_| Counter::Sw8Malformed)?;
+    let (trace_id, foreign_trace_id) = match TraceId::from_hex(trace_id.as_bytes()) {
+        Some(hex) => (hex, None),
+        None => (TraceId::from_foreign(trace_id), Some(Arc::from(trace_id))),
+    };
+    text.clear();
+    let segment_field = next()?;
     let span_index = parse_index(next()?).ok_or(Counter::Sw8Malformed)?;
-    let service = text(next()?)?;
-    let instance = text(next()?)?;
-    let endpoint = text(next()?)?;
-    // The peer may be empty: a context injected outside an exit span has none. (The Java agent
-    // treats such a header as invalid; the Rust and Python agents accept it.)
-    let peer = base64::decode_str(next()?).ok_or(Counter::Sw8Malformed)?;
+    let mut ends = [0u32; 5];
+    for (n, field) in [Ok(segment_field), next(), next(), next(), next()].into_iter().enumerate() {
+        // The peer may be empty: a context injected outside an exit span has none. (The Java
+        // agent treats such a header as invalid; the Rust and Python agents accept it.)
+        decode(field?, &mut text, n == 4)?;
+        ends[n] = text.len() as u32;
+    }
     if fields.next().is_some() {
         return Err(Counter::Sw8Malformed);
     }
-    Ok(Sw8 { sampled, trace_id, parent: Sw8Parent { segment_id, span_index, service, instance, endpoint, peer } })
+    let text = String::from_utf8(text).map_err(|_| Counter::Sw8Malformed)?;
+    Ok(Sw8 { sampled, trace_id, foreign_trace_id, parent: Sw8Parent::from_parts(text, ends, span_index) })
 }
 
 /// The decimal digits of `n`, written into `buffer`.
@@ -115,19 +132,18 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
         }
     };
     let sw8 = parse(value).map_err(|reason| stats::add(reason, 1)).ok()?;
-    let hex = TraceId::from_hex(sw8.trace_id.as_bytes());
-    let trace_id = hex.unwrap_or_else(|| TraceId::from_foreign(&sw8.trace_id));
     Some(ParentContext {
         kind: RefKind::CrossProcess,
-        trace_id,
-        span_id: foreign_span_id(&sw8.parent.segment_id, sw8.parent.span_index as u32),
+        trace_id: sw8.trace_id,
+        span_id: foreign_span_id(sw8.parent.segment_id(), sw8.parent.span_index as u32),
         sampled: sw8.sampled,
         flags: u8::from(sw8.sampled),
         segment: None,
-        endpoint: Some(sw8.parent.endpoint.clone().into()),
+        // The caller's endpoint is in `sw8`, read from there when a segment needs it.
+        endpoint: None,
         sw8: Some(Box::new(sw8.parent)),
         sent_at_ms: None,
-        propagated: Propagated { sw_trace_id: hex.is_none().then(|| sw8.trace_id.into()), ..Propagated::default() },
+        propagated: Propagated { sw_trace_id: sw8.foreign_trace_id, ..Propagated::default() },
     })
 }
 
@@ -226,18 +242,18 @@ mod tests {
     fn decodes_the_protocol_documents_example() {
         let sw8 = parse(b"1-MQ==-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2FwaS92MS9oZWFsdGg=-ZXhhbXBsZS5jb206ODA4MA==").unwrap();
         assert!(sw8.sampled);
-        assert_eq!(sw8.trace_id, "1");
+        assert_eq!(sw8.foreign_trace_id.as_deref(), Some("1"));
+        assert_eq!(sw8.trace_id, TraceId::from_foreign("1"));
+        assert_eq!(sw8.parent, Sw8Parent::new(["5", "mesh", "instance", "/api/v1/health", "example.com:8080"], 3));
         assert_eq!(
-            sw8.parent,
-            Sw8Parent {
-                segment_id: "5".into(),
-                span_index: 3,
-                service: "mesh".into(),
-                instance: "instance".into(),
-                endpoint: "/api/v1/health".into(),
-                peer: "example.com:8080".into(),
-            }
+            [sw8.parent.segment_id(), sw8.parent.service(), sw8.parent.instance(), sw8.parent.endpoint()],
+            ["5", "mesh", "instance", "/api/v1/health"]
         );
+        assert_eq!(sw8.parent.peer(), "example.com:8080");
+        let hex = "1-MGFmNzY1MTkxNmNkNDNkZDg0NDhlYjIxMWM4MDMxOWM=-NQ==-3-bWVzaA==-aW5zdGFuY2U=-L2E=-";
+        let sw8 = parse(hex.as_bytes()).unwrap();
+        assert_eq!(sw8.trace_id.to_string(), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!((sw8.foreign_trace_id, sw8.parent.peer()), (None, ""));
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub(crate) struct ParentContext {
     pub flags: u8,
     /// The parent's segment and span index, when known (always for cross-thread parents).
     pub segment: Option<(SegmentId, u32)>,
-    /// The name of the first entry span of the parent's segment (SkyWalking's parent endpoint).
+    /// The name of the first entry span of the parent's segment (SkyWalking's parent endpoint),
+    /// for a parent in this process; a remote one's is in `sw8`.
     pub endpoint: Option<Cow<'static, str>>,
     /// The fields of an incoming `sw8` header that name the parent in the caller's terms.
     pub sw8: Option<Box<Sw8Parent>>,
@@ -65,17 +66,61 @@ pub(crate) struct DatadogState {
     pub tags: Option<String>,
 }
 
-/// A caller's identity as `sw8` gives it (SkyWalking cross-process propagation, fields 3–8).
+/// A caller's identity as `sw8` gives it (SkyWalking cross-process propagation, fields 3–8),
+/// decoded into one buffer: a header read is one allocation, not five.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Sw8Parent {
-    pub segment_id: String,
+    /// The text fields one after another: segment id, service, instance, endpoint, peer.
+    text: String,
+    /// Where each of them ends in `text`.
+    ends: [u32; 5],
     pub span_index: i32,
-    pub service: String,
-    pub instance: String,
+}
+
+impl Sw8Parent {
+    /// The fields given in that order, each ending where `ends` says in `text`.
+    pub(crate) fn from_parts(text: String, ends: [u32; 5], span_index: i32) -> Self {
+        debug_assert!(ends.is_sorted() && ends[4] as usize == text.len());
+        Self { text, ends, span_index }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn new(fields: [&str; 5], span_index: i32) -> Self {
+        let mut text = String::new();
+        let ends = fields.map(|field| {
+            text.push_str(field);
+            text.len() as u32
+        });
+        Self::from_parts(text, ends, span_index)
+    }
+
+    fn field(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        self.text.get(start..self.ends[n] as usize).unwrap_or_default()
+    }
+
+    /// The caller's segment.
+    pub(crate) fn segment_id(&self) -> &str {
+        self.field(0)
+    }
+
+    pub(crate) fn service(&self) -> &str {
+        self.field(1)
+    }
+
+    pub(crate) fn instance(&self) -> &str {
+        self.field(2)
+    }
+
     /// The caller's first entry span's name.
-    pub endpoint: String,
+    pub(crate) fn endpoint(&self) -> &str {
+        self.field(3)
+    }
+
     /// The address the caller used to reach us (its exit span's peer).
-    pub peer: String,
+    pub(crate) fn peer(&self) -> &str {
+        self.field(4)
+    }
 }
 
 /// The identity of the current span, as seen from outside: what a log line or an outgoing
@@ -99,6 +144,12 @@ impl ParentContext {
         }
         // SAFETY: a non-null parent pointer is valid while installed (see `current`).
         (!current.parent.is_null()).then(|| unsafe { (*current.parent).clone() })
+    }
+
+    /// The parent segment's endpoint, as far as it is known.
+    pub(crate) fn endpoint(&self) -> Option<Cow<'static, str>> {
+        let remote = || self.sw8.as_ref().map(|sw8| Cow::Owned(sw8.endpoint().to_owned()));
+        self.endpoint.clone().or_else(remote)
     }
 
     /// The span at index `span` of `segment`, as a cross-thread parent.

@@ -63,9 +63,9 @@ impl Segment {
         max_spans: u32,
     ) -> Box<Self> {
         let inherited = parent.as_ref().map_or(0, |p| p.flags);
-        let endpoint = match (kind, parent.as_ref().and_then(|p| p.endpoint.as_ref())) {
+        let endpoint = match (kind, parent.as_ref().and_then(ParentContext::endpoint)) {
             (SpanKind::Entry, _) | (_, None) => first.clone(),
-            (_, Some(endpoint)) => endpoint.clone(),
+            (_, Some(endpoint)) => endpoint,
         };
         let propagated = parent.as_mut().map(|p| std::mem::take(&mut p.propagated)).unwrap_or_default();
         let mut spare = if sampled { None } else { SPARE.with(Cell::take) };
