@@ -43,7 +43,8 @@ impl Injector for http::HeaderMap {
     fn set(&mut self, name: &'static str, value: String) {
         // Our values are built from hex digits and validated header text, so they are always
         // valid header values; a value that is not is skipped rather than sent broken.
-        if let Ok(value) = http::HeaderValue::try_from(value) {
+        if let Ok(mut value) = http::HeaderValue::try_from(value) {
+            value.set_sensitive(!super::repeats(name));
             self.insert(http::HeaderName::from_static(name), value);
         }
     }
@@ -96,7 +97,8 @@ impl Extractor for tonic::metadata::MetadataMap {
 
 impl Injector for tonic::metadata::MetadataMap {
     fn set(&mut self, name: &'static str, value: String) {
-        if let Ok(value) = value.parse() {
+        if let Ok(mut value) = value.parse::<tonic::metadata::AsciiMetadataValue>() {
+            value.set_sensitive(!super::repeats(name));
             self.insert(tonic::metadata::MetadataKey::from_static(name), value);
         }
     }

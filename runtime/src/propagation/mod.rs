@@ -57,8 +57,10 @@ impl Propagator {
     pub const ALL: [Propagator; 6] =
         [Self::TraceContext, Self::Baggage, Self::Sw8, Self::Datadog, Self::B3, Self::B3Multi];
 
-    /// The default set: `tracecontext,baggage,sw8`.
-    pub const DEFAULT: &'static [Propagator] = &[Propagator::TraceContext, Propagator::Baggage, Propagator::Sw8];
+    /// W3C's formats, `tracecontext,baggage`: the default set, to which `init` adds `sw8` when
+    /// reporting to SkyWalking and `datadog` when reporting to Datadog (see
+    /// [`Config::propagators`](crate::Config::propagators)).
+    pub const DEFAULT: &'static [Propagator] = &[Propagator::TraceContext, Propagator::Baggage];
 
     /// The format's name in `OTEL_PROPAGATORS`.
     pub fn name(self) -> &'static str {
@@ -112,7 +114,6 @@ pub(crate) fn extract_parent_with<C: Extractor + ?Sized>(
     carrier: &C,
 ) -> Option<ParentContext> {
     let mut winner: Option<ParentContext> = None;
-    let mut others: Vec<ParentContext> = Vec::new();
     let mut baggage = Baggage::default();
     let mut extension = None;
     for propagator in propagators {
@@ -131,20 +132,20 @@ pub(crate) fn extract_parent_with<C: Extractor + ?Sized>(
                 None
             }
         };
-        match (found, &winner) {
+        match (found, &mut winner) {
             (Some(context), None) => winner = Some(context),
-            (Some(context), Some(_)) => others.push(context),
-            (None, _) => {}
+            // A later format naming the same trace adds what only it carries.
+            (Some(other), Some(context)) if other.trace_id == context.trace_id => {
+                context.sw8 = context.sw8.take().or(other.sw8);
+                let (mine, theirs) = (&mut context.propagated, other.propagated);
+                mine.sw_trace_id = mine.sw_trace_id.take().or(theirs.sw_trace_id);
+                mine.datadog = mine.datadog.take().or(theirs.datadog);
+                mine.trace_state = mine.trace_state.take().or(theirs.trace_state);
+            }
+            _ => {}
         }
     }
     let mut context = winner?;
-    for other in others.into_iter().filter(|o| o.trace_id == context.trace_id) {
-        context.sw8 = context.sw8.or(other.sw8);
-        let (mine, theirs) = (&mut context.propagated, other.propagated);
-        mine.sw_trace_id = mine.sw_trace_id.take().or(theirs.sw_trace_id);
-        mine.datadog = mine.datadog.take().or(theirs.datadog);
-        mine.trace_state = mine.trace_state.take().or(theirs.trace_state);
-    }
     if let Some(extension) = extension {
         context.propagated.skip_analysis = extension.skip_analysis;
         context.sent_at_ms = extension.sent_at_ms;
@@ -242,6 +243,15 @@ pub(crate) fn inject_outgoing<C: Injector + ?Sized>(
             Propagator::B3Multi => b3::inject_multi(outgoing, carrier),
         }
     }
+}
+
+/// Whether the field's value can be the same on many requests: baggage can, but ids and send
+/// times change with every request. HTTP/2 header compression is told not to index the values
+/// that cannot repeat (they are sent as "never indexed" literals): indexing them would only
+/// evict the entries that do repeat (content type, user agent, ...) from the shared table, on
+/// both ends of the connection.
+fn repeats(name: &str) -> bool {
+    name == baggage::BAGGAGE || name == sw8::CORRELATION
 }
 
 /// The values of fields that must each occur at most once, in the order named; `Err(())` when
@@ -345,9 +355,9 @@ mod tests {
                 }
                 if format == Propagator::Sw8 {
                     let parent = context.sw8.as_deref().unwrap();
-                    prop_assert_eq!(&parent.segment_id, &segment_id.to_string());
+                    prop_assert_eq!(parent.segment_id(), segment_id.to_string());
                     prop_assert_eq!(parent.span_index, index as i32);
-                    prop_assert_eq!((parent.service.as_str(), parent.peer.as_str()), ("svc", "db:5432"));
+                    prop_assert_eq!((parent.service(), parent.peer()), ("svc", "db:5432"));
                 }
             }
         }
