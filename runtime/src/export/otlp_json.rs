@@ -245,10 +245,19 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(text.len() + 2);
     out.push('"');
-    // Runs of bytes that need no escape are copied whole: most text has none. The bytes that
-    // need one are ASCII, so every cut falls on a character boundary.
-    let mut run = 0;
-    for (at, &byte) in text.as_bytes().iter().enumerate() {
+    // Runs of bytes that need no escape are copied whole, found eight bytes at a time: most
+    // text has none. The bytes that need one are ASCII, so every cut is a character boundary.
+    let bytes = text.as_bytes();
+    let (mut run, mut at) = (0, 0);
+    while at < bytes.len() {
+        if let Some(word) = bytes.get(at..at + 8) {
+            if !needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
+                at += 8;
+                continue;
+            }
+        }
+        let byte = bytes[at];
+        at += 1;
         let escape = match byte {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -258,8 +267,8 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
             0..0x20 => "",
             _ => continue,
         };
-        out.push_str(&text[run..at]);
-        run = at + 1;
+        out.push_str(&text[run..at - 1]);
+        run = at;
         if escape.is_empty() {
             let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
             out.push_str(std::str::from_utf8(&code).unwrap_or_default());
@@ -269,6 +278,16 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
     }
     out.push_str(&text[run..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"` or `\` (the classic
+/// bit tricks: a byte below `n` leaves its high bit set in `byte - n` while its own is clear).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let zero = |word: u64| below(word, 1);
+    below(word, 0x20) | zero(word ^ (ONES * u64::from(b'"'))) | zero(word ^ (ONES * u64::from(b'\\'))) != 0
 }
 
 #[cfg(test)]
@@ -302,14 +321,10 @@ mod tests {
             flags: 0x03,
             segment: None,
             endpoint: None,
-            sw8: Some(Box::new(Sw8Parent {
-                segment_id: "a.b.c".to_owned(),
-                span_index: 3,
-                service: "front\\end".to_owned(),
-                instance: "pod-1@host".to_owned(),
-                endpoint: "POST /checkout/{tenant}".to_owned(),
-                peer: "orders:8080".to_owned(),
-            })),
+            sw8: Some(Box::new(Sw8Parent::new(
+                ["a.b.c", "front\\end", "pod-1@host", "POST /checkout/{tenant}", "orders:8080"],
+                3,
+            ))),
             sent_at_ms: None,
             propagated: Propagated { trace_state: Some("vendor=x,other=\"y\"".to_owned()), ..Propagated::default() },
         };
@@ -356,6 +371,15 @@ mod tests {
         }
         assert_eq!(spans.len(), 4);
         assert_eq!(decoded, otlp_model::request(otlp_model::resource(&resource), spans));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_survives_a_json_round_trip(text in "\\PC*|[\\x00-\\x7f]{0,40}") {
+            let mut out = String::new();
+            push_json_string(&mut out, &text);
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), text);
+        }
     }
 
     #[test]
