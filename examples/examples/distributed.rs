@@ -5,10 +5,11 @@
 //! ```
 //!
 //! The caller's `#[exit(peer, inject)]` writes the trace context into the request (W3C
-//! `traceparent`, `baggage` and SkyWalking `sw8` by default); the callee's `#[entry(headers)]`
-//! continues it. Both processes write to the same `spanscope-out/traces.jsonl`: one trace, the
-//! callee's entry span a child of the caller's exit span, with the SkyWalking reference to the
-//! caller's segment filled in.
+//! `traceparent` and `baggage` by default); the callee's `#[entry(headers)]` continues it. Both
+//! processes write to the same `spanscope-out/traces.jsonl`: one trace, the callee's entry span a
+//! child of the caller's exit span. With SkyWalking's `sw8` propagated too
+//! (`OTEL_PROPAGATORS=tracecontext,baggage,sw8`, the default when reporting to SkyWalking), the
+//! callee's link also names the caller's SkyWalking service, instance, endpoint and segment.
 //!
 //! The example starts `inventory` as a child process of itself (`distributed inventory`), so
 //! each service has its own name, instance and segments, as in production.

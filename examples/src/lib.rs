@@ -19,13 +19,14 @@ pub fn built_example(name: &str) -> PathBuf {
 }
 
 /// Runs the example `name` to completion with its spans going to the local exporter in `out`
-/// (whatever exporters and propagators the environment names are set aside); panics, with its
-/// standard error, if it fails.
-pub fn run_example(name: &str, out: &Path) -> Output {
+/// and the variables `env` set (whatever exporters and propagators the environment names are
+/// set aside); panics, with its standard error, if it fails.
+pub fn run_example(name: &str, out: &Path, env: &[(&str, &str)]) -> Output {
     let output = Command::new(built_example(name))
         .env("SPANSCOPE_OUT_DIR", out)
         .env_remove("OTEL_TRACES_EXPORTER")
         .env_remove("OTEL_PROPAGATORS")
+        .envs(env.iter().copied())
         .output()
         .expect("run the example");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

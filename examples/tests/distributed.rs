@@ -1,17 +1,38 @@
 //! Runs the `distributed` example (two processes over HTTP on loopback) and checks what both
-//! wrote: one trace, the callee's entry spans children of the caller's exit spans, and the
-//! SkyWalking reference to the caller's segment filled in on the callee's side.
+//! wrote: one trace, the callee's entry spans children of the caller's exit spans, and, with
+//! `sw8` propagated too, the SkyWalking reference to the caller's segment filled in on the
+//! callee's side.
 
 use examples::run_example;
-use spanscope_tests::{fresh_dir, read_spans, SpanSet, CLIENT, SERVER};
+use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
+
+/// Runs the example with `env`; its spans, and each call with the span that served it.
+fn run(label: &str, env: &[(&str, &str)]) -> Vec<ExportedSpan> {
+    let out = fresh_dir(label);
+    let output = run_example("distributed", &out, env);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("items in stock"));
+    read_spans(&out.join("traces.jsonl"))
+}
 
 #[test]
-fn one_trace_crosses_both_services() {
-    let out = fresh_dir("distributed");
-    let output = run_example("distributed", &out);
-    assert!(String::from_utf8_lossy(&output.stdout).contains("items in stock"));
+fn w3c_context_links_both_services_by_default() {
+    let spans = run("w3c", &[]);
+    let checkout = spans.named("POST /checkout");
+    assert!(spans.iter().all(|s| s.trace_id == checkout.trace_id), "one trace id across both processes");
+    let calls: Vec<_> = spans.iter().filter(|s| s.name == "call_inventory").collect();
+    assert_eq!(calls.len(), 3);
+    for call in calls {
+        let server = spans.iter().find(|s| s.parent_span_id.as_deref() == Some(&call.span_id)).expect("a child");
+        assert_eq!((server.kind, server.service.as_str()), (SERVER, "inventory"));
+        let (_, _, reference) = &server.links[0];
+        assert_eq!(reference["spanscope.ref.type"], "cross_process");
+        assert!(!reference.contains_key("skywalking.parent.service"), "no sw8 was sent");
+    }
+}
 
-    let spans = read_spans(&out.join("traces.jsonl"));
+#[test]
+fn one_trace_crosses_both_services_with_skywalking_references() {
+    let spans = run("sw8", &[("OTEL_PROPAGATORS", "tracecontext,baggage,sw8")]);
     let checkout = spans.named("POST /checkout");
     assert_eq!(checkout.service, "checkout");
     assert!(spans.iter().all(|s| s.trace_id == checkout.trace_id), "one trace id across both processes");

@@ -8,7 +8,7 @@ use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, CLIENT, SERVER};
 /// Runs the example `name` with the local exporter; what it printed and the spans it wrote.
 fn run(name: &str) -> (String, Vec<ExportedSpan>) {
     let out = fresh_dir(name);
-    let output = run_example(name, &out);
+    let output = run_example(name, &out, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("traces.jsonl"), "the example says where the trace went: {stderr}");
     (String::from_utf8_lossy(&output.stdout).into_owned(), read_spans(&out.join("traces.jsonl")))

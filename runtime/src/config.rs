@@ -126,8 +126,12 @@ impl Config {
         self
     }
 
-    /// The propagation formats, in extraction order (`OTEL_PROPAGATORS` wins; default
-    /// `tracecontext,baggage,sw8`). Empty means none.
+    /// The propagation formats, in extraction order (`OTEL_PROPAGATORS` wins). Empty means none.
+    ///
+    /// The default is W3C's `tracecontext,baggage`, followed by the formats of the backends
+    /// that trace exporters report to: `sw8` with `skywalking`, `datadog` with `datadog`
+    /// (their agents in other services speak those). In a fleet that mixes in SkyWalking or
+    /// Datadog agents while this service reports elsewhere, list their format here.
     pub fn propagators(mut self, propagators: impl IntoIterator<Item = crate::Propagator>) -> Self {
         self.propagators = Some(propagators.into_iter().collect());
         self
@@ -206,7 +210,7 @@ impl Config {
             parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?.min(MAX_TIMEOUT);
         let propagators = match var("OTEL_PROPAGATORS") {
             Some(v) => parse_propagators(v)?,
-            None => self.propagators.unwrap_or_else(|| crate::Propagator::DEFAULT.to_vec()),
+            None => self.propagators.unwrap_or_else(|| default_propagators(&exporters)),
         };
         let hostname = hostname();
         let service_instance = var("SW_AGENT_INSTANCE_NAME")
@@ -487,6 +491,19 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
+/// W3C's formats, then each native format a configured backend's own agents speak.
+fn default_propagators(exporters: &[TracesExporter]) -> Vec<crate::Propagator> {
+    let mut propagators = crate::Propagator::DEFAULT.to_vec();
+    for (exporter, format) in
+        [(TracesExporter::Skywalking, crate::Propagator::Sw8), (TracesExporter::Datadog, crate::Propagator::Datadog)]
+    {
+        if exporters.contains(&exporter) {
+            propagators.push(format);
+        }
+    }
+    propagators
+}
+
 fn default_service_name() -> String {
     let exe = std::env::current_exe().ok();
     let name = exe.as_deref().and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("rust");
@@ -535,6 +552,11 @@ mod tests {
         let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "none")]).unwrap();
         assert!(s.exporters.is_empty());
         assert_eq!(resolve(Config::new(), &[]).unwrap().propagators, crate::Propagator::DEFAULT);
+        let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "local,datadog,skywalking")]).unwrap();
+        use crate::Propagator::{Baggage, Datadog, Sw8, TraceContext};
+        assert_eq!(s.propagators, [TraceContext, Baggage, Sw8, Datadog]);
+        let s = resolve(Config::new().propagators([Sw8]), &[("OTEL_TRACES_EXPORTER", "datadog")]).unwrap();
+        assert_eq!(s.propagators, [Sw8], "a configured list is taken as it is");
         let s = resolve(Config::new(), &[("OTEL_PROPAGATORS", "b3multi, datadog,b3multi")]).unwrap();
         assert_eq!(s.propagators, [crate::Propagator::B3Multi, crate::Propagator::Datadog]);
         assert!(resolve(Config::new(), &[("OTEL_PROPAGATORS", "none")]).unwrap().propagators.is_empty());
