@@ -151,9 +151,10 @@ fn percent_decode(value: &HeaderValue) -> String {
 }
 
 /// Records a response status on a recording `span`: the tag, and an error when `side` counts it
-/// as one (5xx on the server, 4xx and 5xx on the client).
-pub(crate) fn record_http_status(span: &mut Span, side: Side, status: StatusCode) {
-    if !span.is_recording() {
+/// as one (5xx on the server, 4xx and 5xx on the client). A gRPC call's `200` says nothing (its
+/// outcome is the gRPC status) and is not recorded; any other status is (a proxy's error).
+pub(crate) fn record_http_status(span: &mut Span, side: Side, status: StatusCode, grpc: bool) {
+    if !span.is_recording() || (grpc && status == StatusCode::OK) {
         return;
     }
     span.set_tag(&HTTP_RESPONSE_STATUS_CODE, TagValue::I64(status.as_u16().into()));
@@ -237,12 +238,15 @@ pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback
                 }
             }
         }
-        tag_method(&mut span, request.method);
-        if let (Some(scheme), Some(host)) = (request.scheme, request.host) {
-            span.set_tag(&URL_FULL, TagValue::Str(Cow::Owned(full_url(scheme, host, request))));
-        }
+        // A gRPC call is described by the RPC conventions alone (`rpc.*`), an HTTP request by
+        // the HTTP ones.
         if grpc {
             tag_grpc_method(&mut span, request.path);
+        } else {
+            tag_method(&mut span, request.method);
+            if let (Some(scheme), Some(host)) = (request.scheme, request.host) {
+                span.set_tag(&URL_FULL, TagValue::Str(Cow::Owned(full_url(scheme, host, request))));
+            }
         }
     }
     ClientSpan { span, grpc }
@@ -276,7 +280,7 @@ impl ClientSpan {
     /// Records the response's head: its status, and for gRPC the status of a trailers-only
     /// response. Returns whether a gRPC status is still to come (in the trailers).
     pub(crate) fn record_response(&mut self, status: StatusCode, headers: &HeaderMap) -> bool {
-        record_http_status(&mut self.span, Side::Client, status);
+        record_http_status(&mut self.span, Side::Client, status, self.grpc);
         self.grpc && !record_grpc_status(&mut self.span, Side::Client, headers)
     }
 

@@ -6,8 +6,9 @@
 //! and hyper-util's client.
 //!
 //! Spans follow OpenTelemetry's HTTP and RPC semantic conventions: `GET /orders/{id}` when the
-//! route is known, else `GET`; `package.Service/Method` for gRPC, with `rpc.*` tags and the
-//! `rpc.grpc.status_code` read from the response headers or trailers. A span ends when the
+//! route is known, else `GET`; `package.Service/Method` for gRPC, with `rpc.*` tags (instead of
+//! the HTTP ones, which say nothing about a gRPC call) and the `rpc.grpc.status_code` read from
+//! the response headers or trailers. A span ends when the
 //! response body ends or is dropped, so it covers streaming and sees gRPC trailers.
 //!
 //! Without [`init`](crate::init), both layers pass requests and responses through unchanged.

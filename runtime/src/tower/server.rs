@@ -162,13 +162,18 @@ fn matched_path(_: &Parts) -> Option<Cow<'static, str>> {
     None
 }
 
-/// The request's semantic-convention tags on its recording span.
+/// The request's semantic-convention tags on its recording span: HTTP's, or for a gRPC call
+/// RPC's, and the server's address, protocol and client in both.
 fn tag_request(span: &mut Span, parts: &Parts, route: Option<Cow<'static, str>>, grpc: bool) {
     let owned = |value: &str| TagValue::Str(Cow::Owned(value.to_owned()));
-    semconv::tag_method(span, &parts.method);
-    span.set_tag(&URL_PATH, owned(parts.uri.path()));
-    if let Some(scheme) = parts.uri.scheme_str() {
-        span.set_tag(&URL_SCHEME, owned(scheme));
+    if grpc {
+        semconv::tag_grpc_method(span, parts.uri.path());
+    } else {
+        semconv::tag_method(span, &parts.method);
+        span.set_tag(&URL_PATH, owned(parts.uri.path()));
+        if let Some(scheme) = parts.uri.scheme_str() {
+            span.set_tag(&URL_SCHEME, owned(scheme));
+        }
     }
     if let Some(route) = route {
         span.set_tag(&HTTP_ROUTE, TagValue::Str(route));
@@ -184,9 +189,6 @@ fn tag_request(span: &mut Span, parts: &Parts, route: Option<Cow<'static, str>>,
     }
     if let Some(agent) = parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()) {
         span.set_tag(&USER_AGENT_ORIGINAL, owned(agent));
-    }
-    if grpc {
-        semconv::tag_grpc_method(span, parts.uri.path());
     }
 }
 
@@ -240,7 +242,7 @@ where
         let (result, mut span) = ready!(this.inner.poll(cx));
         match result {
             Ok(response) => {
-                semconv::record_http_status(&mut span, Side::Server, response.status());
+                semconv::record_http_status(&mut span, Side::Server, response.status(), *this.grpc);
                 let trailers = *this.grpc && !semconv::record_grpc_status(&mut span, Side::Server, response.headers());
                 Poll::Ready(Ok(response.map(|body| ResponseBody::new(body, span, trailers.then_some(Side::Server)))))
             }
