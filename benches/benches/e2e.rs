@@ -48,8 +48,8 @@ const CONCURRENCY: u64 = 8;
 const SAMPLES: usize = 20;
 /// Rounds of the interleaved comparison the table is made from, and how long each configuration
 /// is driven per round.
-const ROUNDS: usize = 9;
-const ROUND_TIME: Duration = Duration::from_secs(2);
+const ROUNDS: usize = 31;
+const ROUND_TIME: Duration = Duration::from_millis(500);
 
 /// The three services of one stack, stopped (standard input closed, then waited for) on drop.
 struct Stack {
