@@ -49,56 +49,62 @@ impl RequestWriter {
         out.push_str(&self.head);
         let mut first = true;
         for segment in segments {
+            // Every span of a segment is in its trace.
+            let trace_id = segment.trace_id.hex();
             for span in otlp_model::spans(segment, clock) {
                 if !std::mem::take(&mut first) {
                     out.push(',');
                 }
-                write_span(out, &span);
+                write_span(out, &span, &trace_id);
             }
         }
         out.push_str(TAIL);
     }
 }
 
-fn write_span(out: &mut String, span: &SpanView<'_>) {
-    out.push_str(r#"{"traceId":"#);
-    push_hex(out, &span.trace_id().hex());
-    out.push_str(r#","spanId":"#);
-    push_hex(out, &span.span_id().hex());
+/// A span of the trace whose id's hex digits are `trace_id`. Quotes and separators are written
+/// with the field names around them, so that each field is few appends.
+fn write_span(out: &mut String, span: &SpanView<'_>, trace_id: &[u8]) {
+    out.push_str(r#"{"traceId":""#);
+    push_ascii(out, trace_id);
+    out.push_str(r#"","spanId":""#);
+    push_ascii(out, &span.span_id().hex());
     if let Some(parent) = span.parent_span_id() {
-        out.push_str(r#","parentSpanId":"#);
-        push_hex(out, &parent.hex());
+        out.push_str(r#"","parentSpanId":""#);
+        push_ascii(out, &parent.hex());
     }
     push_trace_state(out, span.trace_state());
-    out.push_str(r#","flags":"#);
+    out.push_str(r#"","flags":"#);
     push_u64(out, span.flags().into());
-    out.push_str(r#","name":"#);
-    push_json_string(out, span.name());
-    out.push_str(r#","kind":"#);
+    out.push_str(r#","name":""#);
+    push_escaped(out, span.name());
+    out.push_str(r#"","kind":"#);
     push_u64(out, span.kind() as u64);
-    out.push_str(r#","startTimeUnixNano":"#);
-    push_quoted_u64(out, span.start_time_unix_nano());
-    out.push_str(r#","endTimeUnixNano":"#);
-    push_quoted_u64(out, span.end_time_unix_nano());
+    out.push_str(r#","startTimeUnixNano":""#);
+    push_u64(out, span.start_time_unix_nano());
+    out.push_str(r#"","endTimeUnixNano":""#);
+    push_u64(out, span.end_time_unix_nano());
+    out.push('"');
     write_attributes(out, r#","attributes":"#, |visit| span.attributes(visit));
     let mut events = List::new(r#","events":"#);
     for event in span.events() {
         events.item(out);
-        out.push_str(r#"{"timeUnixNano":"#);
-        push_quoted_u64(out, event.time_unix_nano);
-        out.push_str(r#","name":"#);
-        push_json_string(out, event.name());
+        out.push_str(r#"{"timeUnixNano":""#);
+        push_u64(out, event.time_unix_nano);
+        out.push_str(r#"","name":""#);
+        push_escaped(out, event.name());
+        out.push('"');
         write_attributes(out, r#","attributes":"#, |visit| event.attributes(visit));
         out.push('}');
     }
     events.end(out);
     if let Some(link) = span.link() {
-        out.push_str(r#","links":[{"traceId":"#);
-        push_hex(out, &link.trace_id().hex());
-        out.push_str(r#","spanId":"#);
-        push_hex(out, &link.span_id().hex());
+        out.push_str(r#","links":[{"traceId":""#);
+        push_ascii(out, &link.trace_id().hex());
+        out.push_str(r#"","spanId":""#);
+        push_ascii(out, &link.span_id().hex());
         push_trace_state(out, link.trace_state);
-        out.push_str(r#","flags":"#);
+        out.push_str(r#"","flags":"#);
         push_u64(out, link.flags().into());
         write_attributes(out, r#","attributes":"#, |visit| link.attributes(visit));
         out.push_str("}]");
@@ -107,18 +113,20 @@ fn write_span(out: &mut String, span: &SpanView<'_>) {
         out.push_str(r#","status":{"code":"#);
         push_u64(out, otlp_model::STATUS_ERROR);
         if !message.is_empty() {
-            out.push_str(r#","message":"#);
-            push_json_string(out, message);
+            out.push_str(r#","message":""#);
+            push_escaped(out, message);
+            out.push('"');
         }
         out.push('}');
     }
     out.push('}');
 }
 
+/// `","traceState":"<state>`, inside the quotes of the field before it, when there is one.
 fn push_trace_state(out: &mut String, trace_state: &str) {
     if !trace_state.is_empty() {
-        out.push_str(r#","traceState":"#);
-        push_json_string(out, trace_state);
+        out.push_str(r#"","traceState":""#);
+        push_escaped(out, trace_state);
     }
 }
 
@@ -156,95 +164,95 @@ fn write_attributes(out: &mut String, field: &'static str, attributes: impl FnOn
     let mut list = List::new(field);
     attributes(&mut |key, value| {
         list.item(out);
-        out.push_str(r#"{"key":"#);
-        push_json_string(out, key);
-        out.push_str(r#","value":"#);
+        out.push_str(r#"{"key":""#);
+        push_escaped(out, key);
         write_value(out, value);
         out.push('}');
     });
     list.end(out);
 }
 
-/// An `AnyValue`.
+/// `","value":` and an `AnyValue`, closing the key's quotes first.
 fn write_value(out: &mut String, value: Value<'_>) {
     match value {
         Value::Str(s) => {
-            out.push_str(r#"{"stringValue":"#);
-            push_json_string(out, s);
+            out.push_str(r#"","value":{"stringValue":""#);
+            push_escaped(out, s);
+            out.push_str(r#""}"#);
         }
         Value::Id(id) => {
-            out.push_str(r#"{"stringValue":"#);
-            push_hex(out, &id.hex());
+            out.push_str(r#"","value":{"stringValue":""#);
+            push_ascii(out, &id.hex());
+            out.push_str(r#""}"#);
         }
         Value::Decimal(v) => {
-            out.push_str(r#"{"stringValue":"#);
-            push_quoted_u64(out, v);
+            out.push_str(r#"","value":{"stringValue":""#);
+            push_u64(out, v);
+            out.push_str(r#""}"#);
         }
         Value::Int(v) => {
-            out.push_str(r#"{"intValue":"#);
-            out.push('"');
-            if v < 0 {
-                out.push('-');
-            }
+            out.push_str(if v < 0 { r#"","value":{"intValue":"-"# } else { r#"","value":{"intValue":""# });
             push_u64(out, v.unsigned_abs());
-            out.push('"');
+            out.push_str(r#""}"#);
         }
         Value::Bool(v) => {
-            out.push_str(r#"{"boolValue":"#);
-            out.push_str(if v { "true" } else { "false" });
+            out.push_str(if v { r#"","value":{"boolValue":true}"# } else { r#"","value":{"boolValue":false}"# });
         }
         Value::Double(v) if v.is_finite() => {
-            let _ = write!(out, r#"{{"doubleValue":{v:?}"#);
+            let _ = write!(out, r#"","value":{{"doubleValue":{v:?}}}"#);
         }
         Value::Double(v) => {
             // JSON has no NaN or infinity; ProtoJSON spells them as strings.
-            out.push_str(r#"{"doubleValue":"#);
             out.push_str(if v.is_nan() {
-                r#""NaN""#
+                r#"","value":{"doubleValue":"NaN"}"#
             } else if v > 0.0 {
-                r#""Infinity""#
+                r#"","value":{"doubleValue":"Infinity"}"#
             } else {
-                r#""-Infinity""#
+                r#"","value":{"doubleValue":"-Infinity"}"#
             });
         }
     }
-    out.push('}');
 }
 
-/// Hex digits (an id's), quoted.
-fn push_hex(out: &mut String, digits: &[u8]) {
-    out.push('"');
+/// ASCII digits (an id's hex, an integer's decimal).
+fn push_ascii(out: &mut String, digits: &[u8]) {
     out.push_str(std::str::from_utf8(digits).unwrap_or_default());
-    out.push('"');
 }
 
-/// A decimal integer, without `fmt`'s machinery.
+/// A decimal integer, two digits per division, without `fmt`'s machinery (every span has
+/// two 19-digit timestamps).
 fn push_u64(out: &mut String, mut value: u64) {
+    const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+    while value >= 100 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
-}
-
-/// A 64-bit integer as ProtoJSON writes it: a decimal string.
-fn push_quoted_u64(out: &mut String, value: u64) {
-    out.push('"');
-    push_u64(out, value);
-    out.push('"');
+    if value >= 10 {
+        let pair = value as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        digits[at] = b'0' + value as u8;
+    }
+    push_ascii(out, &digits[at..]);
 }
 
 /// A JSON string literal, escaped per RFC 8259.
 pub(crate) fn push_json_string(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(text.len() + 2);
     out.push('"');
+    push_escaped(out, text);
+    out.push('"');
+}
+
+/// The inside of a JSON string literal: `text` escaped per RFC 8259.
+fn push_escaped(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(text.len());
     // Runs of bytes that need no escape are copied whole, found eight bytes at a time: most
     // text has none. The bytes that need one are ASCII, so every cut is a character boundary.
     let bytes = text.as_bytes();
@@ -277,7 +285,6 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
         }
     }
     out.push_str(&text[run..]);
-    out.push('"');
 }
 
 /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (the classic
@@ -391,13 +398,13 @@ mod tests {
 
     #[test]
     fn integers_are_written_in_decimal() {
-        for value in [0, 7, 10, 1_234_567_890, u64::MAX] {
+        for value in [0, 7, 10, 99, 100, 101, 1_234_567_890, u64::MAX] {
             let mut out = String::new();
             push_u64(&mut out, value);
             assert_eq!(out, value.to_string());
         }
         let mut out = String::new();
         write_value(&mut out, Value::Int(i64::MIN));
-        assert_eq!(out, format!(r#"{{"intValue":"{}"}}"#, i64::MIN));
+        assert_eq!(out, format!(r#"","value":{{"intValue":"{}"}}"#, i64::MIN));
     }
 }
