@@ -262,6 +262,18 @@ struct Round {
     requests_per_second: f64,
     /// The services' CPU time per request, ms.
     cpu_ms_per_request: f64,
+    /// The share of the machine's CPU time that was idle: above zero, the rate was held back by
+    /// waiting (latency), not by CPU.
+    idle: f64,
+}
+
+/// The machine's idle and total CPU time so far, in ticks, from the first line of `/proc/stat`
+/// (idle and I/O wait count as idle).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    (ticks.iter().skip(3).take(2).sum(), ticks.iter().sum())
 }
 
 /// Each configuration's rounds, the configurations taking turns (in a rotating order), so that a
@@ -277,12 +289,14 @@ fn interleaved(
         for turn in 0..configs.len() {
             let i = (round + turn) % configs.len();
             let stack = &configs[i].1;
-            let (stop, cpu) = (Stop::At(Instant::now() + ROUND_TIME), stack.cpu());
+            let (stop, cpu, machine) = (Stop::At(Instant::now() + ROUND_TIME), stack.cpu(), machine_ticks());
             let (done, took) = runtime.block_on(drive(client, stack.frontend, tenants, stop));
             let cpu = stack.cpu().saturating_sub(cpu);
+            let (idle, total) = machine_ticks();
             rounds[i].1.push(Round {
                 requests_per_second: done as f64 / took.as_secs_f64(),
                 cpu_ms_per_request: cpu.as_secs_f64() * 1e3 / done.max(1) as f64,
+                idle: (idle - machine.0) as f64 / (total - machine.1).max(1) as f64,
             });
         }
     }
@@ -304,16 +318,18 @@ fn print_table(workload: &str, rounds: &[(String, Vec<Round>)]) {
         "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}"
     );
     println!(
-        "| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry | CPU ms/request (3 services) |"
+        "| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry | CPU ms/request (3 services) | machine idle |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, of) in rounds {
         let cpu = median(of.iter().map(|r| r.cpu_ms_per_request).collect());
+        let idle = median(of.iter().map(|r| r.idle).collect());
         println!(
-            "| {name} | {:.0} | {:.3} | {:.3} | {cpu:.3} |",
+            "| {name} | {:.0} | {:.3} | {:.3} | {cpu:.3} | {:.1}% |",
             median(rates(of)),
             ratios(of, base),
-            ratios(of, tracing)
+            ratios(of, tracing),
+            idle * 100.0
         );
     }
 }
