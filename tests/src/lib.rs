@@ -56,16 +56,36 @@ pub fn setup_with(adjust: impl FnOnce(spanscope::Config) -> spanscope::Config) -
     dir
 }
 
-/// A new empty folder under the system temp folder.
+/// A new empty folder under the system temp folder, `spanscope-<test>-<pid>-<label>-<n>`. The
+/// first call of a process removes the folders earlier runs of the same test left (those whose
+/// process is gone), so that runs do not pile up output.
 pub fn fresh_dir(label: &str) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let exe = std::env::current_exe().ok();
     let binary = exe.as_deref().and_then(Path::file_stem).and_then(|s| s.to_str()).unwrap_or("test");
-    let dir = std::env::temp_dir().join(format!("spanscope-{binary}-{}-{label}-{n}", std::process::id()));
+    // The test's name, without the hash cargo appends (it differs between builds).
+    let test = binary.rsplit_once('-').map_or(binary, |(name, _)| name);
+    let prefix = format!("spanscope-{test}-");
+    if n == 0 {
+        remove_stale(&prefix);
+    }
+    let dir = std::env::temp_dir().join(format!("{prefix}{}-{label}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test folder");
     dir
+}
+
+/// Removes the temp folders named `<prefix><pid>-...` whose process no longer runs.
+fn remove_stale(prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|rest| rest.split('-').next());
+        if pid.is_some_and(|pid| pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Flushes, then reads every span written to `dir/traces.jsonl`.

@@ -221,6 +221,7 @@ fn several_exporters_at_once_and_a_dead_one_holds_nothing_back() {
     let collector = Collector::grpc();
     let config = spanscope::Config::new()
         .service_name("checkout")
+        .out_dir(fresh_dir("several"))
         .exporters([TracesExporter::Otlp, TracesExporter::Skywalking])
         .schedule_delay(Duration::from_millis(20))
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())

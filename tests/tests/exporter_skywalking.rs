@@ -147,6 +147,7 @@ fn a_wrong_token_is_reported_once_without_the_secret_and_not_hammered() {
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_fixture_export"))
         .arg("3000")
+        .env("SPANSCOPE_OUT_DIR", fresh_dir("fixture"))
         .env("OTEL_TRACES_EXPORTER", "skywalking")
         .env("SW_AGENT_COLLECTOR_BACKEND_SERVICES", collector.addr().to_string())
         .env("SW_AGENT_AUTHENTICATION", "wrong-t0ken")

@@ -141,6 +141,7 @@ impl tonic::codegen::tokio_stream::Stream for Incoming {
 pub fn init(exporter: spanscope::TracesExporter, vars: &[(&str, String)]) -> spanscope::Guard {
     let mut config = spanscope::Config::new()
         .service_name("checkout")
+        .out_dir(crate::fresh_dir("profiles"))
         .exporters([exporter])
         .schedule_delay(Duration::from_millis(20));
     for (name, value) in vars {
