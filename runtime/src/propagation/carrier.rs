@@ -43,8 +43,7 @@ impl Injector for http::HeaderMap {
     fn set(&mut self, name: &'static str, value: String) {
         // Our values are built from hex digits and validated header text, so they are always
         // valid header values; a value that is not is skipped rather than sent broken.
-        if let Ok(mut value) = http::HeaderValue::try_from(value) {
-            value.set_sensitive(!super::repeats(name));
+        if let Ok(value) = http::HeaderValue::try_from(value) {
             self.insert(http::HeaderName::from_static(name), value);
         }
     }
@@ -97,8 +96,7 @@ impl Extractor for tonic::metadata::MetadataMap {
 
 impl Injector for tonic::metadata::MetadataMap {
     fn set(&mut self, name: &'static str, value: String) {
-        if let Ok(mut value) = value.parse::<tonic::metadata::AsciiMetadataValue>() {
-            value.set_sensitive(!super::repeats(name));
+        if let Ok(value) = value.parse() {
             self.insert(tonic::metadata::MetadataKey::from_static(name), value);
         }
     }

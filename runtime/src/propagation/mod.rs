@@ -245,15 +245,6 @@ pub(crate) fn inject_outgoing<C: Injector + ?Sized>(
     }
 }
 
-/// Whether the field's value can be the same on many requests: baggage can, but ids and send
-/// times change with every request. HTTP/2 header compression is told not to index the values
-/// that cannot repeat (they are sent as "never indexed" literals): indexing them would only
-/// evict the entries that do repeat (content type, user agent, ...) from the shared table, on
-/// both ends of the connection.
-fn repeats(name: &str) -> bool {
-    name == baggage::BAGGAGE || name == sw8::CORRELATION
-}
-
 /// The values of fields that must each occur at most once, in the order named; `Err(())` when
 /// one is repeated.
 fn singles<'a, C: Extractor + ?Sized, const N: usize>(
