@@ -30,12 +30,32 @@ impl<T: Injector + ?Sized> Injector for &mut T {
     }
 }
 
+/// The fields of the default formats and of `sw8`, as header names parsed once: a `HeaderMap`
+/// looked up by `&str` parses and checks the name on every call, several times per request.
+static PARSED: [http::HeaderName; 6] = [
+    http::HeaderName::from_static(super::traceparent::TRACEPARENT),
+    http::HeaderName::from_static(super::traceparent::TRACESTATE),
+    http::HeaderName::from_static(super::baggage::BAGGAGE),
+    http::HeaderName::from_static(super::sw8::SW8),
+    http::HeaderName::from_static(super::sw8::CORRELATION),
+    http::HeaderName::from_static(super::sw8::EXTENSION),
+];
+
+/// `name` (lowercase) as a parsed header name, if it is one of [`PARSED`].
+fn parsed(name: &str) -> Option<&'static http::HeaderName> {
+    PARSED.iter().find(|parsed| parsed.as_str() == name)
+}
+
 impl Extractor for http::HeaderMap {
     fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]>
     where
         Self: 'a,
     {
-        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
+        let values = match parsed(name) {
+            Some(name) => self.get_all(name),
+            None => self.get_all(name),
+        };
+        values.iter().map(http::HeaderValue::as_bytes)
     }
 }
 
@@ -44,7 +64,8 @@ impl Injector for http::HeaderMap {
         // Our values are built from hex digits and validated header text, so they are always
         // valid header values; a value that is not is skipped rather than sent broken.
         if let Ok(value) = http::HeaderValue::try_from(value) {
-            self.insert(http::HeaderName::from_static(name), value);
+            let name = parsed(name).cloned().unwrap_or_else(|| http::HeaderName::from_static(name));
+            self.insert(name, value);
         }
     }
 }
