@@ -49,8 +49,7 @@ fn is_child_of(child: &Segment, parent: &Segment) -> bool {
 /// it, `depth` levels in.
 fn write_span(text: &mut String, segment: &Segment, index: u32, all: &[Box<Segment>], clock: &Converter, depth: usize) {
     let span = &segment.spans[index as usize];
-    let end = if span.end == 0 { segment.spans[0].end } else { span.end };
-    let millis = clock.duration_nanos(span.start, end) as f64 / 1e6;
+    let millis = clock.duration_nanos(span.start, span.end) as f64 / 1e6;
     let marker = if index == 0 && segment.parent.as_ref().is_some_and(|p| p.kind == RefKind::CrossThread) && depth > 1 {
         "↳ "
     } else {

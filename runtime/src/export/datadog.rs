@@ -28,7 +28,7 @@ use super::resource::Resource;
 use super::{Batch, ExportError, Exporter, Sent};
 use crate::clock::Converter;
 use crate::config::ConfigError;
-use crate::span::{RefKind, Segment, SpanKind, NO_SPAN};
+use crate::span::{RefKind, Segment, SpanKind};
 use crate::tag::TagValue;
 
 /// The Datadog exporter's settings.
@@ -240,13 +240,7 @@ impl DatadogExporter {
             }
         }
 
-        let parent = match (span.parent, &segment.parent) {
-            (NO_SPAN, Some(parent)) => parent.span_id.to_int(),
-            (NO_SPAN, None) => 0,
-            (parent, _) => segment.span_id(parent).to_int(),
-        };
-        let end =
-            if span.end == 0 { segment.spans.iter().map(|s| s.end).max().unwrap_or(span.start) } else { span.end };
+        let parent = segment.parent_of(index).map_or(0, |(id, _)| id.to_int());
         let start = clock.unix_nanos(span.start);
         let fields = 10 + usize::from(parent != 0) + usize::from(span.error);
         out.map(fields);
@@ -269,7 +263,7 @@ impl DatadogExporter {
         out.str("start");
         out.int(i64::try_from(start).unwrap_or(i64::MAX));
         out.str("duration");
-        out.int(i64::try_from(clock.duration_nanos(span.start, end)).unwrap_or(i64::MAX));
+        out.int(i64::try_from(clock.duration_nanos(span.start, span.end)).unwrap_or(i64::MAX));
         if span.error {
             out.str("error");
             out.int(1);

@@ -317,7 +317,7 @@ mod tests {
 
     /// A segment with something of everything the mapping handles: a remote parent named by
     /// `sw8`, tracestate, every tag type, a peer, a failed span, a custom log, text that needs
-    /// escaping, and a span that never ended.
+    /// escaping, and a span closed with its segment (as `end_root` hands segments over).
     fn everything() -> Box<Segment> {
         let trace_id = TraceId::from_int(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c).unwrap();
         let parent = ParentContext {
@@ -342,6 +342,7 @@ mod tests {
         let local = segment.push_span(Cow::Borrowed("price"), SpanKind::Local, 0, 2_500).unwrap();
         segment.end_span(exit, 3_000, Some(ErrorInfo::new("Status", "out of stock: \u{1}\t\"x\"")));
         segment.end_span(0, 4_000, None);
+        segment.close_open_spans();
         segment.tags.push((0, &METHOD, TagValue::from("POST")));
         segment.tags.push((0, &SIZE, TagValue::I64(-42)));
         segment.tags.push((exit, &HUGE, TagValue::U64(u64::MAX)));

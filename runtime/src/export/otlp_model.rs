@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use super::resource::Resource;
 use crate::clock::Converter;
 use crate::id::{SpanId, TraceId};
-use crate::span::{ParentContext, RefKind, Segment, SpanKind, SpanLog, SpanRecord, NO_SPAN};
+use crate::span::{ParentContext, RefKind, Segment, SpanKind, SpanLog, SpanRecord};
 use crate::tag::TagValue;
 
 /// `SpanFlags`: bit 8 says the parent-is-remote bit (9) is meaningful.
@@ -59,15 +59,8 @@ impl<'a> From<&'a TagValue> for Value<'a> {
 
 /// The spans of `segment`, in recording order.
 pub(crate) fn spans<'a>(segment: &'a Segment, clock: &'a Converter) -> impl Iterator<Item = SpanView<'a>> {
-    // A span that never ended (its future was dropped elsewhere) ends with its segment.
-    let segment_end = segment.spans.iter().map(|s| s.end).max().unwrap_or(0);
-    segment.spans.iter().enumerate().map(move |(index, record)| SpanView {
-        segment,
-        record,
-        index: index as u32,
-        clock,
-        end: if record.end == 0 { segment_end } else { record.end },
-    })
+    let records = segment.spans.iter().enumerate();
+    records.map(move |(index, record)| SpanView { segment, record, index: index as u32, clock })
 }
 
 /// One span of a segment, as OTLP sees it.
@@ -77,7 +70,6 @@ pub(crate) struct SpanView<'a> {
     record: &'a SpanRecord,
     index: u32,
     clock: &'a Converter,
-    end: u64,
 }
 
 impl<'a> SpanView<'a> {
@@ -89,17 +81,8 @@ impl<'a> SpanView<'a> {
         self.segment.span_id(self.index)
     }
 
-    /// The parent span, and whether it is in another process.
-    fn parent(&self) -> (Option<SpanId>, bool) {
-        match (self.record.parent, &self.segment.parent) {
-            (NO_SPAN, Some(parent)) => (Some(parent.span_id), parent.kind == RefKind::CrossProcess),
-            (NO_SPAN, None) => (None, false),
-            (parent, _) => (Some(self.segment.span_id(parent)), false),
-        }
-    }
-
     pub(crate) fn parent_span_id(&self) -> Option<SpanId> {
-        self.parent().0
+        self.segment.parent_of(self.index).map(|(id, _)| id)
     }
 
     /// W3C `tracestate`; empty when there is none.
@@ -109,7 +92,7 @@ impl<'a> SpanView<'a> {
 
     /// `SpanFlags`: the W3C flags and whether the parent is remote.
     pub(crate) fn flags(&self) -> u32 {
-        flags(self.segment.flags, self.parent().1)
+        flags(self.segment.flags, self.segment.parent_of(self.index).is_some_and(|(_, remote)| remote))
     }
 
     pub(crate) fn name(&self) -> &'a str {
@@ -129,7 +112,7 @@ impl<'a> SpanView<'a> {
     }
 
     pub(crate) fn end_time_unix_nano(&self) -> u64 {
-        self.clock.unix_nanos(self.end)
+        self.clock.unix_nanos(self.record.end)
     }
 
     /// Calls `visit` with each attribute: the span's tags, the profile link on the local root,

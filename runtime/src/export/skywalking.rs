@@ -194,7 +194,6 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
         None => segment.trace_id.to_string(),
     };
     let millis = |tick| (clock.unix_nanos(tick) / 1_000_000) as i64;
-    let segment_end = segment.spans.iter().map(|s| s.end).max().unwrap_or(0);
     let spans = segment
         .spans
         .iter()
@@ -216,7 +215,7 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
                 span_id: index as i32,
                 parent_span_id: if span.parent == NO_SPAN { -1 } else { span.parent as i32 },
                 start_time: millis(span.start),
-                end_time: millis(if span.end == 0 { segment_end } else { span.end }),
+                end_time: millis(span.end),
                 refs,
                 operation_name: span.name.to_string(),
                 peer: segment.peer(index).unwrap_or_default().to_owned(),

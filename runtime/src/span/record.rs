@@ -19,7 +19,8 @@ pub enum SpanKind {
 pub(crate) const NO_SPAN: u32 = u32::MAX;
 
 /// One span, as recorded on the hot path. Times are raw clock ticks; `end == 0` means the span
-/// never ended (its future was dropped on another segment's watch) and is closed at export.
+/// has not ended. A segment is handed to the exporters with every span ended
+/// ([`Segment::close_open_spans`](super::Segment::close_open_spans)).
 #[derive(Debug, Clone)]
 pub(crate) struct SpanRecord {
     pub name: Cow<'static, str>,

@@ -159,6 +159,16 @@ impl Segment {
         self.id.span_id(if index == NO_SPAN { 0 } else { index })
     }
 
+    /// The parent of the span at `index`: its parent in the segment, or for the first span the
+    /// span the segment continues; and whether that parent is in another process.
+    pub(crate) fn parent_of(&self, index: u32) -> Option<(SpanId, bool)> {
+        match (self.spans.get(index as usize)?.parent, &self.parent) {
+            (NO_SPAN, Some(parent)) => Some((parent.span_id, parent.kind == super::RefKind::CrossProcess)),
+            (NO_SPAN, None) => None,
+            (parent, _) => Some((self.span_id(parent), false)),
+        }
+    }
+
     /// The index of the span whose id is `span_id`, trying `hint` (usually the current span)
     /// first: how a span named by its ids alone (an OpenTelemetry parent) is found again.
     #[cfg(feature = "opentelemetry")]
