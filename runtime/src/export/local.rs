@@ -65,7 +65,7 @@ impl Exporter for LocalExporter {
     }
 
     fn encode(&mut self, batch: &Batch) -> Lines {
-        let mut text = String::new();
+        let mut text = String::with_capacity(self.requests.size_hint(batch.segments.len(), batch.spans));
         for segment in &batch.segments {
             self.requests.write(&mut text, [&**segment], &batch.clock);
             text.push('\n');

@@ -220,7 +220,7 @@ impl Exporter for OtlpExporter {
             Transport::Http { json, headers, .. } => {
                 let body = match json {
                     Some(requests) => {
-                        let mut text = String::new();
+                        let mut text = String::with_capacity(requests.size_hint(1, batch.spans));
                         requests.write(&mut text, batch.segments.iter().map(|s| &**s), &batch.clock);
                         text.into_bytes()
                     }

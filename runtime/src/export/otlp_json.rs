@@ -23,6 +23,10 @@ pub(crate) struct RequestWriter {
 /// What closes the span array and the request.
 const TAIL: &str = "]}]}]}";
 
+/// About what a span with the usual HTTP attributes takes, to size a batch's buffer once
+/// instead of growing it by doubling (each growth copies all that was written).
+const TYPICAL_SPAN_BYTES: usize = 600;
+
 impl RequestWriter {
     pub(crate) fn new(resource: &Resource) -> Self {
         let mut head = String::from(r#"{"resourceSpans":[{"resource":{"#);
@@ -37,6 +41,11 @@ impl RequestWriter {
         push_json_string(&mut head, SCOPE_VERSION);
         head.push_str(r#"},"spans":["#);
         Self { head }
+    }
+
+    /// About how many bytes `requests` requests carrying `spans` spans in all take.
+    pub(crate) fn size_hint(&self, requests: usize, spans: u64) -> usize {
+        requests * (self.head.len() + TAIL.len() + 1) + spans as usize * TYPICAL_SPAN_BYTES
     }
 
     /// Appends one request carrying the spans of `segments`.
@@ -251,21 +260,16 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
 
 /// The inside of a JSON string literal: `text` escaped per RFC 8259.
 fn push_escaped(out: &mut String, text: &str) {
+    // Nearly every string (names, keys, paths, addresses) needs no escape: one scan, one copy.
+    if !any_needs_escape(text.as_bytes()) {
+        out.push_str(text);
+        return;
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(text.len());
-    // Runs of bytes that need no escape are copied whole, found eight bytes at a time: most
-    // text has none. The bytes that need one are ASCII, so every cut is a character boundary.
-    let bytes = text.as_bytes();
-    let (mut run, mut at) = (0, 0);
-    while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8) {
-            if !needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
-                at += 8;
-                continue;
-            }
-        }
-        let byte = bytes[at];
-        at += 1;
+    // Runs of bytes that need no escape are copied whole. The bytes that need one are ASCII, so
+    // every cut is a character boundary.
+    let mut run = 0;
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
         let escape = match byte {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -275,8 +279,8 @@ fn push_escaped(out: &mut String, text: &str) {
             0..0x20 => "",
             _ => continue,
         };
-        out.push_str(&text[run..at - 1]);
-        run = at;
+        out.push_str(&text[run..at]);
+        run = at + 1;
         if escape.is_empty() {
             let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
             out.push_str(std::str::from_utf8(&code).unwrap_or_default());
@@ -285,6 +289,19 @@ fn push_escaped(out: &mut String, text: &str) {
         }
     }
     out.push_str(&text[run..]);
+}
+
+/// Whether any byte of `bytes` needs an escape, eight at a time; the last few are padded with
+/// spaces, which need none.
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut found = false;
+    for word in &mut words {
+        found |= needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+    }
+    let mut last = [b' '; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    found | needs_escape(u64::from_le_bytes(last))
 }
 
 /// Whether any of the eight bytes of `word` is a control character, `"` or `\` (the classic
