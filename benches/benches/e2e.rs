@@ -12,13 +12,16 @@
 //! ```
 //!
 //! The bench builds the demo first (`cargo build --release -p examples --example shop`), starts
-//! the three stacks (nine processes; the two idle ones cost nothing measurable), and drives each
+//! the four stacks (twelve processes; the idle ones cost nothing measurable), and drives each
 //! in turn from this process with 8 requests in flight over keep-alive connections, in two
 //! workloads: the demo's mix of four tenants (pricing costs ~0.5 to 5 ms of CPU per request), and
 //! the cheapest tenant alone (so the per-request cost of the instrumentation weighs more).
 //! criterion reports the time per request of each; then the configurations take turns in
-//! interleaved rounds (so that the machine's drift weighs on all alike), and the table at the end
-//! gives each one's median requests per second and the medians of its per-round ratios.
+//! interleaved rounds, in an order shuffled each round (so that the machine's drift weighs on all
+//! alike), and the table at the end gives each one's median requests per second and the medians
+//! of its per-round ratios with their 95% confidence intervals. A second, identical
+//! uninstrumented stack runs as an A/A control: its ratio to the first is what this machine reads
+//! when there is no difference at all.
 //!
 //! To find where a cost comes from, `E2E_VARIANTS` adds spanscope stacks with extra variables,
 //! `;`-separated `name:VAR=value,VAR=value` entries (for example
@@ -48,7 +51,7 @@ const CONCURRENCY: u64 = 8;
 const SAMPLES: usize = 20;
 /// Rounds of the interleaved comparison the table is made from, and how long each configuration
 /// is driven per round.
-const ROUNDS: usize = 31;
+const ROUNDS: usize = 41;
 const ROUND_TIME: Duration = Duration::from_millis(500);
 
 /// The three services of one stack, stopped (standard input closed, then waited for) on drop.
@@ -182,15 +185,18 @@ fn main() {
             command
         })
     };
+    let uninstrumented_stack = || {
+        Stack::start(|role| {
+            let mut command = Command::new(&shop);
+            command.args(["serve", role]).env("OTEL_SDK_DISABLED", "true");
+            command
+        })
+    };
     let mut configs: Vec<(String, Stack)> = vec![
-        (
-            "uninstrumented (OTEL_SDK_DISABLED=true)".to_owned(),
-            Stack::start(|role| {
-                let mut command = Command::new(&shop);
-                command.args(["serve", role]).env("OTEL_SDK_DISABLED", "true");
-                command
-            }),
-        ),
+        ("uninstrumented (OTEL_SDK_DISABLED=true)".to_owned(), uninstrumented_stack()),
+        // The A/A control: a second, identical uninstrumented stack. Its ratio to the first is
+        // what this machine reads for no difference at all, the yardstick for every other ratio.
+        ("uninstrumented again (A/A control)".to_owned(), uninstrumented_stack()),
         ("spanscope".to_owned(), spanscope_stack(&[])),
     ];
     for (name, extra) in variants() {
@@ -276,8 +282,10 @@ fn machine_ticks() -> (u64, u64) {
     (ticks.iter().skip(3).take(2).sum(), ticks.iter().sum())
 }
 
-/// Each configuration's rounds, the configurations taking turns (in a rotating order), so that a
-/// machine's drift weighs on all of them alike.
+/// Each configuration's rounds, the configurations taking turns in an order shuffled afresh each
+/// round, so that the machine's drift weighs on all of them alike and none always follows the
+/// same other (whose background work, a reporter's last batch or a profile being written, would
+/// otherwise land on the same neighbour every time).
 fn interleaved(
     runtime: &tokio::runtime::Runtime,
     client: &HttpClient,
@@ -285,9 +293,11 @@ fn interleaved(
     tenants: &'static [&'static str],
 ) -> Vec<(String, Vec<Round>)> {
     let mut rounds: Vec<(String, Vec<Round>)> = configs.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
-    for round in 0..ROUNDS {
-        for turn in 0..configs.len() {
-            let i = (round + turn) % configs.len();
+    let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
+    let mut order: Vec<usize> = (0..configs.len()).collect();
+    for _ in 0..ROUNDS {
+        shuffle.permute(&mut order);
+        for &i in &order {
             let stack = &configs[i].1;
             let (stop, cpu, machine) = (Stop::At(Instant::now() + ROUND_TIME), stack.cpu(), machine_ticks());
             let (done, took) = runtime.block_on(drive(client, stack.frontend, tenants, stop));
@@ -303,19 +313,55 @@ fn interleaved(
     rounds
 }
 
+/// A fixed-seed xorshift64* generator for the rounds' order: reproducible between runs, and
+/// enough to break up a fixed rotation.
+struct Shuffle(u64);
+
+impl Shuffle {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Fisher-Yates.
+    fn permute(&mut self, items: &mut [usize]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, (self.next() % (i as u64 + 1)) as usize);
+        }
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
+/// The median of `values` with its distribution-free 95% confidence interval: the order
+/// statistics at ranks (n - 1.96√n)/2 and 1 + (n + 1.96√n)/2, which hold whatever the shape of the
+/// rounds' noise.
+fn median_with_interval(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let spread = 1.96 * n.sqrt();
+    let low = (((n - spread) / 2.0).floor() as usize).max(1) - 1;
+    let high = ((1.0 + (n + spread) / 2.0).ceil() as usize).min(values.len()) - 1;
+    (values[values.len() / 2], values[low], values[high])
+}
+
 /// Each configuration's median rate and CPU per request, and the medians of its per-round rate
-/// ratios to the first configuration (uninstrumented) and to the last (tracing + OpenTelemetry).
+/// ratios to the first configuration (uninstrumented) and to the last (tracing + OpenTelemetry),
+/// each with its 95% confidence interval.
 fn print_table(workload: &str, rounds: &[(String, Vec<Round>)]) {
     let rates = |of: &[Round]| of.iter().map(|r| r.requests_per_second).collect::<Vec<_>>();
-    let ratios = |of: &[Round], to: &[Round]| median(rates(of).iter().zip(rates(to)).map(|(a, b)| a / b).collect());
+    let ratio = |of: &[Round], to: &[Round]| {
+        let (median, low, high) = median_with_interval(rates(of).iter().zip(rates(to)).map(|(a, b)| a / b).collect());
+        format!("{median:.3} ({low:.3}–{high:.3})")
+    };
     let (base, tracing) = (&rounds[0].1, &rounds[rounds.len() - 1].1);
     println!(
-        "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}"
+        "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}, 95% confidence intervals in brackets"
     );
     println!(
         "| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry | CPU ms/request (3 services) | machine idle |"
@@ -325,10 +371,10 @@ fn print_table(workload: &str, rounds: &[(String, Vec<Round>)]) {
         let cpu = median(of.iter().map(|r| r.cpu_ms_per_request).collect());
         let idle = median(of.iter().map(|r| r.idle).collect());
         println!(
-            "| {name} | {:.0} | {:.3} | {:.3} | {cpu:.3} | {:.1}% |",
+            "| {name} | {:.0} | {} | {} | {cpu:.3} | {:.1}% |",
             median(rates(of)),
-            ratios(of, base),
-            ratios(of, tracing),
+            ratio(of, base),
+            ratio(of, tracing),
             idle * 100.0
         );
     }
