@@ -21,7 +21,9 @@
 //! alike), and the table at the end gives each one's median requests per second and the medians
 //! of its per-round ratios with their 95% confidence intervals. A second, identical
 //! uninstrumented stack runs as an A/A control: its ratio to the first is what this machine reads
-//! when there is no difference at all.
+//! when there is no difference at all. Every stack is restarted every few rounds, so that each
+//! configuration is measured over several processes (a process's memory layout alone moves its
+//! speed by a few percent).
 //!
 //! To find where a cost comes from, `E2E_VARIANTS` adds spanscope stacks with extra variables,
 //! `;`-separated `name:VAR=value,VAR=value` entries (for example
@@ -51,8 +53,12 @@ const CONCURRENCY: u64 = 8;
 const SAMPLES: usize = 20;
 /// Rounds of the interleaved comparison the table is made from, and how long each configuration
 /// is driven per round.
-const ROUNDS: usize = 41;
+const ROUNDS: usize = 40;
 const ROUND_TIME: Duration = Duration::from_millis(500);
+/// Rounds between restarts of every stack (see `interleaved`), and the requests that warm a
+/// restarted stack up before it is measured.
+const RESTART_EVERY: usize = 8;
+const WARM_UP: u64 = 200;
 
 /// The three services of one stack, stopped (standard input closed, then waited for) on drop.
 struct Stack {
@@ -106,6 +112,25 @@ impl Drop for Stack {
             drop(child.stdin.take());
             let _ = child.wait();
         }
+    }
+}
+
+/// A configuration: its name, how to start its stack, and the stack running now.
+struct Config<'a> {
+    name: String,
+    start: Box<dyn Fn() -> Stack + 'a>,
+    stack: Stack,
+}
+
+impl<'a> Config<'a> {
+    fn new(name: &str, start: Box<dyn Fn() -> Stack + 'a>) -> Self {
+        let stack = start();
+        Config { name: name.to_owned(), start, stack }
+    }
+
+    /// Replaces the stack with a fresh one (the old one stops on drop).
+    fn restart(&mut self) {
+        self.stack = (self.start)();
     }
 }
 
@@ -172,45 +197,47 @@ async fn drive(
 
 fn main() {
     let shop = build_shop();
+    let shop = shop.as_path();
     let out = std::env::temp_dir().join(format!("spanscope-e2e-{}", std::process::id()));
     let spanscope_env = |role: &str, command: &mut Command| {
         command.env("SPANSCOPE_OUT_DIR", out.join("spanscope").join(role)).env_remove("OTEL_SDK_DISABLED");
     };
-    let spanscope_stack = |extra: &[(String, String)]| {
-        Stack::start(|role| {
-            let mut command = Command::new(&shop);
-            command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
-            spanscope_env(role, &mut command);
-            command.envs(extra.iter().map(|(name, value)| (name, value)));
-            command
-        })
+    let spanscope_stack = |extra: Vec<(String, String)>| {
+        move || {
+            Stack::start(|role| {
+                let mut command = Command::new(shop);
+                command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
+                spanscope_env(role, &mut command);
+                command.envs(extra.iter().map(|(name, value)| (name, value)));
+                command
+            })
+        }
     };
     let uninstrumented_stack = || {
         Stack::start(|role| {
-            let mut command = Command::new(&shop);
+            let mut command = Command::new(shop);
             command.args(["serve", role]).env("OTEL_SDK_DISABLED", "true");
             command
         })
     };
-    let mut configs: Vec<(String, Stack)> = vec![
-        ("uninstrumented (OTEL_SDK_DISABLED=true)".to_owned(), uninstrumented_stack()),
-        // The A/A control: a second, identical uninstrumented stack. Its ratio to the first is
-        // what this machine reads for no difference at all, the yardstick for every other ratio.
-        ("uninstrumented again (A/A control)".to_owned(), uninstrumented_stack()),
-        ("spanscope".to_owned(), spanscope_stack(&[])),
-    ];
-    for (name, extra) in variants() {
-        let stack = spanscope_stack(&extra);
-        configs.push((format!("spanscope, {name}"), stack));
-    }
-    configs.push((
-        "tracing + opentelemetry".to_owned(),
+    let tracing_stack = || {
         Stack::start(|role| {
             let mut command = Command::new(env!("CARGO_BIN_EXE_shop-tracing"));
             command.arg(role).arg("--out").arg(out.join("tracing").join(role));
             command
-        }),
-    ));
+        })
+    };
+    let mut configs = vec![
+        Config::new("uninstrumented (OTEL_SDK_DISABLED=true)", Box::new(uninstrumented_stack)),
+        // The A/A control: a second, identical uninstrumented stack. Its ratio to the first is
+        // what this machine reads for no difference at all, the yardstick for every other ratio.
+        Config::new("uninstrumented again (A/A control)", Box::new(uninstrumented_stack)),
+        Config::new("spanscope", Box::new(spanscope_stack(Vec::new()))),
+    ];
+    for (name, extra) in variants() {
+        configs.push(Config::new(&format!("spanscope, {name}"), Box::new(spanscope_stack(extra))));
+    }
+    configs.push(Config::new("tracing + opentelemetry", Box::new(tracing_stack)));
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
@@ -221,10 +248,10 @@ fn main() {
         for (workload, tenants) in workloads {
             let mut group = criterion.benchmark_group(format!("shop/{workload}"));
             group.throughput(Throughput::Elements(1));
-            for (name, stack) in &configs {
-                group.bench_function(name.as_str(), |b| {
+            for config in &configs {
+                group.bench_function(config.name.as_str(), |b| {
                     b.iter_custom(|requests| {
-                        runtime.block_on(drive(&client, stack.frontend, tenants, Stop::After(requests))).1
+                        runtime.block_on(drive(&client, config.stack.frontend, tenants, Stop::After(requests))).1
                     })
                 });
             }
@@ -233,7 +260,7 @@ fn main() {
         criterion.final_summary();
     }
     for (workload, tenants) in workloads {
-        let rates = interleaved(&runtime, &client, &configs, tenants);
+        let rates = interleaved(&runtime, &client, &mut configs, tenants);
         print_table(workload, &rates);
     }
     drop(configs);
@@ -285,20 +312,31 @@ fn machine_ticks() -> (u64, u64) {
 /// Each configuration's rounds, the configurations taking turns in an order shuffled afresh each
 /// round, so that the machine's drift weighs on all of them alike and none always follows the
 /// same other (whose background work, a reporter's last batch or a profile being written, would
-/// otherwise land on the same neighbour every time).
+/// otherwise land on the same neighbour every time). Every stack is restarted every
+/// `RESTART_EVERY` rounds: where the loader and ASLR put a process's stacks and heap changes its
+/// speed by a few percent for its whole life (the A/A control showed identical stacks 2-4% apart),
+/// so each configuration is measured over several processes, not one draw.
 fn interleaved(
     runtime: &tokio::runtime::Runtime,
     client: &HttpClient,
-    configs: &[(String, Stack)],
+    configs: &mut [Config<'_>],
     tenants: &'static [&'static str],
 ) -> Vec<(String, Vec<Round>)> {
-    let mut rounds: Vec<(String, Vec<Round>)> = configs.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
+    let mut rounds: Vec<(String, Vec<Round>)> =
+        configs.iter().map(|config| (config.name.clone(), Vec::new())).collect();
     let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
     let mut order: Vec<usize> = (0..configs.len()).collect();
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
+        if round > 0 && round % RESTART_EVERY == 0 {
+            for config in configs.iter_mut() {
+                config.restart();
+                // Connections, buffers and caches warm, as the first stacks' were by now.
+                runtime.block_on(drive(client, config.stack.frontend, tenants, Stop::After(WARM_UP)));
+            }
+        }
         shuffle.permute(&mut order);
         for &i in &order {
-            let stack = &configs[i].1;
+            let stack = &configs[i].stack;
             let (stop, cpu, machine) = (Stop::At(Instant::now() + ROUND_TIME), stack.cpu(), machine_ticks());
             let (done, took) = runtime.block_on(drive(client, stack.frontend, tenants, stop));
             let cpu = stack.cpu().saturating_sub(cpu);
