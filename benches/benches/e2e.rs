@@ -85,9 +85,7 @@ impl Stack {
         }
         Stack { children, frontend: downstream.expect("three services") }
     }
-}
 
-impl Stack {
     /// CPU time the three services' threads have run so far (the instrumentation's own threads
     /// included), in nanoseconds from each thread's `/proc/<pid>/task/<tid>/schedstat`; a thread
     /// that exits between two readings is not counted (the services keep theirs).
@@ -199,15 +197,14 @@ fn main() {
     let shop = build_shop();
     let shop = shop.as_path();
     let out = std::env::temp_dir().join(format!("spanscope-e2e-{}", std::process::id()));
-    let spanscope_env = |role: &str, command: &mut Command| {
-        command.env("SPANSCOPE_OUT_DIR", out.join("spanscope").join(role)).env_remove("OTEL_SDK_DISABLED");
-    };
+    let spanscope_out = out.join("spanscope");
     let spanscope_stack = |extra: Vec<(String, String)>| {
+        let spanscope_out = &spanscope_out;
         move || {
             Stack::start(|role| {
                 let mut command = Command::new(shop);
                 command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
-                spanscope_env(role, &mut command);
+                command.env("SPANSCOPE_OUT_DIR", spanscope_out.join(role)).env_remove("OTEL_SDK_DISABLED");
                 command.envs(extra.iter().map(|(name, value)| (name, value)));
                 command
             })
@@ -371,9 +368,8 @@ impl Shuffle {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+fn median(values: Vec<f64>) -> f64 {
+    median_with_interval(values).0
 }
 
 /// The median of `values` with its distribution-free 95% confidence interval: the order

@@ -56,6 +56,13 @@ pub fn setup_with(adjust: impl FnOnce(spanscope::Config) -> spanscope::Config) -
     dir
 }
 
+/// Like [`setup`], propagating W3C's formats and SkyWalking's `sw8` (not in the default set),
+/// for tests whose callers send `sw8`.
+pub fn setup_with_sw8() -> &'static Path {
+    use spanscope::Propagator::{Baggage, Sw8, TraceContext};
+    setup_with(|config| config.propagators([TraceContext, Baggage, Sw8]))
+}
+
 /// A new empty folder under the system temp folder, `spanscope-<test>-<pid>-<label>-<n>`. The
 /// first call of a process removes the folders earlier runs of the same test left (those whose
 /// process is gone), so that runs do not pile up output.

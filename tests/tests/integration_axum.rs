@@ -10,13 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use spanscope::local;
 use spanscope::tower::ServerLayer;
-use spanscope_tests::{exported, setup_with, ExportedSpan, SpanSet, INTERNAL, SERVER};
-
-/// W3C's formats and SkyWalking's `sw8` (not in the default set), which a caller may send.
-fn setup_formats() -> &'static std::path::Path {
-    use spanscope::Propagator::{Baggage, Sw8, TraceContext};
-    setup_with(|config| config.propagators([TraceContext, Baggage, Sw8]))
-}
+use spanscope_tests::{exported, setup_with_sw8, ExportedSpan, SpanSet, INTERNAL, SERVER};
 
 #[local]
 async fn load(id: u32) -> u32 {
@@ -78,7 +72,7 @@ fn served<'a>(spans: &'a [ExportedSpan], path: &str) -> &'a ExportedSpan {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_name_and_tag_spans_and_handler_spans_are_children() {
-    let dir = setup_formats();
+    let dir = setup_with_sw8();
     let addr = serve().await;
     let (status, body) = get_with(addr, "/orders/7", &[]).await;
     assert_eq!(status, 200);
@@ -110,7 +104,7 @@ async fn routes_name_and_tag_spans_and_handler_spans_are_children() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_fail_the_span_and_unrouted_requests_have_no_route() {
-    let dir = setup_formats();
+    let dir = setup_with_sw8();
     let addr = serve().await;
     assert_eq!(get_with(addr, "/fail", &[]).await.0, 503);
     assert_eq!(get_with(addr, "/teapot", &[]).await.0, 418);
@@ -130,7 +124,7 @@ async fn server_errors_fail_the_span_and_unrouted_requests_have_no_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incoming_contexts_are_continued_and_malformed_ones_start_a_fresh_trace() {
-    let dir = setup_formats();
+    let dir = setup_with_sw8();
     let addr = serve().await;
     let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     get_with(addr, "/orders/1", &[("traceparent", traceparent)]).await;

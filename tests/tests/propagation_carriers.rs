@@ -6,13 +6,7 @@ use std::collections::HashMap;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
 use spanscope::{entry, exit, OtelExtractor, OtelInjector, Propagator, SpanscopePropagator};
-use spanscope_tests::{exported, setup_with};
-
-/// Every format the carriers are checked with: W3C's and SkyWalking's (not in the default set).
-fn setup_formats() -> &'static std::path::Path {
-    use spanscope::Propagator::{Baggage, Sw8, TraceContext};
-    setup_with(|config| config.propagators([TraceContext, Baggage, Sw8]))
-}
+use spanscope_tests::{exported, setup_with_sw8};
 
 const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -37,7 +31,7 @@ fn into_metadata(outgoing: &mut tonic::metadata::MetadataMap) {}
 
 #[test]
 fn http_requests_and_grpc_metadata_carry_the_context() {
-    setup_formats();
+    setup_with_sw8();
     let request = http::Request::builder().header("TraceParent", PARENT).body(()).unwrap();
     let context = from_request(&request).unwrap();
     assert_eq!(context.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -59,7 +53,7 @@ fn root<R>(f: impl FnOnce() -> R) -> R {
 
 #[test]
 fn hash_maps_match_keys_case_insensitively_and_replace_on_inject() {
-    setup_formats();
+    setup_with_sw8();
     let incoming = HashMap::from([("TRACEPARENT".to_owned(), PARENT.to_owned())]);
     assert!(spanscope::extract(&incoming).is_some());
     let mut outgoing = HashMap::from([("TraceParent".to_owned(), "stale".to_owned())]);
@@ -71,7 +65,7 @@ fn hash_maps_match_keys_case_insensitively_and_replace_on_inject() {
 
 #[test]
 fn opentelemetry_carriers_and_propagator() {
-    let dir = setup_formats();
+    let dir = setup_with_sw8();
     // OpenTelemetry's carriers work with the macros through the wrappers.
     let incoming = HashMap::from([
         ("traceparent".to_owned(), PARENT.to_owned()),

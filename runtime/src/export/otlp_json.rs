@@ -181,28 +181,18 @@ fn write_attributes(out: &mut String, field: &'static str, attributes: impl FnOn
     list.end(out);
 }
 
+/// What opens a string `AnyValue`, closing the key's quotes first.
+const STRING_VALUE: &str = r#"","value":{"stringValue":""#;
+
 /// `","value":` and an `AnyValue`, closing the key's quotes first.
 fn write_value(out: &mut String, value: Value<'_>) {
     match value {
-        Value::Str(s) => {
-            out.push_str(r#"","value":{"stringValue":""#);
-            push_escaped(out, s);
-            out.push_str(r#""}"#);
-        }
-        Value::Id(id) => {
-            out.push_str(r#"","value":{"stringValue":""#);
-            push_ascii(out, &id.hex());
-            out.push_str(r#""}"#);
-        }
-        Value::Decimal(v) => {
-            out.push_str(r#"","value":{"stringValue":""#);
-            push_u64(out, v);
-            out.push_str(r#""}"#);
-        }
+        Value::Str(s) => quoted(out, STRING_VALUE, |out| push_escaped(out, s)),
+        Value::Id(id) => quoted(out, STRING_VALUE, |out| push_ascii(out, &id.hex())),
+        Value::Decimal(v) => quoted(out, STRING_VALUE, |out| push_u64(out, v)),
         Value::Int(v) => {
-            out.push_str(if v < 0 { r#"","value":{"intValue":"-"# } else { r#"","value":{"intValue":""# });
-            push_u64(out, v.unsigned_abs());
-            out.push_str(r#""}"#);
+            let head = if v < 0 { r#"","value":{"intValue":"-"# } else { r#"","value":{"intValue":""# };
+            quoted(out, head, |out| push_u64(out, v.unsigned_abs()));
         }
         Value::Bool(v) => {
             out.push_str(if v { r#"","value":{"boolValue":true}"# } else { r#"","value":{"boolValue":false}"# });
@@ -223,9 +213,17 @@ fn write_value(out: &mut String, value: Value<'_>) {
     }
 }
 
-/// ASCII digits (an id's hex, an integer's decimal).
-fn push_ascii(out: &mut String, digits: &[u8]) {
-    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+/// A value written as text (ProtoJSON's strings and 64-bit integers): `head`, which opens it,
+/// the text `write` appends, and the quote and brace that close it.
+fn quoted(out: &mut String, head: &str, write: impl FnOnce(&mut String)) {
+    out.push_str(head);
+    write(out);
+    out.push_str(r#""}"#);
+}
+
+/// ASCII text of our own making (an id's hex, an integer's decimal, a `\u` escape).
+fn push_ascii(out: &mut String, text: &[u8]) {
+    out.push_str(std::str::from_utf8(text).unwrap_or_default());
 }
 
 /// A decimal integer, two digits per division, without `fmt`'s machinery (every span has
@@ -283,7 +281,7 @@ fn push_escaped(out: &mut String, text: &str) {
         run = at + 1;
         if escape.is_empty() {
             let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
-            out.push_str(std::str::from_utf8(&code).unwrap_or_default());
+            push_ascii(out, &code);
         } else {
             out.push_str(escape);
         }

@@ -63,9 +63,11 @@ impl Segment {
         max_spans: u32,
     ) -> Box<Self> {
         let inherited = parent.as_ref().map_or(0, |p| p.flags);
-        let endpoint = match (kind, parent.as_ref().and_then(ParentContext::endpoint)) {
-            (SpanKind::Entry, _) | (_, None) => first.clone(),
-            (_, Some(endpoint)) => endpoint,
+        // An entry span names its own endpoint; only other segments look up the parent's (which
+        // copies a remote caller's out of its `sw8`).
+        let endpoint = match kind {
+            SpanKind::Entry => first.clone(),
+            _ => parent.as_ref().and_then(ParentContext::endpoint).unwrap_or_else(|| first.clone()),
         };
         let propagated = parent.as_mut().map(|p| std::mem::take(&mut p.propagated)).unwrap_or_default();
         let mut spare = if sampled { None } else { SPARE.with(Cell::take) };
