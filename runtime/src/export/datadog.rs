@@ -13,7 +13,7 @@
 //! other logs go in `meta.events` as JSON, as the tracers do for agents without span events.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -202,23 +202,25 @@ impl DatadogExporter {
         }
         let events: Vec<_> = logs.iter().filter(|l| !(span.error && l.name == "exception")).collect();
         if !events.is_empty() {
-            let mut json = String::from("[");
+            let mut json = b"[".to_vec();
             for (i, log) in events.iter().enumerate() {
-                json.push_str(if i == 0 { "{\"name\":" } else { ",{\"name\":" });
+                json.extend_from_slice(if i == 0 { b"{\"name\":" } else { b",{\"name\":" });
                 push_json_string(&mut json, &log.name);
+                // Writing to a `Vec` cannot fail.
                 let _ = write!(json, ",\"time_unix_nano\":{},\"attributes\":{{", clock.unix_nanos(log.tick));
                 for (j, (key, value)) in log.fields.iter().enumerate() {
                     if j > 0 {
-                        json.push(',');
+                        json.push(b',');
                     }
                     push_json_string(&mut json, key);
-                    json.push(':');
+                    json.push(b':');
                     push_json_string(&mut json, &value.to_string());
                 }
-                json.push_str("}}");
+                json.extend_from_slice(b"}}");
             }
-            json.push(']');
-            meta.push(("events".to_owned(), json));
+            json.push(b']');
+            // JSON written from UTF-8 text is UTF-8: nothing is replaced.
+            meta.push(("events".to_owned(), String::from_utf8_lossy(&json).into_owned()));
         }
         if index == 0 {
             let high = (trace_id >> 64) as u64;

@@ -46,7 +46,7 @@ impl LocalExporter {
 /// A batch's lines, and what it adds to the totals reported at exit.
 #[derive(Debug)]
 pub(crate) struct Lines {
-    text: String,
+    text: Vec<u8>,
     spans: u64,
     traces: u64,
 }
@@ -65,10 +65,10 @@ impl Exporter for LocalExporter {
     }
 
     fn encode(&mut self, batch: &Batch) -> Lines {
-        let mut text = String::with_capacity(self.requests.size_hint(batch.segments.len(), batch.spans));
+        let mut text = Vec::with_capacity(self.requests.size_hint(batch.segments.len(), batch.spans));
         for segment in &batch.segments {
             self.requests.write(&mut text, [&**segment], &batch.clock);
-            text.push('\n');
+            text.push(b'\n');
         }
         let traces =
             batch.segments.iter().filter(|s| s.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess)).count()
@@ -77,7 +77,7 @@ impl Exporter for LocalExporter {
     }
 
     async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
-        self.file.write_all(lines.text.as_bytes()).map_err(ExportError::Io)?;
+        self.file.write_all(&lines.text).map_err(ExportError::Io)?;
         self.spans += lines.spans;
         self.traces += lines.traces;
         Ok(Sent::default())

@@ -220,9 +220,9 @@ impl Exporter for OtlpExporter {
             Transport::Http { json, headers, .. } => {
                 let body = match json {
                     Some(requests) => {
-                        let mut text = String::with_capacity(requests.size_hint(1, batch.spans));
-                        requests.write(&mut text, batch.segments.iter().map(|s| &**s), &batch.clock);
-                        text.into_bytes()
+                        let mut json = Vec::with_capacity(requests.size_hint(1, batch.spans));
+                        requests.write(&mut json, batch.segments.iter().map(|s| &**s), &batch.clock);
+                        json
                     }
                     None => self.request(batch).encode_to_vec(),
                 };

@@ -4,9 +4,10 @@
 //! names, default values left out.
 //!
 //! Nothing is built on the way: no message structs, no `fmt` for ids, integers or strings. The
-//! resource and scope, the same in every request, are written once.
+//! resource and scope, the same in every request, are written once. Requests are written as
+//! bytes (they go to a file or an HTTP body): digits and hex need no UTF-8 check on the way.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use super::otlp_model::{self, SpanView, Value, SCOPE_NAME, SCOPE_VERSION};
 use super::resource::Resource;
@@ -17,11 +18,11 @@ use crate::span::Segment;
 #[derive(Debug, Clone)]
 pub(crate) struct RequestWriter {
     /// Every request's beginning, up to the opening of its span array.
-    head: String,
+    head: Vec<u8>,
 }
 
 /// What closes the span array and the request.
-const TAIL: &str = "]}]}]}";
+const TAIL: &[u8] = b"]}]}]}";
 
 /// About what a span with the usual HTTP attributes takes, to size a batch's buffer once
 /// instead of growing it by doubling (each growth copies all that was written).
@@ -29,17 +30,17 @@ const TYPICAL_SPAN_BYTES: usize = 600;
 
 impl RequestWriter {
     pub(crate) fn new(resource: &Resource) -> Self {
-        let mut head = String::from(r#"{"resourceSpans":[{"resource":{"#);
-        write_attributes(&mut head, r#""attributes":"#, |visit| {
+        let mut head = br#"{"resourceSpans":[{"resource":{"#.to_vec();
+        write_attributes(&mut head, br#""attributes":"#, |visit| {
             for (key, value) in &resource.attributes {
                 visit(key, value.into());
             }
         });
-        head.push_str(r#"},"scopeSpans":[{"scope":{"name":"#);
+        head.extend_from_slice(br#"},"scopeSpans":[{"scope":{"name":"#);
         push_json_string(&mut head, SCOPE_NAME);
-        head.push_str(r#","version":"#);
+        head.extend_from_slice(br#","version":"#);
         push_json_string(&mut head, SCOPE_VERSION);
-        head.push_str(r#"},"spans":["#);
+        head.extend_from_slice(br#"},"spans":["#);
         Self { head }
     }
 
@@ -51,90 +52,90 @@ impl RequestWriter {
     /// Appends one request carrying the spans of `segments`.
     pub(crate) fn write<'a>(
         &self,
-        out: &mut String,
+        out: &mut Vec<u8>,
         segments: impl IntoIterator<Item = &'a Segment>,
         clock: &Converter,
     ) {
-        out.push_str(&self.head);
+        out.extend_from_slice(&self.head);
         let mut first = true;
         for segment in segments {
             // Every span of a segment is in its trace.
             let trace_id = segment.trace_id.hex();
             for span in otlp_model::spans(segment, clock) {
                 if !std::mem::take(&mut first) {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_span(out, &span, &trace_id);
             }
         }
-        out.push_str(TAIL);
+        out.extend_from_slice(TAIL);
     }
 }
 
 /// A span of the trace whose id's hex digits are `trace_id`. Quotes and separators are written
 /// with the field names around them, so that each field is few appends.
-fn write_span(out: &mut String, span: &SpanView<'_>, trace_id: &[u8]) {
-    out.push_str(r#"{"traceId":""#);
-    push_ascii(out, trace_id);
-    out.push_str(r#"","spanId":""#);
-    push_ascii(out, &span.span_id().hex());
+fn write_span(out: &mut Vec<u8>, span: &SpanView<'_>, trace_id: &[u8]) {
+    out.extend_from_slice(br#"{"traceId":""#);
+    out.extend_from_slice(trace_id);
+    out.extend_from_slice(br#"","spanId":""#);
+    out.extend_from_slice(&span.span_id().hex());
     if let Some(parent) = span.parent_span_id() {
-        out.push_str(r#"","parentSpanId":""#);
-        push_ascii(out, &parent.hex());
+        out.extend_from_slice(br#"","parentSpanId":""#);
+        out.extend_from_slice(&parent.hex());
     }
     push_trace_state(out, span.trace_state());
-    out.push_str(r#"","flags":"#);
+    out.extend_from_slice(br#"","flags":"#);
     push_u64(out, span.flags().into());
-    out.push_str(r#","name":""#);
+    out.extend_from_slice(br#","name":""#);
     push_escaped(out, span.name());
-    out.push_str(r#"","kind":"#);
+    out.extend_from_slice(br#"","kind":"#);
     push_u64(out, span.kind() as u64);
-    out.push_str(r#","startTimeUnixNano":""#);
+    out.extend_from_slice(br#","startTimeUnixNano":""#);
     push_u64(out, span.start_time_unix_nano());
-    out.push_str(r#"","endTimeUnixNano":""#);
+    out.extend_from_slice(br#"","endTimeUnixNano":""#);
     push_u64(out, span.end_time_unix_nano());
-    out.push('"');
-    write_attributes(out, r#","attributes":"#, |visit| span.attributes(visit));
-    let mut events = List::new(r#","events":"#);
+    out.push(b'"');
+    write_attributes(out, br#","attributes":"#, |visit| span.attributes(visit));
+    let mut events = List::new(br#","events":"#);
     for event in span.events() {
         events.item(out);
-        out.push_str(r#"{"timeUnixNano":""#);
+        out.extend_from_slice(br#"{"timeUnixNano":""#);
         push_u64(out, event.time_unix_nano);
-        out.push_str(r#"","name":""#);
+        out.extend_from_slice(br#"","name":""#);
         push_escaped(out, event.name());
-        out.push('"');
-        write_attributes(out, r#","attributes":"#, |visit| event.attributes(visit));
-        out.push('}');
+        out.push(b'"');
+        write_attributes(out, br#","attributes":"#, |visit| event.attributes(visit));
+        out.push(b'}');
     }
     events.end(out);
     if let Some(link) = span.link() {
-        out.push_str(r#","links":[{"traceId":""#);
-        push_ascii(out, &link.trace_id().hex());
-        out.push_str(r#"","spanId":""#);
-        push_ascii(out, &link.span_id().hex());
+        out.extend_from_slice(br#","links":[{"traceId":""#);
+        out.extend_from_slice(&link.trace_id().hex());
+        out.extend_from_slice(br#"","spanId":""#);
+        out.extend_from_slice(&link.span_id().hex());
         push_trace_state(out, link.trace_state);
-        out.push_str(r#"","flags":"#);
+        out.extend_from_slice(br#"","flags":"#);
         push_u64(out, link.flags().into());
-        write_attributes(out, r#","attributes":"#, |visit| link.attributes(visit));
-        out.push_str("}]");
+        write_attributes(out, br#","attributes":"#, |visit| link.attributes(visit));
+        out.extend_from_slice(b"}]");
     }
     if let Some(message) = span.error() {
-        out.push_str(r#","status":{"code":"#);
+        out.extend_from_slice(br#","status":{"code":"#);
         push_u64(out, otlp_model::STATUS_ERROR);
         if !message.is_empty() {
-            out.push_str(r#","message":""#);
+            out.extend_from_slice(br#","message":""#);
             push_escaped(out, message);
-            out.push('"');
+            out.push(b'"');
         }
-        out.push('}');
+        out.push(b'}');
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 /// `","traceState":"<state>`, inside the quotes of the field before it, when there is one.
-fn push_trace_state(out: &mut String, trace_state: &str) {
+fn push_trace_state(out: &mut Vec<u8>, trace_state: &str) {
     if !trace_state.is_empty() {
-        out.push_str(r#"","traceState":""#);
+        out.extend_from_slice(br#"","traceState":""#);
         push_escaped(out, trace_state);
     }
 }
@@ -142,72 +143,77 @@ fn push_trace_state(out: &mut String, trace_state: &str) {
 /// A repeated field, written only if it has an element (ProtoJSON leaves empty ones out).
 struct List {
     /// The field's name and colon, with the comma before it if any; taken by the first item.
-    field: Option<&'static str>,
+    field: Option<&'static [u8]>,
 }
 
 impl List {
-    fn new(field: &'static str) -> Self {
+    fn new(field: &'static [u8]) -> Self {
         Self { field: Some(field) }
     }
 
     /// Starts an element: the field's name and `[` before the first, a comma before the rest.
-    fn item(&mut self, out: &mut String) {
+    fn item(&mut self, out: &mut Vec<u8>) {
         match self.field.take() {
             Some(field) => {
-                out.push_str(field);
-                out.push('[');
+                out.extend_from_slice(field);
+                out.push(b'[');
             }
-            None => out.push(','),
+            None => out.push(b','),
         }
     }
 
-    fn end(self, out: &mut String) {
+    fn end(self, out: &mut Vec<u8>) {
         if self.field.is_none() {
-            out.push(']');
+            out.push(b']');
         }
     }
 }
 
 /// The `field` of `{"key", "value"}` objects that `attributes` visits, if it visits any.
-fn write_attributes(out: &mut String, field: &'static str, attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) {
+fn write_attributes(out: &mut Vec<u8>, field: &'static [u8], attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) {
     let mut list = List::new(field);
     attributes(&mut |key, value| {
         list.item(out);
-        out.push_str(r#"{"key":""#);
+        out.extend_from_slice(br#"{"key":""#);
         push_escaped(out, key);
         write_value(out, value);
-        out.push('}');
+        out.push(b'}');
     });
     list.end(out);
 }
 
 /// What opens a string `AnyValue`, closing the key's quotes first.
-const STRING_VALUE: &str = r#"","value":{"stringValue":""#;
+const STRING_VALUE: &[u8] = br#"","value":{"stringValue":""#;
 
 /// `","value":` and an `AnyValue`, closing the key's quotes first.
-fn write_value(out: &mut String, value: Value<'_>) {
+fn write_value(out: &mut Vec<u8>, value: Value<'_>) {
     match value {
         Value::Str(s) => quoted(out, STRING_VALUE, |out| push_escaped(out, s)),
-        Value::Id(id) => quoted(out, STRING_VALUE, |out| push_ascii(out, &id.hex())),
+        Value::Id(id) => quoted(out, STRING_VALUE, |out| out.extend_from_slice(&id.hex())),
         Value::Decimal(v) => quoted(out, STRING_VALUE, |out| push_u64(out, v)),
         Value::Int(v) => {
-            let head = if v < 0 { r#"","value":{"intValue":"-"# } else { r#"","value":{"intValue":""# };
+            let head: &[u8] = if v < 0 { br#"","value":{"intValue":"-"# } else { br#"","value":{"intValue":""# };
             quoted(out, head, |out| push_u64(out, v.unsigned_abs()));
         }
         Value::Bool(v) => {
-            out.push_str(if v { r#"","value":{"boolValue":true}"# } else { r#"","value":{"boolValue":false}"# });
+            out.extend_from_slice(if v {
+                br#"","value":{"boolValue":true}"#
+            } else {
+                br#"","value":{"boolValue":false}"#
+            });
         }
         Value::Double(v) if v.is_finite() => {
+            // Writing to a `Vec` cannot fail.
             let _ = write!(out, r#"","value":{{"doubleValue":{v:?}}}"#);
         }
         Value::Double(v) => {
             // JSON has no NaN or infinity; ProtoJSON spells them as strings.
-            out.push_str(if v.is_nan() {
-                r#"","value":{"doubleValue":"NaN"}"#
+            out.extend_from_slice(if v.is_nan() {
+                br#"","value":{"doubleValue":"NaN"}"#
             } else if v > 0.0 {
-                r#"","value":{"doubleValue":"Infinity"}"#
+                br#"","value":{"doubleValue":"Infinity"}"#
             } else {
-                r#"","value":{"doubleValue":"-Infinity"}"#
+                br#"","value":{"doubleValue":"-Infinity"}"#
             });
         }
     }
@@ -215,20 +221,15 @@ fn write_value(out: &mut String, value: Value<'_>) {
 
 /// A value written as text (ProtoJSON's strings and 64-bit integers): `head`, which opens it,
 /// the text `write` appends, and the quote and brace that close it.
-fn quoted(out: &mut String, head: &str, write: impl FnOnce(&mut String)) {
-    out.push_str(head);
+fn quoted(out: &mut Vec<u8>, head: &[u8], write: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(head);
     write(out);
-    out.push_str(r#""}"#);
-}
-
-/// ASCII text of our own making (an id's hex, an integer's decimal, a `\u` escape).
-fn push_ascii(out: &mut String, text: &[u8]) {
-    out.push_str(std::str::from_utf8(text).unwrap_or_default());
+    out.extend_from_slice(br#""}"#);
 }
 
 /// A decimal integer, two digits per division, without `fmt`'s machinery (every span has
 /// two 19-digit timestamps).
-fn push_u64(out: &mut String, mut value: u64) {
+fn push_u64(out: &mut Vec<u8>, mut value: u64) {
     const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
@@ -246,47 +247,54 @@ fn push_u64(out: &mut String, mut value: u64) {
         at -= 1;
         digits[at] = b'0' + value as u8;
     }
-    push_ascii(out, &digits[at..]);
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A JSON string literal, escaped per RFC 8259.
-pub(crate) fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
+pub(crate) fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
     push_escaped(out, text);
-    out.push('"');
+    out.push(b'"');
 }
 
 /// The inside of a JSON string literal: `text` escaped per RFC 8259.
-fn push_escaped(out: &mut String, text: &str) {
+fn push_escaped(out: &mut Vec<u8>, text: &str) {
     // Nearly every string (names, keys, paths, addresses) needs no escape: one scan, one copy.
     if !any_needs_escape(text.as_bytes()) {
-        out.push_str(text);
+        out.extend_from_slice(text.as_bytes());
         return;
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // Runs of bytes that need no escape are copied whole. The bytes that need one are ASCII, so
-    // every cut is a character boundary.
+    // the text stays UTF-8.
+    let text = text.as_bytes();
     let mut run = 0;
-    for (at, &byte) in text.as_bytes().iter().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..0x20 => "",
+    for (at, &byte) in text.iter().enumerate() {
+        let escape: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..0x20 => b"",
             _ => continue,
         };
-        out.push_str(&text[run..at]);
+        out.extend_from_slice(&text[run..at]);
         run = at + 1;
         if escape.is_empty() {
-            let code = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
-            push_ascii(out, &code);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]);
         } else {
-            out.push_str(escape);
+            out.extend_from_slice(escape);
         }
     }
-    out.push_str(&text[run..]);
+    out.extend_from_slice(&text[run..]);
 }
 
 /// Whether any byte of `bytes` needs an escape, eight at a time; the last few are padded with
@@ -385,9 +393,10 @@ mod tests {
             Segment::boxed(TraceId::from_int(7).unwrap(), true, None, Cow::Borrowed("job"), SpanKind::Local, 10, 16),
         );
         let clock = Converter::current();
-        let mut json = String::new();
+        let mut json = Vec::new();
         RequestWriter::new(&resource).write(&mut json, [&*first, &*second], &clock);
-        let decoded: ExportTraceServiceRequest = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let decoded: ExportTraceServiceRequest =
+            serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
         let mut spans = Vec::new();
         for segment in [&first, &second] {
             otlp_model::push_spans(segment, &clock, &mut spans);
@@ -399,28 +408,28 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_text_survives_a_json_round_trip(text in "\\PC*|[\\x00-\\x7f]{0,40}") {
-            let mut out = String::new();
+            let mut out = Vec::new();
             push_json_string(&mut out, &text);
-            proptest::prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), text);
+            proptest::prop_assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), text);
         }
     }
 
     #[test]
     fn strings_are_escaped() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         push_json_string(&mut out, "a\"b\\c\nd\u{1}é\u{1f}\t");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é\u001f\t""#);
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é\u001f\t""#.as_bytes());
     }
 
     #[test]
     fn integers_are_written_in_decimal() {
         for value in [0, 7, 10, 99, 100, 101, 1_234_567_890, u64::MAX] {
-            let mut out = String::new();
+            let mut out = Vec::new();
             push_u64(&mut out, value);
-            assert_eq!(out, value.to_string());
+            assert_eq!(out, value.to_string().as_bytes());
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         write_value(&mut out, Value::Int(i64::MIN));
-        assert_eq!(out, format!(r#"","value":{{"intValue":"{}"}}"#, i64::MIN));
+        assert_eq!(out, format!(r#"","value":{{"intValue":"{}"}}"#, i64::MIN).as_bytes());
     }
 }
