@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+use crate::interned;
 use crate::span::{ErrorInfo, Parent, Span, SpanKind};
 use crate::tag::{TagMeta, TagValue};
 
@@ -68,9 +69,41 @@ pub(crate) fn grpc_method(path: &str) -> Option<(&str, &str)> {
     (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some((service, method))
 }
 
-/// The span name of a gRPC call: `package.Service/Method`, else the path as it came.
-pub(crate) fn grpc_span_name(path: &str) -> String {
-    path.strip_prefix('/').unwrap_or(path).to_owned()
+/// A gRPC call's path, kept for the process (see [`interned`]): the call's span name and
+/// `rpc.*` tags borrow from it instead of each copying a part. The methods a server and its
+/// clients call are few.
+#[derive(Debug)]
+pub(crate) struct GrpcPath(Cow<'static, str>);
+
+impl GrpcPath {
+    pub(crate) fn new(path: &str) -> Self {
+        Self(interned::name(path))
+    }
+
+    /// The span name: `package.Service/Method`, else the path as it came.
+    pub(crate) fn span_name(&self) -> Cow<'static, str> {
+        self.part(self.0.strip_prefix('/').unwrap_or(&self.0))
+    }
+
+    /// Tags `rpc.system`, `rpc.service` and `rpc.method`.
+    pub(crate) fn tag(&self, span: &mut Span) {
+        span.set_tag(&RPC_SYSTEM, TagValue::Str(Cow::Borrowed("grpc")));
+        if let Some((service, method)) = grpc_method(&self.0) {
+            span.set_tag(&RPC_SERVICE, TagValue::Str(self.part(service)));
+            span.set_tag(&RPC_METHOD, TagValue::Str(self.part(method)));
+        }
+    }
+
+    /// `part`, a slice of the path, as borrowed from the kept path (or copied if it is not kept).
+    fn part(&self, part: &str) -> Cow<'static, str> {
+        match self.0 {
+            Cow::Borrowed(path) => {
+                let start = part.as_ptr() as usize - path.as_ptr() as usize;
+                Cow::Borrowed(&path[start..start + part.len()])
+            }
+            Cow::Owned(_) => Cow::Owned(part.to_owned()),
+        }
+    }
 }
 
 /// The `grpc-status` in `headers` (response headers of a trailers-only response, or trailers).
@@ -177,15 +210,6 @@ pub(crate) fn tag_method(span: &mut Span, method: &Method) {
     }
 }
 
-/// Tags `rpc.system`, `rpc.service` and `rpc.method` of a gRPC call to `path`.
-pub(crate) fn tag_grpc_method(span: &mut Span, path: &str) {
-    span.set_tag(&RPC_SYSTEM, TagValue::Str(Cow::Borrowed("grpc")));
-    if let Some((service, method)) = grpc_method(path) {
-        span.set_tag(&RPC_SERVICE, TagValue::Str(Cow::Owned(service.to_owned())));
-        span.set_tag(&RPC_METHOD, TagValue::Str(Cow::Owned(method.to_owned())));
-    }
-}
-
 /// The port a scheme implies when the URL names none.
 fn default_port(scheme: Option<&str>) -> Option<u16> {
     match scheme? {
@@ -224,13 +248,17 @@ pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback
     if !enabled() {
         return ClientSpan::idle();
     }
-    let grpc = is_grpc(headers);
-    let name = if grpc { Cow::Owned(grpc_span_name(request.path)) } else { Cow::Borrowed(span_method(request.method)) };
+    let grpc = is_grpc(headers).then(|| GrpcPath::new(request.path));
+    let name = grpc.as_ref().map_or(Cow::Borrowed(span_method(request.method)), GrpcPath::span_name);
     let mut span = Span::start_named(name, SpanKind::Exit, Parent::Current);
     if span.is_recording() {
         let port = request.port.or_else(|| default_port(request.scheme));
         match (request.host, port) {
-            (Some(host), Some(port)) => span.set_peer(format!("{host}:{port}")),
+            (Some(host), Some(port)) => {
+                let mut peer = String::with_capacity(host.len() + 6);
+                let _ = write!(peer, "{host}:{port}");
+                span.set_peer(peer);
+            }
             (Some(host), None) => span.set_peer(host.to_owned()),
             (None, _) => {
                 if let Some(peer) = fallback_peer {
@@ -240,8 +268,8 @@ pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback
         }
         // A gRPC call is described by the RPC conventions alone (`rpc.*`), an HTTP request by
         // the HTTP ones.
-        if grpc {
-            tag_grpc_method(&mut span, request.path);
+        if let Some(grpc) = &grpc {
+            grpc.tag(&mut span);
         } else {
             tag_method(&mut span, request.method);
             if let (Some(scheme), Some(host)) = (request.scheme, request.host) {
@@ -249,12 +277,14 @@ pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback
             }
         }
     }
-    ClientSpan { span, grpc }
+    ClientSpan { span, grpc: grpc.is_some() }
 }
 
-/// `scheme://host[:port]/path[?query]`, without user information.
+/// `scheme://host[:port]/path[?query]`, without user information; in one allocation.
 fn full_url(scheme: &str, host: &str, request: &Outgoing<'_>) -> String {
-    let mut url = format!("{scheme}://{host}");
+    let query = request.query.map_or(0, |query| query.len() + 1);
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + 6 + request.path.len().max(1) + query);
+    let _ = write!(url, "{scheme}://{host}");
     if let Some(port) = request.port {
         let _ = write!(url, ":{port}");
     }

@@ -52,6 +52,8 @@ mod global;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod http_semconv;
 mod id;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod interned;
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;
 pub mod profiler;

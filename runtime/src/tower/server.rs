@@ -16,7 +16,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::ResponseBody;
-use crate::http_semconv::{self as semconv, Side};
+use crate::http_semconv::{self as semconv, GrpcPath, Side};
+use crate::interned;
 use crate::span::current::RestoreOnDrop;
 use crate::span::{ErrorInfo, Instrumented, Parent, Span, SpanKind};
 use crate::tag::{TagMeta, TagValue};
@@ -129,45 +130,46 @@ where
 impl ServerLayer {
     /// Starts the entry span of a request; also says whether it is a gRPC call.
     fn start_span(&self, parts: &Parts) -> (Span, bool) {
-        let grpc = semconv::is_grpc(&parts.headers);
-        let route = match (&self.route, grpc) {
-            (_, true) => None,
-            (Some(route), false) => route(parts).or_else(|| matched_path(parts)),
-            (None, false) => matched_path(parts),
+        let grpc = semconv::is_grpc(&parts.headers).then(|| GrpcPath::new(parts.uri.path()));
+        let route = match (&self.route, &grpc) {
+            (_, Some(_)) => None,
+            (Some(route), None) => route(parts).or_else(|| matched_path(parts).map(Cow::Borrowed)),
+            (None, None) => matched_path(parts).map(Cow::Borrowed),
         };
-        let name = match (&self.span_name, &route) {
-            (Some(name), _) => name(parts),
-            (None, _) if grpc => Cow::Owned(semconv::grpc_span_name(parts.uri.path())),
-            (None, Some(route)) => Cow::Owned(format!("{} {route}", semconv::span_method(&parts.method))),
-            (None, None) => Cow::Borrowed(semconv::span_method(&parts.method)),
+        // Names and routes repeat from request to request: kept once (see `interned`).
+        let name = match (&self.span_name, &grpc, &route) {
+            (Some(name), _, _) => name(parts),
+            (None, Some(grpc), _) => grpc.span_name(),
+            (None, None, Some(route)) => interned::joined(&[semconv::span_method(&parts.method), " ", route]),
+            (None, None, None) => Cow::Borrowed(semconv::span_method(&parts.method)),
         };
         // A malformed context was counted by the extraction; the span then starts a new trace.
         let parent = crate::propagation::extract_parent(&parts.headers).map_or(Parent::Current, Parent::Context);
         let mut span = Span::start_named(name, SpanKind::Entry, parent);
         if span.is_recording() {
-            tag_request(&mut span, parts, route, grpc);
+            tag_request(&mut span, parts, route.as_deref().map(interned::name), grpc.as_ref());
         }
-        (span, grpc)
+        (span, grpc.is_some())
     }
 }
 
 /// The route axum matched, when the layer runs inside the router (`Router::layer`, `route_layer`).
 #[cfg(feature = "axum")]
-fn matched_path(parts: &Parts) -> Option<Cow<'static, str>> {
-    parts.extensions.get::<::axum::extract::MatchedPath>().map(|path| Cow::Owned(path.as_str().to_owned()))
+fn matched_path(parts: &Parts) -> Option<&str> {
+    parts.extensions.get::<::axum::extract::MatchedPath>().map(::axum::extract::MatchedPath::as_str)
 }
 
 #[cfg(not(feature = "axum"))]
-fn matched_path(_: &Parts) -> Option<Cow<'static, str>> {
+fn matched_path(_: &Parts) -> Option<&str> {
     None
 }
 
 /// The request's semantic-convention tags on its recording span: HTTP's, or for a gRPC call
 /// RPC's, and the server's address, protocol and client in both.
-fn tag_request(span: &mut Span, parts: &Parts, route: Option<Cow<'static, str>>, grpc: bool) {
+fn tag_request(span: &mut Span, parts: &Parts, route: Option<Cow<'static, str>>, grpc: Option<&GrpcPath>) {
     let owned = |value: &str| TagValue::Str(Cow::Owned(value.to_owned()));
-    if grpc {
-        semconv::tag_grpc_method(span, parts.uri.path());
+    if let Some(grpc) = grpc {
+        grpc.tag(span);
     } else {
         semconv::tag_method(span, &parts.method);
         span.set_tag(&URL_PATH, owned(parts.uri.path()));

@@ -1,0 +1,96 @@
+//! Names made from requests that repeat from one request to the next (span names built from
+//! routes, gRPC methods, peers), kept once for the life of the process, so that each request's
+//! span borrows them instead of allocating a copy that the reporter thread then frees.
+//!
+//! Bounded, because the names come from requests: past [`MAX_NAMES`] distinct names, a new one
+//! is copied into its span as it would be without this, so nothing is lost. Each thread looks a
+//! name up in its own set first; only a name new to the thread takes the process-wide lock.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// How many distinct names a process keeps.
+const MAX_NAMES: usize = 1024;
+
+/// Every name kept, for the process.
+static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+
+thread_local! {
+    /// The names this thread has looked up, and the buffer that joins a name's parts.
+    static LOCAL: RefCell<(HashSet<&'static str>, String)> = RefCell::new(Default::default());
+}
+
+/// `parts` joined, borrowed from the names kept, or copied once too many distinct names were
+/// seen.
+pub(crate) fn joined(parts: &[&str]) -> Cow<'static, str> {
+    let found = LOCAL.try_with(|local| {
+        let (seen, buffer) = &mut *local.borrow_mut();
+        buffer.clear();
+        for part in parts {
+            buffer.push_str(part);
+        }
+        match seen.get(buffer.as_str()) {
+            Some(name) => Cow::Borrowed(*name),
+            None => match kept(buffer) {
+                Some(name) => {
+                    seen.insert(name);
+                    Cow::Borrowed(name)
+                }
+                None => Cow::Owned(buffer.clone()),
+            },
+        }
+    });
+    // Only while the thread exits: copied, as without this.
+    found.unwrap_or_else(|_| Cow::Owned(parts.concat()))
+}
+
+/// `name`, borrowed from the names kept, or copied (see [`joined`]).
+pub(crate) fn name(name: &str) -> Cow<'static, str> {
+    joined(&[name])
+}
+
+/// The process's copy of `name`: made now if it is new and there is room.
+fn kept(name: &str) -> Option<&'static str> {
+    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    keep(names.get_or_insert_with(HashSet::new), MAX_NAMES, name)
+}
+
+/// The copy of `name` in `names`, made now if it is new and `names` holds fewer than `max`.
+fn keep(names: &mut HashSet<&'static str>, max: usize, name: &str) -> Option<&'static str> {
+    if let Some(kept) = names.get(name) {
+        return Some(kept);
+    }
+    if names.len() >= max {
+        return None;
+    }
+    let kept: &'static str = Box::leak(name.into());
+    names.insert(kept);
+    Some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_kept_once_and_borrowed_from_every_thread() {
+        let first = joined(&["GET", " ", "/interned/{id}"]);
+        assert!(matches!(first, Cow::Borrowed("GET /interned/{id}")));
+        let again = std::thread::spawn(|| name("GET /interned/{id}")).join().unwrap();
+        match (first, again) {
+            (Cow::Borrowed(a), Cow::Borrowed(b)) => assert!(std::ptr::eq(a, b), "one copy for the process"),
+            other => panic!("not borrowed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn past_the_bound_names_are_refused_and_those_kept_stay() {
+        let mut names = HashSet::new();
+        let kept = keep(&mut names, 2, "/a").unwrap();
+        assert_eq!(keep(&mut names, 2, "/b"), Some("/b"));
+        assert_eq!(keep(&mut names, 2, "/c"), None);
+        assert!(std::ptr::eq(keep(&mut names, 2, "/a").unwrap(), kept));
+    }
+}
