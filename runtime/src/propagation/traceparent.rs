@@ -116,48 +116,45 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
     })
 }
 
-/// The `tracestate` to forward: all its fields joined, if well-formed and not over the limits.
+/// The `tracestate` to forward: the members of all its fields but our own, if every member is
+/// well-formed and the limits hold. Nothing is allocated unless there is something to forward
+/// (between two spanscope services, only our own member travels).
 fn extract_tracestate<C: Extractor + ?Sized>(carrier: &C) -> Option<String> {
-    let mut joined = String::new();
+    let malformed = || {
+        stats::add(Counter::TracestateMalformed, 1);
+        None
+    };
+    // The length of the fields joined with commas, as the limit is stated.
+    let mut joined_len = 0;
+    let mut keys = [""; MAX_TRACESTATE_MEMBERS];
+    let mut members = 0;
+    let mut forwarded = String::new();
     for value in carrier.values(TRACESTATE) {
-        let Ok(value) = std::str::from_utf8(value) else {
-            stats::add(Counter::TracestateMalformed, 1);
-            return None;
-        };
-        if joined.len() + value.len() > MAX_TRACESTATE_LEN {
-            stats::add(Counter::TracestateMalformed, 1);
-            return None;
+        let Ok(value) = std::str::from_utf8(value) else { return malformed() };
+        if joined_len + value.len() > MAX_TRACESTATE_LEN {
+            return malformed();
         }
-        if !joined.is_empty() {
-            joined.push(',');
-        }
-        joined.push_str(value);
-    }
-    let mut members = 0usize;
-    let mut keys: Vec<&str> = Vec::new();
-    for member in joined.split(',') {
-        let member = member.trim_matches([' ', '\t']);
-        if member.is_empty() {
-            continue;
-        }
-        members += 1;
-        let valid = member.split_once('=').is_some_and(|(key, value)| {
-            valid_key(key) && valid_value(value) && !keys.contains(&key) && {
-                keys.push(key);
-                true
+        joined_len += usize::from(joined_len > 0) + value.len();
+        for member in value.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty()) {
+            let Some((key, state)) = member.split_once('=') else { return malformed() };
+            if members == MAX_TRACESTATE_MEMBERS
+                || !valid_key(key)
+                || !valid_value(state)
+                || keys[..members].contains(&key)
+            {
+                return malformed();
             }
-        });
-        if !valid || members > MAX_TRACESTATE_MEMBERS {
-            stats::add(Counter::TracestateMalformed, 1);
-            return None;
+            keys[members] = key;
+            members += 1;
+            if key != OWN_KEY {
+                if !forwarded.is_empty() {
+                    forwarded.push(',');
+                }
+                forwarded.push_str(member);
+            }
         }
     }
-    let members: Vec<&str> = joined
-        .split(',')
-        .map(|m| m.trim_matches([' ', '\t']))
-        .filter(|m| !m.is_empty() && m.split_once('=').is_none_or(|(key, _)| key != OWN_KEY))
-        .collect();
-    (!members.is_empty()).then(|| members.join(","))
+    (!forwarded.is_empty()).then_some(forwarded)
 }
 
 /// `key = simple-key / multi-tenant-key`, lowercase, at most 256 characters.
