@@ -24,6 +24,18 @@ pub struct SpanId(u64);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SegmentId(u128);
 
+/// Each byte's two lowercase hex digits: ids are written a byte at a time.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
+
 macro_rules! hex_id {
     ($ty:ident, $int:ty, $digits:literal) => {
         impl $ty {
@@ -64,10 +76,9 @@ macro_rules! hex_id {
             /// The id as lowercase hex digits, without going through `fmt`'s padding machinery
             /// (ids are written into every outgoing request).
             pub(crate) fn hex(self) -> [u8; $digits] {
-                const DIGITS: &[u8; 16] = b"0123456789abcdef";
                 let mut out = [0u8; $digits];
-                for (i, digit) in out.iter_mut().enumerate() {
-                    *digit = DIGITS[((self.0 >> (4 * ($digits - 1 - i))) & 0xf) as usize];
+                for (pair, byte) in out.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+                    pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
                 }
                 out
             }
@@ -193,6 +204,16 @@ mod tests {
         assert!(TraceId::from_hex(b"00000000000000000000000000000000").is_none());
         assert!(SpanId::from_hex(b"00f067aa0ba902b").is_none());
         assert_eq!(SpanId::from_hex(b"00f067aa0ba902b7").unwrap().to_string(), "00f067aa0ba902b7");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hex_is_what_fmt_writes(trace: u128, span: u64) {
+            if let (Some(trace_id), Some(span_id)) = (TraceId::from_int(trace), SpanId::from_int(span)) {
+                proptest::prop_assert_eq!(trace_id.hex().to_vec(), format!("{trace:032x}").into_bytes());
+                proptest::prop_assert_eq!(span_id.hex().to_vec(), format!("{span:016x}").into_bytes());
+            }
+        }
     }
 
     #[test]

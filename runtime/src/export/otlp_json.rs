@@ -412,6 +412,13 @@ mod tests {
             push_json_string(&mut out, &text);
             proptest::prop_assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), text);
         }
+
+        #[test]
+        fn any_integer_is_written_in_decimal(value: u64) {
+            let mut out = Vec::new();
+            push_u64(&mut out, value);
+            proptest::prop_assert_eq!(out, value.to_string().into_bytes());
+        }
     }
 
     #[test]
@@ -423,7 +430,8 @@ mod tests {
 
     #[test]
     fn integers_are_written_in_decimal() {
-        for value in [0, 7, 10, 99, 100, 101, 1_234_567_890, u64::MAX] {
+        let edges = [0, 7, 10, 99, 100, 101, 9_999, 10_000, 99_999_999, 100_000_000, 10_u64.pow(16), u64::MAX];
+        for value in edges {
             let mut out = Vec::new();
             push_u64(&mut out, value);
             assert_eq!(out, value.to_string().as_bytes());
