@@ -66,9 +66,10 @@ pub(crate) fn format(trace_id: TraceId, parent_id: SpanId, flags: u8) -> String 
     out
 }
 
-/// Appends ASCII bytes (hex digits) to `out`.
+/// Appends ASCII bytes (hex digits) to `out`: checked and copied whole, not pushed a character
+/// at a time (the check cannot fail).
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    out.extend(ascii.iter().map(|&b| char::from(b)));
+    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
 }
 
 fn hex_byte(digits: &[u8]) -> Option<u8> {
