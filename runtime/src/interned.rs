@@ -1,6 +1,7 @@
 //! Names made from requests that repeat from one request to the next (span names built from
-//! routes, gRPC methods, peers), kept once for the life of the process, so that each request's
-//! span borrows them instead of allocating a copy that the reporter thread then frees.
+//! routes, gRPC methods, the server's own address), kept once for the life of the process, so
+//! that each request's span borrows them instead of allocating a copy that the reporter thread
+//! then frees.
 //!
 //! Bounded, because the names come from requests: past [`MAX_NAMES`] distinct names, a new one
 //! is copied into its span as it would be without this, so nothing is lost. Each thread looks a

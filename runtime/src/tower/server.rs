@@ -181,7 +181,9 @@ fn tag_request(span: &mut Span, parts: &Parts, route: Option<Cow<'static, str>>,
         span.set_tag(&HTTP_ROUTE, TagValue::Str(route));
     }
     if let Some((host, port)) = server_address(parts) {
-        span.set_tag(&SERVER_ADDRESS, owned(host.trim_start_matches('[').trim_end_matches(']')));
+        // A server answers to few names: kept once, as routes are.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        span.set_tag(&SERVER_ADDRESS, TagValue::Str(interned::name(host)));
         if let Some(port) = port {
             span.set_tag(&SERVER_PORT, TagValue::I64(port.into()));
         }
