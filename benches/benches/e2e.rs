@@ -28,7 +28,8 @@
 //! To find where a cost comes from, `E2E_VARIANTS` adds spanscope stacks with extra variables,
 //! `;`-separated `name:VAR=value,VAR=value` entries (for example
 //! `E2E_VARIANTS='always_off:OTEL_TRACES_SAMPLER=always_off;no profiler:SPANSCOPE_PROFILER=off'`),
-//! and `E2E_ROUNDS_ONLY=1` skips criterion for the interleaved rounds alone.
+//! `E2E_ROUNDS_ONLY=1` skips criterion for the interleaved rounds alone, and `E2E_ROUNDS=N`
+//! runs N rounds instead of 40 (the confidence intervals narrow as the square root of N).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -51,8 +52,8 @@ type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 const CONCURRENCY: u64 = 8;
 /// criterion's samples per configuration.
 const SAMPLES: usize = 20;
-/// Rounds of the interleaved comparison the table is made from, and how long each configuration
-/// is driven per round.
+/// Rounds of the interleaved comparison the table is made from (unless `E2E_ROUNDS` says), and
+/// how long each configuration is driven per round.
 const ROUNDS: usize = 40;
 const ROUND_TIME: Duration = Duration::from_millis(500);
 /// Rounds between restarts of every stack (see `interleaved`), and the requests that warm a
@@ -286,6 +287,13 @@ fn variants() -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
+/// How many interleaved rounds to run: `E2E_ROUNDS`, else [`ROUNDS`].
+fn round_count() -> usize {
+    std::env::var("E2E_ROUNDS").map_or(ROUNDS, |n| {
+        n.trim().parse().ok().filter(|&n| n > 0).unwrap_or_else(|| panic!("E2E_ROUNDS: {n:?} is not a positive number"))
+    })
+}
+
 /// What one round measured of a configuration.
 #[derive(Debug, Clone, Copy)]
 struct Round {
@@ -323,7 +331,7 @@ fn interleaved(
         configs.iter().map(|config| (config.name.clone(), Vec::new())).collect();
     let mut shuffle = Shuffle(0x9e37_79b9_7f4a_7c15);
     let mut order: Vec<usize> = (0..configs.len()).collect();
-    for round in 0..ROUNDS {
+    for round in 0..round_count() {
         if round > 0 && round % RESTART_EVERY == 0 {
             for config in configs.iter_mut() {
                 config.restart();
@@ -395,7 +403,8 @@ fn print_table(workload: &str, rounds: &[(String, Vec<Round>)]) {
     };
     let (base, tracing) = (&rounds[0].1, &rounds[rounds.len() - 1].1);
     println!(
-        "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {ROUNDS} interleaved rounds of {ROUND_TIME:?}, 95% confidence intervals in brackets"
+        "\nshop/{workload}: through frontend, {CONCURRENCY} in flight, medians of {} interleaved rounds of {ROUND_TIME:?}, 95% confidence intervals in brackets",
+        base.len()
     );
     println!(
         "| configuration | requests/s | × uninstrumented | × tracing + OpenTelemetry | CPU ms/request (3 services) | machine idle |"
