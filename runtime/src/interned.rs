@@ -3,8 +3,9 @@
 //! that each request's span borrows them instead of allocating a copy that the reporter thread
 //! then frees.
 //!
-//! Bounded, because the names come from requests: past [`MAX_NAMES`] distinct names, a new one
-//! is copied into its span as it would be without this, so nothing is lost. Each thread looks a
+//! Bounded, because the names come from requests: past [`MAX_NAMES`] distinct names, or past
+//! [`MAX_NAME_LEN`] bytes, a name is copied into its span as it would be without this, so
+//! nothing is lost and at most 256 KiB are kept. Each thread looks a
 //! name up in its own set first; only a name new to the thread takes the process-wide lock.
 
 use std::borrow::Cow;
@@ -14,6 +15,8 @@ use std::sync::Mutex;
 
 /// How many distinct names a process keeps.
 const MAX_NAMES: usize = 1024;
+/// The longest name kept; routes and method names are far shorter.
+const MAX_NAME_LEN: usize = 256;
 
 /// Every name kept, for the process.
 static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
@@ -63,7 +66,7 @@ fn keep(names: &mut HashSet<&'static str>, max: usize, name: &str) -> Option<&'s
     if let Some(kept) = names.get(name) {
         return Some(kept);
     }
-    if names.len() >= max {
+    if names.len() >= max || name.len() > MAX_NAME_LEN {
         return None;
     }
     let kept: &'static str = Box::leak(name.into());
@@ -92,6 +95,7 @@ mod tests {
         let kept = keep(&mut names, 2, "/a").unwrap();
         assert_eq!(keep(&mut names, 2, "/b"), Some("/b"));
         assert_eq!(keep(&mut names, 2, "/c"), None);
+        assert_eq!(keep(&mut HashSet::new(), 2, &"/long".repeat(60)), None);
         assert!(std::ptr::eq(keep(&mut names, 2, "/a").unwrap(), kept));
     }
 }
