@@ -24,6 +24,11 @@ pub struct SpanId(u64);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SegmentId(u128);
 
+/// `byte` as two lowercase hex digits.
+pub(crate) fn hex_pair(byte: u8) -> [u8; 2] {
+    HEX_PAIRS[usize::from(byte)]
+}
+
 /// Each byte's two lowercase hex digits: ids are written a byte at a time.
 const HEX_PAIRS: [[u8; 2]; 256] = {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -78,7 +83,7 @@ macro_rules! hex_id {
             pub(crate) fn hex(self) -> [u8; $digits] {
                 let mut out = [0u8; $digits];
                 for (pair, byte) in out.chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
-                    pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
+                    pair.copy_from_slice(&hex_pair(byte));
                 }
                 out
             }

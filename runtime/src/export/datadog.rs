@@ -219,8 +219,9 @@ impl DatadogExporter {
                 json.extend_from_slice(b"}}");
             }
             json.push(b']');
-            // JSON written from UTF-8 text is UTF-8: nothing is replaced.
-            meta.push(("events".to_owned(), String::from_utf8_lossy(&json).into_owned()));
+            // JSON written from UTF-8 text is UTF-8: taken as it is, nothing is replaced.
+            let json = String::from_utf8(json).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            meta.push(("events".to_owned(), json));
         }
         if index == 0 {
             let high = (trace_id >> 64) as u64;

@@ -12,6 +12,7 @@ use std::io::Write as _;
 use super::otlp_model::{self, SpanView, Value, SCOPE_NAME, SCOPE_VERSION};
 use super::resource::Resource;
 use crate::clock::Converter;
+use crate::id::hex_pair;
 use crate::span::Segment;
 
 /// Writes requests for one resource.
@@ -264,7 +265,6 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(text.as_bytes());
         return;
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     // Runs of bytes that need no escape are copied whole. The bytes that need one are ASCII, so
     // the text stays UTF-8.
     let text = text.as_bytes();
@@ -282,14 +282,8 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
         out.extend_from_slice(&text[run..at]);
         run = at + 1;
         if escape.is_empty() {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0xf)],
-            ]);
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&hex_pair(byte));
         } else {
             out.extend_from_slice(escape);
         }

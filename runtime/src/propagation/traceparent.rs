@@ -10,7 +10,7 @@
 //! parent.
 
 use super::{Extractor, Injector, Outgoing};
-use crate::id::{SpanId, TraceId};
+use crate::id::{hex_pair, SpanId, TraceId};
 use crate::span::{ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
@@ -54,15 +54,13 @@ pub(crate) fn parse(value: &[u8]) -> Option<TraceParent> {
 
 /// Formats a version-00 `traceparent`.
 pub(crate) fn format(trace_id: TraceId, parent_id: SpanId, flags: u8) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(55);
     out.push_str("00-");
     push_ascii(&mut out, &trace_id.hex());
     out.push('-');
     push_ascii(&mut out, &parent_id.hex());
     out.push('-');
-    out.push(DIGITS[usize::from(flags >> 4)] as char);
-    out.push(DIGITS[usize::from(flags & 0xf)] as char);
+    push_ascii(&mut out, &hex_pair(flags));
     out
 }
 

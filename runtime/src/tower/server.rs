@@ -143,11 +143,18 @@ impl ServerLayer {
             (None, None, Some(route)) => interned::joined(&[semconv::span_method(&parts.method), " ", route]),
             (None, None, None) => Cow::Borrowed(semconv::span_method(&parts.method)),
         };
+        // A name kept from `"{METHOD} {route}"` ends with the route: the tag borrows that end
+        // instead of looking the route up again.
+        let kept_route = match (&self.span_name, &name, &route) {
+            (None, Cow::Borrowed(kept), Some(route)) => Some(&kept[kept.len() - route.len()..]),
+            _ => None,
+        };
         // A malformed context was counted by the extraction; the span then starts a new trace.
         let parent = crate::propagation::extract_parent(&parts.headers).map_or(Parent::Current, Parent::Context);
         let mut span = Span::start_named(name, SpanKind::Entry, parent);
         if span.is_recording() {
-            tag_request(&mut span, parts, route.as_deref().map(interned::name), grpc.as_ref());
+            let route = route.map(|route| kept_route.map_or_else(|| interned::name(&route), Cow::Borrowed));
+            tag_request(&mut span, parts, route, grpc.as_ref());
         }
         (span, grpc.is_some())
     }
