@@ -16,9 +16,9 @@ use super::tag_state::TagSnapshot;
 /// Frames a sample records at most; deeper stacks keep their innermost frames.
 pub(crate) const MAX_FRAMES: usize = 128;
 
-/// Slots in the ring: at the collector's 50 ms drain period, room for 10 000 samples a second
-/// (100 Hz on 100 busy cores) before any is dropped; about 2.3 KiB each.
-const SLOTS: usize = 512;
+/// Slots in the ring, about 2.3 KiB each. The collector drains it often enough that every
+/// thread it times, all busy at once, fills at most half of it (see `collector::pass_every`).
+pub(crate) const SLOTS: usize = 512;
 
 /// Adjacent slots a handler tries before giving up.
 const PROBES: usize = 8;
