@@ -40,8 +40,6 @@ async fn main() -> Result<(), Error> {
             _ => return Err(format!("unknown option {flag}").into()),
         }
     }
-    // reqwest builds its TLS configuration even for plain HTTP; see the `rustls` line of Cargo.toml.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let provider = telemetry::install(&role, &out)?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!("{}", listener.local_addr()?.port());
