@@ -9,9 +9,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 
 use crate::interned;
+use crate::propagation::Http2Headers;
 use crate::span::{ErrorInfo, Parent, Span, SpanKind};
 use crate::tag::{TagMeta, TagValue};
 
@@ -302,9 +303,14 @@ impl ClientSpan {
     }
 
     /// Writes the span's context into the outgoing request's `headers`; also for an unsampled
-    /// trace, which must propagate too.
-    pub(crate) fn inject(&self, headers: &mut HeaderMap) {
-        self.span.inject(headers);
+    /// trace, which must propagate too. An HTTP/2 request's per-request ids are never-indexed
+    /// (see [`Http2Headers`]).
+    pub(crate) fn inject(&self, headers: &mut HeaderMap, version: Version) {
+        if version == Version::HTTP_2 {
+            self.span.inject(&mut Http2Headers(headers));
+        } else {
+            self.span.inject(headers);
+        }
     }
 
     /// Records the response's head: its status, and for gRPC the status of a trailers-only

@@ -54,7 +54,8 @@ impl reqwest_middleware::Middleware for Middleware {
             query: url.query(),
         };
         let mut client = start_client(&outgoing, request.headers(), None);
-        client.inject(request.headers_mut());
+        let version = request.version();
+        client.inject(request.headers_mut(), version);
         match next.run(request, extensions).await {
             Ok(response) => {
                 client.record_response(response.status(), response.headers());

@@ -9,7 +9,7 @@ use crate::stats::{self, Counter};
 
 pub(crate) const SINGLE: &str = "b3";
 const TRACE_ID: &str = "x-b3-traceid";
-const SPAN_ID: &str = "x-b3-spanid";
+pub(crate) const SPAN_ID: &str = "x-b3-spanid";
 const SAMPLED: &str = "x-b3-sampled";
 const FLAGS: &str = "x-b3-flags";
 const PARENT_SPAN_ID: &str = "x-b3-parentspanid";

@@ -1,5 +1,8 @@
 //! Carriers: the header maps contexts travel in.
 
+use super::traceparent::{TRACEPARENT, TRACESTATE};
+use super::{b3, datadog, sw8};
+
 /// Read access to the fields of an incoming request.
 pub trait Extractor {
     /// Every value of the field `name` (given in lowercase; matched case-insensitively), in
@@ -33,12 +36,12 @@ impl<T: Injector + ?Sized> Injector for &mut T {
 /// The fields of the default formats and of `sw8`, as header names parsed once: a `HeaderMap`
 /// looked up by `&str` parses and checks the name on every call, several times per request.
 static PARSED: [http::HeaderName; 6] = [
-    http::HeaderName::from_static(super::traceparent::TRACEPARENT),
-    http::HeaderName::from_static(super::traceparent::TRACESTATE),
+    http::HeaderName::from_static(TRACEPARENT),
+    http::HeaderName::from_static(TRACESTATE),
     http::HeaderName::from_static(super::baggage::BAGGAGE),
-    http::HeaderName::from_static(super::sw8::SW8),
-    http::HeaderName::from_static(super::sw8::CORRELATION),
-    http::HeaderName::from_static(super::sw8::EXTENSION),
+    http::HeaderName::from_static(sw8::SW8),
+    http::HeaderName::from_static(sw8::CORRELATION),
+    http::HeaderName::from_static(sw8::EXTENSION),
 ];
 
 /// `name` (lowercase) as a parsed header name, if it is one of [`PARSED`].
@@ -61,12 +64,32 @@ impl Extractor for http::HeaderMap {
 
 impl Injector for http::HeaderMap {
     fn set(&mut self, name: &'static str, value: String) {
-        // Our values are built from hex digits and validated header text, so they are always
-        // valid header values; a value that is not is skipped rather than sent broken.
-        if let Ok(value) = http::HeaderValue::try_from(value) {
-            let name = parsed(name).cloned().unwrap_or_else(|| http::HeaderName::from_static(name));
-            self.insert(name, value);
-        }
+        insert(self, name, value, false);
+    }
+}
+
+/// The headers of an HTTP/2 request. The fields that carry the sending span's id are new on
+/// every request, so HPACK would add each to the connection's table, to be looked up by value
+/// and evicted unused, pushing out the fields that do repeat (`content-type`, `te`,
+/// `user-agent`...). They are written never-indexed (RFC 7541 §6.2.3) instead: h2 sends them
+/// literally and leaves the table alone. The flag shows only in this `HeaderMap`'s `Debug`
+/// (such values print as `Sensitive`); the receiving side reads them as usual.
+pub(crate) struct Http2Headers<'a>(pub &'a mut http::HeaderMap);
+
+impl Injector for Http2Headers<'_> {
+    fn set(&mut self, name: &'static str, value: String) {
+        let new_every_request = [TRACEPARENT, TRACESTATE, sw8::SW8, datadog::PARENT_ID, b3::SINGLE, b3::SPAN_ID];
+        insert(self.0, name, value, new_every_request.contains(&name));
+    }
+}
+
+fn insert(headers: &mut http::HeaderMap, name: &'static str, value: String, never_indexed: bool) {
+    // Our values are built from hex digits and validated header text, so they are always valid
+    // header values; a value that is not is skipped rather than sent broken.
+    if let Ok(mut value) = http::HeaderValue::try_from(value) {
+        value.set_sensitive(never_indexed);
+        let name = parsed(name).cloned().unwrap_or_else(|| http::HeaderName::from_static(name));
+        headers.insert(name, value);
     }
 }
 
@@ -120,5 +143,30 @@ impl Injector for tonic::metadata::MetadataMap {
         if let Ok(value) = value.parse() {
             self.insert(tonic::metadata::MetadataKey::from_static(name), value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http2_headers_are_never_indexed_when_they_carry_the_span_id_only() {
+        let mut headers = http::HeaderMap::new();
+        let mut carrier = Http2Headers(&mut headers);
+        let id = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        carrier.set(TRACEPARENT, id.into());
+        carrier.set(TRACESTATE, "spanscope=p:b7ad6b7169203331".into());
+        carrier.set(sw8::SW8, "1-MQ==-Mg==-0-c3Zj-aW5z-L2E=-aG9zdDo4MA==".into());
+        carrier.set(super::super::baggage::BAGGAGE, "tenant=acme".into());
+        carrier.set(sw8::CORRELATION, "dGVuYW50:YWNtZQ==".into());
+        let sensitive = |name: &str| headers[name].is_sensitive();
+        assert!(sensitive(TRACEPARENT) && sensitive(TRACESTATE) && sensitive(sw8::SW8));
+        assert!(!sensitive("baggage") && !sensitive(sw8::CORRELATION), "repeat from request to request");
+        assert_eq!(headers[TRACEPARENT].to_str().unwrap(), id, "the value itself is unchanged");
+
+        let mut plain = http::HeaderMap::new();
+        Injector::set(&mut plain, TRACEPARENT, id.into());
+        assert!(!plain[TRACEPARENT].is_sensitive(), "HTTP/1 has no table: the value stays readable in Debug");
     }
 }

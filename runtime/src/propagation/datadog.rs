@@ -12,7 +12,7 @@ use crate::span::{DatadogState, ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
 const TRACE_ID: &str = "x-datadog-trace-id";
-const PARENT_ID: &str = "x-datadog-parent-id";
+pub(crate) const PARENT_ID: &str = "x-datadog-parent-id";
 const PRIORITY: &str = "x-datadog-sampling-priority";
 const ORIGIN: &str = "x-datadog-origin";
 const TAGS: &str = "x-datadog-tags";

@@ -26,6 +26,7 @@ pub(crate) mod traceparent;
 use std::fmt;
 
 pub use baggage::{Baggage, BaggageError};
+pub(crate) use carrier::Http2Headers;
 pub use carrier::{Extractor, Injector};
 #[cfg(feature = "opentelemetry")]
 pub use otel::{OtelExtractor, OtelInjector, SpanscopePropagator};

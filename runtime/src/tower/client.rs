@@ -1,5 +1,10 @@
 //! The client side: an exit span per outgoing request, under the caller's current span, with the
 //! span's context written into the request headers.
+//!
+//! On an HTTP/2 request (tonic's always are), the headers that carry the exit span's id
+//! (`traceparent`, `tracestate`, `sw8`, `x-datadog-parent-id`, `b3`, `x-b3-spanid`) are marked
+//! never-indexed, so HPACK does not fill the connection's table with values that never repeat.
+//! A `Debug` of the request's headers after this layer prints them as `Sensitive`.
 
 use std::fmt;
 use std::future::Future;
@@ -79,7 +84,7 @@ where
             query: uri.query(),
         };
         let client = start_client(&outgoing, &parts.headers, self.peer.as_deref());
-        client.inject(&mut parts.headers);
+        client.inject(&mut parts.headers, parts.version);
         ClientFuture { inner: self.inner.call(Request::from_parts(parts, body)), client }
     }
 }
