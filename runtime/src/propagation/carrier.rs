@@ -1,7 +1,7 @@
 //! Carriers: the header maps contexts travel in.
 
+use super::sw8;
 use super::traceparent::{TRACEPARENT, TRACESTATE};
-use super::{b3, datadog, sw8};
 
 /// Read access to the fields of an incoming request.
 pub trait Extractor {
@@ -74,11 +74,14 @@ impl Injector for http::HeaderMap {
 /// `user-agent`...). They are written never-indexed (RFC 7541 §6.2.3) instead: h2 sends them
 /// literally and leaves the table alone. The flag shows only in this `HeaderMap`'s `Debug`
 /// (such values print as `Sensitive`); the receiving side reads them as usual.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) struct Http2Headers<'a>(pub &'a mut http::HeaderMap);
 
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 impl Injector for Http2Headers<'_> {
     fn set(&mut self, name: &'static str, value: String) {
-        let new_every_request = [TRACEPARENT, TRACESTATE, sw8::SW8, datadog::PARENT_ID, b3::SINGLE, b3::SPAN_ID];
+        let new_every_request =
+            [TRACEPARENT, TRACESTATE, sw8::SW8, super::datadog::PARENT_ID, super::b3::SINGLE, super::b3::SPAN_ID];
         insert(self.0, name, value, new_every_request.contains(&name));
     }
 }
@@ -146,7 +149,7 @@ impl Injector for tonic::metadata::MetadataMap {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "tower", feature = "reqwest")))]
 mod tests {
     use super::*;
 

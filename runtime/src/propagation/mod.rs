@@ -26,6 +26,7 @@ pub(crate) mod traceparent;
 use std::fmt;
 
 pub use baggage::{Baggage, BaggageError};
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) use carrier::Http2Headers;
 pub use carrier::{Extractor, Injector};
 #[cfg(feature = "opentelemetry")]
