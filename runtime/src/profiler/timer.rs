@@ -13,8 +13,8 @@
 //! The cost is registration: threads are found by listing `/proc/self/task`, at start and then
 //! on every collector pass (every 50 to 250 ms), and each new one gets a timer; timers of
 //! threads that are gone are deleted. A thread's CPU before it was first seen (at most one
-//! pass) is not sampled, so threads that live shorter than that are missed. Runs on the collector thread
-//! (and once on the thread calling `init`), never in the signal handler.
+//! pass) is not sampled, so threads that live shorter than that are missed. Runs on the
+//! collector thread (and once on the thread calling `init`), never in the signal handler.
 //!
 //! The directory is opened once and read again from its start on each pass (`lseek` and
 //! `getdents64`): opening it by path every pass (a path walk, an allocation, `fstat`, `close`)
@@ -107,8 +107,11 @@ fn list_threads(tasks: &mut File, into: &mut Vec<libc::pid_t>) -> std::io::Resul
         let mut at = 0;
         while at + NAME_AT < records.len() {
             let length = usize::from(u16::from_ne_bytes([records[at + 16], records[at + 17]]));
-            let record = records.get(at..at + length).filter(|_| length > NAME_AT).ok_or(std::io::ErrorKind::InvalidData)?;
-            let name = &record[NAME_AT..];
+            if length <= NAME_AT || at + length > records.len() {
+                // Not a record the kernel writes: stop rather than loop on it or read past it.
+                return Err(std::io::ErrorKind::InvalidData.into());
+            }
+            let name = &records[at + NAME_AT..at + length];
             let name = &name[..name.iter().position(|&byte| byte == 0).unwrap_or(name.len())];
             // `.` and `..` are not numbers.
             if let Some(tid) = std::str::from_utf8(name).ok().and_then(|name| name.parse().ok()) {

@@ -77,12 +77,15 @@ impl Injector for http::HeaderMap {
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) struct Http2Headers<'a>(pub &'a mut http::HeaderMap);
 
+/// The fields whose value carries the sending span's id, so is new on every request.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+const SPAN_ID_FIELDS: [&str; 6] =
+    [TRACEPARENT, TRACESTATE, sw8::SW8, super::datadog::PARENT_ID, super::b3::SINGLE, super::b3::SPAN_ID];
+
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 impl Injector for Http2Headers<'_> {
     fn set(&mut self, name: &'static str, value: String) {
-        let new_every_request =
-            [TRACEPARENT, TRACESTATE, sw8::SW8, super::datadog::PARENT_ID, super::b3::SINGLE, super::b3::SPAN_ID];
-        insert(self.0, name, value, new_every_request.contains(&name));
+        insert(self.0, name, value, SPAN_ID_FIELDS.contains(&name));
     }
 }
 
