@@ -220,7 +220,7 @@ impl Exporter for OtlpExporter {
             Transport::Http { json, headers, .. } => {
                 let body = match json {
                     Some(requests) => {
-                        let mut json = Vec::with_capacity(requests.size_hint(1, batch.spans));
+                        let mut json = Vec::with_capacity(requests.size_hint(batch.spans));
                         requests.write(&mut json, batch.segments.iter().map(|s| &**s), &batch.clock);
                         json
                     }

@@ -45,9 +45,9 @@ impl RequestWriter {
         Self { head }
     }
 
-    /// About how many bytes `requests` requests carrying `spans` spans in all take.
-    pub(crate) fn size_hint(&self, requests: usize, spans: u64) -> usize {
-        requests * (self.head.len() + TAIL.len() + 1) + spans as usize * TYPICAL_SPAN_BYTES
+    /// About how many bytes a request carrying `spans` spans takes (and a line's end).
+    pub(crate) fn size_hint(&self, spans: u64) -> usize {
+        self.head.len() + TAIL.len() + 1 + spans as usize * TYPICAL_SPAN_BYTES
     }
 
     /// Appends one request carrying the spans of `segments`.
