@@ -38,6 +38,7 @@ pub struct Config {
     sampler: Option<Sampler>,
     exporters: Option<Vec<TracesExporter>>,
     out_dir: Option<PathBuf>,
+    out_max_mb: Option<usize>,
     max_queue_size: Option<usize>,
     schedule_delay: Option<Duration>,
     max_export_batch_size: Option<usize>,
@@ -88,6 +89,14 @@ impl Config {
     /// The folder of the local exporter (`SPANSCOPE_OUT_DIR` wins; default `./spanscope-out`).
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The most the local exporters keep in their folder, in MB (`SPANSCOPE_OUT_MAX_MB` wins;
+    /// default 1024): half for traces, half for this process's profiles. Past it the oldest
+    /// are deleted, so that a service left on the default exporter never fills its disk.
+    pub fn out_max_mb(mut self, megabytes: usize) -> Self {
+        self.out_max_mb = Some(megabytes);
         self
     }
 
@@ -197,6 +206,7 @@ impl Config {
             .map(|(_, v)| PathBuf::from(v))
             .or(self.out_dir)
             .unwrap_or_else(|| PathBuf::from("spanscope-out"));
+        let out_max_bytes = parse_positive(var("SPANSCOPE_OUT_MAX_MB"), self.out_max_mb, 1024)? as u64 * MB;
         let max_queue_size = parse_positive(var("OTEL_BSP_MAX_QUEUE_SIZE"), self.max_queue_size, 2048)?;
         if max_queue_size > MAX_QUEUE_SIZE {
             let value = max_queue_size.to_string();
@@ -232,6 +242,7 @@ impl Config {
             sampler,
             exporters,
             out_dir,
+            out_max_bytes,
             max_queue_size,
             schedule_delay,
             max_export_batch_size: max_export_batch_size.min(max_queue_size),
@@ -252,6 +263,9 @@ impl Config {
 
 /// The largest export queue, in segments (a bounded queue this size is still allocatable).
 const MAX_QUEUE_SIZE: usize = 1 << 24;
+/// A megabyte, as `SPANSCOPE_OUT_MAX_MB` counts them.
+const MB: u64 = 1 << 20;
+
 /// The longest shutdown or flush wait.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -263,6 +277,8 @@ pub(crate) struct Settings {
     pub sampler: Sampler,
     pub exporters: Vec<TracesExporter>,
     pub out_dir: PathBuf,
+    /// The most the local exporters keep in `out_dir`, in bytes.
+    pub out_max_bytes: u64,
     pub max_queue_size: usize,
     pub schedule_delay: Duration,
     pub max_export_batch_size: usize,
@@ -526,6 +542,11 @@ mod tests {
         assert_eq!(s.sampler, Sampler::ParentBasedAlwaysOn);
         assert_eq!(s.exporters, vec![TracesExporter::Local]);
         assert_eq!(s.out_dir, PathBuf::from("spanscope-out"));
+        assert_eq!(s.out_max_bytes, 1 << 30);
+        let s = resolve(Config::new().out_max_mb(8), &[]).unwrap();
+        assert_eq!(s.out_max_bytes, 8 << 20);
+        let s = resolve(Config::new().out_max_mb(8), &[("SPANSCOPE_OUT_MAX_MB", "64")]).unwrap();
+        assert_eq!(s.out_max_bytes, 64 << 20);
         let s = resolve(Config::new().service_name("checkout"), &[]).unwrap();
         assert_eq!(s.service_name, "checkout");
         let s = resolve(Config::new().service_name("checkout"), &[("OTEL_SERVICE_NAME", "orders")]).unwrap();
@@ -632,6 +653,7 @@ mod tests {
             ("SPANSCOPE_SHUTDOWN_TIMEOUT", "-1"),
             ("OTEL_RESOURCE_ATTRIBUTES", "novalue"),
             ("OTEL_PROPAGATORS", "tracecontext,xray"),
+            ("SPANSCOPE_OUT_MAX_MB", "1.5G"),
         ] {
             let err = resolve(Config::new(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var);

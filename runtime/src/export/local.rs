@@ -1,7 +1,7 @@
 //! The embedded default exporter: OTLP/JSON lines in a local folder, no server needed.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +17,20 @@ use crate::span::RefKind;
 /// one write so that lines from several processes sharing the folder never interleave. A line
 /// per batch rather than per segment writes the resource once per batch: it was a fifth of the
 /// bytes, and the bytes a busy service writes are what its disk's writeback pays for.
+///
+/// Once `traces.jsonl` holds a quarter of `SPANSCOPE_OUT_MAX_MB`, it becomes `traces.1.jsonl`
+/// (replacing the one before) and a new one is started: traces keep at most half the folder's
+/// budget, the newest of them.
 #[derive(Debug)]
 pub(crate) struct LocalExporter {
     name: String,
     path: PathBuf,
+    /// Where `path` goes when it fills up.
+    previous: PathBuf,
     file: File,
+    rotate_at: u64,
+    /// How many times `file` filled up and a new one was started.
+    rotations: u64,
     requests: RequestWriter,
     spans: u64,
     /// Segments that began their trace in this process (the rest continue one from here).
@@ -29,20 +38,56 @@ pub(crate) struct LocalExporter {
 }
 
 impl LocalExporter {
-    pub(crate) fn open(dir: &Path, resource: Arc<Resource>) -> Result<Self, InitError> {
+    /// Appends to `dir/traces.jsonl`, keeping at most `max_bytes` of traces in `dir`.
+    pub(crate) fn open(dir: &Path, resource: Arc<Resource>, max_bytes: u64) -> Result<Self, InitError> {
         let path = dir.join("traces.jsonl");
         let io = |error| InitError::Io { path: path.clone(), error };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        let file = append_to(&path).map_err(io)?;
         Ok(Self {
             name: format!("local ({})", path.display()),
+            previous: dir.join("traces.1.jsonl"),
             path,
             file,
+            rotate_at: (max_bytes / 2).max(1),
+            rotations: 0,
             requests: RequestWriter::new(&resource),
             spans: 0,
             traces: 0,
         })
     }
+
+    /// Starts a new `traces.jsonl` if the one being written has filled up.
+    fn rotate_when_full(&mut self) -> io::Result<()> {
+        let ours = self.file.metadata()?;
+        if ours.len() < self.rotate_at {
+            return Ok(());
+        }
+        // Another process writing to the same folder may have rotated it already: then the
+        // file at `path` is a newer one, and only needs opening.
+        if std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(&ours, &at_path)) {
+            std::fs::rename(&self.path, &self.previous)?;
+        }
+        self.file = append_to(&self.path)?;
+        self.rotations += 1;
+        Ok(())
+    }
+}
+
+fn append_to(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Without inode numbers, a file is taken to be still where it was opened.
+#[cfg(not(unix))]
+fn same_file(_: &Metadata, _: &Metadata) -> bool {
+    true
 }
 
 /// A batch's lines, and what it adds to the totals reported at exit.
@@ -77,6 +122,7 @@ impl Exporter for LocalExporter {
     }
 
     async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
+        self.rotate_when_full().map_err(ExportError::Io)?;
         self.file.write_all(&lines.text).map_err(ExportError::Io)?;
         self.spans += lines.spans;
         self.traces += lines.traces;
@@ -91,7 +137,20 @@ impl Exporter for LocalExporter {
     fn shutdown(&mut self) {
         let _ = self.file.flush();
         if self.spans > 0 {
-            eprintln!("spanscope: wrote {} spans of {} traces to {}", self.spans, self.traces, self.path.display());
+            let rotated = match self.rotations {
+                0 => String::new(),
+                1 => format!(" (the oldest moved to {}, to stay within SPANSCOPE_OUT_MAX_MB)", self.previous.display()),
+                _ => format!(
+                    " (the oldest moved to {} or deleted, to stay within SPANSCOPE_OUT_MAX_MB)",
+                    self.previous.display()
+                ),
+            };
+            eprintln!(
+                "spanscope: wrote {} spans of {} traces to {}{rotated}",
+                self.spans,
+                self.traces,
+                self.path.display()
+            );
         }
     }
 }
@@ -126,13 +185,24 @@ mod tests {
         segment
     }
 
+    /// An exporter to a folder of its own, for the test `name`, keeping `max_bytes` of traces.
+    fn exporter(name: &str, max_bytes: u64) -> (PathBuf, LocalExporter) {
+        let settings = Config::new().service_name("cart").resolve(&|_| None).unwrap();
+        let dir = std::env::temp_dir().join(format!("spanscope-local-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let exporter = LocalExporter::open(&dir, Arc::new(Resource::new(&settings)), max_bytes).unwrap();
+        (dir, exporter)
+    }
+
+    fn batch(traces: std::ops::Range<u128>) -> Batch {
+        let segments: Vec<_> = traces.map(|trace| segment(trace, trace % 2 == 0)).collect();
+        Batch { spans: segments.len() as u64, segments, clock: Converter::current() }
+    }
+
     #[test]
     fn a_batch_is_one_line_with_the_resource_once() {
-        let settings = Config::new().service_name("cart").resolve(&|_| None).unwrap();
-        let dir = std::env::temp_dir().join(format!("spanscope-local-{}", std::process::id()));
-        let mut exporter = LocalExporter::open(&dir, Arc::new(Resource::new(&settings))).unwrap();
-        let segments = vec![segment(1, false), segment(2, true), segment(3, false)];
-        let lines = exporter.encode(&Batch { segments, spans: 3, clock: Converter::current() });
+        let (dir, mut exporter) = exporter("line", 1 << 20);
+        let lines = exporter.encode(&batch(1..4));
         let _ = std::fs::remove_dir_all(&dir);
 
         let text = std::str::from_utf8(&lines.text).unwrap();
@@ -152,5 +222,44 @@ mod tests {
         assert!(trace_ids[2].ends_with("03"), "{trace_ids:?}");
         // Each segment begins a trace here, or continues one from another process.
         assert_eq!((lines.spans, lines.traces), (3, 3));
+    }
+
+    #[tokio::test]
+    async fn traces_rotate_within_their_share_of_the_folder() {
+        let (dir, mut exporter) = exporter("rotate", 8_000);
+        let mut written = 0;
+        for first in (1..200).step_by(4) {
+            let lines = exporter.encode(&batch(first..first + 4));
+            written += lines.text.len() as u64;
+            exporter.send(&lines).await.unwrap();
+        }
+        let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+        let (current, previous) = (size("traces.jsonl"), size("traces.1.jsonl"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(written > 8 * 8_000, "the test writes well past the budget: {written}");
+        assert!(exporter.rotations > 8, "{}", exporter.rotations);
+        // Each file holds under half the share, plus the one batch that crossed the line.
+        let batch_bytes = written / 50 + 1;
+        assert!(current > 0 && current < 4_000 + batch_bytes, "{current}");
+        assert!(previous >= 4_000 && previous < 4_000 + batch_bytes, "{previous}");
+    }
+
+    #[tokio::test]
+    async fn a_folder_shared_with_another_process_is_rotated_once() {
+        let (dir, mut first) = exporter("shared", 4_000);
+        let settings = Config::new().service_name("cart").resolve(&|_| None).unwrap();
+        let mut second = LocalExporter::open(&dir, Arc::new(Resource::new(&settings)), 4_000).unwrap();
+        let lines = first.encode(&batch(1..20));
+        first.send(&lines).await.unwrap();
+        // Both see the file full; the first rotates it, the second then finds the new one at
+        // the path, which it must not rotate away in turn.
+        first.send(&lines).await.unwrap();
+        second.send(&lines).await.unwrap();
+        let text = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let (current, previous) = (text("traces.jsonl"), text("traces.1.jsonl"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((first.rotations, second.rotations), (1, 1));
+        assert_eq!(previous.lines().count(), 1, "the line written before the rotation is kept");
+        assert_eq!(current.lines().count(), 2, "both lines written after it are in the new file");
     }
 }

@@ -179,7 +179,7 @@ pub(crate) fn build(settings: &Settings) -> Result<Launches, InitError> {
             let resource = Arc::clone(&resource);
             Ok(match kind {
                 TracesExporter::Local => {
-                    let exporter = local::LocalExporter::open(&settings.out_dir, resource)?;
+                    let exporter = local::LocalExporter::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
                     lane::launch(move || exporter)
                 }
                 TracesExporter::Console => {

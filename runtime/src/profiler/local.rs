@@ -1,8 +1,10 @@
 //! The local profile exporter: each window as `cpu-<start ms>.pb.gz` (gzipped pprof, for
 //! `go tool pprof` and the usual viewers) and `cpu-<start ms>.svg` (a flamegraph) in the output
 //! folder, plus, with a flamegraph tag set, one `cpu-<start ms>.<tag>=<value>.svg` per value of
-//! that tag (`untagged` for samples without it).
+//! that tag (`untagged` for samples without it). The oldest windows this process wrote are
+//! deleted once they take more than its share of `SPANSCOPE_OUT_MAX_MB`.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -16,20 +18,53 @@ pub(crate) struct LocalProfiles {
     flamegraph_tag: Option<String>,
     written: u64,
     failed: bool,
+    /// The most the windows this process keeps may take.
+    max_bytes: u64,
+    /// The windows kept, oldest first: each one's files and their bytes.
+    kept: VecDeque<Window>,
+    kept_bytes: u64,
+    /// Windows deleted to stay within `max_bytes`.
+    deleted: u64,
+}
+
+/// The files one window was written to, and their bytes.
+#[derive(Debug, Default)]
+struct Window {
+    files: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl Window {
+    fn put(&mut self, path: PathBuf, contents: &[u8]) -> std::io::Result<()> {
+        std::fs::write(&path, contents)?;
+        self.files.push(path);
+        self.bytes += contents.len() as u64;
+        Ok(())
+    }
 }
 
 impl LocalProfiles {
-    /// Writes into `dir`, creating it.
-    pub(crate) fn open(dir: &Path, flamegraph_tag: Option<String>) -> std::io::Result<Self> {
+    /// Writes into `dir`, creating it, keeping at most `max_bytes` of profiles there.
+    pub(crate) fn open(dir: &Path, flamegraph_tag: Option<String>, max_bytes: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self { dir: dir.to_owned(), flamegraph_tag, written: 0, failed: false })
+        Ok(Self {
+            dir: dir.to_owned(),
+            flamegraph_tag,
+            written: 0,
+            failed: false,
+            max_bytes,
+            kept: VecDeque::new(),
+            kept_bytes: 0,
+            deleted: 0,
+        })
     }
 
-    fn write(&self, window: &Finished) -> std::io::Result<()> {
+    /// Writes `window`'s files, recording each in `files` as it is written.
+    fn write(&self, window: &Finished, files: &mut Window) -> std::io::Result<()> {
         let stem = format!("cpu-{}", window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis());
-        std::fs::write(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
+        files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
         let title = format!("CPU {stem}");
-        std::fs::write(self.dir.join(format!("{stem}.svg")), flamegraph::render(&window.profile, Filter::All, &title))?;
+        files.put(self.dir.join(format!("{stem}.svg")), flamegraph::render(&window.profile, Filter::All, &title).as_bytes())?;
         let Some(key) = self.flamegraph_tag.as_deref() else { return Ok(()) };
         let strings = &window.profile.string_table;
         let text = |i: i64| strings.get(i as usize).map_or("", String::as_str);
@@ -44,9 +79,23 @@ impl LocalProfiles {
         for value in values {
             let svg = flamegraph::render(&window.profile, Filter::Label { key, value }, &format!("{title} {key}={}", value.unwrap_or("(untagged)")));
             let name = format!("{stem}.{}={}.svg", file_safe(key), value.map_or_else(|| "untagged".to_owned(), file_safe));
-            std::fs::write(self.dir.join(name), svg)?;
+            files.put(self.dir.join(name), svg.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// Deletes the oldest windows while they take more than `max_bytes`. The newest stays
+    /// whatever its size: a profile is never half kept.
+    fn trim(&mut self) {
+        while self.kept_bytes > self.max_bytes && self.kept.len() > 1 {
+            let Some(oldest) = self.kept.pop_front() else { break };
+            for file in &oldest.files {
+                // One already gone (deleted by hand) frees nothing more.
+                let _ = std::fs::remove_file(file);
+            }
+            self.kept_bytes -= oldest.bytes;
+            self.deleted += 1;
+        }
     }
 }
 
@@ -57,7 +106,12 @@ fn file_safe(text: &str) -> String {
 
 impl ProfileSink for LocalProfiles {
     fn export(&mut self, window: &Finished) {
-        match self.write(window) {
+        let mut files = Window::default();
+        let written = self.write(window, &mut files);
+        self.kept_bytes += files.bytes;
+        self.kept.push_back(files);
+        self.trim();
+        match written {
             Ok(()) => {
                 self.written += 1;
                 stats::add(Counter::ProfilesExported, 1);
@@ -74,12 +128,60 @@ impl ProfileSink for LocalProfiles {
 
     fn shutdown(&mut self) {
         if self.written > 0 {
+            let deleted = if self.deleted > 0 {
+                format!(", the {} oldest deleted to stay within SPANSCOPE_OUT_MAX_MB", self.deleted)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs)",
+                "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs{deleted})",
                 self.written,
                 if self.written == 1 { "" } else { "s" },
                 self.dir.display()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::export::ProfileWindow;
+
+    /// The window starting `seconds` after the epoch, its pprof `bytes` long.
+    fn window(seconds: u64, bytes: usize) -> Finished {
+        let start = UNIX_EPOCH + Duration::from_secs(seconds);
+        let window = ProfileWindow { gzipped: vec![0; bytes].into(), start, end: start + Duration::from_secs(10) };
+        Finished { profile: Default::default(), window: Arc::new(window) }
+    }
+
+    #[test]
+    fn the_oldest_windows_are_deleted_past_the_budget() {
+        let dir = std::env::temp_dir().join(format!("spanscope-profiles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut local = LocalProfiles::open(&dir, None, 20_000).unwrap();
+        for n in 0..30 {
+            local.export(&window(n * 10, 3_000));
+        }
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (entry.file_name().into_string().unwrap(), entry.metadata().unwrap().len())
+            })
+            .collect();
+        files.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let bytes: u64 = files.iter().map(|(_, len)| len).sum();
+        assert!(bytes <= 20_000 && bytes > 20_000 - 6_000, "{bytes} bytes in {files:?}");
+        let windows: Vec<&str> = files.iter().filter_map(|(name, _)| name.strip_suffix(".pb.gz")).collect();
+        assert_eq!(windows.last(), Some(&"cpu-290000"), "the newest is kept");
+        assert!(!windows.contains(&"cpu-0"), "the oldest is gone");
+        assert_eq!(files.len(), 2 * windows.len(), "a window's flamegraph goes with its pprof");
+        assert_eq!((local.written, local.deleted), (30, 30 - windows.len() as u64));
     }
 }

@@ -120,8 +120,12 @@ mod running {
 
         let mut sinks: Vec<Box<dyn ProfileSink>> = Vec::new();
         if profiler.exporters.contains(&ProfilesExporter::Local) {
-            let local = local::LocalProfiles::open(&settings.out_dir, profiler.flamegraph_tag.clone())
-                .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?;
+            let local = local::LocalProfiles::open(
+                &settings.out_dir,
+                profiler.flamegraph_tag.clone(),
+                settings.out_max_bytes / 2,
+            )
+            .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?;
             sinks.push(Box::new(local));
         }
         sinks.extend(reporter.map(|sender| Box::new(sender) as Box<dyn ProfileSink>));
