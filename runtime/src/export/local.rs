@@ -185,12 +185,15 @@ mod tests {
         segment
     }
 
+    fn resource() -> Arc<Resource> {
+        Arc::new(Resource::new(&Config::new().service_name("cart").resolve(&|_| None).unwrap()))
+    }
+
     /// An exporter to a folder of its own, for the test `name`, keeping `max_bytes` of traces.
     fn exporter(name: &str, max_bytes: u64) -> (PathBuf, LocalExporter) {
-        let settings = Config::new().service_name("cart").resolve(&|_| None).unwrap();
         let dir = std::env::temp_dir().join(format!("spanscope-local-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let exporter = LocalExporter::open(&dir, Arc::new(Resource::new(&settings)), max_bytes).unwrap();
+        let exporter = LocalExporter::open(&dir, resource(), max_bytes).unwrap();
         (dir, exporter)
     }
 
@@ -247,8 +250,7 @@ mod tests {
     #[tokio::test]
     async fn a_folder_shared_with_another_process_is_rotated_once() {
         let (dir, mut first) = exporter("shared", 4_000);
-        let settings = Config::new().service_name("cart").resolve(&|_| None).unwrap();
-        let mut second = LocalExporter::open(&dir, Arc::new(Resource::new(&settings)), 4_000).unwrap();
+        let mut second = LocalExporter::open(&dir, resource(), 4_000).unwrap();
         let lines = first.encode(&batch(1..20));
         first.send(&lines).await.unwrap();
         // Both see the file full; the first rotates it, the second then finds the new one at
