@@ -40,6 +40,7 @@ sampler_modules!(
     sink,
     span_identity,
     stack_reader,
+    symbol_table,
     symbolize,
     timer,
     unwinder,

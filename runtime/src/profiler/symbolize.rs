@@ -1,13 +1,16 @@
 //! Addresses to source: demangled function names, inlined frames, files and lines, with
-//! `addr2line` over each module's DWARF, falling back to its symbol table.
+//! `addr2line` over each module's DWARF, falling back to its symbol table (see
+//! [`symbol_table`](super::symbol_table)).
 //!
-//! Runs on the collector thread only. Each module's file is opened once, and each address is
+//! Runs on the collector thread only. Each module's file is opened once (and read a second time
+//! for its symbols, the first time DWARF has nothing for an address in it), and each address is
 //! resolved once and cached across windows (up to a bound; the cache is cleared past it).
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::modules::Module;
+use super::symbol_table::SymbolTable;
 
 /// Addresses remembered at most before the cache starts over.
 const MAX_CACHED: usize = 200_000;
@@ -34,6 +37,7 @@ pub(crate) struct Resolved {
 pub(crate) struct Symbolizer {
     modules: Vec<Module>,
     loaders: HashMap<usize, Option<addr2line::Loader>>,
+    symbol_tables: HashMap<usize, Option<SymbolTable>>,
     cache: HashMap<u64, Rc<Resolved>>,
     strings: HashMap<Box<str>, Rc<str>>,
 }
@@ -46,7 +50,13 @@ impl std::fmt::Debug for Symbolizer {
 
 impl Symbolizer {
     pub(crate) fn new(modules: Vec<Module>) -> Self {
-        Self { modules, loaders: HashMap::new(), cache: HashMap::new(), strings: HashMap::new() }
+        Self {
+            modules,
+            loaders: HashMap::new(),
+            symbol_tables: HashMap::new(),
+            cache: HashMap::new(),
+            strings: HashMap::new(),
+        }
     }
 
     /// The modules addresses are resolved against.
@@ -91,7 +101,8 @@ impl Symbolizer {
             }
         }
         if raw.is_empty() {
-            if let Some(symbol) = loader.find_symbol(probe) {
+            let table = self.symbol_tables.entry(index).or_insert_with(|| SymbolTable::read(&module.path));
+            if let Some(symbol) = table.as_ref().and_then(|table| table.find(probe)) {
                 raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
             }
         }
@@ -133,5 +144,23 @@ mod tests {
         assert!(frame.function.ends_with("symbolize::tests::a_function_to_find"), "{frame:?}");
         assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("symbolize.rs")), "{frame:?}");
         assert!(frame.line > 0);
+    }
+
+    #[test]
+    fn code_no_symbol_covers_is_left_unnamed() {
+        let (modules, _) = super::super::modules::loaded();
+        let getpid = libc::getpid as *const () as u64;
+        let libc = modules.iter().find(|m| m.text_in_memory().contains(&getpid)).expect("libc is loaded").clone();
+        let table = SymbolTable::read(&libc.path).expect("libc's symbols");
+        // libc's internal functions have no symbol of their own in a stripped build; the
+        // nearest exported one below them (`getpid` or one after it) is not their name.
+        let unnamed = (getpid - libc.bias..libc.text.end)
+            .step_by(16)
+            .find(|&a| table.find(a).is_none())
+            .expect("code without a symbol");
+        let mut symbols = Symbolizer::new(modules);
+        assert_eq!(symbols.resolve(unnamed + libc.bias).frames, []);
+        let named = symbols.resolve(getpid + 1);
+        assert_eq!(named.frames.iter().map(|f| &*f.function).collect::<Vec<_>>(), ["getpid"]);
     }
 }

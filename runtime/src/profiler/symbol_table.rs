@@ -1,0 +1,86 @@
+//! A module's function symbols with their extents, for the addresses its DWARF says nothing
+//! about (a system library without its debug files, a stripped binary).
+//!
+//! `addr2line`'s own symbol lookup gives an address the nearest symbol below it, however far:
+//! a stripped libc's internal functions have no symbol, so their samples were named after
+//! whichever exported function happened to precede them (`__xmknodat`, `f64xsubf128`). Here
+//! an address past the end of the symbol below it has no name, and the profile shows it as an
+//! address in its module, which is what it is.
+
+use std::path::Path;
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+/// Function symbols, by start address.
+#[derive(Debug, Default)]
+pub(crate) struct SymbolTable {
+    /// `(start, end, name)`, sorted by start, one per start.
+    functions: Vec<(u64, u64, Box<str>)>,
+}
+
+impl SymbolTable {
+    /// The function symbols of the ELF file at `path` (its `.symtab` and `.dynsym`); `None` if
+    /// it cannot be read.
+    pub(crate) fn read(path: &Path) -> Option<Self> {
+        let data = std::fs::read(path).ok()?;
+        let file = object::File::parse(&*data).ok()?;
+        let functions = file.symbols().chain(file.dynamic_symbols()).filter_map(|symbol| {
+            let sized_function = symbol.kind() == SymbolKind::Text && symbol.is_definition() && symbol.size() > 0;
+            let name = symbol.name().ok().filter(|name| sized_function && !name.is_empty())?;
+            Some((symbol.address(), symbol.address() + symbol.size(), name.into()))
+        });
+        Some(Self::new(functions))
+    }
+
+    fn new(functions: impl IntoIterator<Item = (u64, u64, Box<str>)>) -> Self {
+        let mut functions: Vec<_> = functions.into_iter().collect();
+        // Aliases share a start (`write`, `__write`, `__libc_write`): the one kept is the name
+        // callers use, the first without a leading underscore, else the shortest.
+        functions.sort_unstable_by(|a, b| {
+            (a.0, a.2.starts_with('_'), a.2.len(), &a.2).cmp(&(b.0, b.2.starts_with('_'), b.2.len(), &b.2))
+        });
+        functions.dedup_by_key(|function| function.0);
+        Self { functions }
+    }
+
+    /// The function whose extent holds `address` (a file address: the module's load bias
+    /// taken off).
+    pub(crate) fn find(&self, address: u64) -> Option<&str> {
+        let below = self.functions.partition_point(|&(start, _, _)| start <= address).checked_sub(1)?;
+        let (_, end, name) = &self.functions[below];
+        (address < *end).then_some(&**name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_past_a_function_s_end_has_no_name() {
+        let table = SymbolTable::new([
+            (0x2000, 0x2040, "later".into()),
+            (0x1000, 0x1010, "__write".into()),
+            (0x1000, 0x1010, "write".into()),
+            (0x1000, 0x1010, "__libc_write".into()),
+            (0x1800, 0x1900, "_start".into()),
+        ]);
+        assert_eq!(table.find(0x0fff), None);
+        assert_eq!(table.find(0x1000), Some("write"));
+        assert_eq!(table.find(0x100f), Some("write"));
+        assert_eq!(table.find(0x1010), None, "between two functions: no one's");
+        assert_eq!(table.find(0x17ff), None);
+        assert_eq!(table.find(0x18ff), Some("_start"));
+        assert_eq!(table.find(0x203f), Some("later"));
+        assert_eq!(table.find(0x2040), None);
+    }
+
+    #[test]
+    fn libc_s_exported_functions_are_found_by_their_public_name() {
+        let (modules, _) = super::super::modules::loaded();
+        let address = libc::getpid as *const () as u64;
+        let libc = modules.iter().find(|m| m.text_in_memory().contains(&address)).expect("libc is loaded");
+        let table = SymbolTable::read(&libc.path).expect("libc's symbols");
+        assert_eq!(table.find(address + 1 - libc.bias), Some("getpid"));
+    }
+}
