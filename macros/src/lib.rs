@@ -5,15 +5,15 @@
 //! Generated code calls nothing but `::spanscope::__private::...` items.
 //!
 //! The map:
-//! - [`args`] parses and checks the typed arguments of every attribute, before any code is made;
-//! - [`function`] parses the annotated item, so that a broken body still expands (IDEs keep
+//! - `args` parses and checks the typed arguments of every attribute, before any code is made;
+//! - `function` parses the annotated item, so that a broken body still expands (IDEs keep
 //!   working);
-//! - [`body`] holds what the expansions share: sync/async/`#[async_trait]` shapes, the return-type
+//! - `body` holds what the expansions share: sync/async/`#[async_trait]` shapes, the return-type
 //!   hint, the error probe;
-//! - [`span`] expands `#[entry]`, `#[exit]`, `#[local]`;
-//! - [`profiled`] expands `#[profiled]`;
-//! - [`main_fn`] expands `#[main]`;
-//! - [`tags`] expands `tags!`.
+//! - `span` expands `#[entry]`, `#[exit]`, `#[local]`;
+//! - `profiled` expands `#[profiled]`;
+//! - `main_fn` expands `#[main]`;
+//! - `tags` expands `tags!`.
 //!
 //! Every misuse is a compile error at the offending token, saying what would be right. After an
 //! error the item is still emitted (expanded as far as possible, or unchanged), so one mistake does

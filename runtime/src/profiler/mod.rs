@@ -1,8 +1,8 @@
 //! The continuous CPU profiler: every sample carries the `#[profiled]` tags and the span it was
 //! taken in.
 //!
-//! `#[profiled(route = "checkout")]` pushes its tags on the calling thread's [tag
-//! state](tag_state) for the duration of the body (sync) or of each poll (async), so a CPU
+//! `#[profiled(route = "checkout")]` pushes its tags on the calling thread's tag state
+//! (`tag_state`) for the duration of the body (sync) or of each poll (async), so a CPU
 //! sample taken at any instant can read exactly the tags in force there. The state is a fixed
 //! array of plain words written by the owning thread only, which is what makes it readable
 //! from a signal handler on that thread.
@@ -10,11 +10,11 @@
 //! The sampler (Linux x86-64; on other platforms the profiler is compiled out and
 //! [`crate::init`] starts no sampler):
 //! - `timer`: a CPU-time timer per thread sends SIGPROF to its thread per `1/hz` of its CPU;
-//! - `signal`: the handler copies the thread's tags ([`tag_state`]) and span identity
+//! - `signal`: the handler copies the thread's tags (`tag_state`) and span identity
 //!   (`span_identity`) and walks the stack (`unwinder`, DWARF CFI via framehop, with
 //!   validated stack reads from `stack_reader`) into a pre-allocated `ring` slot;
 //! - `collector`: a background thread drains the ring into per-window counts (`aggregate`),
-//!   resolves addresses (`symbolize`, over `modules`), encodes `pprof` and hands each
+//!   resolves addresses (`symbolize`, over `modules` and their `symbol_table`s), encodes `pprof` and hands each
 //!   window to the exporters (`sink`): `local` files and `flamegraph` SVGs, and the export
 //!   reporter's profile lanes (Pyroscope pushes, with the trace exporters' HTTP client and
 //!   retries).
