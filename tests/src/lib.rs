@@ -32,8 +32,6 @@ pub struct ExportedSpan {
     pub links: Vec<(String, String, BTreeMap<String, Value>)>,
     /// The resource's `service.name`.
     pub service: String,
-    /// The line (segment) the span came in.
-    pub line: usize,
 }
 
 pub const INTERNAL: u64 = 1;
@@ -134,7 +132,6 @@ pub fn read_spans(path: &Path) -> Vec<ExportedSpan> {
                             .map(|l| (string(&l["traceId"]), string(&l["spanId"]), attributes(&l["attributes"])))
                             .collect(),
                         service: service.clone(),
-                        line,
                     });
                 }
             }
@@ -184,6 +181,10 @@ pub trait SpanSet {
     fn in_trace(&self, trace_id: &str) -> Vec<&ExportedSpan>;
     /// The span with id `span_id`.
     fn by_id(&self, span_id: &str) -> &ExportedSpan;
+    /// The first span of the segment `span` was recorded in: up `span`'s ancestors to the one
+    /// that begins a segment, which is a span with no parent among these or one whose parent
+    /// is its segment's reference (the link with `spanscope.ref.type`).
+    fn segment_head<'a>(&'a self, span: &'a ExportedSpan) -> &'a ExportedSpan;
 }
 
 impl SpanSet for [ExportedSpan] {
@@ -199,6 +200,16 @@ impl SpanSet for [ExportedSpan] {
 
     fn by_id(&self, span_id: &str) -> &ExportedSpan {
         self.iter().find(|s| s.span_id == span_id).unwrap_or_else(|| panic!("no span {span_id}"))
+    }
+
+    fn segment_head<'a>(&'a self, mut span: &'a ExportedSpan) -> &'a ExportedSpan {
+        loop {
+            let begins = span.links.iter().any(|(_, _, attributes)| attributes.contains_key("spanscope.ref.type"));
+            match span.parent_span_id.as_deref().and_then(|id| self.iter().find(|s| s.span_id == id)) {
+                Some(parent) if !begins => span = parent,
+                _ => return span,
+            }
+        }
     }
 }
 

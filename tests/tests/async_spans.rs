@@ -49,7 +49,8 @@ async fn nesting_survives_awaits_and_spawn() {
             assert_eq!(child.kind, INTERNAL);
         }
         let background = trace.iter().find(|s| s.name == "background").unwrap();
-        assert_ne!(background.line, root.line, "a spawned task records its own segment");
+        assert_eq!(spans.segment_head(background).name, "background", "a spawned task records its own segment");
+        assert_eq!(spans.segment_head(root).span_id, root.span_id);
         let failed = root.status_code == 2;
         assert_eq!(failed, root.events.iter().any(|(_, f)| f["exception.message"] == "unlucky"));
     }

@@ -180,7 +180,11 @@ async fn instrumented_futures_nest_across_awaits_and_tasks() {
     spawned.assert_child_of(root);
     let local = spans.named("tr.spawned_local");
     local.assert_child_of(spawned);
-    assert_ne!(local.line, root.line, "the spawned task records a segment of its own");
+    assert_ne!(
+        spans.segment_head(local).span_id,
+        spans.segment_head(root).span_id,
+        "the spawned task records a segment of its own"
+    );
     assert_eq!(local.events[0].0, "in the spawned task");
 }
 
