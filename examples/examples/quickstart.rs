@@ -4,7 +4,7 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! Spans go to `spanscope-out/traces.jsonl` (OTLP/JSON, one segment per line). Set
+//! Spans go to `spanscope-out/traces.jsonl` (OTLP/JSON, one line per batch). Set
 //! `OTEL_TRACES_EXPORTER=console` to see each trace as a tree instead.
 
 use spanscope::{entry, exit, local, profiled};

@@ -16,7 +16,7 @@ use crate::span::Sampler;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TracesExporter {
-    /// One line of OTLP/JSON per segment in `traces.jsonl` under the output folder (the default).
+    /// One line of OTLP/JSON per batch in `traces.jsonl` under the output folder (the default).
     Local,
     /// Each trace printed to standard output as an indented tree with durations.
     Console,
@@ -93,8 +93,9 @@ impl Config {
     }
 
     /// The most the local exporters keep in their folder, in MB (`SPANSCOPE_OUT_MAX_MB` wins;
-    /// default 1024): half for traces, half for this process's profiles. Past it the oldest
-    /// are deleted, so that a service left on the default exporter never fills its disk.
+    /// default 1024): half for traces, half for the profiles this process writes. Past it the
+    /// oldest are deleted, so that a service left on the default exporter does not fill its
+    /// disk. (Profiles left by earlier processes in the folder are not counted or deleted.)
     pub fn out_max_mb(mut self, megabytes: usize) -> Self {
         self.out_max_mb = Some(megabytes);
         self
@@ -206,7 +207,9 @@ impl Config {
             .map(|(_, v)| PathBuf::from(v))
             .or(self.out_dir)
             .unwrap_or_else(|| PathBuf::from("spanscope-out"));
-        let out_max_bytes = parse_positive(var("SPANSCOPE_OUT_MAX_MB"), self.out_max_mb, 1024)? as u64 * MB;
+        // Past 16 EiB a budget is no bound at all: saturate rather than wrap.
+        let out_max_bytes =
+            (parse_positive(var("SPANSCOPE_OUT_MAX_MB"), self.out_max_mb, 1024)? as u64).saturating_mul(MB);
         let max_queue_size = parse_positive(var("OTEL_BSP_MAX_QUEUE_SIZE"), self.max_queue_size, 2048)?;
         if max_queue_size > MAX_QUEUE_SIZE {
             let value = max_queue_size.to_string();
@@ -547,6 +550,8 @@ mod tests {
         assert_eq!(s.out_max_bytes, 8 << 20);
         let s = resolve(Config::new().out_max_mb(8), &[("SPANSCOPE_OUT_MAX_MB", "64")]).unwrap();
         assert_eq!(s.out_max_bytes, 64 << 20);
+        let s = resolve(Config::new(), &[("SPANSCOPE_OUT_MAX_MB", "18446744073709551615")]).unwrap();
+        assert_eq!(s.out_max_bytes, u64::MAX);
         let s = resolve(Config::new().service_name("checkout"), &[]).unwrap();
         assert_eq!(s.service_name, "checkout");
         let s = resolve(Config::new().service_name("checkout"), &[("OTEL_SERVICE_NAME", "orders")]).unwrap();

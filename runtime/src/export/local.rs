@@ -20,7 +20,8 @@ use crate::span::RefKind;
 ///
 /// Once `traces.jsonl` holds a quarter of `SPANSCOPE_OUT_MAX_MB`, it becomes `traces.1.jsonl`
 /// (replacing the one before) and a new one is started: traces keep at most half the folder's
-/// budget, the newest of them.
+/// budget, the newest of them. If that cannot be done (the folder refuses the rename), the
+/// lines go on into the full file rather than being lost, and it is said once.
 #[derive(Debug)]
 pub(crate) struct LocalExporter {
     name: String,
@@ -29,8 +30,10 @@ pub(crate) struct LocalExporter {
     previous: PathBuf,
     file: File,
     rotate_at: u64,
-    /// How many times `file` filled up and a new one was started.
+    /// How many times `file` filled up, or was found rotated, and a new one was opened.
     rotations: u64,
+    /// Whether keeping to the budget failed (said once).
+    rotation_failed: bool,
     requests: RequestWriter,
     spans: u64,
     /// Segments that began their trace in this process (the rest continue one from here).
@@ -51,21 +54,28 @@ impl LocalExporter {
             file,
             rotate_at: (max_bytes / 2).max(1),
             rotations: 0,
+            rotation_failed: false,
             requests: RequestWriter::new(&resource),
             spans: 0,
             traces: 0,
         })
     }
 
-    /// Starts a new `traces.jsonl` if the one being written has filled up.
-    fn rotate_when_full(&mut self) -> io::Result<()> {
+    /// Keeps `file` the one at `path`, starting a new one when it has filled up.
+    ///
+    /// Every batch checks (one `stat` each) that the open file is still the one at `path`:
+    /// another process sharing the folder may have rotated it, whatever its own budget, and
+    /// then this one only opens the new file. Two processes finding the file full within the
+    /// same instant could both rename it, the second moving the first's new file over
+    /// `traces.1.jsonl`: that loses the older, rotated lines early, not the batch at hand,
+    /// which this check sends to whatever file is then at `path`.
+    fn keep_current(&mut self) -> io::Result<()> {
         let ours = self.file.metadata()?;
-        if ours.len() < self.rotate_at {
+        let current = std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(&ours, &at_path));
+        if current && ours.len() < self.rotate_at {
             return Ok(());
         }
-        // Another process writing to the same folder may have rotated it already: then the
-        // file at `path` is a newer one, and only needs opening.
-        if std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(&ours, &at_path)) {
+        if current {
             std::fs::rename(&self.path, &self.previous)?;
         }
         self.file = append_to(&self.path)?;
@@ -84,7 +94,8 @@ fn same_file(a: &Metadata, b: &Metadata) -> bool {
     (a.dev(), a.ino()) == (b.dev(), b.ino())
 }
 
-/// Without inode numbers, a file is taken to be still where it was opened.
+/// Without inode numbers, a file is taken to be still where it was opened (so processes sharing
+/// a folder each rotate it when they find it full).
 #[cfg(not(unix))]
 fn same_file(_: &Metadata, _: &Metadata) -> bool {
     true
@@ -122,7 +133,14 @@ impl Exporter for LocalExporter {
     }
 
     async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
-        self.rotate_when_full().map_err(ExportError::Io)?;
+        if let Err(error) = self.keep_current() {
+            if !std::mem::replace(&mut self.rotation_failed, true) {
+                eprintln!(
+                    "spanscope: cannot start a new {} ({error}); writing on past SPANSCOPE_OUT_MAX_MB",
+                    self.path.display()
+                );
+            }
+        }
         self.file.write_all(&lines.text).map_err(ExportError::Io)?;
         self.spans += lines.spans;
         self.traces += lines.traces;
@@ -165,11 +183,12 @@ mod tests {
     use crate::id::{SpanId, TraceId};
     use crate::span::{ParentContext, Propagated, Segment, SpanKind};
 
-    /// A segment of one span, continuing a trace from another process when `remote`.
-    fn segment(trace: u128, remote: bool) -> Box<Segment> {
+    /// A segment of one span, continuing a trace from another process or thread as `parent`
+    /// says, else beginning it.
+    fn segment(trace: u128, parent: Option<RefKind>) -> Box<Segment> {
         let trace_id = TraceId::from_int(trace).unwrap();
-        let parent = remote.then(|| ParentContext {
-            kind: RefKind::CrossProcess,
+        let parent = parent.map(|kind| ParentContext {
+            kind,
             trace_id,
             span_id: SpanId::from_int(9).unwrap(),
             sampled: true,
@@ -198,14 +217,18 @@ mod tests {
     }
 
     fn batch(traces: std::ops::Range<u128>) -> Batch {
-        let segments: Vec<_> = traces.map(|trace| segment(trace, trace % 2 == 0)).collect();
+        let segments: Vec<_> =
+            traces.map(|trace| segment(trace, (trace % 2 == 0).then_some(RefKind::CrossProcess))).collect();
         Batch { spans: segments.len() as u64, segments, clock: Converter::current() }
     }
 
     #[test]
     fn a_batch_is_one_line_with_the_resource_once() {
         let (dir, mut exporter) = exporter("line", 1 << 20);
-        let lines = exporter.encode(&batch(1..4));
+        let mut batch = batch(1..4);
+        batch.segments.push(segment(3, Some(RefKind::CrossThread)));
+        batch.spans += 1;
+        let lines = exporter.encode(&batch);
         let _ = std::fs::remove_dir_all(&dir);
 
         let text = std::str::from_utf8(&lines.text).unwrap();
@@ -221,10 +244,11 @@ mod tests {
             .iter()
             .map(|span| span["traceId"].as_str().unwrap())
             .collect();
-        assert_eq!(trace_ids.len(), 3);
+        assert_eq!(trace_ids.len(), 4);
         assert!(trace_ids[2].ends_with("03"), "{trace_ids:?}");
-        // Each segment begins a trace here, or continues one from another process.
-        assert_eq!((lines.spans, lines.traces), (3, 3));
+        // Three segments begin a trace here or continue one from another process; the last
+        // continues the third's on another thread.
+        assert_eq!((lines.spans, lines.traces), (4, 3));
     }
 
     #[tokio::test]
@@ -250,11 +274,12 @@ mod tests {
     #[tokio::test]
     async fn a_folder_shared_with_another_process_is_rotated_once() {
         let (dir, mut first) = exporter("shared", 4_000);
-        let mut second = LocalExporter::open(&dir, resource(), 4_000).unwrap();
+        // The other process keeps a larger budget: it follows the first's rotation all the same.
+        let mut second = LocalExporter::open(&dir, resource(), 1 << 20).unwrap();
         let lines = first.encode(&batch(1..20));
         first.send(&lines).await.unwrap();
-        // Both see the file full; the first rotates it, the second then finds the new one at
-        // the path, which it must not rotate away in turn.
+        // The first finds the file full and rotates it; the second then finds a new one at
+        // the path, which it must write to, and not rotate away in turn.
         first.send(&lines).await.unwrap();
         second.send(&lines).await.unwrap();
         let text = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();

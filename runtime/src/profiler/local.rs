@@ -1,7 +1,8 @@
-//! The local profile exporter: each window as `cpu-<start ms>.pb.gz` (gzipped pprof, for
-//! `go tool pprof` and the usual viewers) and `cpu-<start ms>.svg` (a flamegraph) in the output
-//! folder, plus, with a flamegraph tag set, one `cpu-<start ms>.<tag>=<value>.svg` per value of
-//! that tag (`untagged` for samples without it). The oldest windows this process wrote are
+//! The local profile exporter: each window as `cpu-<start ms>-<pid>.pb.gz` (gzipped pprof, for
+//! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (a flamegraph) in the
+//! output folder, plus, with a flamegraph tag set, one `cpu-<start ms>-<pid>.<tag>=<value>.svg`
+//! per value of that tag (`untagged` for samples without it). Windows are aligned to the wall
+//! clock, so the process id keeps apart the files of processes sharing the folder. The oldest windows this process wrote are
 //! deleted once they take more than its share of `SPANSCOPE_OUT_MAX_MB`.
 
 use std::collections::VecDeque;
@@ -35,11 +36,13 @@ struct Window {
 }
 
 impl Window {
+    /// Writes a file of the window. It is recorded even if the write fails, so that one left
+    /// half written by a full disk is deleted with its window too.
     fn put(&mut self, path: PathBuf, contents: &[u8]) -> std::io::Result<()> {
-        std::fs::write(&path, contents)?;
+        let written = std::fs::write(&path, contents);
         self.files.push(path);
         self.bytes += contents.len() as u64;
-        Ok(())
+        written
     }
 }
 
@@ -61,7 +64,8 @@ impl LocalProfiles {
 
     /// Writes `window`'s files, recording each in `files` as it is written.
     fn write(&self, window: &Finished, files: &mut Window) -> std::io::Result<()> {
-        let stem = format!("cpu-{}", window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis());
+        let start = window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let stem = format!("cpu-{start}-{}", std::process::id());
         files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
         let title = format!("CPU {stem}");
         files.put(self.dir.join(format!("{stem}.svg")), flamegraph::render(&window.profile, Filter::All, &title).as_bytes())?;
@@ -179,8 +183,9 @@ mod tests {
         let bytes: u64 = files.iter().map(|(_, len)| len).sum();
         assert!(bytes <= 20_000 && bytes > 20_000 - 6_000, "{bytes} bytes in {files:?}");
         let windows: Vec<&str> = files.iter().filter_map(|(name, _)| name.strip_suffix(".pb.gz")).collect();
-        assert_eq!(windows.last(), Some(&"cpu-290000"), "the newest is kept");
-        assert!(!windows.contains(&"cpu-0"), "the oldest is gone");
+        let pid = std::process::id();
+        assert_eq!(windows.last().copied(), Some(&*format!("cpu-290000-{pid}")), "the newest is kept");
+        assert!(!windows.contains(&&*format!("cpu-0-{pid}")), "the oldest is gone");
         assert_eq!(files.len(), 2 * windows.len(), "a window's flamegraph goes with its pprof");
         assert_eq!((local.written, local.deleted), (30, 30 - windows.len() as u64));
     }
