@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSymbol, ReadCache, SymbolKind};
 
 /// Function symbols, by start address.
 #[derive(Debug, Default)]
@@ -20,14 +20,17 @@ pub(crate) struct SymbolTable {
 
 impl SymbolTable {
     /// The function symbols of the ELF file at `path` (its `.symtab` and `.dynsym`); `None` if
-    /// it cannot be read.
+    /// it cannot be read. Only the headers and the symbol and string tables are read, not the
+    /// whole file.
     pub(crate) fn read(path: &Path) -> Option<Self> {
-        let data = std::fs::read(path).ok()?;
-        let file = object::File::parse(&*data).ok()?;
+        let data = ReadCache::new(std::fs::File::open(path).ok()?);
+        let file = object::File::parse(&data).ok()?;
         let functions = file.symbols().chain(file.dynamic_symbols()).filter_map(|symbol| {
             let sized_function = symbol.kind() == SymbolKind::Text && symbol.is_definition() && symbol.size() > 0;
             let name = symbol.name().ok().filter(|name| sized_function && !name.is_empty())?;
-            Some((symbol.address(), symbol.address() + symbol.size(), name.into()))
+            // A malformed file's symbol may run past the address space: it covers nothing.
+            let end = symbol.address().checked_add(symbol.size())?;
+            Some((symbol.address(), end, name.into()))
         });
         Some(Self::new(functions))
     }

@@ -152,8 +152,9 @@ mod tests {
         let getpid = libc::getpid as *const () as u64;
         let libc = modules.iter().find(|m| m.text_in_memory().contains(&getpid)).expect("libc is loaded").clone();
         let table = SymbolTable::read(&libc.path).expect("libc's symbols");
-        // libc's internal functions have no symbol of their own in a stripped build; the
-        // nearest exported one below them (`getpid` or one after it) is not their name.
+        // Past `getpid`, a stretch of libc's code that no function symbol covers (padding
+        // between functions, or in a stripped build an internal function): the nearest
+        // exported symbol below it is not its name.
         let unnamed = (getpid - libc.bias..libc.text.end)
             .step_by(16)
             .find(|&a| table.find(a).is_none())
