@@ -178,10 +178,14 @@ impl Drop for Guard {
         *active = false;
         let Some(mut running) = self.running.take() else { return };
         // One deadline for the whole shutdown, profiler and exporters together.
-        let deadline = Instant::now() + running.shutdown_timeout;
-        // The last profile covers the program up to here, spans included.
+        let now = Instant::now();
+        let deadline = now + running.shutdown_timeout;
+        // The last profile covers the program up to here, spans included. It may take half the
+        // time at most (symbolising a large binary's first window is slow in a debug build), so
+        // that the exporters always keep the other half to deliver, or at least count, what is
+        // queued.
         if let Some(profiler) = running.profiler.take() {
-            profiler.stop(deadline);
+            profiler.stop(now + running.shutdown_timeout / 2);
         }
         // New segments become no-ops from here; ones still open are counted when they end.
         SHARED.store(std::ptr::null_mut(), Ordering::Release);
