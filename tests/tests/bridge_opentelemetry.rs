@@ -97,6 +97,43 @@ fn a_remote_parent_context_starts_a_segment_continuing_its_trace() {
     assert_eq!(continued.span_id, context.span_id().to_string());
 }
 
+#[entry(name = "ot.continued", headers = headers)]
+fn continued(headers: &std::collections::HashMap<String, String>) -> SpanContext {
+    let span = tracer().start("ot.under_continued");
+    span.span_context().clone()
+}
+
+#[test]
+fn otel_spans_carry_their_trace_s_flags_and_tracestate_on() {
+    let _dir = setup();
+    let headers = std::collections::HashMap::from([
+        ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".to_owned()),
+        ("tracestate".to_owned(), "vendor=x,other=y".to_owned()),
+    ]);
+    // Under the current spanscope span, which continues a remote context.
+    let context = continued(&headers);
+    assert_eq!(context.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(context.trace_state().header(), "vendor=x,other=y");
+    assert_eq!(context.trace_flags().to_u8(), 0x03, "sampled and random");
+
+    // Under an OpenTelemetry parent.
+    let remote = SpanContext::new(
+        opentelemetry::trace::TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+        opentelemetry::trace::SpanId::from_hex("b7ad6b7169203331").unwrap(),
+        TraceFlags::new(0x03),
+        true,
+        TraceState::from_key_value([("vendor", "z")]).unwrap(),
+    );
+    let cx = Context::new().with_remote_span_context(remote);
+    let child = tracer().start_with_context("ot.under_remote", &cx);
+    assert_eq!(child.span_context().trace_state().header(), "vendor=z");
+    assert_eq!(child.span_context().trace_flags().to_u8(), 0x03);
+
+    // A span that begins its own trace has nothing to carry on.
+    let root = tracer().start_with_context("ot.own_trace", &Context::new());
+    assert_eq!(root.span_context().trace_state().header(), "");
+}
+
 #[local(name = "ot.ctx")]
 fn with_context() -> Context {
     let cx = spanscope::opentelemetry::context();

@@ -163,13 +163,24 @@ fn ids(context: &otel::SpanContext) -> (Option<TraceId>, Option<SpanId>) {
 
 /// A span of ours (or the context it continues) as an OpenTelemetry span context.
 fn span_context(parent: &ParentContext) -> otel::SpanContext {
-    let trace_state = parent
-        .propagated
-        .trace_state
-        .as_deref()
-        .and_then(|state| state.parse::<otel::TraceState>().ok())
-        .unwrap_or_default();
+    let trace_state = otel_trace_state(parent.propagated.trace_state.as_deref());
     local_span_context(parent.trace_id, parent.span_id, parent.sampled, parent.flags, trace_state)
+}
+
+/// A `tracestate` header as OpenTelemetry's (empty if there is none, or it does not parse).
+fn otel_trace_state(header: Option<&str>) -> otel::TraceState {
+    header.and_then(|state| state.parse().ok()).unwrap_or_default()
+}
+
+/// The W3C flags and `tracestate` the current segment carries on, if it is in `trace_id`'s
+/// trace: what a span started under the current span carries on.
+fn continued(trace_id: TraceId) -> (u8, otel::TraceState) {
+    let carried = current::with_segment(|segment, _| {
+        (segment.trace_id == trace_id).then(|| (segment.flags, segment.propagated.trace_state.clone()))
+    });
+    // Parsed outside the segment's borrow, which runs no code but ours.
+    let Some((flags, header)) = carried.flatten() else { return (0, otel::TraceState::default()) };
+    (flags, otel_trace_state(header.as_deref()))
 }
 
 /// An OpenTelemetry span context for our ids, in this process.

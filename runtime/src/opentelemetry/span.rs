@@ -83,7 +83,19 @@ impl Span {
         parent: Option<otel::SpanContext>,
     ) -> Self {
         let context = match inner.context() {
-            Some(ids) => super::local_span_context(ids.trace_id, ids.span_id, ids.sampled, 0, Default::default()),
+            Some(ids) => {
+                // As OpenTelemetry's SDK does, a span carries its trace's flags (the W3C random
+                // bit) and `tracestate` on: from the OpenTelemetry parent, else from the current
+                // segment, which holds those of the context it continues.
+                let in_trace =
+                    |parent: &&otel::SpanContext| parent.trace_id().to_bytes() == ids.trace_id.to_int().to_be_bytes();
+                let (flags, state) = match parent.as_ref().filter(in_trace) {
+                    Some(parent) => (parent.trace_flags().to_u8(), parent.trace_state().clone()),
+                    None if parent.is_none() => super::continued(ids.trace_id),
+                    None => (0, otel::TraceState::default()),
+                };
+                super::local_span_context(ids.trace_id, ids.span_id, ids.sampled, flags, state)
+            }
             None => parent.unwrap_or_else(otel::SpanContext::empty_context),
         };
         let peer = (kind == SpanKind::Exit).then(Peer::default);
