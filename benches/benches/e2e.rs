@@ -27,7 +27,9 @@
 //!
 //! To find where a cost comes from, `E2E_VARIANTS` adds spanscope stacks with extra variables,
 //! `;`-separated `name:VAR=value,VAR=value` entries (for example
-//! `E2E_VARIANTS='always_off:OTEL_TRACES_SAMPLER=always_off;no profiler:SPANSCOPE_PROFILER=off'`),
+//! `E2E_VARIANTS='always_off:OTEL_TRACES_SAMPLER=always_off;no profiler:SPANSCOPE_PROFILER=off'`;
+//! a variant's `SPANSCOPE_OUT_DIR` gets each service's role appended, as the default's does, so
+//! `tmpfs:SPANSCOPE_OUT_DIR=/dev/shm/e2e` writes to memory instead of disk),
 //! `E2E_ROUNDS_ONLY=1` skips criterion for the interleaved rounds alone, and `E2E_ROUNDS=N`
 //! runs N rounds instead of 40 (the confidence intervals narrow as the square root of N).
 
@@ -206,7 +208,10 @@ fn main() {
                 let mut command = Command::new(shop);
                 command.args(["serve", role]).env("SPANSCOPE_PROFILE_HZ", "100");
                 command.env("SPANSCOPE_OUT_DIR", spanscope_out.join(role)).env_remove("OTEL_SDK_DISABLED");
-                command.envs(extra.iter().map(|(name, value)| (name, value)));
+                command.envs(extra.iter().map(|(name, value)| match name.as_str() {
+                    "SPANSCOPE_OUT_DIR" => (name.clone(), Path::new(value).join(role).into_os_string()),
+                    _ => (name.clone(), value.into()),
+                }));
                 command
             })
         }
