@@ -157,10 +157,11 @@ impl Exporter for LocalExporter {
         if self.spans > 0 {
             let rotated = match self.rotations {
                 0 => String::new(),
-                1 => format!(" (the oldest moved to {}, to stay within SPANSCOPE_OUT_MAX_MB)", self.previous.display()),
-                _ => format!(
-                    " (the oldest moved to {} or deleted, to stay within SPANSCOPE_OUT_MAX_MB)",
-                    self.previous.display()
+                // Past the first rotation, each one replaced the previous file.
+                n => format!(
+                    " (the oldest moved to {}{}, to stay within SPANSCOPE_OUT_MAX_MB)",
+                    self.previous.display(),
+                    if n > 1 { " or deleted" } else { "" }
                 ),
             };
             eprintln!(

@@ -87,12 +87,12 @@ impl Span {
                 // As OpenTelemetry's SDK does, a span carries its trace's flags (the W3C random
                 // bit) and `tracestate` on: from the OpenTelemetry parent, else from the current
                 // segment, which holds those of the context it continues.
-                let in_trace =
-                    |parent: &&otel::SpanContext| parent.trace_id().to_bytes() == ids.trace_id.to_int().to_be_bytes();
-                let (flags, state) = match parent.as_ref().filter(in_trace) {
-                    Some(parent) => (parent.trace_flags().to_u8(), parent.trace_state().clone()),
-                    None if parent.is_none() => super::continued(ids.trace_id),
-                    None => (0, otel::TraceState::default()),
+                let (flags, state) = match &parent {
+                    None => super::continued(ids.trace_id),
+                    Some(parent) if super::ids(parent).0 == Some(ids.trace_id) => {
+                        (parent.trace_flags().to_u8(), parent.trace_state().clone())
+                    }
+                    Some(_) => (0, otel::TraceState::default()),
                 };
                 super::local_span_context(ids.trace_id, ids.span_id, ids.sampled, flags, state)
             }

@@ -2,8 +2,9 @@
 //! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (a flamegraph) in the
 //! output folder, plus, with a flamegraph tag set, one `cpu-<start ms>-<pid>.<tag>=<value>.svg`
 //! per value of that tag (`untagged` for samples without it). Windows are aligned to the wall
-//! clock, so the process id keeps apart the files of processes sharing the folder. The oldest windows this process wrote are
-//! deleted once they take more than its share of `SPANSCOPE_OUT_MAX_MB`.
+//! clock, so the process id keeps apart the files of processes sharing the folder. The oldest
+//! windows this process wrote are deleted once they take more than its share of
+//! `SPANSCOPE_OUT_MAX_MB`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ pub(crate) struct LocalProfiles {
     /// The most the windows this process keeps may take.
     max_bytes: u64,
     /// The windows kept, oldest first: each one's files and their bytes.
-    kept: VecDeque<Window>,
+    kept: VecDeque<WindowFiles>,
     kept_bytes: u64,
     /// Windows deleted to stay within `max_bytes`.
     deleted: u64,
@@ -30,12 +31,12 @@ pub(crate) struct LocalProfiles {
 
 /// The files one window was written to, and their bytes.
 #[derive(Debug, Default)]
-struct Window {
+struct WindowFiles {
     files: Vec<PathBuf>,
     bytes: u64,
 }
 
-impl Window {
+impl WindowFiles {
     /// Writes a file of the window. It is recorded even if the write fails, so that one left
     /// half written by a full disk is deleted with its window too.
     fn put(&mut self, path: PathBuf, contents: &[u8]) -> std::io::Result<()> {
@@ -63,7 +64,7 @@ impl LocalProfiles {
     }
 
     /// Writes `window`'s files, recording each in `files` as it is written.
-    fn write(&self, window: &Finished, files: &mut Window) -> std::io::Result<()> {
+    fn write(&self, window: &Finished, files: &mut WindowFiles) -> std::io::Result<()> {
         let start = window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         let stem = format!("cpu-{start}-{}", std::process::id());
         files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
@@ -110,7 +111,7 @@ fn file_safe(text: &str) -> String {
 
 impl ProfileSink for LocalProfiles {
     fn export(&mut self, window: &Finished) {
-        let mut files = Window::default();
+        let mut files = WindowFiles::default();
         let written = self.write(window, &mut files);
         self.kept_bytes += files.bytes;
         self.kept.push_back(files);

@@ -6,6 +6,7 @@
 //! for its symbols, the first time DWARF has nothing for an address in it), and each address is
 //! resolved once and cached across windows (up to a bound; the cache is cleared past it).
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -33,11 +34,26 @@ pub(crate) struct Resolved {
     pub frames: Vec<Frame>,
 }
 
+/// What is read from a module's file, each part the first time it is needed.
+struct ModuleFile {
+    dwarf: addr2line::Loader,
+    /// Read the first time the DWARF has nothing for an address.
+    symbols: OnceCell<Option<SymbolTable>>,
+}
+
+impl ModuleFile {
+    /// `None` for a module without a file (the vDSO) or one that cannot be read.
+    fn open(module: &Module) -> Option<Self> {
+        let dwarf = module.has_file.then(|| addr2line::Loader::new(&module.path).ok()).flatten()?;
+        Some(Self { dwarf, symbols: OnceCell::new() })
+    }
+}
+
 /// Resolves and caches.
 pub(crate) struct Symbolizer {
     modules: Vec<Module>,
-    loaders: HashMap<usize, Option<addr2line::Loader>>,
-    symbol_tables: HashMap<usize, Option<SymbolTable>>,
+    /// By module index.
+    files: HashMap<usize, Option<ModuleFile>>,
     cache: HashMap<u64, Rc<Resolved>>,
     strings: HashMap<Box<str>, Rc<str>>,
 }
@@ -50,13 +66,7 @@ impl std::fmt::Debug for Symbolizer {
 
 impl Symbolizer {
     pub(crate) fn new(modules: Vec<Module>) -> Self {
-        Self {
-            modules,
-            loaders: HashMap::new(),
-            symbol_tables: HashMap::new(),
-            cache: HashMap::new(),
-            strings: HashMap::new(),
-        }
+        Self { modules, files: HashMap::new(), cache: HashMap::new(), strings: HashMap::new() }
     }
 
     /// The modules addresses are resolved against.
@@ -87,13 +97,11 @@ impl Symbolizer {
     fn lookup(&mut self, index: usize, address: u64) -> Vec<Frame> {
         let module = &self.modules[index];
         let probe = address - module.bias;
-        let loader = self
-            .loaders
-            .entry(index)
-            .or_insert_with(|| module.has_file.then(|| addr2line::Loader::new(&module.path).ok()).flatten());
-        let Some(loader) = loader.as_ref() else { return Vec::new() };
+        let Some(file) = self.files.entry(index).or_insert_with(|| ModuleFile::open(module)).as_ref() else {
+            return Vec::new();
+        };
         let mut raw: Vec<(String, Option<String>, u32)> = Vec::new();
-        if let Ok(mut frames) = loader.find_frames(probe) {
+        if let Ok(mut frames) = file.dwarf.find_frames(probe) {
             while let Ok(Some(frame)) = frames.next() {
                 let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else { continue };
                 let location = frame.location.as_ref();
@@ -101,8 +109,8 @@ impl Symbolizer {
             }
         }
         if raw.is_empty() {
-            let table = self.symbol_tables.entry(index).or_insert_with(|| SymbolTable::read(&module.path));
-            if let Some(symbol) = table.as_ref().and_then(|table| table.find(probe)) {
+            let symbols = file.symbols.get_or_init(|| SymbolTable::read(&module.path));
+            if let Some(symbol) = symbols.as_ref().and_then(|symbols| symbols.find(probe)) {
                 raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
             }
         }
