@@ -73,7 +73,8 @@ pub fn profiled(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// `#[main]`, `#[main(service = "checkout", flavor = "current_thread")]`,
 /// `#[main(flavor = "multi_thread", worker_threads = 4)]`. The return type of `main` is kept;
-/// everything is flushed when `main` returns.
+/// everything is flushed when `main` returns, and on Linux before SIGINT, SIGTERM or SIGHUP end
+/// the process, unless the program handles that signal itself.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     main_fn::expand(args.into(), item.into()).into()

@@ -29,8 +29,22 @@ pub(crate) struct Shared {
 }
 
 static SHARED: AtomicPtr<Shared> = AtomicPtr::new(std::ptr::null_mut());
-/// Serialises `init` and shutdown; true while a guard is alive.
-static ACTIVE: Mutex<bool> = Mutex::new(false);
+/// Serialises `init` and shutdown, and holds what a shutdown stops. The guard's drop shuts it
+/// down, or, in a `#[spanscope::main]` program ended by a signal, the thread that waits for it.
+static STATE: Mutex<State> = Mutex::new(State::Idle);
+
+#[derive(Debug)]
+enum State {
+    /// Never initialised, or shut down.
+    Idle,
+    /// Initialised with `OTEL_SDK_DISABLED=true`: nothing runs.
+    Disabled,
+    Running(Running),
+}
+
+fn state() -> std::sync::MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The running state, if spanscope is initialised and enabled.
 #[inline]
@@ -89,7 +103,7 @@ impl From<ConfigError> for InitError {
 #[must_use = "spanscope shuts down when the guard is dropped"]
 #[derive(Debug)]
 pub struct Guard {
-    running: Option<Running>,
+    _private: (),
 }
 
 #[derive(Debug)]
@@ -113,14 +127,14 @@ pub fn init(config: Config) -> Guard {
 /// Like [`init`], returning configuration and output errors.
 pub fn try_init(config: Config) -> Result<Guard, InitError> {
     let settings = config.resolve(&|name| std::env::var(name).ok())?;
-    let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if *active {
+    let mut state = state();
+    if !matches!(*state, State::Idle) {
         return Err(InitError::AlreadyInitialized);
     }
     install_panic_hook();
     if settings.disabled {
-        *active = true;
-        return Ok(Guard { running: None });
+        *state = State::Disabled;
+        return Ok(Guard { _private: () });
     }
     crate::clock::start();
     let export::Started { queue, control, reporter, profiles } = export::start(&settings)?;
@@ -139,8 +153,8 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         shutdown_timeout,
     }));
     SHARED.store(shared, Ordering::Release);
-    *active = true;
-    Ok(Guard { running: Some(Running { control, reporter, shutdown_timeout, profiler }) })
+    *state = State::Running(Running { control, reporter, shutdown_timeout, profiler });
+    Ok(Guard { _private: () })
 }
 
 /// Exports everything finished so far and waits for the exporters to write it, for at most
@@ -174,44 +188,57 @@ fn request(control: &ControlSender, make: fn(mpsc::Sender<bool>, Instant) -> Con
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
-        *active = false;
-        let Some(mut running) = self.running.take() else { return };
-        // One deadline for the whole shutdown, profiler and exporters together.
-        let now = Instant::now();
-        let deadline = now + running.shutdown_timeout;
-        // The last profile covers the program up to here, spans included. It may take half the
-        // time at most (symbolising a large binary's first window is slow in a debug build), so
-        // that the exporters always keep the other half to deliver, or at least count, what is
-        // queued.
-        if let Some(profiler) = running.profiler.take() {
-            profiler.stop(now + running.shutdown_timeout / 2);
-        }
-        // New segments become no-ops from here; ones still open are counted when they end.
-        SHARED.store(std::ptr::null_mut(), Ordering::Release);
-        let (done, answer) = mpsc::channel();
-        let sent = running.control.send(Control::Shutdown { done, deadline }).is_ok();
-        // The reporter answers by the deadline, having counted and reported what it could not
-        // deliver; only then is it safe to wait for the thread to end.
-        if sent && answer.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
-            let _ = running.reporter.join();
-        } else {
-            eprintln!(
-                "spanscope: shutdown did not finish within {:?}; spans still queued are lost",
-                running.shutdown_timeout
-            );
-        }
+        shut_down();
+    }
+}
+
+/// Shuts down what [`init`] started, if it still runs: what the guard's drop does, and what a
+/// `#[spanscope::main]` program does on a signal that ends it. Returns when everything queued
+/// was delivered or counted as lost, or at the shutdown timeout.
+pub(crate) fn shut_down() {
+    let mut state = state();
+    let State::Running(mut running) = std::mem::replace(&mut *state, State::Idle) else { return };
+    // One deadline for the whole shutdown, profiler and exporters together.
+    let now = Instant::now();
+    let deadline = now + running.shutdown_timeout;
+    // The last profile covers the program up to here, spans included. It may take half the time
+    // at most (symbolising a large binary's first window is slow in a debug build), so that the
+    // exporters always keep the other half to deliver, or at least count, what is queued.
+    if let Some(profiler) = running.profiler.take() {
+        profiler.stop(now + running.shutdown_timeout / 2);
+    }
+    // New segments become no-ops from here; ones still open are counted when they end.
+    SHARED.store(std::ptr::null_mut(), Ordering::Release);
+    let (done, answer) = mpsc::channel();
+    let sent = running.control.send(Control::Shutdown { done, deadline }).is_ok();
+    // The reporter answers by the deadline, having counted and reported what it could not
+    // deliver; only then is it safe to wait for the thread to end.
+    if sent && answer.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
+        let _ = running.reporter.join();
+    } else {
+        eprintln!(
+            "spanscope: shutdown did not finish within {:?}; spans still queued are lost",
+            running.shutdown_timeout
+        );
     }
 }
 
 /// For `#[spanscope::main]`: like [`init`], but a bad configuration ends the process with the
 /// error on standard error and exit status 1, as a start-up error should.
+///
+/// On Linux it also makes the signals that end a process by default (SIGINT, SIGTERM, SIGHUP)
+/// shut spanscope down first, unless the program handles them (see `exit_signal`).
 #[doc(hidden)]
 pub fn init_main(config: Config) -> Guard {
-    try_init(config).unwrap_or_else(|error| {
+    let guard = try_init(config).unwrap_or_else(|error| {
         eprintln!("error: spanscope: {error}");
         std::process::exit(1)
-    })
+    });
+    #[cfg(target_os = "linux")]
+    if shared().is_some() {
+        crate::exit_signal::install();
+    }
+    guard
 }
 
 /// Once per process: remember each panic's message for the spans it unwinds through, and flush

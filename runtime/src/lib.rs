@@ -47,6 +47,8 @@
 pub mod baggage;
 mod clock;
 mod config;
+#[cfg(target_os = "linux")]
+mod exit_signal;
 mod export;
 mod global;
 #[cfg(any(feature = "tower", feature = "reqwest"))]

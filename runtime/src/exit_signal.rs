@@ -1,0 +1,172 @@
+//! Ending on SIGINT, SIGTERM or SIGHUP without losing what is buffered, for `#[spanscope::main]`
+//! programs that do not handle those signals themselves.
+//!
+//! Their default action ends the process at once: the guard in `main` is never dropped, so the
+//! spans waiting for their batch (up to `OTEL_BSP_SCHEDULE_DELAY`) and the profile window in
+//! progress are lost, on every Ctrl-C and on every stop of a container (Kubernetes and Docker
+//! send SIGTERM). The JVM runs its shutdown hooks on these three signals, which is how the
+//! SkyWalking and OpenTelemetry Java agents get their last data out.
+//!
+//! For each of them whose action is still the default when `main` starts, [`install`] puts in a
+//! handler that only writes the signal's number to a pipe. A thread reading the pipe shuts
+//! spanscope down as the guard would (within `SPANSCOPE_SHUTDOWN_TIMEOUT`), then restores the
+//! default action and raises the signal again, so that the process ends as it would have: killed
+//! by that signal, which a shell reports as exit status 128 + its number. A second signal while
+//! that runs ends the process at once.
+//!
+//! A program that handles a signal itself keeps it: an action other than the default (ignored,
+//! or a handler) is left alone, a handler the program installs later replaces this one, and a
+//! library that chains to the previous handler when it installs its own, as tokio's `signal`
+//! does, still calls this one, which does nothing unless it is the installed handler. The thread
+//! blocks every signal, so a program that blocks these signals in its own threads to take them
+//! with `sigwait` or a `signalfd` still gets them.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Once;
+
+use libc::c_int;
+
+/// The signals whose default action ends the process and that a shutdown should come before.
+const SIGNALS: [(c_int, &str); 3] = [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")];
+
+/// The write end of the pipe the handler wakes the thread through; -1 until it exists.
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+/// Set by the first signal: a second one ends the process without waiting for the shutdown.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Starts the thread and installs the handler for each of [`SIGNALS`] whose action is the
+/// default, once per process.
+pub(crate) fn install() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let Some(pipe) = start_thread() else { return };
+        WAKE.store(pipe, Ordering::Release);
+        for (signal, _) in SIGNALS {
+            // SAFETY: `sigaction` with a null new action only reads the current one into
+            // `current`, a valid, writable `sigaction`.
+            let current = unsafe {
+                let mut current: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(signal, std::ptr::null(), &mut current);
+                current
+            };
+            if current.sa_sigaction != libc::SIG_DFL {
+                continue;
+            }
+            // SAFETY: the action is fully initialised (zeroed, then an empty mask); the handler
+            // is an `extern "C" fn(c_int)`, as `sa_sigaction` without `SA_SIGINFO` must be, and
+            // calls only async-signal-safe functions.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// The signal handler: wakes the thread, or on a second signal ends the process.
+extern "C" fn on_signal(signal: c_int) {
+    // A program that installed its own handler since, and chains to this one, handles the
+    // signal itself.
+    if !is_installed(signal) {
+        return;
+    }
+    if EXITING.swap(true, Ordering::SeqCst) {
+        // The signal is blocked until this handler returns, then delivered with the default
+        // action.
+        end_by(signal);
+        return;
+    }
+    let byte = signal as u8;
+    // SAFETY: `__errno_location` returns this thread's errno, saved and restored around the
+    // `write` that may set it, as the interrupted code expects. `write` is async-signal-safe and
+    // is given one valid byte; the descriptor is the pipe's write end, never closed.
+    unsafe {
+        let errno = *libc::__errno_location();
+        libc::write(WAKE.load(Ordering::Acquire), (&raw const byte).cast(), 1);
+        *libc::__errno_location() = errno;
+    }
+}
+
+/// Whether [`on_signal`] is the installed action for `signal`.
+fn is_installed(signal: c_int) -> bool {
+    // SAFETY: as in `install`: reads the current action into a valid `sigaction`; `sigaction` is
+    // async-signal-safe.
+    let current = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current);
+        current
+    };
+    current.sa_sigaction == on_signal as extern "C" fn(c_int) as libc::sighandler_t
+}
+
+/// Restores the default action for `signal` and raises it for this thread, which ends the
+/// process once the signal is unblocked here.
+fn end_by(signal: c_int) {
+    // SAFETY: `signal` and `raise` are async-signal-safe and take a valid signal number.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Opens the pipe and starts the thread that reads it, with every signal blocked; returns the
+/// pipe's write end.
+fn start_thread() -> Option<c_int> {
+    let mut ends = [0; 2];
+    // SAFETY: `ends` has room for the two descriptors `pipe2` writes.
+    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return None;
+    }
+    // SAFETY: `ends[0]` is the read end just opened, owned by nothing else.
+    let read_end = unsafe { File::from_raw_fd(ends[0]) };
+    // A new thread starts with its creator's signal mask: block everything around the spawn.
+    // SAFETY: the sets are initialised by `sigfillset` and `pthread_sigmask` before use.
+    let previous = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut previous);
+        previous
+    };
+    let started = std::thread::Builder::new().name("spanscope-exit".into()).spawn(move || wait(read_end));
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
+    match started {
+        Ok(_) => Some(ends[1]),
+        Err(_) => {
+            // SAFETY: the write end was never shared; the read end closed with the closure.
+            unsafe { libc::close(ends[1]) };
+            None
+        }
+    }
+}
+
+/// The thread: waits for the first signal, shuts spanscope down, then ends the process by it.
+fn wait(mut pipe: File) {
+    let mut byte = [0];
+    if pipe.read_exact(&mut byte).is_err() {
+        return;
+    }
+    let signal = c_int::from(byte[0]);
+    let name = SIGNALS.iter().find(|(number, _)| *number == signal).map_or("signal", |(_, name)| name);
+    // Not `eprintln!`, which panics if standard error is gone, as it is after a SIGHUP.
+    let _ = writeln!(std::io::stderr(), "spanscope: {name}: flushing before exit (again to exit at once)");
+    crate::global::shut_down();
+    // SAFETY: `sigset_t` is initialised by `sigemptyset` before use; unblocking one signal in
+    // this thread is what lets `end_by` deliver it here.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        end_by(signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+    // Only if the signal could not end the process (nothing else can block it in this thread).
+    std::process::exit(128 + signal);
+}
