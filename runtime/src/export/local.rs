@@ -65,22 +65,67 @@ impl LocalExporter {
     ///
     /// Every batch checks (one `stat` each) that the open file is still the one at `path`:
     /// another process sharing the folder may have rotated it, whatever its own budget, and
-    /// then this one only opens the new file. Two processes finding the file full within the
-    /// same instant could both rename it, the second moving the first's new file over
-    /// `traces.1.jsonl`: that loses the older, rotated lines early, not the batch at hand,
-    /// which this check sends to whatever file is then at `path`.
+    /// then this one only opens the new file. Processes that find it full at the same instant
+    /// take turns ([`RotationTurn`]): the first renames it, the others find it gone.
     fn keep_current(&mut self) -> io::Result<()> {
         let ours = self.file.metadata()?;
-        let current = std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(&ours, &at_path));
-        if current && ours.len() < self.rotate_at {
+        if self.is_at_path(&ours) && ours.len() < self.rotate_at {
             return Ok(());
         }
-        if current {
-            std::fs::rename(&self.path, &self.previous)?;
-        }
-        self.file = append_to(&self.path)?;
+        let new_file = {
+            let _turn = RotationTurn::take(&self.file);
+            if self.is_at_path(&ours) {
+                std::fs::rename(&self.path, &self.previous)?;
+            }
+            append_to(&self.path)?
+        };
+        self.file = new_file;
         self.rotations += 1;
         Ok(())
+    }
+
+    /// Whether the file `ours` describes is still the one at `path`.
+    fn is_at_path(&self, ours: &Metadata) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(ours, &at_path))
+    }
+}
+
+/// An exclusive lock (`flock`) on a full `traces.jsonl` while it is rotated, held by one of the
+/// processes sharing the folder at a time. Without it, two that found the file full at once
+/// could both rename it, the second moving the first's new file over `traces.1.jsonl`, which
+/// loses the older lines early. Only rotations take it, not batches. Elsewhere than on Linux
+/// there is no lock, and that race remains.
+struct RotationTurn<'a> {
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    file: &'a File,
+}
+
+impl<'a> RotationTurn<'a> {
+    /// Waits for the other processes' turns on `file`. If the lock cannot be had (a file
+    /// system without locks), the rotation goes ahead without it.
+    fn take(file: &'a File) -> Self {
+        #[cfg(target_os = "linux")]
+        loop {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `flock` on the descriptor `file` owns, open for the borrow's lifetime.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0
+                || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted
+            {
+                break;
+            }
+        }
+        Self { file }
+    }
+}
+
+impl Drop for RotationTurn<'_> {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: as in `take`; unlocking a file that is not locked does nothing.
+            unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+        }
     }
 }
 
@@ -270,6 +315,39 @@ mod tests {
         let batch_bytes = written / 50 + 1;
         assert!(current > 0 && current < 4_000 + batch_bytes, "{current}");
         assert!(previous >= 4_000 && previous < 4_000 + batch_bytes, "{previous}");
+    }
+
+    /// Threads standing for processes that share the folder, each with its own open file, fill
+    /// it over and over: whatever reaches `traces.1.jsonl` is a file that was full, never the
+    /// new file another had just started.
+    #[test]
+    fn processes_finding_the_file_full_at_once_take_turns_to_rotate_it() {
+        const WRITERS: usize = 4;
+        let (dir, _) = exporter("turns", 4_000);
+        let rotate_at = 2_000;
+        let lines = LocalExporter::open(&dir, resource(), 4_000).unwrap().encode(&batch(1..2));
+        let start = std::sync::Barrier::new(WRITERS);
+        let rotations: u64 = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..WRITERS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut exporter = LocalExporter::open(&dir, resource(), 4_000).unwrap();
+                        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                        start.wait();
+                        for _ in 0..2_000 {
+                            runtime.block_on(exporter.send(&lines)).unwrap();
+                            if let Ok(previous) = std::fs::metadata(dir.join("traces.1.jsonl")) {
+                                assert!(previous.len() >= rotate_at, "a new file was rotated: {}", previous.len());
+                            }
+                        }
+                        exporter.rotations
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|writer| writer.join().unwrap()).sum()
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(rotations > 100, "{rotations}");
     }
 
     #[tokio::test]
