@@ -216,7 +216,7 @@ pub(crate) fn shut_down() {
     if sent && answer.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
         let _ = running.reporter.join();
     } else {
-        eprintln!(
+        stderr_line!(
             "spanscope: shutdown did not finish within {:?}; spans still queued are lost",
             running.shutdown_timeout
         );
@@ -231,7 +231,7 @@ pub(crate) fn shut_down() {
 #[doc(hidden)]
 pub fn init_main(config: Config) -> Guard {
     let guard = try_init(config).unwrap_or_else(|error| {
-        eprintln!("error: spanscope: {error}");
+        stderr_line!("error: spanscope: {error}");
         std::process::exit(1)
     });
     #[cfg(target_os = "linux")]

@@ -45,6 +45,10 @@
 //!   and an OpenTelemetry `TracerProvider` whose spans spanscope records.
 
 pub mod baggage;
+// First, so that every module can use its macro.
+#[macro_use]
+mod stderr;
+
 mod clock;
 mod config;
 #[cfg(target_os = "linux")]

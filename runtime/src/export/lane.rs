@@ -205,9 +205,10 @@ impl<L: Load> LaneControl for Lane<L> {
         let noun = L::TALLY.noun;
         stats::add(L::TALLY.dropped_shutdown, state.units);
         let why = state.last_error.as_ref().map_or_else(|| "still sending".to_owned(), |e| format!("last error: {e}"));
-        eprintln!(
+        stderr_line!(
             "spanscope: {}: {} {noun} not delivered by the shutdown deadline (SPANSCOPE_SHUTDOWN_TIMEOUT; {why})",
-            self.name, state.units
+            self.name,
+            state.units
         );
     }
 }
@@ -255,7 +256,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             Ok(Sent { rejected }) => {
                 let rejected = rejected.min(units);
                 if rejected > 0 && !std::mem::replace(&mut reported.rejected, true) {
-                    eprintln!(
+                    stderr_line!(
                         "spanscope: {}: the backend accepted a request but rejected {rejected} of its {units} {noun} (further rejections are only counted, in stats().{noun}_dropped_rejected)",
                         lane.name
                     );
@@ -265,7 +266,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
                 load.count_delivered();
                 failures = 0;
                 if lane.recover() {
-                    eprintln!("spanscope: {}: delivering again", lane.name);
+                    stderr_line!("spanscope: {}: delivering again", lane.name);
                 }
                 lane.finish(load);
                 current = None;
@@ -274,7 +275,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
                 failures = failures.saturating_add(1);
                 stats::add(tally.retried, units);
                 if lane.fail(reason.clone()) {
-                    eprintln!(
+                    stderr_line!(
                         "spanscope: {}: {reason}; retrying with backoff up to {:?}, keeping the newest {} {noun} meanwhile",
                         lane.name, lane.limits.max_backoff, lane.limits.backlog
                     );
@@ -287,7 +288,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             Err(ExportError::Rejected(reason)) => {
                 stats::add(tally.dropped_rejected, units);
                 if !std::mem::replace(&mut reported.rejected, true) {
-                    eprintln!(
+                    stderr_line!(
                         "spanscope: {}: a request of {units} {noun} was rejected: {reason} (further rejections are only counted, in stats().{noun}_dropped_rejected)",
                         lane.name
                     );
@@ -298,7 +299,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             Err(ExportError::Unauthorized(reason)) => {
                 stats::add(tally.dropped_rejected, units);
                 if !std::mem::replace(&mut reported.unauthorized, true) {
-                    eprintln!(
+                    stderr_line!(
                         "spanscope: {}: the backend refused our credentials ({reason}); {noun} are dropped and counted in stats().{noun}_dropped_rejected, and one attempt is made every {:?} until it accepts them",
                         lane.name, lane.limits.max_backoff
                     );
@@ -311,7 +312,7 @@ async fn run<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             Err(ExportError::Io(error)) => {
                 stats::add(tally.dropped_export_error, units);
                 if !std::mem::replace(&mut reported.io, true) {
-                    eprintln!("spanscope: {}: failed to write {units} {noun}: {error}", lane.name);
+                    stderr_line!("spanscope: {}: failed to write {units} {noun}: {error}", lane.name);
                 }
                 lane.finish(load);
                 current = None;

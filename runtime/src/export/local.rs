@@ -180,7 +180,7 @@ impl Exporter for LocalExporter {
     async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
         if let Err(error) = self.keep_current() {
             if !std::mem::replace(&mut self.rotation_failed, true) {
-                eprintln!(
+                stderr_line!(
                     "spanscope: cannot start a new {} ({error}); writing on past SPANSCOPE_OUT_MAX_MB",
                     self.path.display()
                 );
@@ -209,7 +209,7 @@ impl Exporter for LocalExporter {
                     if n > 1 { " or deleted" } else { "" }
                 ),
             };
-            eprintln!(
+            stderr_line!(
                 "spanscope: wrote {} spans of {} traces to {}{rotated}",
                 self.spans,
                 self.traces,

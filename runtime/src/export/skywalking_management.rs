@@ -63,7 +63,7 @@ pub(crate) async fn run(mut beat: Heartbeat) {
                 let reported_elsewhere =
                     matches!(status.code(), Code::Unavailable | Code::Unauthenticated | Code::PermissionDenied);
                 if !reported_elsewhere && !std::mem::replace(&mut logged, true) {
-                    eprintln!("spanscope: skywalking management: {:?}: {}", status.code(), status.message());
+                    stderr_line!("spanscope: skywalking management: {:?}: {}", status.code(), status.message());
                 }
             }
         }

@@ -124,7 +124,7 @@ impl ProfileSink for LocalProfiles {
             Err(error) => {
                 stats::add(Counter::ProfilesDroppedExportError, 1);
                 if !self.failed {
-                    eprintln!("spanscope: cannot write CPU profiles to {}: {error}", self.dir.display());
+                    stderr_line!("spanscope: cannot write CPU profiles to {}: {error}", self.dir.display());
                     self.failed = true;
                 }
             }
@@ -138,7 +138,7 @@ impl ProfileSink for LocalProfiles {
             } else {
                 String::new()
             };
-            eprintln!(
+            stderr_line!(
                 "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs{deleted})",
                 self.written,
                 if self.written == 1 { "" } else { "s" },

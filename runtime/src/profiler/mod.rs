@@ -105,7 +105,7 @@ mod running {
         }
         // The ring has one reader: a collector that outlived its stop's deadline still reads it.
         if COLLECTOR_ALIVE.load(Ordering::Acquire) {
-            eprintln!("spanscope: the previous CPU profiler has not finished; profiling stays off for this run");
+            stderr_line!("spanscope: the previous CPU profiler has not finished; profiling stays off for this run");
             return Ok(None);
         }
         let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
@@ -186,7 +186,7 @@ mod running {
             if self.collector.is_finished() {
                 let _ = self.collector.join();
             } else {
-                eprintln!("spanscope: the last CPU profile was not written by the shutdown deadline");
+                stderr_line!("spanscope: the last CPU profile was not written by the shutdown deadline");
             }
         }
     }
