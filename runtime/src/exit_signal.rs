@@ -17,12 +17,14 @@
 //! A program that handles a signal itself keeps it: an action other than the default (ignored,
 //! or a handler) is left alone, a handler the program installs later replaces this one, and a
 //! library that chains to the previous handler when it installs its own, as tokio's `signal`
-//! does, still calls this one, which does nothing unless it is the installed handler. The thread
-//! blocks every signal, so a program that blocks these signals in its own threads to take them
-//! with `sigwait` or a `signalfd` still gets them.
+//! does, still calls this one, which does nothing unless it is the installed handler. A program
+//! that takes these signals with `sigwait` or a `signalfd` instead, blocking them in its own
+//! threads, should call `init` rather than use `#[spanscope::main]`: spanscope's threads do not
+//! block them, so the handler could run on one of those. A child forked without `exec` inherits
+//! the handler but not the thread: there the handler ends the process by the default action.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Once;
@@ -36,6 +38,8 @@ const SIGNALS: [(c_int, &str); 3] = [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// Set by the first signal: a second one ends the process without waiting for the shutdown.
 static EXITING: AtomicBool = AtomicBool::new(false);
+/// The process the thread runs in: a child forked without `exec` has no such thread.
+static THREAD_PROCESS: AtomicI32 = AtomicI32::new(0);
 
 /// Starts the thread and installs the handler for each of [`SIGNALS`] whose action is the
 /// default, once per process.
@@ -44,6 +48,7 @@ pub(crate) fn install() {
     INSTALLED.call_once(|| {
         let Some(pipe) = start_thread() else { return };
         WAKE.store(pipe, Ordering::Release);
+        THREAD_PROCESS.store(std::process::id() as i32, Ordering::Release);
         for (signal, _) in SIGNALS {
             // SAFETY: `sigaction` with a null new action only reads the current one into
             // `current`, a valid, writable `sigaction`.
@@ -71,26 +76,28 @@ pub(crate) fn install() {
 
 /// The signal handler: wakes the thread, or on a second signal ends the process.
 extern "C" fn on_signal(signal: c_int) {
+    // SAFETY: `__errno_location` returns this thread's errno, which the interrupted code may be
+    // about to read: it is restored on the way out, whatever the calls below set.
+    let errno = unsafe { *libc::__errno_location() };
     // A program that installed its own handler since, and chains to this one, handles the
     // signal itself.
-    if !is_installed(signal) {
-        return;
+    if is_installed(signal) {
+        // SAFETY: `getpid` is async-signal-safe.
+        let forked = unsafe { libc::getpid() } != THREAD_PROCESS.load(Ordering::Acquire);
+        if forked || EXITING.swap(true, Ordering::SeqCst) {
+            // The signal is blocked until this handler returns, then delivered with the default
+            // action.
+            end_by(signal);
+        } else {
+            let byte = signal as u8;
+            // SAFETY: `write` is async-signal-safe and is given one valid byte; the descriptor
+            // is the pipe's write end, never closed. It writes once per process (`EXITING`), so
+            // the empty pipe cannot block it.
+            unsafe { libc::write(WAKE.load(Ordering::Acquire), (&raw const byte).cast(), 1) };
+        }
     }
-    if EXITING.swap(true, Ordering::SeqCst) {
-        // The signal is blocked until this handler returns, then delivered with the default
-        // action.
-        end_by(signal);
-        return;
-    }
-    let byte = signal as u8;
-    // SAFETY: `__errno_location` returns this thread's errno, saved and restored around the
-    // `write` that may set it, as the interrupted code expects. `write` is async-signal-safe and
-    // is given one valid byte; the descriptor is the pipe's write end, never closed.
-    unsafe {
-        let errno = *libc::__errno_location();
-        libc::write(WAKE.load(Ordering::Acquire), (&raw const byte).cast(), 1);
-        *libc::__errno_location() = errno;
-    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
 }
 
 /// Whether [`on_signal`] is the installed action for `signal`.
@@ -155,9 +162,9 @@ fn wait(mut pipe: File) {
     }
     let signal = c_int::from(byte[0]);
     let name = SIGNALS.iter().find(|(number, _)| *number == signal).map_or("signal", |(_, name)| name);
-    // Not `eprintln!`, which panics if standard error is gone, as it is after a SIGHUP.
-    let _ = writeln!(std::io::stderr(), "spanscope: {name}: flushing before exit (again to exit at once)");
-    crate::global::shut_down();
+    stderr_line!("spanscope: {name}: flushing before exit (again to exit at once)");
+    // Whatever happens in the shutdown, the signal must still end the process.
+    let _ = std::panic::catch_unwind(crate::global::shut_down);
     // SAFETY: `sigset_t` is initialised by `sigemptyset` before use; unblocking one signal in
     // this thread is what lets `end_by` deliver it here.
     unsafe {

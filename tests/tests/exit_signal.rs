@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -20,16 +20,22 @@ const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture_signal");
 /// does the profile window.
 const HELD_BACK: [(&str, &str); 2] = [("OTEL_BSP_SCHEDULE_DELAY", "60000"), ("SPANSCOPE_PROFILE_INTERVAL", "60")];
 
+/// The fixture, killed if a test fails before it ended.
 struct Running {
     child: Child,
-    stderr: BufReader<ChildStderr>,
+    /// Its standard error, unless a test closed it.
+    stderr: Option<BufReader<ChildStderr>>,
     dir: PathBuf,
 }
 
 /// Starts the fixture and waits until it has served its request.
 fn start(arg: &str, env: &[(&str, &str)]) -> Running {
+    start_with(Command::new(FIXTURE), arg, env)
+}
+
+fn start_with(mut command: Command, arg: &str, env: &[(&str, &str)]) -> Running {
     let dir = fresh_dir("signal");
-    let mut child = Command::new(FIXTURE)
+    let mut child = command
         .arg(arg)
         .env("SPANSCOPE_OUT_DIR", &dir)
         .envs(HELD_BACK.iter().chain(env).copied())
@@ -37,11 +43,12 @@ fn start(arg: &str, env: &[(&str, &str)]) -> Running {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the fixture");
+    let stderr = child.stderr.take().map(BufReader::new);
+    let mut running = Running { child, stderr, dir };
     let mut ready = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut ready).unwrap();
+    BufReader::new(running.child.stdout.as_mut().unwrap()).read_line(&mut ready).unwrap();
     assert_eq!(ready, "ready\n", "the fixture did not start");
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    Running { child, stderr, dir }
+    running
 }
 
 fn send(child: &Child, signal: &str) {
@@ -50,43 +57,68 @@ fn send(child: &Child, signal: &str) {
 }
 
 impl Running {
-    /// Waits for the process to end (killing it after a generous minute, which fails the test),
-    /// and returns how it ended, with its standard error.
-    fn end(mut self) -> (ExitStatus, String, PathBuf) {
-        let give_up = Instant::now() + Duration::from_secs(60);
+    /// Waits for the process to end, failing the test if it has not within `limit`, and
+    /// returns how it ended, with the rest of its standard error.
+    fn end(&mut self, limit: Duration) -> (ExitStatus, String) {
+        let give_up = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            if Instant::now() > give_up {
-                let _ = self.child.kill();
-                panic!("the fixture did not end");
-            }
+            assert!(Instant::now() < give_up, "the fixture did not end within {limit:?}");
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut stderr = String::new();
-        self.stderr.read_to_string(&mut stderr).unwrap();
-        (status, stderr, self.dir)
+        if let Some(pipe) = &mut self.stderr {
+            pipe.read_to_string(&mut stderr).unwrap();
+        }
+        (status, stderr)
     }
 }
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Long enough for anything the fixture does on a signal, on a loaded machine: the tests that
+/// must see it end sooner than a flush would say so with their own limit.
+const ENDS: Duration = Duration::from_secs(60);
 
 #[test]
 fn each_ending_signal_writes_the_spans_and_the_profile_then_ends_the_process_by_it() {
     for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
-        let running = start("", &[]);
+        let mut running = start("", &[]);
         send(&running.child, signal);
-        let (status, stderr, dir) = running.end();
+        let (status, stderr) = running.end(ENDS);
         assert_eq!(status.signal(), Some(number), "ended by SIG{signal}: {status:?}\n{stderr}");
         assert!(stderr.contains(&format!("spanscope: SIG{signal}: flushing before exit")), "{stderr}");
 
-        let spans = read_spans(&dir.join("traces.jsonl"));
+        let spans = read_spans(&running.dir.join("traces.jsonl"));
         assert_eq!(spans.len(), 2, "SIG{signal}: {stderr}");
         spans.named("price").assert_child_of(spans.named("request"));
 
-        let samples = all_samples(&dir);
+        if !cfg!(target_arch = "x86_64") {
+            continue; // the CPU profiler's platform
+        }
+        let samples = all_samples(&running.dir);
         let priced = samples.iter().filter(|s| s.has("price") && s.label("tenant") == Some("acme")).count();
         assert!(priced > 0, "SIG{signal}: no sample of `price` tagged with its tenant in {} samples", samples.len());
     }
+}
+
+#[test]
+fn a_closed_standard_error_neither_keeps_the_process_alive_nor_loses_spans() {
+    let mut running = start("", &[]);
+    // The reader of the fixture's standard error goes away, as `tee` does on Ctrl-C: every line
+    // written to it from here fails (Rust programs ignore SIGPIPE, so the write returns EPIPE).
+    running.stderr = None;
+    send(&running.child, "TERM");
+    let (status, _) = running.end(ENDS);
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    assert_eq!(read_spans(&running.dir.join("traces.jsonl")).len(), 2);
 }
 
 #[test]
@@ -95,18 +127,44 @@ fn a_program_that_handles_the_signal_itself_keeps_it() {
     send(&running.child, "INT");
     let mut stdout = String::new();
     running.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let (status, stderr, dir) = running.end();
+    let (status, stderr) = running.end(ENDS);
     assert!(status.success(), "{status:?}\n{stderr}");
     assert_eq!(stdout, "stopped by the program\n");
     assert!(!stderr.contains("flushing before exit"), "{stderr}");
     // Written by the guard when `main` returned.
-    assert_eq!(read_spans(&dir.join("traces.jsonl")).len(), 2, "{stderr}");
+    assert_eq!(read_spans(&running.dir.join("traces.jsonl")).len(), 2, "{stderr}");
+}
+
+#[test]
+fn an_ignored_signal_stays_ignored() {
+    extern "C" {
+        fn signal(signal: i32, handler: usize) -> usize;
+    }
+    const SIGHUP: i32 = 1;
+    const SIG_IGN: usize = 1;
+    let mut command = Command::new(FIXTURE);
+    // SAFETY: `signal` is async-signal-safe, as what runs between `fork` and `exec` must be;
+    // an ignored signal stays ignored across `exec` (as `nohup` relies on).
+    unsafe {
+        command.pre_exec(|| {
+            signal(SIGHUP, SIG_IGN);
+            Ok(())
+        })
+    };
+    let mut running = start_with(command, "", &[]);
+    send(&running.child, "HUP");
+    // Had spanscope taken SIGHUP, its shutdown would have ended the process by it by now.
+    std::thread::sleep(Duration::from_millis(500));
+    send(&running.child, "TERM");
+    let (status, stderr) = running.end(ENDS);
+    assert_eq!(status.signal(), Some(15), "{status:?}\n{stderr}");
+    assert!(!stderr.contains("SIGHUP"), "{stderr}");
 }
 
 #[test]
 fn a_second_signal_ends_a_stalled_flush_at_once() {
     // A collector that takes the connection and never answers: the flush waits for the export
-    // timeout, a minute.
+    // timeout, ten minutes.
     let collector = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", collector.local_addr().unwrap());
     let mut running = start(
@@ -114,19 +172,25 @@ fn a_second_signal_ends_a_stalled_flush_at_once() {
         &[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "60000"),
-            ("SPANSCOPE_SHUTDOWN_TIMEOUT", "60000"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "600000"),
+            ("SPANSCOPE_SHUTDOWN_TIMEOUT", "600000"),
         ],
     );
     send(&running.child, "TERM");
     let mut line = String::new();
-    running.stderr.read_line(&mut line).unwrap();
+    running.stderr.as_mut().unwrap().read_line(&mut line).unwrap();
     assert_eq!(line, "spanscope: SIGTERM: flushing before exit (again to exit at once)\n");
     // Still flushing into the collector that does not answer.
-    let (_connection, _) = collector.accept().unwrap();
+    collector.set_nonblocking(true).unwrap();
+    let connected = Instant::now() + ENDS;
+    while collector.accept().is_err() {
+        assert!(Instant::now() < connected, "the exporter never connected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(running.child.try_wait().unwrap().is_none(), "the flush did not wait for the collector");
 
     send(&running.child, "TERM");
-    let (status, stderr, _) = running.end();
+    // Well before the flush's ten minutes.
+    let (status, stderr) = running.end(ENDS);
     assert_eq!(status.signal(), Some(15), "{status:?}\n{stderr}");
 }
