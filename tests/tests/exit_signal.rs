@@ -30,7 +30,28 @@ struct Running {
 
 /// Starts the fixture and waits until it has served its request.
 fn start(arg: &str, env: &[(&str, &str)]) -> Running {
-    start_with(Command::new(FIXTURE), arg, env)
+    start_with(fixture(), arg, env)
+}
+
+/// The fixture, with the default action for the signals these tests send and none of them
+/// blocked, whatever this test process inherited: a shell's background job ignores SIGINT, and
+/// `nohup` SIGHUP, and a child inherits both across `exec`.
+fn fixture() -> Command {
+    let mut command = Command::new(FIXTURE);
+    // SAFETY: `signal`, `sigemptyset` and `sigprocmask` are async-signal-safe, as what runs
+    // between `fork` and `exec` must be; the set is initialised by `sigemptyset` before use.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            Ok(())
+        })
+    };
+    command
 }
 
 fn start_with(mut command: Command, arg: &str, env: &[(&str, &str)]) -> Running {
@@ -63,15 +84,20 @@ impl Running {
         let give_up = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
+                break Some(status);
             }
-            assert!(Instant::now() < give_up, "the fixture did not end within {limit:?}");
+            if Instant::now() > give_up {
+                self.child.kill().unwrap();
+                break None;
+            }
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut stderr = String::new();
         if let Some(pipe) = &mut self.stderr {
             pipe.read_to_string(&mut stderr).unwrap();
         }
+        let status =
+            status.unwrap_or_else(|| panic!("the fixture did not end within {limit:?}; its stderr:\n{stderr}"));
         (status, stderr)
     }
 }
@@ -137,17 +163,12 @@ fn a_program_that_handles_the_signal_itself_keeps_it() {
 
 #[test]
 fn an_ignored_signal_stays_ignored() {
-    extern "C" {
-        fn signal(signal: i32, handler: usize) -> usize;
-    }
-    const SIGHUP: i32 = 1;
-    const SIG_IGN: usize = 1;
-    let mut command = Command::new(FIXTURE);
-    // SAFETY: `signal` is async-signal-safe, as what runs between `fork` and `exec` must be;
-    // an ignored signal stays ignored across `exec` (as `nohup` relies on).
+    let mut command = fixture();
+    // SAFETY: as in `fixture`; an ignored signal stays ignored across `exec`, as `nohup` relies
+    // on.
     unsafe {
         command.pre_exec(|| {
-            signal(SIGHUP, SIG_IGN);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
             Ok(())
         })
     };
