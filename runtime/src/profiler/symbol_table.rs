@@ -11,11 +11,17 @@ use std::path::Path;
 
 use object::{Object, ObjectSymbol, ReadCache, SymbolKind};
 
+/// How many symbols a lookup looks back past, for one that holds the address.
+const MAX_WALK_BACK: usize = 64;
+
 /// Function symbols, by start address.
 #[derive(Debug, Default)]
 pub(crate) struct SymbolTable {
     /// `(start, end, name)`, sorted by start, one per start.
     functions: Vec<(u64, u64, Box<str>)>,
+    /// For each function, the furthest end of it and every function before it: where a lookup
+    /// walking back past a smaller function nested in a larger one can stop.
+    reach: Vec<u64>,
 }
 
 impl SymbolTable {
@@ -43,15 +49,29 @@ impl SymbolTable {
             (a.0, a.2.starts_with('_'), a.2.len(), &a.2).cmp(&(b.0, b.2.starts_with('_'), b.2.len(), &b.2))
         });
         functions.dedup_by_key(|function| function.0);
-        Self { functions }
+        let reach = functions
+            .iter()
+            .scan(0, |furthest, &(_, end, _)| {
+                *furthest = end.max(*furthest);
+                Some(*furthest)
+            })
+            .collect();
+        Self { functions, reach }
     }
 
     /// The function whose extent holds `address` (a file address: the module's load bias
-    /// taken off).
+    /// taken off): of those that do, the one starting last, the innermost where one function's
+    /// symbol lies inside another's (a cold part, an assembly entry point).
     pub(crate) fn find(&self, address: u64) -> Option<&str> {
-        let below = self.functions.partition_point(|&(start, _, _)| start <= address).checked_sub(1)?;
-        let (_, end, name) = &self.functions[below];
-        (address < *end).then_some(&**name)
+        let below = self.functions.partition_point(|&(start, _, _)| start <= address);
+        (0..below)
+            .rev()
+            .take_while(|&index| self.reach[index] > address)
+            // Nesting is shallow in real files; one symbol spanning thousands (a malformed
+            // table) must not make every lookup walk back to it.
+            .take(MAX_WALK_BACK)
+            .find(|&index| address < self.functions[index].1)
+            .map(|index| &*self.functions[index].2)
     }
 }
 
@@ -76,6 +96,23 @@ mod tests {
         assert_eq!(table.find(0x18ff), Some("_start"));
         assert_eq!(table.find(0x203f), Some("later"));
         assert_eq!(table.find(0x2040), None);
+    }
+
+    #[test]
+    fn an_address_in_a_function_past_a_symbol_nested_in_it_is_the_outer_function_s() {
+        let table = SymbolTable::new([
+            (0x1000, 0x1100, "outer".into()),
+            (0x1020, 0x1030, "entry".into()),
+            (0x1040, 0x1050, "other_entry".into()),
+            (0x1200, 0x1210, "after".into()),
+        ]);
+        assert_eq!(table.find(0x1010), Some("outer"));
+        assert_eq!(table.find(0x1025), Some("entry"));
+        assert_eq!(table.find(0x1035), Some("outer"));
+        assert_eq!(table.find(0x1045), Some("other_entry"));
+        assert_eq!(table.find(0x10ff), Some("outer"));
+        assert_eq!(table.find(0x1100), None);
+        assert_eq!(table.find(0x1205), Some("after"));
     }
 
     #[test]
