@@ -2,9 +2,10 @@
 //! `addr2line` over each module's DWARF, falling back to its symbol table (see
 //! [`symbol_table`](super::symbol_table)).
 //!
-//! Runs on the collector thread only. Each module's file is opened once (and read a second time
-//! for its symbols, the first time DWARF has nothing for an address in it), and each address is
-//! resolved once and cached across windows (up to a bound; the cache is cleared past it).
+//! Runs on the collector thread only. Each module's file is opened once for as long as the
+//! module stays loaded (and read a second time for its symbols, the first time DWARF has nothing
+//! for an address in it), and each address is resolved once and cached across windows (up to a
+//! bound, and until the module list changes).
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -74,9 +75,18 @@ impl Symbolizer {
         &self.modules
     }
 
-    /// Replaces the module list (libraries were loaded or unloaded); forgets what was resolved.
+    /// Replaces the module list (libraries were loaded or unloaded). The files of the modules
+    /// still loaded where they were, the costly part (DWARF, symbol tables), are kept; what
+    /// each address resolves to is looked up again, since the modules' indices changed.
     pub(crate) fn set_modules(&mut self, modules: Vec<Module>) {
-        *self = Self::new(modules);
+        let identity = |module: &Module| (module.path.clone(), module.bias, module.build_id.clone());
+        let mut opened: HashMap<_, _> =
+            self.files.drain().map(|(index, file)| (identity(&self.modules[index]), file)).collect();
+        self.files = (modules.iter().enumerate())
+            .filter_map(|(index, module)| opened.remove(&identity(module)).map(|file| (index, file)))
+            .collect();
+        self.modules = modules;
+        self.cache.clear();
     }
 
     /// What `address` (a lookup address: inside the instruction) resolves to.
@@ -152,6 +162,22 @@ mod tests {
         assert!(frame.function.ends_with("symbolize::tests::a_function_to_find"), "{frame:?}");
         assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("symbolize.rs")), "{frame:?}");
         assert!(frame.line > 0);
+    }
+
+    #[test]
+    fn modules_still_loaded_keep_their_files_when_the_list_changes() {
+        let (modules, _) = super::super::modules::loaded();
+        let mut symbols = Symbolizer::new(modules.clone());
+        let here = a_function_to_find as *const () as u64 + 1;
+        let before = symbols.resolve(here);
+        let index = before.module.expect("this test's module");
+        // A library is loaded and listed first: every other module moves down one place.
+        let mut loaded = modules.last().cloned().expect("modules");
+        loaded.bias += 1 << 40; // elsewhere in memory: holds none of these addresses
+        symbols.set_modules([loaded].into_iter().chain(modules).collect());
+        assert_eq!(symbols.files.keys().collect::<Vec<_>>(), [&(index + 1)], "the file read before is kept");
+        let after = symbols.resolve(here);
+        assert_eq!((after.module, &after.frames), (Some(index + 1), &before.frames));
     }
 
     #[test]
