@@ -3,15 +3,15 @@
 //!
 //! `addr2line`'s own symbol lookup gives an address the nearest symbol below it, however far:
 //! a stripped libc's internal functions have no symbol, so their samples were named after
-//! whichever exported function happened to precede them (`__xmknodat`, `f64xsubf128`). Here
-//! an address past the end of the symbol below it has no name, and the profile shows it as an
-//! address in its module, which is what it is.
+//! whichever exported function happened to precede them (`__xmknodat`, `f64xsubf128`). Here an
+//! address no symbol's extent holds has no name, and the profile shows it as an address in its
+//! module, which is what it is.
 
 use std::path::Path;
 
 use object::{Object, ObjectSymbol, ReadCache, SymbolKind};
 
-/// How many symbols a lookup looks back past, for one that holds the address.
+/// How many symbols a lookup examines at most, from the nearest below the address back.
 const MAX_WALK_BACK: usize = 64;
 
 /// Function symbols, by start address.
@@ -44,11 +44,18 @@ impl SymbolTable {
     fn new(functions: impl IntoIterator<Item = (u64, u64, Box<str>)>) -> Self {
         let mut functions: Vec<_> = functions.into_iter().collect();
         // Aliases share a start (`write`, `__write`, `__libc_write`): the one kept is the name
-        // callers use, the first without a leading underscore, else the shortest.
+        // callers use, the first without a leading underscore, else the shortest, with the
+        // largest extent among them.
         functions.sort_unstable_by(|a, b| {
             (a.0, a.2.starts_with('_'), a.2.len(), &a.2).cmp(&(b.0, b.2.starts_with('_'), b.2.len(), &b.2))
         });
-        functions.dedup_by_key(|function| function.0);
+        functions.dedup_by(|alias, kept| {
+            let same_start = alias.0 == kept.0;
+            if same_start {
+                kept.1 = kept.1.max(alias.1);
+            }
+            same_start
+        });
         let reach = functions
             .iter()
             .scan(0, |furthest, &(_, end, _)| {
@@ -61,7 +68,8 @@ impl SymbolTable {
 
     /// The function whose extent holds `address` (a file address: the module's load bias
     /// taken off): of those that do, the one starting last, the innermost where one function's
-    /// symbol lies inside another's (a cold part, an assembly entry point).
+    /// symbol lies inside another's (an entry point inside hand-written assembly), among the
+    /// [`MAX_WALK_BACK`] nearest below it.
     pub(crate) fn find(&self, address: u64) -> Option<&str> {
         let below = self.functions.partition_point(|&(start, _, _)| start <= address);
         (0..below)
@@ -113,6 +121,24 @@ mod tests {
         assert_eq!(table.find(0x10ff), Some("outer"));
         assert_eq!(table.find(0x1100), None);
         assert_eq!(table.find(0x1205), Some("after"));
+    }
+
+    #[test]
+    fn aliases_keep_the_largest_extent_among_them() {
+        let table = SymbolTable::new([(0x1000, 0x1100, "__impl".into()), (0x1000, 0x1010, "api".into())]);
+        assert_eq!(table.find(0x1050), Some("api"));
+        assert_eq!(table.find(0x1100), None);
+    }
+
+    #[test]
+    fn a_lookup_examines_a_bounded_number_of_symbols() {
+        let outer = (0x1000, 0x10_0000, "outer".into());
+        let inner = (1..=MAX_WALK_BACK as u64).map(|n| (0x1000 + n * 0x10, 0x1000 + n * 0x10 + 8, "inner".into()));
+        let table = SymbolTable::new(std::iter::once(outer).chain(inner));
+        // Within reach of `outer`, past the nearest symbols nested in it.
+        assert_eq!(table.find(0x1000 + 2 * 0x10 + 9), Some("outer"));
+        // `outer` is the 65th symbol back from here: too far to look.
+        assert_eq!(table.find(0x1000 + MAX_WALK_BACK as u64 * 0x10 + 9), None);
     }
 
     #[test]

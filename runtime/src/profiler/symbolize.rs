@@ -78,15 +78,24 @@ impl Symbolizer {
     /// Replaces the module list (libraries were loaded or unloaded). The files of the modules
     /// still loaded where they were, the costly part (DWARF, symbol tables), are kept; what
     /// each address resolves to is looked up again, since the modules' indices changed.
+    ///
+    /// A module is the same one only if its build id is known and equal, with its path and
+    /// where it was mapped: a library unloaded and loaded again, rebuilt in between, often
+    /// lands at the same address. A file that could not be opened is tried again.
     pub(crate) fn set_modules(&mut self, modules: Vec<Module>) {
-        let identity = |module: &Module| (module.path.clone(), module.bias, module.build_id.clone());
-        let mut opened: HashMap<_, _> =
-            self.files.drain().map(|(index, file)| (identity(&self.modules[index]), file)).collect();
+        let identity = |module: &Module| {
+            let build_id = module.build_id.clone()?;
+            Some((build_id, module.path.clone(), module.bias, module.text.clone(), module.text_file_offset))
+        };
+        let mut opened: HashMap<_, _> = (self.files.drain())
+            .filter_map(|(index, file)| Some((identity(&self.modules[index])?, file?)))
+            .collect();
         self.files = (modules.iter().enumerate())
-            .filter_map(|(index, module)| opened.remove(&identity(module)).map(|file| (index, file)))
+            .filter_map(|(index, module)| Some((index, Some(opened.remove(&identity(module)?)?))))
             .collect();
         self.modules = modules;
         self.cache.clear();
+        self.strings.clear();
     }
 
     /// What `address` (a lookup address: inside the instruction) resolves to.
@@ -96,6 +105,7 @@ impl Symbolizer {
         }
         if self.cache.len() >= MAX_CACHED {
             self.cache.clear();
+            self.strings.clear();
         }
         let module = self.modules.iter().position(|m| m.text_in_memory().contains(&address));
         let frames = module.map(|index| self.lookup(index, address)).unwrap_or_default();
@@ -166,7 +176,11 @@ mod tests {
 
     #[test]
     fn modules_still_loaded_keep_their_files_when_the_list_changes() {
-        let (modules, _) = super::super::modules::loaded();
+        let (mut modules, _) = super::super::modules::loaded();
+        // Files are reused only by build id; whether the linker wrote one is not the question.
+        for module in &mut modules {
+            module.build_id.get_or_insert_with(|| module.path.display().to_string());
+        }
         let mut symbols = Symbolizer::new(modules.clone());
         let here = a_function_to_find as *const () as u64 + 1;
         let before = symbols.resolve(here);
@@ -174,10 +188,21 @@ mod tests {
         // A library is loaded and listed first: every other module moves down one place.
         let mut loaded = modules.last().cloned().expect("modules");
         loaded.bias += 1 << 40; // elsewhere in memory: holds none of these addresses
-        symbols.set_modules([loaded].into_iter().chain(modules).collect());
+        symbols.set_modules([loaded].into_iter().chain(modules.iter().cloned()).collect());
         assert_eq!(symbols.files.keys().collect::<Vec<_>>(), [&(index + 1)], "the file read before is kept");
         let after = symbols.resolve(here);
         assert_eq!((after.module, &after.frames), (Some(index + 1), &before.frames));
+
+        // Loaded again elsewhere, or rebuilt with another build id: a module of its own.
+        for change in [|m: &mut Module| m.bias += 0x1000, |m: &mut Module| m.build_id = Some("0123".into())] {
+            symbols.set_modules(modules.clone());
+            symbols.resolve(here);
+            assert_eq!(symbols.files.len(), 1);
+            let mut changed = modules.clone();
+            change(&mut changed[index]);
+            symbols.set_modules(changed);
+            assert!(symbols.files.is_empty(), "a changed module's file is not reused");
+        }
     }
 
     #[test]
