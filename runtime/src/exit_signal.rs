@@ -18,10 +18,10 @@
 //! or a handler) is left alone, a handler the program installs later replaces this one, and a
 //! library that chains to the previous handler when it installs its own, as tokio's `signal`
 //! does, still calls this one, which does nothing unless it is the installed handler. A program
-//! that takes these signals with `sigwait` or a `signalfd` instead, blocking them in its own
-//! threads, should call `init` rather than use `#[spanscope::main]`: spanscope's threads do not
-//! block them, so the handler could run on one of those. A child forked without `exec` inherits
-//! the handler but not the thread: there the handler ends the process by the default action.
+//! that takes these signals with `sigwait` or a `signalfd` instead blocks them in its threads,
+//! and spanscope's threads block them too (see `background_thread`), so the signal waits for
+//! the program. A child forked without `exec` inherits the handler but not the thread: there the
+//! handler ends the process by the default action.
 
 use std::fs::File;
 use std::io::Read;
@@ -32,7 +32,8 @@ use std::sync::Once;
 use libc::c_int;
 
 /// The signals whose default action ends the process and that a shutdown should come before.
-const SIGNALS: [(c_int, &str); 3] = [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")];
+pub(crate) const SIGNALS: [(c_int, &str); 3] =
+    [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")];
 
 /// The write end of the pipe the handler wakes the thread through; -1 until it exists.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
@@ -122,8 +123,7 @@ fn end_by(signal: c_int) {
     }
 }
 
-/// Opens the pipe and starts the thread that reads it, with every signal blocked; returns the
-/// pipe's write end.
+/// Opens the pipe and starts the thread that reads it; returns the pipe's write end.
 fn start_thread() -> Option<c_int> {
     let mut ends = [0; 2];
     // SAFETY: `ends` has room for the two descriptors `pipe2` writes.
@@ -132,19 +132,7 @@ fn start_thread() -> Option<c_int> {
     }
     // SAFETY: `ends[0]` is the read end just opened, owned by nothing else.
     let read_end = unsafe { File::from_raw_fd(ends[0]) };
-    // A new thread starts with its creator's signal mask: block everything around the spawn.
-    // SAFETY: the sets are initialised by `sigfillset` and `pthread_sigmask` before use.
-    let previous = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        let mut previous: libc::sigset_t = std::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut previous);
-        previous
-    };
-    let started = std::thread::Builder::new().name("spanscope-exit".into()).spawn(move || wait(read_end));
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
-    match started {
+    match crate::background_thread::spawn("spanscope-exit", move || wait(read_end)) {
         Ok(_) => Some(ends[1]),
         Err(_) => {
             // SAFETY: the write end was never shared; the read end closed with the closure.

@@ -49,6 +49,7 @@ pub mod baggage;
 #[macro_use]
 mod stderr;
 
+mod background_thread;
 mod clock;
 mod config;
 #[cfg(target_os = "linux")]

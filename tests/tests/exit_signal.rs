@@ -4,7 +4,7 @@
 //! stalled flush at once. Run as child processes, sent signals with `kill`.
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -60,6 +60,7 @@ fn start_with(mut command: Command, arg: &str, env: &[(&str, &str)]) -> Running 
         .arg(arg)
         .env("SPANSCOPE_OUT_DIR", &dir)
         .envs(HELD_BACK.iter().chain(env).copied())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -158,6 +159,23 @@ fn a_program_that_handles_the_signal_itself_keeps_it() {
     assert_eq!(stdout, "stopped by the program\n");
     assert!(!stderr.contains("flushing before exit"), "{stderr}");
     // Written by the guard when `main` returned.
+    assert_eq!(read_spans(&running.dir.join("traces.jsonl")).len(), 2, "{stderr}");
+}
+
+#[test]
+fn a_program_that_takes_the_signal_with_sigwait_gets_it() {
+    // The signal comes while the program blocks it and is not yet waiting for it: it stays
+    // pending only if spanscope's threads block it too, else one of them takes it.
+    let mut running = start("sigwait", &[]);
+    send(&running.child, "TERM");
+    std::thread::sleep(Duration::from_millis(100));
+    // Now the program waits for it.
+    let _ = running.child.stdin.take().unwrap().write_all(b"go\n");
+    let mut stdout = String::new();
+    running.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let (status, stderr) = running.end(ENDS);
+    assert!(status.success(), "{status:?}\n{stderr}");
+    assert_eq!(stdout, "stopped by the program\n");
     assert_eq!(read_spans(&running.dir.join("traces.jsonl")).len(), 2, "{stderr}");
 }
 

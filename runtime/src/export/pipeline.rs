@@ -130,35 +130,33 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         },
     };
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
-    let reporter = std::thread::Builder::new()
-        .name("spanscope-reporter".into())
-        .spawn(move || {
-            IS_REPORTER.with(|r| r.set(true));
-            let reporter = Reporter {
-                queue: queue_rx,
-                filling,
-                control: control_rx,
-                profiles: profiles_rx,
-                batch: Vec::new(),
-                batch_spans: 0,
-                batch_deadline: None,
-                max_batch,
-                delay,
-                progress: Rc::new(Notify::new()),
-                lanes: Vec::new(),
-                profile_lanes: Vec::new(),
-            };
-            let local = tokio::task::LocalSet::new();
-            local.block_on(&runtime, reporter.run(launches, limits));
-            // Whatever is still in flight was counted as undelivered: drop it (inside the
-            // runtime, which its connections belong to) and don't wait for anything else.
-            {
-                let _context = runtime.enter();
-                drop(local);
-            }
-            runtime.shutdown_background();
-        })
-        .map_err(io("the spanscope-reporter thread"))?;
+    let reporter = crate::background_thread::spawn("spanscope-reporter", move || {
+        IS_REPORTER.with(|r| r.set(true));
+        let reporter = Reporter {
+            queue: queue_rx,
+            filling,
+            control: control_rx,
+            profiles: profiles_rx,
+            batch: Vec::new(),
+            batch_spans: 0,
+            batch_deadline: None,
+            max_batch,
+            delay,
+            progress: Rc::new(Notify::new()),
+            lanes: Vec::new(),
+            profile_lanes: Vec::new(),
+        };
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, reporter.run(launches, limits));
+        // Whatever is still in flight was counted as undelivered: drop it (inside the
+        // runtime, which its connections belong to) and don't wait for anything else.
+        {
+            let _context = runtime.enter();
+            drop(local);
+        }
+        runtime.shutdown_background();
+    })
+    .map_err(io("the spanscope-reporter thread"))?;
     Ok(Started { queue, control, reporter, profiles })
 }
 

@@ -142,19 +142,17 @@ mod running {
         }
         let (stop, stopped) = mpsc::channel();
         COLLECTOR_ALIVE.store(true, Ordering::Release);
-        let collector = std::thread::Builder::new()
-            .name("spanscope-profiler".into())
-            .spawn(move || {
-                let _alive = CollectorAlive;
-                // Built here: the symboliser's caches are thread-local by design (`Rc`).
-                let symbols = symbolize::Symbolizer::new(modules);
-                let window = super::aggregate::Window::new(start);
-                Collector { ring, window, symbols, generation, period, interval, sinks, timers }.run(stopped);
-            })
-            .map_err(|error| {
-                COLLECTOR_ALIVE.store(false, Ordering::Release);
-                io("the spanscope-profiler thread")(error)
-            })?;
+        let collector = crate::background_thread::spawn("spanscope-profiler", move || {
+            let _alive = CollectorAlive;
+            // Built here: the symboliser's caches are thread-local by design (`Rc`).
+            let symbols = symbolize::Symbolizer::new(modules);
+            let window = super::aggregate::Window::new(start);
+            Collector { ring, window, symbols, generation, period, interval, sinks, timers }.run(stopped);
+        })
+        .map_err(|error| {
+            COLLECTOR_ALIVE.store(false, Ordering::Release);
+            io("the spanscope-profiler thread")(error)
+        })?;
         RUNNING.store(true, Ordering::Relaxed);
         Ok(Some(Running { stop, collector }))
     }
