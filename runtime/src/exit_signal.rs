@@ -51,14 +51,7 @@ pub(crate) fn install() {
         WAKE.store(pipe, Ordering::Release);
         THREAD_PROCESS.store(std::process::id() as i32, Ordering::Release);
         for (signal, _) in SIGNALS {
-            // SAFETY: `sigaction` with a null new action only reads the current one into
-            // `current`, a valid, writable `sigaction`.
-            let current = unsafe {
-                let mut current: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(signal, std::ptr::null(), &mut current);
-                current
-            };
-            if current.sa_sigaction != libc::SIG_DFL {
+            if current_action(signal) != libc::SIG_DFL {
                 continue;
             }
             // SAFETY: the action is fully initialised (zeroed, then an empty mask); the handler
@@ -66,7 +59,7 @@ pub(crate) fn install() {
             // calls only async-signal-safe functions.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as extern "C" fn(c_int) as libc::sighandler_t;
+                action.sa_sigaction = handler();
                 action.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&mut action.sa_mask);
                 libc::sigaction(signal, &action, std::ptr::null_mut());
@@ -101,16 +94,25 @@ extern "C" fn on_signal(signal: c_int) {
     unsafe { *libc::__errno_location() = errno };
 }
 
+/// [`on_signal`] as an action.
+fn handler() -> libc::sighandler_t {
+    on_signal as extern "C" fn(c_int) as libc::sighandler_t
+}
+
 /// Whether [`on_signal`] is the installed action for `signal`.
 fn is_installed(signal: c_int) -> bool {
-    // SAFETY: as in `install`: reads the current action into a valid `sigaction`; `sigaction` is
-    // async-signal-safe.
-    let current = unsafe {
+    current_action(signal) == handler()
+}
+
+/// The action installed for `signal`: `SIG_DFL`, `SIG_IGN` or a handler. Async-signal-safe.
+fn current_action(signal: c_int) -> libc::sighandler_t {
+    // SAFETY: `sigaction` (async-signal-safe) with a null new action only reads the current one
+    // into `current`, a valid, writable `sigaction`.
+    unsafe {
         let mut current: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signal, std::ptr::null(), &mut current);
-        current
-    };
-    current.sa_sigaction == on_signal as extern "C" fn(c_int) as libc::sighandler_t
+        current.sa_sigaction
+    }
 }
 
 /// Restores the default action for `signal` and raises it for this thread, which ends the
