@@ -32,14 +32,11 @@ mod linux {
 
     impl ExitSignalsBlocked {
         pub(super) fn here() -> Self {
-            // SAFETY: both sets are initialised (`sigemptyset`, then filled by
-            // `pthread_sigmask`) before they are read; blocking signals has no other effect.
+            use crate::exit_signal::{signal_set, SIGNALS};
+            let exit_signals = signal_set(SIGNALS.map(|(signal, _)| signal));
+            // SAFETY: `previous` is filled by `pthread_sigmask` before it is read; blocking
+            // signals has no other effect.
             unsafe {
-                let mut exit_signals: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut exit_signals);
-                for signal in crate::exit_signal::SIGNALS.map(|(signal, _)| signal) {
-                    libc::sigaddset(&mut exit_signals, signal);
-                }
                 let mut previous: libc::sigset_t = std::mem::zeroed();
                 libc::pthread_sigmask(libc::SIG_BLOCK, &exit_signals, &mut previous);
                 Self { previous }

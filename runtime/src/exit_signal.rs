@@ -115,6 +115,19 @@ fn current_action(signal: c_int) -> libc::sighandler_t {
     }
 }
 
+/// The signal set holding `signals`.
+pub(crate) fn signal_set(signals: impl IntoIterator<Item = c_int>) -> libc::sigset_t {
+    // SAFETY: the set is initialised by `sigemptyset` before `sigaddset` adds to it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+        set
+    }
+}
+
 /// Restores the default action for `signal` and raises it for this thread, which ends the
 /// process once the signal is unblocked here.
 fn end_by(signal: c_int) {
@@ -155,15 +168,10 @@ fn wait(mut pipe: File) {
     stderr_line!("spanscope: {name}: flushing before exit (again to exit at once)");
     // Whatever happens in the shutdown, the signal must still end the process.
     let _ = std::panic::catch_unwind(crate::global::shut_down);
-    // SAFETY: `sigset_t` is initialised by `sigemptyset` before use; unblocking one signal in
-    // this thread is what lets `end_by` deliver it here.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        end_by(signal);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-    }
+    end_by(signal);
+    // SAFETY: unblocking one signal in this thread, which is what lets `end_by`'s delivery
+    // happen here; the set is a valid, initialised one.
+    unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &signal_set([signal]), std::ptr::null_mut()) };
     // Only if the signal could not end the process (nothing else can block it in this thread).
     std::process::exit(128 + signal);
 }

@@ -94,6 +94,11 @@ impl Symbolizer {
             .filter_map(|(index, module)| Some((index, Some(opened.remove(&identity(module)?)?))))
             .collect();
         self.modules = modules;
+        self.forget_addresses();
+    }
+
+    /// Forgets what addresses resolved to, and the names interned for them.
+    fn forget_addresses(&mut self) {
         self.cache.clear();
         self.strings.clear();
     }
@@ -104,8 +109,7 @@ impl Symbolizer {
             return hit.clone();
         }
         if self.cache.len() >= MAX_CACHED {
-            self.cache.clear();
-            self.strings.clear();
+            self.forget_addresses();
         }
         let module = self.modules.iter().position(|m| m.text_in_memory().contains(&address));
         let frames = module.map(|index| self.lookup(index, address)).unwrap_or_default();
