@@ -480,6 +480,19 @@ pub(crate) fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// `text` for a URL query or a percent-encoded value (RFC 3986 unreserved characters kept).
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn parse_propagators((name, value): Var) -> Result<Vec<crate::Propagator>, ConfigError> {
     let mut propagators = Vec::new();
     for item in value.split(',').map(str::trim) {

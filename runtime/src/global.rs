@@ -132,6 +132,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         return Err(InitError::AlreadyInitialized);
     }
     install_panic_hook();
+    crate::stderr::hide_secrets(credentials(&settings));
     if settings.disabled {
         *state = State::Disabled;
         return Ok(Guard { _private: () });
@@ -155,6 +156,14 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     SHARED.store(shared, Ordering::Release);
     *state = State::Running(Running { control, reporter, shutdown_timeout, profiler });
     Ok(Guard { _private: () })
+}
+
+/// The credentials the exporters send, which no line on standard error may show.
+fn credentials(settings: &Settings) -> Vec<&str> {
+    let otlp = settings.backends.otlp.iter().flat_map(|otlp| otlp.headers.values());
+    let pyroscope = settings.profiler.pyroscope.iter().flat_map(|pyroscope| pyroscope.headers.values());
+    let skywalking = settings.backends.skywalking.iter().filter_map(|skywalking| skywalking.authentication.as_deref());
+    otlp.chain(pyroscope).filter_map(|value| value.to_str().ok()).chain(skywalking).collect()
 }
 
 /// Exports everything finished so far and waits for the exporters to write it, for at most

@@ -227,7 +227,9 @@ pub(crate) fn check_status(answer: &Answer) -> Result<(), ExportError> {
     if status.is_success() {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]).trim().to_owned();
+    // All of it: the line that shows it hides credentials before it bounds its length
+    // (`stderr_line!`), so a cut never leaves part of an echoed secret.
+    let text = String::from_utf8_lossy(&answer.body).trim().to_owned();
     let reason = if text.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {text}") };
     Err(match status.as_u16() {
         401 | 403 => ExportError::Unauthorized(format!("HTTP {status}")),

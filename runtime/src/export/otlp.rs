@@ -134,8 +134,6 @@ pub(crate) struct OtlpExporter {
     resource: ProtoResource,
     transport: Transport,
     timeout: Duration,
-    /// Header values, kept out of anything logged.
-    secrets: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -160,7 +158,6 @@ impl OtlpExporter {
             Protocol::HttpJson => "http/json",
         };
         let name = format!("otlp ({protocol} {})", config.endpoint);
-        let secrets = config.headers.values().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
         let transport = match config.protocol {
             Protocol::Grpc => {
                 let target = GrpcTarget { uri: config.endpoint.clone(), ca: config.ca.clone() };
@@ -189,7 +186,7 @@ impl OtlpExporter {
                 Transport::Http { client, headers, json: json.then(|| RequestWriter::new(resource)) }
             }
         };
-        Self { name, resource: otlp_model::resource(resource), transport, timeout: config.timeout, secrets }
+        Self { name, resource: otlp_model::resource(resource), transport, timeout: config.timeout }
     }
 
     fn request(&self, batch: &Batch) -> ExportTraceServiceRequest {
@@ -236,14 +233,13 @@ impl Exporter for OtlpExporter {
     }
 
     async fn send(&mut self, payload: &Bytes) -> Result<Sent, ExportError> {
-        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
         let response = match &mut self.transport {
             Transport::Grpc { grpc, metadata } => {
                 let grpc = grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
                 let request = grpc::request(payload.clone(), metadata, self.timeout);
                 grpc::unary::<ExportTraceServiceResponse>(grpc, EXPORT_PATH, request)
                     .await
-                    .map_err(|status| grpc::classify(&status, &secrets))?
+                    .map_err(|status| grpc::classify(&status))?
             }
             Transport::Http { client, headers, json } => {
                 let client = client.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;

@@ -18,7 +18,7 @@ use super::backends::Lookup;
 use super::gzip::{gzip, Compression};
 use super::http_client::{self, HttpClient, HttpTarget};
 use super::{ExportError, Exporter, ProfileWindow, Sent};
-use crate::config::ConfigError;
+use crate::config::{percent_encode, ConfigError};
 use crate::profiler::proto::push::v1::{PushRequest, RawProfileSeries, RawSample};
 use crate::profiler::proto::types::v1::LabelPair;
 use crate::profiler::PyroscopeApi;
@@ -33,7 +33,7 @@ pub(crate) struct PyroscopeConfig {
     address: HttpTarget,
     api: PyroscopeApi,
     /// `Authorization` (basic) and `X-Scope-OrgID`, marked sensitive.
-    headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// `PYROSCOPE_TAGS`: static series labels.
     tags: Vec<(String, String)>,
 }
@@ -203,19 +203,6 @@ fn uuid_v4() -> String {
     let low = (crate::id::random_u64() & !(0b11 << 62)) | (0b10 << 62);
     let hex = format!("{high:016x}{low:016x}");
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
-}
-
-/// `text` for a URL query value (RFC 3986 unreserved characters kept).
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

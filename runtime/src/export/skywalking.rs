@@ -116,7 +116,6 @@ pub(crate) struct SkywalkingExporter {
     grpc: Result<Grpc<Channel>, String>,
     metadata: MetadataMap,
     timeout: Duration,
-    token: String,
 }
 
 impl SkywalkingExporter {
@@ -149,7 +148,7 @@ impl SkywalkingExporter {
                 timeout: config.timeout,
             }));
         }
-        Self { name, identity, grpc, metadata, timeout: config.timeout, token }
+        Self { name, identity, grpc, metadata, timeout: config.timeout }
     }
 }
 
@@ -176,13 +175,12 @@ impl Exporter for SkywalkingExporter {
 
     async fn send(&mut self, segments: &Vec<Bytes>) -> Result<Sent, ExportError> {
         let grpc = self.grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
-        let classify = |status: tonic::Status| grpc::classify(&status, &[self.token.as_str()]);
         grpc.ready().await.map_err(|e| ExportError::retryable(format!("unavailable: {e}")))?;
         let stream = tokio_stream::iter(segments.clone());
         let request = grpc::request(stream, &self.metadata, self.timeout);
         grpc.client_streaming(request, PathAndQuery::from_static(COLLECT_PATH), PreEncoded::<Commands>::default())
             .await
-            .map_err(classify)?;
+            .map_err(|status| grpc::classify(&status))?;
         Ok(Sent::default())
     }
 }
