@@ -318,8 +318,10 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// An error showing `value`, with any URL user information in it hidden
+    /// ([`without_userinfo`]).
     pub(crate) fn new(variable: &'static str, value: &str, expected: impl Into<String>) -> Self {
-        Self { variable, value: Some(value.to_owned()), expected: expected.into() }
+        Self { variable, value: Some(without_userinfo(value)), expected: expected.into() }
     }
 
     /// An error about a value that may hold credentials (headers, URLs with user information):
@@ -348,6 +350,17 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// `value` with everything from just after its first `://` (or its start) to its last `@`
+/// replaced by `<redacted>`: a URL's `user:password@`, found by the URL's shape rather than by
+/// known secrets, since a configuration error is shown before any secret is registered. The
+/// span is wide on purpose, so that a password holding `/`, `#`, `,` or `://` (the mistakes that
+/// make a URL unparseable) is hidden whole; a non-URL value with an `@` loses a little detail.
+fn without_userinfo(value: &str) -> String {
+    let Some(at) = value.rfind('@') else { return value.to_owned() };
+    let start = value[..at].find("://").map_or(0, |scheme| scheme + 3);
+    format!("{}{}{}", &value[..start], crate::stderr::REDACTED, &value[at..])
+}
 
 /// For tests: a variable lookup answering from `vars`, as `Config::resolve` hands exporters.
 #[cfg(test)]
@@ -650,14 +663,32 @@ mod tests {
 
     #[test]
     fn errors_never_echo_credentials() {
-        for (var, value) in [
-            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t,broken"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cr3t@collector:4317"),
+        let http = ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+        let profiles = ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope");
+        for (exporter, vars) in [
+            ("otlp", [("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t,broken"), http]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cr3t@collector:4317"), http]),
+            // A wrong scheme, a URL that does not parse, no scheme at all.
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://user:s3cr3t@collector:4317"), profiles]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3cr3t@coll ector:4317"), profiles]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "user:s3cr3t@collector:4318"), http]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3/cr#3t,@x://@collector:4317"), http]),
+            ("skywalking", [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800,grpc://user:s3cr3t@oap:11800"), http]),
+            ("datadog", [("DD_TRACE_AGENT_URL", "tcp://user:s3cr3t@agent:8126"), http]),
+            ("none", [("PYROSCOPE_SERVER_ADDRESS", "ftp://user:s3cr3t@pyroscope:4040"), profiles]),
         ] {
-            let err = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp"), (var, value)]).unwrap_err();
-            assert_eq!(err.variable(), var);
-            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+            let env = [("OTEL_TRACES_EXPORTER", exporter), vars[0], vars[1]];
+            let err = resolve(Config::new(), &env).unwrap_err();
+            assert_eq!(err.variable(), vars[0].0);
+            for shown in [err.to_string(), format!("{err:?}"), format!("{:?}", crate::InitError::from(err))] {
+                assert!(!shown.contains("s3") && !shown.contains("cr3t") && !shown.contains("user:"), "{shown}");
+            }
         }
+        let err = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp,zipkin://u:pw@z")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid OTEL_TRACES_EXPORTER=\"otlp,zipkin://<redacted>@z\": expected {}", err.expected)
+        );
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl HttpTarget {
             _ => return Err(invalid()),
         };
         let authority = uri.authority().ok_or_else(invalid)?;
-        if authority.as_str().contains('@') {
+        // Anywhere in the URL, not only in what parsed as the authority: a password holding a
+        // `/` or `?` ends the authority early and would be shown as the path.
+        if url.contains('@') {
             return Err(ConfigError::secret(
                 name,
                 "a URL without user information (credentials go in their own variables)",
@@ -273,7 +275,7 @@ mod tests {
         assert!(matches!(target.address, Address::Tcp { port: 443, tls: true, ref host } if host == "::1"));
         let target = HttpTarget::parse("X", "unix:///var/run/datadog/apm.socket").unwrap().with_path("/v0.4/traces");
         assert_eq!(target.to_string(), "unix:///var/run/datadog/apm.socket/v0.4/traces");
-        for bad in ["localhost:4318", "ftp://x", "http://user:pw@host/", "unix://"] {
+        for bad in ["localhost:4318", "ftp://x", "http://user:pw@host/", "http://user:p/w@host/", "unix://"] {
             assert_eq!(HttpTarget::parse("X", bad).unwrap_err().variable(), "X", "{bad}");
         }
     }
