@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod hostile;
 pub mod profiles;
 
 /// One exported span, flattened out of its `ExportTraceServiceRequest` line.
