@@ -5,8 +5,8 @@
 //! over defaults, so a built binary can be re-pointed without a rebuild. Standard names are
 //! used where they exist (`OTEL_*`); `SPANSCOPE_*` covers the rest. A value that does not
 //! parse, lies beyond its variable's bounds or is not UTF-8 is an error naming the variable,
-//! never a silent fallback ([`env`] reads them all). A value given in code is brought within the
-//! same bounds.
+//! never a silent fallback ([`env`](mod@env) reads them all). A value given in code is brought
+//! within the same bounds.
 
 use std::ffi::OsString;
 use std::fmt;

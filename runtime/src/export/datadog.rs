@@ -1,6 +1,6 @@
 //! The Datadog exporter: MessagePack traces `POST`ed to the agent's `/v0.4/traces`
-//! (`DD_TRACE_AGENT_URL`, else `http://DD_AGENT_HOST:DD_TRACE_AGENT_PORT`, default
-//! `localhost:8126`; `unix:///path` for the agent's socket).
+//! (`DD_TRACE_AGENT_URL`, else `http://DD_AGENT_HOST:DD_TRACE_AGENT_PORT`, a port from 1 to
+//! 65535, default `localhost:8126`; `unix:///path` for the agent's socket).
 //!
 //! Each batch is an array of trace chunks (the batch's segments grouped by trace), each an array
 //! of span maps, mapped as Datadog's OpenTelemetry mapping does: 64-bit trace id (the low half;

@@ -7,6 +7,10 @@
 //! `/v1/traces` appended for HTTP; the defaults are `http://localhost:4317` (gRPC, the default
 //! protocol here) and `http://localhost:4318/v1/traces`. `..._TRACES_*` variables win over the
 //! generic ones. A scheme-less gRPC endpoint (`collector:4317`) means plain `http://`.
+//!
+//! `OTEL_EXPORTER_OTLP_TIMEOUT` is OpenTelemetry's timeout: milliseconds up to 2³¹ − 1, 0 meaning
+//! no limit (that longest timeout). `OTEL_EXPORTER_OTLP_HEADERS` values must be printable ASCII,
+//! as headers and gRPC metadata must: any other is refused at start-up, never left out.
 
 use std::time::Duration;
 

@@ -7,6 +7,10 @@
 //! (`SPANSCOPE_PYROSCOPE_API=ingest`): `POST {address}/ingest?name=…&from=…&until=…&format=pprof`
 //! with the gzipped pprof as body. Basic auth and `X-Scope-OrgID` on both; credentials are never
 //! logged. Answers are classified as for every HTTP exporter (`check_status`).
+//!
+//! A value the server would refuse every time stops start-up instead: a tag key that is no label
+//! name (letters, digits, `_`, `.`) or is `__name__` or `service_name`, a user with `:`, a user or
+//! password with a control character.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -12,8 +12,10 @@
 //!   exit span's peer, error flag, tags as strings, logs (an `exception` log becomes the Java
 //!   agent's `event=error`, `error.kind`, `message`), skipAnalysis from `sw8-x`.
 //!
-//! `SW_AGENT_AUTHENTICATION` travels as the `authentication` metadata of every call. The
-//! instance registers and keeps alive on `ManagementService` ([`skywalking_management`]).
+//! `SW_AGENT_AUTHENTICATION` travels as the `authentication` metadata of every call (a token
+//! that is not printable ASCII cannot, and stops start-up). The instance registers and keeps
+//! alive on `ManagementService` ([`skywalking_management`]). The heartbeat period and the
+//! upstream timeout are whole seconds from 1 to 3600.
 //!
 //! [`skywalking_management`]: super::skywalking_management
 
