@@ -167,7 +167,8 @@ impl Config {
     }
 
     /// A default for the environment variable `name`, for settings that have no method of their
-    /// own (a backend's endpoint, headers, timeouts...): the environment still wins.
+    /// own (a backend's endpoint, headers, timeouts...): the environment still wins. It is read as
+    /// the variable would be, bounds and errors included.
     pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.push((name.into(), value.into()));
         self
