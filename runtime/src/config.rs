@@ -4,13 +4,23 @@
 //! Environment variables win over [`Config`] values (and so over macro arguments), which win
 //! over defaults, so a built binary can be re-pointed without a rebuild. Standard names are
 //! used where they exist (`OTEL_*`); `SPANSCOPE_*` covers the rest. A value that does not
-//! parse is an error naming the variable, never a silent fallback.
+//! parse, lies beyond its variable's bounds or is not UTF-8 is an error naming the variable,
+//! never a silent fallback ([`env`](mod@env) reads them all). A value given in code is brought
+//! within the same bounds.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::span::Sampler;
+
+pub(crate) mod env;
+
+use env::{
+    parse_bool, parse_choice, parse_count, parse_folder, parse_list, parse_millis, parse_pairs, parse_timeout,
+    PairText, Var, Vars, MAX_COUNT, MAX_SECONDS, OTEL_MAX_MILLIS,
+};
 
 /// Where finished traces go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +72,7 @@ impl Config {
         self
     }
 
-    /// Turns every span into a no-op (`OTEL_SDK_DISABLED` wins).
+    /// Turns every span into a no-op (`OTEL_SDK_DISABLED`, `true` or `false`, wins).
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.disabled = Some(disabled);
         self
@@ -86,50 +96,53 @@ impl Config {
         self
     }
 
-    /// The folder of the local exporter (`SPANSCOPE_OUT_DIR` wins; default `./spanscope-out`).
+    /// The folder of the local exporters (`SPANSCOPE_OUT_DIR` wins; default `./spanscope-out`). A
+    /// path over 4000 bytes, or with a name in it over 255, is refused: no file could be
+    /// written there.
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
         self
     }
 
-    /// The most the local exporters keep in their folder, in MB (`SPANSCOPE_OUT_MAX_MB` wins;
-    /// default 1024): half for traces, half for the profiles this process writes. Past it the
-    /// oldest are deleted, so that a service left on the default exporter does not fill its
-    /// disk. (Profiles left by earlier processes in the folder are not counted or deleted.)
+    /// The most the local exporters keep in their folder, in MB, 1 to 16777216 (16 TiB)
+    /// (`SPANSCOPE_OUT_MAX_MB` wins; default 1024): half for traces, half for the profiles this
+    /// process writes. Past it the oldest are deleted, so that a service left on the default
+    /// exporter does not fill its disk. (Profiles left by earlier processes in the folder are
+    /// not counted or deleted.)
     pub fn out_max_mb(mut self, megabytes: usize) -> Self {
         self.out_max_mb = Some(megabytes);
         self
     }
 
-    /// Segments that may wait for export before new ones are dropped
+    /// Segments that may wait for export before new ones are dropped, 1 to 16777216
     /// (`OTEL_BSP_MAX_QUEUE_SIZE` wins; default 2048).
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.max_queue_size = Some(size);
         self
     }
 
-    /// The longest a finished segment waits before export (`OTEL_BSP_SCHEDULE_DELAY`, in ms,
-    /// wins; default 5 s).
+    /// The longest a finished segment waits before export, at most 2³¹ − 1 ms (about 24.8
+    /// days) (`OTEL_BSP_SCHEDULE_DELAY`, in ms, wins; default 5 s; 0: at once).
     pub fn schedule_delay(mut self, delay: Duration) -> Self {
         self.schedule_delay = Some(delay);
         self
     }
 
-    /// Spans sent in one export request at most, a segment never being split
-    /// (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` wins; default 512).
+    /// Spans sent in one export request at most, a segment never being split, 1 to 16777216
+    /// and no more than the queue size (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE` wins; default 512).
     pub fn max_export_batch_size(mut self, size: usize) -> Self {
         self.max_export_batch_size = Some(size);
         self
     }
 
-    /// How long shutdown and [`flush`](crate::flush) wait for the exporters
-    /// (`SPANSCOPE_SHUTDOWN_TIMEOUT`, in ms, wins; default 5 s).
+    /// How long shutdown and [`flush`](crate::flush) wait for the exporters, at most an hour
+    /// (`SPANSCOPE_SHUTDOWN_TIMEOUT`, in ms from 1 to 3600000, wins; default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self
     }
 
-    /// Spans one segment records at most; more are counted and dropped
+    /// Spans one segment records at most, 1 to 16777216; more are counted and dropped
     /// (`SPANSCOPE_MAX_SPANS_PER_SEGMENT` wins; default 1000).
     pub fn max_spans_per_segment(mut self, max: u32) -> Self {
         self.max_spans_per_segment = Some(max);
@@ -154,101 +167,97 @@ impl Config {
     }
 
     /// A default for the environment variable `name`, for settings that have no method of their
-    /// own (a backend's endpoint, headers, timeouts...): the environment still wins.
+    /// own (a backend's endpoint, headers, timeouts...): the environment still wins. It is read as
+    /// the variable would be, bounds and errors included.
     pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.push((name.into(), value.into()));
         self
     }
 
-    /// The effective settings: environment, then this config, then defaults.
-    pub(crate) fn resolve(mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let vars = std::mem::take(&mut self.vars);
-        let var = |name: &'static str| {
-            env(name)
-                .or_else(|| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| (name, v))
-        };
-        let disabled = match var("OTEL_SDK_DISABLED") {
-            Some(v) => parse_bool(v)?,
-            None => self.disabled.unwrap_or(false),
-        };
+    /// The effective settings: `environment` (the process's, in `init`), then this config,
+    /// then defaults.
+    pub(crate) fn resolve(mut self, environment: &dyn Fn(&str) -> Option<OsString>) -> Result<Settings, ConfigError> {
+        let vars = Vars::new(environment, std::mem::take(&mut self.vars));
+        let disabled = vars.read("OTEL_SDK_DISABLED", parse_bool)?.or(self.disabled).unwrap_or(false);
         let mut resource = self.resource;
-        if let Some((name, value)) = var("OTEL_RESOURCE_ATTRIBUTES") {
-            for (key, value) in parse_resource_attributes(name, &value)? {
-                resource.retain(|(k, _)| *k != key);
-                resource.push((key, value));
-            }
+        let attributes = vars.read("OTEL_RESOURCE_ATTRIBUTES", |var| parse_pairs(var, PairText::PercentEncoded))?;
+        for (key, value) in attributes.unwrap_or_default() {
+            resource.retain(|(k, _)| *k != key);
+            resource.push((key, value));
         }
         // Datadog's unified service tags map onto their OpenTelemetry resource attributes.
         for (dd, key) in [("DD_ENV", "deployment.environment.name"), ("DD_VERSION", "service.version")] {
-            if let Some((_, value)) = var(dd) {
+            if let Some((_, value)) = vars.get(dd)? {
                 if !resource.iter().any(|(k, _)| k == key) {
                     resource.push((key.to_owned(), value));
                 }
             }
         }
-        let service_name = var("OTEL_SERVICE_NAME")
-            .or_else(|| var("DD_SERVICE"))
-            .map(|(_, v)| v)
-            .or(self.service_name)
-            .or_else(|| resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()))
-            .unwrap_or_else(default_service_name);
+        let service_name = match vars.first(&["OTEL_SERVICE_NAME", "DD_SERVICE"])? {
+            Some((_, name)) => name,
+            None => self
+                .service_name
+                .or_else(|| resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()))
+                .unwrap_or_else(default_service_name),
+        };
         resource.retain(|(k, _)| k != "service.name");
-        let sampler = match var("OTEL_TRACES_SAMPLER") {
-            Some(v) => parse_sampler(v, var("OTEL_TRACES_SAMPLER_ARG"))?,
+        let sampler = match vars.get("OTEL_TRACES_SAMPLER")? {
+            Some(var) => parse_sampler(&var, vars.get("OTEL_TRACES_SAMPLER_ARG")?)?,
             None => self.sampler.unwrap_or_default(),
         };
-        let exporters = match var("OTEL_TRACES_EXPORTER") {
-            Some(v) => parse_exporters(v)?,
-            None => self.exporters.unwrap_or_else(|| vec![TracesExporter::Local]),
-        };
-        let out_dir = var("SPANSCOPE_OUT_DIR")
-            .map(|(_, v)| PathBuf::from(v))
+        let exporters = vars
+            .read("OTEL_TRACES_EXPORTER", |var| parse_list(var, TRACES_EXPORTERS))?
+            .or(self.exporters)
+            .unwrap_or_else(|| vec![TracesExporter::Local]);
+        let out_dir = vars
+            .read("SPANSCOPE_OUT_DIR", parse_folder)?
             .or(self.out_dir)
             .unwrap_or_else(|| PathBuf::from("spanscope-out"));
-        // Past 16 EiB a budget is no bound at all: saturate rather than wrap.
-        let out_max_bytes =
-            (parse_positive(var("SPANSCOPE_OUT_MAX_MB"), self.out_max_mb, 1024)? as u64).saturating_mul(MB);
-        let max_queue_size = parse_positive(var("OTEL_BSP_MAX_QUEUE_SIZE"), self.max_queue_size, 2048)?;
-        if max_queue_size > MAX_QUEUE_SIZE {
-            let value = max_queue_size.to_string();
-            return Err(ConfigError::new("OTEL_BSP_MAX_QUEUE_SIZE", &value, format!("at most {MAX_QUEUE_SIZE}")));
-        }
+        let out_max_mb = count(&vars, "SPANSCOPE_OUT_MAX_MB", self.out_max_mb, 1024)?;
+        let max_queue_size = count(&vars, "OTEL_BSP_MAX_QUEUE_SIZE", self.max_queue_size, 2048)?;
+        // OpenTelemetry's rule: a batch is never larger than the queue.
         let max_export_batch_size =
-            parse_positive(var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), self.max_export_batch_size, 512)?;
-        let schedule_delay = parse_millis(var("OTEL_BSP_SCHEDULE_DELAY"), self.schedule_delay, 5000)?;
-        // Deadlines are computed as `now + timeout`: keep them far from overflow.
+            count(&vars, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", self.max_export_batch_size, 512)?.min(max_queue_size);
+        let schedule_delay = vars.read("OTEL_BSP_SCHEDULE_DELAY", |var| parse_millis(var, 0..=OTEL_MAX_MILLIS))?;
+        let schedule_delay = schedule_delay.unwrap_or_else(|| {
+            self.schedule_delay.unwrap_or(Duration::from_secs(5)).min(Duration::from_millis(OTEL_MAX_MILLIS))
+        });
+        // 0 is refused: to OpenTelemetry's users a timeout of 0 means no limit, to others no wait.
         let shutdown_timeout =
-            parse_millis(var("SPANSCOPE_SHUTDOWN_TIMEOUT"), self.shutdown_timeout, 5000)?.min(MAX_TIMEOUT);
-        let propagators = match var("OTEL_PROPAGATORS") {
-            Some(v) => parse_propagators(v)?,
-            None => self.propagators.unwrap_or_else(|| default_propagators(&exporters)),
-        };
+            vars.read("SPANSCOPE_SHUTDOWN_TIMEOUT", |var| parse_millis(var, 1..=MAX_SECONDS * 1000))?;
+        let shutdown_timeout = shutdown_timeout.unwrap_or_else(|| {
+            self.shutdown_timeout.unwrap_or(Duration::from_secs(5)).min(Duration::from_secs(MAX_SECONDS))
+        });
+        let propagator_names = crate::Propagator::ALL.map(|p| (p.name(), p));
+        let propagators = vars
+            .read("OTEL_PROPAGATORS", |var| parse_list(var, &propagator_names))?
+            .or(self.propagators)
+            .unwrap_or_else(|| default_propagators(&exporters));
         let hostname = hostname();
-        let service_instance = var("SW_AGENT_INSTANCE_NAME")
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| format!("{}@{hostname}", crate::id::TraceId::random()));
-        let export_timeout = parse_millis(var("OTEL_BSP_EXPORT_TIMEOUT"), None, 30_000)?;
-        let export_backlog = parse_positive(var("SPANSCOPE_EXPORT_BACKLOG"), None, 65_536)?;
-        let max_backoff = parse_millis(var("SPANSCOPE_EXPORT_MAX_BACKOFF"), None, 5000)?;
-        let backends = crate::export::BackendSettings::resolve(&exporters, &var)?;
-        let profiler = self.profiler.resolve(&var)?;
-        let max_spans = parse_positive(
-            var("SPANSCOPE_MAX_SPANS_PER_SEGMENT"),
-            self.max_spans_per_segment.map(|m| m as usize),
-            1000,
-        )?;
+        let service_instance = match vars.get("SW_AGENT_INSTANCE_NAME")? {
+            Some((_, name)) => name,
+            None => format!("{}@{hostname}", crate::id::TraceId::random()),
+        };
+        let export_timeout = vars.read("OTEL_BSP_EXPORT_TIMEOUT", parse_timeout)?.unwrap_or(Duration::from_secs(30));
+        let export_backlog = count(&vars, "SPANSCOPE_EXPORT_BACKLOG", None, 65_536)?;
+        // Below the first retry's pause (100 ms), a failing backend would be retried in a tight loop.
+        let max_backoff = vars
+            .read("SPANSCOPE_EXPORT_MAX_BACKOFF", |var| parse_millis(var, 100..=MAX_SECONDS * 1000))?
+            .unwrap_or(Duration::from_secs(5));
+        let backends = crate::export::BackendSettings::resolve(&exporters, &vars)?;
+        let profiler = self.profiler.resolve(&vars)?;
+        let max_spans =
+            count(&vars, "SPANSCOPE_MAX_SPANS_PER_SEGMENT", self.max_spans_per_segment.map(|m| m as usize), 1000)?;
         Ok(Settings {
             service_name,
             disabled,
             sampler,
             exporters,
             out_dir,
-            out_max_bytes,
+            out_max_bytes: out_max_mb as u64 * MB,
             max_queue_size,
             schedule_delay,
-            max_export_batch_size: max_export_batch_size.min(max_queue_size),
+            max_export_batch_size,
             shutdown_timeout,
             max_spans_per_segment: u32::try_from(max_spans).unwrap_or(u32::MAX),
             resource,
@@ -264,13 +273,24 @@ impl Config {
     }
 }
 
-/// The largest export queue, in segments (a bounded queue this size is still allocatable).
-const MAX_QUEUE_SIZE: usize = 1 << 24;
+/// A count read from `name` (1 to [`MAX_COUNT`]), else the configured one brought within those
+/// bounds, else `default`.
+fn count(vars: &Vars<'_>, name: &'static str, configured: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    let read = vars.read(name, |var| parse_count(var, 1..=MAX_COUNT))?;
+    Ok(read.unwrap_or_else(|| configured.unwrap_or(default).clamp(1, MAX_COUNT)))
+}
+
+/// The names of `OTEL_TRACES_EXPORTER`.
+const TRACES_EXPORTERS: &[(&str, TracesExporter)] = &[
+    ("local", TracesExporter::Local),
+    ("console", TracesExporter::Console),
+    ("otlp", TracesExporter::Otlp),
+    ("skywalking", TracesExporter::Skywalking),
+    ("datadog", TracesExporter::Datadog),
+];
+
 /// A megabyte, as `SPANSCOPE_OUT_MAX_MB` counts them.
 const MB: u64 = 1 << 20;
-
-/// The longest shutdown or flush wait.
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Resolved settings.
 #[derive(Debug, Clone)]
@@ -362,23 +382,7 @@ fn without_userinfo(value: &str) -> String {
     format!("{}{}{}", &value[..start], crate::stderr::REDACTED, &value[at..])
 }
 
-/// For tests: a variable lookup answering from `vars`, as `Config::resolve` hands exporters.
-#[cfg(test)]
-pub(crate) fn lookup_in<'a>(vars: &'a [(&'static str, &str)]) -> impl Fn(&'static str) -> Option<Var> + 'a {
-    move |name| vars.iter().find(|(k, _)| *k == name).map(|(k, v)| (*k, (*v).to_owned()))
-}
-
-/// An environment variable's name and its (non-blank) value.
-pub(crate) type Var = (&'static str, String);
-
-pub(crate) fn parse_bool((name, value): Var) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ConfigError::new(name, &value, "`true` or `false`")),
-    }
-}
-
+/// A ratio from 0 to 1 (`NaN` is refused); 1 when unset.
 fn parse_ratio(arg: Option<Var>) -> Result<f64, ConfigError> {
     let Some((name, value)) = arg else { return Ok(1.0) };
     match value.trim().parse::<f64>() {
@@ -387,143 +391,24 @@ fn parse_ratio(arg: Option<Var>) -> Result<f64, ConfigError> {
     }
 }
 
-fn parse_sampler((name, value): Var, arg: Option<Var>) -> Result<Sampler, ConfigError> {
-    Ok(match value.trim() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatio(parse_ratio(arg)?),
-        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
-        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(parse_ratio(arg)?),
-        _ => {
-            return Err(ConfigError::new(
-                name,
-                &value,
-                "one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_traceidratio",
-            ))
-        }
+/// `OTEL_TRACES_SAMPLER`; the ratio samplers take theirs from `arg` (`OTEL_TRACES_SAMPLER_ARG`),
+/// which the others ignore.
+fn parse_sampler(var: &Var, arg: Option<Var>) -> Result<Sampler, ConfigError> {
+    let sampler = parse_choice(
+        var,
+        &[
+            ("always_on", Sampler::AlwaysOn),
+            ("always_off", Sampler::AlwaysOff),
+            ("traceidratio", Sampler::TraceIdRatio(1.0)),
+            ("parentbased_always_on", Sampler::ParentBasedAlwaysOn),
+            ("parentbased_traceidratio", Sampler::ParentBasedTraceIdRatio(1.0)),
+        ],
+    )?;
+    Ok(match sampler {
+        Sampler::TraceIdRatio(_) => Sampler::TraceIdRatio(parse_ratio(arg)?),
+        Sampler::ParentBasedTraceIdRatio(_) => Sampler::ParentBasedTraceIdRatio(parse_ratio(arg)?),
+        fixed => fixed,
     })
-}
-
-fn parse_exporters((name, value): Var) -> Result<Vec<TracesExporter>, ConfigError> {
-    let mut exporters = Vec::new();
-    for item in value.split(',').map(str::trim) {
-        let exporter = match item {
-            "local" => TracesExporter::Local,
-            "console" => TracesExporter::Console,
-            "otlp" => TracesExporter::Otlp,
-            "skywalking" => TracesExporter::Skywalking,
-            "datadog" => TracesExporter::Datadog,
-            "none" => continue,
-            _ => {
-                return Err(ConfigError::new(
-                    name,
-                    &value,
-                    "a comma-separated list of local, console, otlp, skywalking, datadog, none",
-                ))
-            }
-        };
-        if !exporters.contains(&exporter) {
-            exporters.push(exporter);
-        }
-    }
-    Ok(exporters)
-}
-
-pub(crate) fn parse_positive(
-    var: Option<Var>,
-    configured: Option<usize>,
-    default: usize,
-) -> Result<usize, ConfigError> {
-    match var {
-        Some((name, value)) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(ConfigError::new(name, &value, "a positive integer")),
-        },
-        None => Ok(configured.unwrap_or(default).max(1)),
-    }
-}
-
-pub(crate) fn parse_millis(
-    var: Option<Var>,
-    configured: Option<Duration>,
-    default_ms: u64,
-) -> Result<Duration, ConfigError> {
-    match var {
-        Some((name, value)) => match value.trim().parse::<u64>() {
-            Ok(ms) => Ok(Duration::from_millis(ms)),
-            _ => Err(ConfigError::new(name, &value, "a whole number of milliseconds")),
-        },
-        None => Ok(configured.unwrap_or(Duration::from_millis(default_ms))),
-    }
-}
-
-/// `key1=value1,key2=value2`, values percent-encoded (W3C Baggage octets), per the
-/// OpenTelemetry resource SDK specification.
-fn parse_resource_attributes(name: &'static str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    let mut attributes = Vec::new();
-    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let decoded = pair.split_once('=').and_then(|(k, v)| {
-            let key = k.trim();
-            (!key.is_empty()).then(|| Some((percent_decode(key)?, percent_decode(v.trim())?))).flatten()
-        });
-        match decoded {
-            Some(attribute) => attributes.push(attribute),
-            None => {
-                return Err(ConfigError::new(name, value, "comma-separated key=value pairs, values percent-encoded"))
-            }
-        }
-    }
-    Ok(attributes)
-}
-
-pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// `text` for a URL query or a percent-encoded value (RFC 3986 unreserved characters kept).
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-fn parse_propagators((name, value): Var) -> Result<Vec<crate::Propagator>, ConfigError> {
-    let mut propagators = Vec::new();
-    for item in value.split(',').map(str::trim) {
-        if item == "none" {
-            continue;
-        }
-        let Some(propagator) = crate::Propagator::from_name(item) else {
-            return Err(ConfigError::new(
-                name,
-                &value,
-                "a comma-separated list of tracecontext, baggage, sw8, datadog, b3, b3multi, none",
-            ));
-        };
-        if !propagators.contains(&propagator) {
-            propagators.push(propagator);
-        }
-    }
-    Ok(propagators)
 }
 
 /// The kernel's host name; `HOSTNAME`, then `localhost`, where it cannot be read.
@@ -561,7 +446,7 @@ mod tests {
 
     fn resolve(config: Config, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        config.resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        config.resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| OsString::from(v)))
     }
 
     #[test]
@@ -576,8 +461,8 @@ mod tests {
         assert_eq!(s.out_max_bytes, 8 << 20);
         let s = resolve(Config::new().out_max_mb(8), &[("SPANSCOPE_OUT_MAX_MB", "64")]).unwrap();
         assert_eq!(s.out_max_bytes, 64 << 20);
-        let s = resolve(Config::new(), &[("SPANSCOPE_OUT_MAX_MB", "18446744073709551615")]).unwrap();
-        assert_eq!(s.out_max_bytes, u64::MAX);
+        let s = resolve(Config::new(), &[("SPANSCOPE_OUT_MAX_MB", "16777216")]).unwrap();
+        assert_eq!(s.out_max_bytes, 1 << 44);
         let s = resolve(Config::new().service_name("checkout"), &[]).unwrap();
         assert_eq!(s.service_name, "checkout");
         let s = resolve(Config::new().service_name("checkout"), &[("OTEL_SERVICE_NAME", "orders")]).unwrap();
@@ -712,5 +597,106 @@ mod tests {
             resolve(Config::new(), &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")])
                 .unwrap_err();
         assert_eq!(err.variable(), "OTEL_TRACES_SAMPLER_ARG");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn values_that_are_not_utf8_name_their_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        for var in ["OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "SPANSCOPE_OUT_DIR", "OTEL_SERVICE_NAME"] {
+            let environment = |name: &str| (name == var).then(|| OsString::from_vec(b"none\xff".to_vec()));
+            let err = Config::new().resolve(&environment).unwrap_err();
+            assert_eq!(err.variable(), var, "{err}");
+        }
+        // A backend's variables are read only when its exporter is configured.
+        let environment = |name: &str| match name {
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from_vec(b"api-key=s3cr3t\xff".to_vec())),
+            _ => None,
+        };
+        assert!(Config::new().resolve(&environment).is_ok());
+        let err = Config::new().exporters([TracesExporter::Otlp]).resolve(&environment).unwrap_err();
+        assert_eq!(err.variable(), "OTEL_EXPORTER_OTLP_HEADERS");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn values_beyond_their_bounds_name_their_variable() {
+        for (var, value) in [
+            ("OTEL_BSP_SCHEDULE_DELAY", "2147483648"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "18446744073709551615"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "400000000000000"),
+            ("SPANSCOPE_SHUTDOWN_TIMEOUT", "0"),
+            ("SPANSCOPE_SHUTDOWN_TIMEOUT", "3600001"),
+            ("SPANSCOPE_EXPORT_MAX_BACKOFF", "0"),
+            ("SPANSCOPE_EXPORT_MAX_BACKOFF", "99"),
+            ("SPANSCOPE_EXPORT_MAX_BACKOFF", "3600001"),
+            ("SPANSCOPE_EXPORT_BACKLOG", "0"),
+            ("SPANSCOPE_EXPORT_BACKLOG", "16777217"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "16777217"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "18446744073709551616"),
+            ("SPANSCOPE_MAX_SPANS_PER_SEGMENT", "0"),
+            ("SPANSCOPE_MAX_SPANS_PER_SEGMENT", "4294967296"),
+            ("SPANSCOPE_OUT_MAX_MB", "0"),
+            ("SPANSCOPE_OUT_MAX_MB", "18446744073709551615"),
+            ("OTEL_TRACES_EXPORTER", ","),
+            ("OTEL_PROPAGATORS", " , "),
+            ("OTEL_SDK_DISABLED", "on"),
+        ] {
+            let err = resolve(Config::new(), &[(var, value)]).unwrap_err();
+            assert_eq!(err.variable(), var, "{value}: {err}");
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        let long = "d".repeat(256);
+        let err = resolve(Config::new(), &[("SPANSCOPE_OUT_DIR", &long)]).unwrap_err();
+        assert_eq!(err.variable(), "SPANSCOPE_OUT_DIR", "{err}");
+        for ratio in ["NaN", "inf", "-0.5", "1.01"] {
+            let vars = [("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", ratio)];
+            assert_eq!(resolve(Config::new(), &vars).unwrap_err().variable(), "OTEL_TRACES_SAMPLER_ARG", "{ratio}");
+        }
+    }
+
+    #[test]
+    fn bounds_and_spellings_that_work() {
+        let s = resolve(
+            Config::new(),
+            &[
+                ("OTEL_BSP_EXPORT_TIMEOUT", "0"),
+                ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+                ("SPANSCOPE_EXPORT_MAX_BACKOFF", "100"),
+                ("SPANSCOPE_SHUTDOWN_TIMEOUT", "3600000"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "16777216"),
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16777216"),
+                ("OTEL_SDK_DISABLED", "FALSE"),
+                ("OTEL_TRACES_EXPORTER", "Console,,LOCAL"),
+                ("OTEL_TRACES_SAMPLER", "ALWAYS_OFF"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.export_timeout, env::NO_LIMIT, "OpenTelemetry's timeout 0: no limit");
+        assert_eq!(s.schedule_delay, Duration::ZERO);
+        assert_eq!((s.max_backoff, s.shutdown_timeout), (Duration::from_millis(100), Duration::from_secs(3600)));
+        assert_eq!((s.max_queue_size, s.max_export_batch_size), (1 << 24, 1 << 24));
+        assert!(!s.disabled);
+        assert_eq!(s.exporters, [TracesExporter::Console, TracesExporter::Local]);
+        assert_eq!(s.sampler, Sampler::AlwaysOff);
+        // Values given in code are brought within the same bounds.
+        let s = resolve(
+            Config::new()
+                .schedule_delay(Duration::MAX)
+                .shutdown_timeout(Duration::MAX)
+                .max_queue_size(usize::MAX)
+                .max_export_batch_size(0)
+                .max_spans_per_segment(u32::MAX)
+                .out_max_mb(usize::MAX),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.schedule_delay, s.shutdown_timeout),
+            (Duration::from_millis((1 << 31) - 1), Duration::from_secs(3600))
+        );
+        assert_eq!((s.max_queue_size, s.max_export_batch_size, s.max_spans_per_segment), (1 << 24, 1, 1 << 24));
+        assert_eq!(s.out_max_bytes, 1 << 44);
     }
 }

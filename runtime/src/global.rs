@@ -126,7 +126,8 @@ pub fn init(config: Config) -> Guard {
 
 /// Like [`init`], returning configuration and output errors.
 pub fn try_init(config: Config) -> Result<Guard, InitError> {
-    let settings = config.resolve(&|name| std::env::var(name).ok())?;
+    // Read as the OS has them: a value that is not UTF-8 is an error naming its variable.
+    let settings = config.resolve(&|name| std::env::var_os(name))?;
     let mut state = state();
     if !matches!(*state, State::Idle) {
         return Err(InitError::AlreadyInitialized);

@@ -93,7 +93,7 @@ fn forms(credential: &str) -> Vec<String> {
         }
     }
     let encoded: Vec<String> =
-        forms.iter().map(|form| crate::config::percent_encode(form)).filter(|e| !forms.contains(e)).collect();
+        forms.iter().map(|form| crate::config::env::percent_encode(form)).filter(|e| !forms.contains(e)).collect();
     forms.extend(encoded);
     forms
 }

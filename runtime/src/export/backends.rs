@@ -1,14 +1,12 @@
 //! The settings of the network backends, read from the environment at `init` (only for the
 //! exporters configured, so a variable of an unused backend is never an error).
 
-use crate::config::{ConfigError, TracesExporter, Var};
+use crate::config::env::Vars;
+use crate::config::{ConfigError, TracesExporter};
 
 use super::datadog::DatadogConfig;
 use super::otlp::OtlpConfig;
 use super::skywalking::SkywalkingConfig;
-
-/// Looks an environment variable up (the environment first, then `Config::var`); blank is unset.
-pub(crate) type Lookup<'a> = &'a dyn Fn(&'static str) -> Option<Var>;
 
 /// Each configured backend's settings.
 #[derive(Debug, Clone, Default)]
@@ -19,12 +17,12 @@ pub(crate) struct BackendSettings {
 }
 
 impl BackendSettings {
-    pub(crate) fn resolve(exporters: &[TracesExporter], var: Lookup<'_>) -> Result<Self, ConfigError> {
+    pub(crate) fn resolve(exporters: &[TracesExporter], vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let wants = |kind| exporters.contains(&kind);
         Ok(Self {
-            otlp: wants(TracesExporter::Otlp).then(|| OtlpConfig::resolve(var)).transpose()?,
-            skywalking: wants(TracesExporter::Skywalking).then(|| SkywalkingConfig::resolve(var)).transpose()?,
-            datadog: wants(TracesExporter::Datadog).then(|| DatadogConfig::resolve(var)).transpose()?,
+            otlp: wants(TracesExporter::Otlp).then(|| OtlpConfig::resolve(vars)).transpose()?,
+            skywalking: wants(TracesExporter::Skywalking).then(|| SkywalkingConfig::resolve(vars)).transpose()?,
+            datadog: wants(TracesExporter::Datadog).then(|| DatadogConfig::resolve(vars)).transpose()?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The Datadog exporter: MessagePack traces `POST`ed to the agent's `/v0.4/traces`
-//! (`DD_TRACE_AGENT_URL`, else `http://DD_AGENT_HOST:DD_TRACE_AGENT_PORT`, default
-//! `localhost:8126`; `unix:///path` for the agent's socket).
+//! (`DD_TRACE_AGENT_URL`, else `http://DD_AGENT_HOST:DD_TRACE_AGENT_PORT`, a port from 1 to
+//! 65535, default `localhost:8126`; `unix:///path` for the agent's socket).
 //!
 //! Each batch is an array of trace chunks (the batch's segments grouped by trace), each an array
 //! of span maps, mapped as Datadog's OpenTelemetry mapping does: 64-bit trace id (the low half;
@@ -19,7 +19,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue};
 
-use super::backends::Lookup;
 use super::http_client::{self, HttpClient, HttpTarget};
 use super::msgpack::Writer;
 use super::otlp_json::push_json_string;
@@ -27,6 +26,7 @@ use super::otlp_model::split_host_port;
 use super::resource::Resource;
 use super::{Batch, ExportError, Exporter, Sent};
 use crate::clock::Converter;
+use crate::config::env::{parse_count, Vars};
 use crate::config::ConfigError;
 use crate::span::{RefKind, Segment, SpanKind};
 use crate::tag::TagValue;
@@ -38,17 +38,13 @@ pub(crate) struct DatadogConfig {
 }
 
 impl DatadogConfig {
-    pub(crate) fn resolve(var: Lookup<'_>) -> Result<Self, ConfigError> {
-        let base = match var("DD_TRACE_AGENT_URL") {
+    pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let base = match vars.get("DD_TRACE_AGENT_URL")? {
             Some((name, url)) => HttpTarget::parse(name, &url)?,
             None => {
-                let host = var("DD_AGENT_HOST").map_or_else(|| "localhost".to_owned(), |(_, h)| h.trim().to_owned());
-                let port = match var("DD_TRACE_AGENT_PORT") {
-                    None => 8126,
-                    Some((name, port)) => {
-                        port.trim().parse::<u16>().map_err(|_| ConfigError::new(name, &port, "a port number"))?
-                    }
-                };
+                let host =
+                    vars.get("DD_AGENT_HOST")?.map_or_else(|| "localhost".to_owned(), |(_, h)| h.trim().to_owned());
+                let port = vars.read("DD_TRACE_AGENT_PORT", |var| parse_count(var, 1..=u16::MAX))?.unwrap_or(8126);
                 let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
                 HttpTarget::parse("DD_AGENT_HOST", &format!("http://{host}:{port}"))?
             }
@@ -304,8 +300,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&'static str, &str)]) -> Result<DatadogConfig, ConfigError> {
-        let lookup = crate::config::lookup_in(vars);
-        DatadogConfig::resolve(&lookup)
+        DatadogConfig::resolve(&Vars::of(vars))
     }
 
     #[test]
@@ -315,7 +310,9 @@ mod tests {
         assert_eq!(config.target.to_string(), "http://agent:9126/v0.4/traces");
         let config = resolve(&[("DD_TRACE_AGENT_URL", "http://other:1234"), ("DD_AGENT_HOST", "agent")]).unwrap();
         assert_eq!(config.target.to_string(), "http://other:1234/v0.4/traces");
-        assert_eq!(resolve(&[("DD_TRACE_AGENT_PORT", "x")]).unwrap_err().variable(), "DD_TRACE_AGENT_PORT");
+        for port in ["x", "0", "65536"] {
+            assert_eq!(resolve(&[("DD_TRACE_AGENT_PORT", port)]).unwrap_err().variable(), "DD_TRACE_AGENT_PORT");
+        }
         assert_eq!(resolve(&[("DD_TRACE_AGENT_URL", "agent:8126")]).unwrap_err().variable(), "DD_TRACE_AGENT_URL");
     }
 }

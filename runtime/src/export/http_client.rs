@@ -15,6 +15,7 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use super::{tls, ExportError};
+use crate::config::env::is_header_text;
 use crate::config::ConfigError;
 
 /// Response bodies longer than this are cut (the exporters only read small JSON or protobuf
@@ -258,7 +259,11 @@ pub(crate) fn basic_authorization(credentials: &str) -> HeaderValue {
 
 /// A header value from configuration text; an error names the variable.
 pub(crate) fn header_value(name: &'static str, value: &str) -> Result<HeaderValue, ConfigError> {
-    HeaderValue::from_str(value).map_err(|_| ConfigError::new(name, value, "header values of visible ASCII"))
+    let invalid = || ConfigError::new(name, value, "header values of visible ASCII");
+    if !is_header_text(value) {
+        return Err(invalid());
+    }
+    HeaderValue::from_str(value).map_err(|_| invalid())
 }
 
 #[cfg(test)]

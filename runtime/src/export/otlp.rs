@@ -7,6 +7,10 @@
 //! `/v1/traces` appended for HTTP; the defaults are `http://localhost:4317` (gRPC, the default
 //! protocol here) and `http://localhost:4318/v1/traces`. `..._TRACES_*` variables win over the
 //! generic ones. A scheme-less gRPC endpoint (`collector:4317`) means plain `http://`.
+//!
+//! `OTEL_EXPORTER_OTLP_TIMEOUT` is OpenTelemetry's timeout: milliseconds up to 2³¹ − 1, 0 meaning
+//! no limit (that longest timeout). `OTEL_EXPORTER_OTLP_HEADERS` values must be printable ASCII,
+//! as headers and gRPC metadata must: any other is refused at start-up, never left out.
 
 use std::time::Duration;
 
@@ -20,14 +24,14 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
-use super::backends::Lookup;
 use super::grpc::{self, GrpcTarget};
 use super::gzip::{gzip, Compression};
 use super::http_client::{self, HttpClient, HttpTarget};
 use super::otlp_json::RequestWriter;
 use super::resource::Resource;
 use super::{otlp_model, Batch, ExportError, Exporter, Sent};
-use crate::config::{parse_millis, percent_decode, ConfigError};
+use crate::config::env::{is_header_text, parse_choice, parse_pairs, parse_timeout, PairText, Var, Vars};
+use crate::config::ConfigError;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -53,19 +57,17 @@ pub(crate) struct OtlpConfig {
 }
 
 impl OtlpConfig {
-    pub(crate) fn resolve(var: Lookup<'_>) -> Result<Self, ConfigError> {
-        let pick = |signal: &'static str, generic: &'static str| var(signal).or_else(|| var(generic));
-        let protocol = match pick("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") {
-            None => Protocol::Grpc,
-            Some((name, value)) => match value.trim() {
-                "grpc" => Protocol::Grpc,
-                "http/protobuf" => Protocol::HttpProtobuf,
-                "http/json" => Protocol::HttpJson,
-                _ => return Err(ConfigError::new(name, &value, "one of grpc, http/protobuf, http/json")),
-            },
-        };
+    pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let protocols =
+            [("grpc", Protocol::Grpc), ("http/protobuf", Protocol::HttpProtobuf), ("http/json", Protocol::HttpJson)];
+        let protocol = vars
+            .read_first(&["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], |var| {
+                parse_choice(var, &protocols)
+            })?
+            .unwrap_or(Protocol::Grpc);
         let grpc = protocol == Protocol::Grpc;
-        let endpoint = match (var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), var("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+        let endpoint = match (vars.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")?, vars.get("OTEL_EXPORTER_OTLP_ENDPOINT")?)
+        {
             (Some((name, value)), _) => check_url(name, value.trim(), grpc)?,
             (None, Some((name, value))) if grpc => check_url(name, value.trim(), grpc)?,
             (None, Some((name, value))) => {
@@ -76,25 +78,23 @@ impl OtlpConfig {
         };
         let mut headers = HeaderMap::new();
         for name in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
-            if let Some(var) = var(name) {
-                for (key, value) in parse_headers(var)? {
-                    headers.insert(key, value);
-                }
+            for (key, value) in vars.read(name, parse_headers)?.unwrap_or_default() {
+                headers.insert(key, value);
             }
         }
-        let gzip = match pick("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION") {
-            None => false,
-            Some((name, value)) => match value.trim() {
-                "gzip" => true,
-                "none" => false,
-                _ => return Err(ConfigError::new(name, &value, "gzip or none")),
-            },
-        };
-        let timeout =
-            parse_millis(pick("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), None, 10_000)?;
-        let ca = pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
-            .map(super::tls::read_ca)
-            .transpose()?;
+        let gzip = vars
+            .read_first(&["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], |var| {
+                parse_choice(var, &[("gzip", true), ("none", false)])
+            })?
+            .unwrap_or(false);
+        // OpenTelemetry's timeout: 0 is no limit.
+        let timeout = vars
+            .read_first(&["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], parse_timeout)?
+            .unwrap_or(Duration::from_secs(10));
+        let ca = vars.read_first(
+            &["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"],
+            super::tls::read_ca,
+        )?;
         Ok(Self { protocol, endpoint, headers, gzip, timeout, ca })
     }
 }
@@ -110,21 +110,26 @@ fn check_url(name: &'static str, url: &str, grpc: bool) -> Result<String, Config
     Ok(url)
 }
 
-/// `key1=value1,key2=value2`, values percent-encoded (W3C Baggage octets).
-fn parse_headers((name, value): crate::config::Var) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+/// `key1=value1,key2=value2`, percent-encoded, each a header that can be sent: a value with a
+/// control character or outside ASCII is refused, never silently left out.
+fn parse_headers(var: &Var) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    let name = var.0;
     // Header values are often API keys: errors never echo them.
-    let invalid = || ConfigError::secret(name, "comma-separated key=value pairs, values percent-encoded");
-    let mut headers = Vec::new();
-    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, raw) = pair.split_once('=').ok_or_else(invalid)?;
-        let key = HeaderName::from_bytes(key.trim().to_ascii_lowercase().as_bytes()).map_err(|_| invalid())?;
-        let decoded = percent_decode(raw.trim()).ok_or_else(invalid)?;
-        // The error must not echo a secret value: it names the variable and the key only.
-        let value = http_client::header_value(name, &decoded)
-            .map_err(|_| ConfigError::new(name, key.as_str(), "header values of visible ASCII"))?;
-        headers.push((key, value));
-    }
-    Ok(headers)
+    let invalid = || ConfigError::secret(name, "comma-separated key=value pairs, percent-encoded, keys header names");
+    let pairs = parse_pairs(var, PairText::PercentEncoded).map_err(|_| invalid())?;
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            let key = HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes()).map_err(|_| invalid())?;
+            // The error names the key, never the value.
+            let invalid_value = || ConfigError::new(name, key.as_str(), "header values of visible ASCII");
+            if !is_header_text(&value) {
+                return Err(invalid_value());
+            }
+            let value = HeaderValue::from_str(&value).map_err(|_| invalid_value())?;
+            Ok((key, value))
+        })
+        .collect()
 }
 
 /// Sends batches to an OTLP receiver.
@@ -263,8 +268,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&'static str, &str)]) -> Result<OtlpConfig, ConfigError> {
-        let lookup = crate::config::lookup_in(vars);
-        OtlpConfig::resolve(&lookup)
+        OtlpConfig::resolve(&Vars::of(vars))
     }
 
     #[test]
@@ -312,5 +316,41 @@ mod tests {
         }
         let err = resolve(&[("OTEL_EXPORTER_OTLP_HEADERS", "authorization=secret%0Avalue")]).unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn timeouts_are_bounded_and_zero_is_no_limit() {
+        // tonic panics on a deadline past 8 digits of hours: refused where it is read.
+        for (name, value) in [
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "400000000000000"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2147483648"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "-1"),
+        ] {
+            let err = resolve(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable(), name, "{err}");
+        }
+        // OpenTelemetry's timeout of 0: no limit, not "every request fails at once".
+        let config = resolve(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")]).unwrap();
+        assert_eq!(config.timeout, crate::config::env::NO_LIMIT);
+        let request = grpc::request((), &MetadataMap::new(), config.timeout);
+        assert_eq!(request.metadata().get("grpc-timeout").unwrap(), "2147483S", "a deadline tonic can send");
+        let config =
+            resolve(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "1"), ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2147483647")]);
+        assert_eq!(config.unwrap().timeout, Duration::from_millis(2_147_483_647));
+    }
+
+    #[test]
+    fn headers_that_cannot_be_sent_are_refused_without_echoing_them() {
+        for headers in ["x-key=s3cr3t%C3%A9", "x-key=s3cr3t%09tab", "x-key=s3cr3t%7F", "x key=s3cr3t", "x-key:s3cr3t"] {
+            let err = resolve(&[("OTEL_EXPORTER_OTLP_HEADERS", headers)]).unwrap_err();
+            assert_eq!(err.variable(), "OTEL_EXPORTER_OTLP_HEADERS", "{headers}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+        let config = resolve(&[
+            ("OTEL_EXPORTER_OTLP_HEADERS", ",x-key = a%3Db ,"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/JSON"),
+        ]);
+        let config = config.unwrap();
+        assert_eq!((config.headers["x-key"].to_str().unwrap(), config.protocol), ("a=b", Protocol::HttpJson));
     }
 }

@@ -380,7 +380,7 @@ mod tests {
     fn the_json_is_the_protobuf_model_in_protojson() {
         let vars = [("OTEL_SERVICE_NAME", "shop"), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=a%22b")];
         let settings =
-            Config::new().resolve(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())).unwrap();
+            Config::new().resolve(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).into())).unwrap();
         let resource = Resource::new(&settings);
         let (first, second) = (
             everything(),

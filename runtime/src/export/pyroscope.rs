@@ -7,6 +7,10 @@
 //! (`SPANSCOPE_PYROSCOPE_API=ingest`): `POST {address}/ingest?name=…&from=…&until=…&format=pprof`
 //! with the gzipped pprof as body. Basic auth and `X-Scope-OrgID` on both; credentials are never
 //! logged. Answers are classified as for every HTTP exporter (`check_status`).
+//!
+//! A value the server would refuse every time stops start-up instead: a tag key that is no label
+//! name (letters, digits, `_`, `.`) or is `__name__` or `service_name`, a user with `:`, a user or
+//! password with a control character.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,11 +18,11 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use prost::Message as _;
 
-use super::backends::Lookup;
 use super::gzip::{gzip, Compression};
 use super::http_client::{self, HttpClient, HttpTarget};
 use super::{ExportError, Exporter, ProfileWindow, Sent};
-use crate::config::{percent_encode, ConfigError};
+use crate::config::env::{parse_choice, parse_pairs, percent_encode, PairText, Var, Vars};
+use crate::config::ConfigError;
 use crate::profiler::proto::push::v1::{PushRequest, RawProfileSeries, RawSample};
 use crate::profiler::proto::types::v1::LabelPair;
 use crate::profiler::PyroscopeApi;
@@ -40,48 +44,72 @@ pub(crate) struct PyroscopeConfig {
 
 impl PyroscopeConfig {
     /// The environment over `configured` (`ProfilerConfig::pyroscope_address`) and defaults.
-    pub(crate) fn resolve(var: Lookup<'_>, configured: Option<String>) -> Result<Self, ConfigError> {
-        let (name, url) = var("PYROSCOPE_SERVER_ADDRESS")
+    pub(crate) fn resolve(vars: &Vars<'_>, configured: Option<String>) -> Result<Self, ConfigError> {
+        let (name, url) = vars
+            .get("PYROSCOPE_SERVER_ADDRESS")?
             .or(configured.map(|a| ("PYROSCOPE_SERVER_ADDRESS", a)))
             .unwrap_or(("PYROSCOPE_SERVER_ADDRESS", "http://localhost:4040".to_owned()));
-        let ca = var("SPANSCOPE_PYROSCOPE_CERTIFICATE").map(super::tls::read_ca).transpose()?;
+        let ca = vars.read("SPANSCOPE_PYROSCOPE_CERTIFICATE", super::tls::read_ca)?;
         let address = HttpTarget::parse(name, &url)?.with_ca(ca);
-        let api = match var("SPANSCOPE_PYROSCOPE_API") {
-            Some((name, value)) => match value.trim() {
-                "push" => PyroscopeApi::Push,
-                "ingest" => PyroscopeApi::Ingest,
-                _ => return Err(ConfigError::new(name, &value, "`push` or `ingest`")),
-            },
-            None => PyroscopeApi::Push,
-        };
+        let api = vars
+            .read("SPANSCOPE_PYROSCOPE_API", |var| {
+                parse_choice(var, &[("push", PyroscopeApi::Push), ("ingest", PyroscopeApi::Ingest)])
+            })?
+            .unwrap_or(PyroscopeApi::Push);
         let mut headers = HeaderMap::new();
-        let credentials = match (var("PYROSCOPE_BASIC_AUTH_USER"), var("PYROSCOPE_BASIC_AUTH_PASSWORD")) {
-            (Some((_, user)), Some((_, password))) => Some(format!("{user}:{password}")),
-            (Some((_, user)), None) => Some(format!("{user}:")),
-            (None, Some((name, _))) => {
-                return Err(ConfigError::new(name, "<hidden>", "PYROSCOPE_BASIC_AUTH_USER to be set too"))
+        let user = vars.read("PYROSCOPE_BASIC_AUTH_USER", |var| credential(var, true))?;
+        let password = vars.read("PYROSCOPE_BASIC_AUTH_PASSWORD", |var| credential(var, false))?;
+        let credentials = match (user, password) {
+            (Some(user), password) => Some(format!("{user}:{}", password.unwrap_or_default())),
+            (None, Some(_)) => {
+                return Err(ConfigError::secret(
+                    "PYROSCOPE_BASIC_AUTH_PASSWORD",
+                    "PYROSCOPE_BASIC_AUTH_USER to be set too",
+                ))
             }
             (None, None) => None,
         };
         if let Some(credentials) = credentials {
             headers.insert(header::AUTHORIZATION, http_client::basic_authorization(&credentials));
         }
-        if let Some((name, tenant)) = var("PYROSCOPE_TENANT_ID") {
+        if let Some((name, tenant)) = vars.get("PYROSCOPE_TENANT_ID")? {
             let mut value = http_client::header_value(name, tenant.trim())?;
             value.set_sensitive(true);
             headers.insert(HeaderName::from_static("x-scope-orgid"), value);
         }
-        let mut tags = Vec::new();
-        if let Some((name, value)) = var("PYROSCOPE_TAGS") {
-            for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                match pair.split_once('=') {
-                    Some((k, v)) if !k.trim().is_empty() => tags.push((k.trim().to_owned(), v.trim().to_owned())),
-                    _ => return Err(ConfigError::new(name, &value, "comma-separated key=value pairs")),
-                }
-            }
-        }
+        let tags = vars.read("PYROSCOPE_TAGS", parse_tags)?.unwrap_or_default();
         Ok(Self { address, api, headers, tags })
     }
+}
+
+/// The user (`user`) or the password of HTTP basic authentication, which RFC 7617 keeps free of
+/// control characters; a user may not hold `:` either, which would end it. Errors never echo it.
+fn credential((name, value): &Var, user: bool) -> Result<String, ConfigError> {
+    if value.contains(|c: char| c.is_control() || (user && c == ':')) {
+        let expected =
+            if user { "a user without control characters or `:`" } else { "a password without control characters" };
+        return Err(ConfigError::secret(name, expected));
+    }
+    Ok(value.clone())
+}
+
+/// `PYROSCOPE_TAGS`: `key=value` pairs whose keys are label names the server takes (letters,
+/// digits, `_` and `.`, as Pyroscope's own clients check them), other than the two spanscope
+/// sets (`__name__`, and `service_name`, which comes from the service name); a key given twice
+/// keeps its last value.
+fn parse_tags(var: &Var) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (key, value) in parse_pairs(var, PairText::Plain)? {
+        let label = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !label || key == "__name__" || key == "service_name" {
+            let expected =
+                "keys of letters, digits, `_` and `.`, other than __name__ and service_name (the service name)";
+            return Err(ConfigError::new(var.0, &var.1, expected));
+        }
+        tags.retain(|(k, _)| *k != key);
+        tags.push((key, value));
+    }
+    Ok(tags)
 }
 
 /// The exporter: one connection to the server, kept alive between windows.
@@ -134,11 +162,10 @@ impl PyroscopeExporter {
             LabelPair { name: "__name__".into(), value: "process_cpu".into() },
             LabelPair { name: "service_name".into(), value: self.service.clone() },
         ];
-        for (name, value) in &self.config.tags {
-            if !labels.iter().any(|l| &l.name == name) {
-                labels.push(LabelPair { name: name.clone(), value: value.clone() });
-            }
-        }
+        // The tags' names are checked at `init`: none is one of the two above, none repeats.
+        labels.extend(
+            self.config.tags.iter().map(|(name, value)| LabelPair { name: name.clone(), value: value.clone() }),
+        );
         let request = PushRequest {
             series: vec![RawProfileSeries {
                 labels,
@@ -210,8 +237,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&str, &str)]) -> Result<PyroscopeConfig, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        PyroscopeConfig::resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| (name, v.clone())), None)
+        PyroscopeConfig::resolve(&Vars::of(vars), None)
     }
 
     #[test]
@@ -256,10 +282,21 @@ mod tests {
             ("PYROSCOPE_BASIC_AUTH_PASSWORD", "secret"),
             ("PYROSCOPE_TENANT_ID", "bad\ntenant"),
             ("SPANSCOPE_PYROSCOPE_CERTIFICATE", "/nonexistent/ca.pem"),
+            ("PYROSCOPE_BASIC_AUTH_USER", "secret:user"),
+            ("PYROSCOPE_BASIC_AUTH_USER", "secret\u{1b}[31m"),
+            ("PYROSCOPE_TAGS", "service_name=other"),
+            ("PYROSCOPE_TAGS", "__name__=memory"),
+            ("PYROSCOPE_TAGS", "pod name=a"),
         ] {
             let err = resolve(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var, "{err}");
             assert!(!err.to_string().contains("secret"), "{err}");
         }
+        let err = resolve(&[("PYROSCOPE_BASIC_AUTH_USER", "u"), ("PYROSCOPE_BASIC_AUTH_PASSWORD", "secret\r\n")]);
+        assert_eq!(err.unwrap_err().variable(), "PYROSCOPE_BASIC_AUTH_PASSWORD");
+        let config =
+            resolve(&[("PYROSCOPE_TAGS", "env=a,k8s.pod=p-1,env=b"), ("SPANSCOPE_PYROSCOPE_API", "Ingest")]).unwrap();
+        assert_eq!(config.tags, [("k8s.pod".into(), "p-1".into()), ("env".into(), "b".into())], "the last value wins");
+        assert_eq!(config.api, PyroscopeApi::Ingest);
     }
 }

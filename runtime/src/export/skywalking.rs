@@ -12,8 +12,10 @@
 //!   exit span's peer, error flag, tags as strings, logs (an `exception` log becomes the Java
 //!   agent's `event=error`, `error.kind`, `message`), skipAnalysis from `sw8-x`.
 //!
-//! `SW_AGENT_AUTHENTICATION` travels as the `authentication` metadata of every call. The
-//! instance registers and keeps alive on `ManagementService` ([`skywalking_management`]).
+//! `SW_AGENT_AUTHENTICATION` travels as the `authentication` metadata of every call (a token
+//! that is not printable ASCII cannot, and stops start-up). The instance registers and keeps
+//! alive on `ManagementService` ([`skywalking_management`]). The heartbeat period and the
+//! upstream timeout are whole seconds from 1 to 3600.
 //!
 //! [`skywalking_management`]: super::skywalking_management
 
@@ -26,7 +28,6 @@ use tonic::client::Grpc;
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 
-use super::backends::Lookup;
 use super::grpc::{self, GrpcTarget, PreEncoded};
 use super::http_client::HttpTarget;
 use super::proto::skywalking::{
@@ -35,7 +36,8 @@ use super::proto::skywalking::{
 use super::resource::Resource;
 use super::{skywalking_management, Batch, ExportError, Exporter, Sent};
 use crate::clock::Converter;
-use crate::config::{parse_bool, parse_positive, ConfigError};
+use crate::config::env::{is_header_text, items, parse_bool, parse_count, parse_seconds, Vars, MAX_COUNT, MAX_SECONDS};
+use crate::config::ConfigError;
 use crate::span::{RefKind, Segment, SpanKind, SpanLog, NO_SPAN};
 
 const COLLECT_PATH: &str = "/skywalking.v3.TraceSegmentReportService/collect";
@@ -55,13 +57,14 @@ pub(crate) struct SkywalkingConfig {
 }
 
 impl SkywalkingConfig {
-    pub(crate) fn resolve(var: Lookup<'_>) -> Result<Self, ConfigError> {
-        let force_tls = var("SW_AGENT_FORCE_TLS").map(parse_bool).transpose()?.unwrap_or(false);
-        let ca = var("SW_AGENT_SSL_TRUSTED_CA_PATH").map(super::tls::read_ca).transpose()?;
-        let (name, backends) = var("SW_AGENT_COLLECTOR_BACKEND_SERVICES")
+    pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        let force_tls = vars.read("SW_AGENT_FORCE_TLS", parse_bool)?.unwrap_or(false);
+        let ca = vars.read("SW_AGENT_SSL_TRUSTED_CA_PATH", super::tls::read_ca)?;
+        let (name, backends) = vars
+            .get("SW_AGENT_COLLECTOR_BACKEND_SERVICES")?
             .unwrap_or(("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "127.0.0.1:11800".to_owned()));
         let mut targets = Vec::new();
-        for address in backends.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        for address in items(&backends) {
             let uri = match address.split_once("://") {
                 Some(("https", _)) => address.to_owned(),
                 Some(("http", rest)) if force_tls => format!("https://{rest}"),
@@ -76,26 +79,29 @@ impl SkywalkingConfig {
         if targets.is_empty() {
             return Err(ConfigError::new(name, &backends, "comma-separated host:port addresses"));
         }
-        let component_id =
-            match var("SPANSCOPE_SW_COMPONENT_ID") {
-                None => RUST_COMPONENT,
-                Some((name, value)) => value.trim().parse::<i32>().ok().filter(|id| *id >= 0).ok_or_else(|| {
-                    ConfigError::new(name, &value, "a SkyWalking component id (a non-negative integer)")
-                })?,
-            };
-        let seconds = |name, default| parse_positive(var(name), None, default).map(|s| Duration::from_secs(s as u64));
+        // Sent as gRPC metadata: a token that cannot be is refused rather than left out.
+        let authentication = vars.get("SW_AGENT_AUTHENTICATION")?.map(|(name, token)| {
+            let token = token.trim().to_owned();
+            if is_header_text(&token) && MetadataValue::try_from(token.as_str()).is_ok() {
+                Ok(token)
+            } else {
+                Err(ConfigError::secret(name, "a token of visible ASCII characters"))
+            }
+        });
+        let seconds = |name| vars.read(name, |var| parse_seconds(var, 1..=MAX_SECONDS));
         Ok(Self {
             targets,
-            authentication: var("SW_AGENT_AUTHENTICATION").map(|(_, token)| token.trim().to_owned()),
-            component_id,
-            heartbeat: seconds("SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", 30)?,
-            properties_factor: u32::try_from(parse_positive(
-                var("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR"),
-                None,
-                10,
-            )?)
-            .unwrap_or(u32::MAX),
-            timeout: seconds("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", 30)?,
+            authentication: authentication.transpose()?,
+            component_id: vars
+                .read("SPANSCOPE_SW_COMPONENT_ID", |var| parse_count(var, 0..=i32::MAX))?
+                .unwrap_or(RUST_COMPONENT),
+            heartbeat: seconds("SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD")?.unwrap_or(Duration::from_secs(30)),
+            properties_factor: vars
+                .read("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR", |var| {
+                    parse_count(var, 1..=MAX_COUNT as u32)
+                })?
+                .unwrap_or(10),
+            timeout: seconds("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT")?.unwrap_or(Duration::from_secs(30)),
         })
     }
 }
@@ -131,7 +137,7 @@ impl SkywalkingExporter {
         let mut metadata = MetadataMap::new();
         let token = config.authentication.unwrap_or_default();
         if !token.is_empty() {
-            // A token that is no valid metadata value is sent as nothing; the OAP says so.
+            // Checked at `init`: this cannot fail.
             if let Ok(value) = MetadataValue::try_from(token.as_str()) {
                 metadata.insert("authentication", value);
             }
@@ -299,8 +305,7 @@ mod tests {
     use super::*;
 
     fn resolve(vars: &[(&'static str, &str)]) -> Result<SkywalkingConfig, ConfigError> {
-        let lookup = crate::config::lookup_in(vars);
-        SkywalkingConfig::resolve(&lookup)
+        SkywalkingConfig::resolve(&Vars::of(vars))
     }
 
     #[test]
@@ -324,5 +329,33 @@ mod tests {
         ] {
             assert_eq!(resolve(&[(name, value)]).unwrap_err().variable(), name);
         }
+    }
+
+    #[test]
+    fn values_that_cannot_work_name_their_variable_without_echoing_the_token() {
+        for (name, value) in [
+            // tonic panics on a deadline past 8 digits of hours; a heartbeat timer overflows.
+            ("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", "400000000000000"),
+            ("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", "3601"),
+            ("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", "0"),
+            ("SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", "18446744073709551615"),
+            ("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR", "0"),
+            ("SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR", "4294967296"),
+            ("SPANSCOPE_SW_COMPONENT_ID", "2147483648"),
+            ("SW_AGENT_COLLECTOR_BACKEND_SERVICES", " , "),
+            ("SW_AGENT_AUTHENTICATION", "s3cr3t\u{7}token"),
+            ("SW_AGENT_AUTHENTICATION", "s3cr3t\u{e9}"),
+        ] {
+            let err = resolve(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable(), name, "{value}: {err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+        let config = resolve(&[
+            ("SW_AGENT_COLLECTOR_GRPC_UPSTREAM_TIMEOUT", "3600"),
+            ("SW_AGENT_AUTHENTICATION", " token "),
+            ("SW_AGENT_FORCE_TLS", "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!((config.timeout, config.authentication.as_deref()), (Duration::from_secs(3600), Some("token")));
     }
 }

@@ -1,20 +1,32 @@
 //! TLS trust: the webpki roots (Mozilla's set, built in, so no system store is needed) plus
 //! an optional CA file the operator names, for backends with a private or self-signed CA.
 
+use std::io::Read as _;
 use std::sync::Arc;
 
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::config::{ConfigError, Var};
+use crate::config::env::Var;
+use crate::config::ConfigError;
 
-/// A CA file's PEM text, read at `init` so that a missing or empty file stops start-up.
-pub(crate) fn read_ca((name, path): Var) -> Result<Vec<u8>, ConfigError> {
-    let pem = std::fs::read(path.trim())
-        .map_err(|e| ConfigError::new(name, &path, format!("a readable PEM certificate file ({e})")))?;
+/// The largest CA file read: Mozilla's whole set takes about 200 KB.
+const MAX_CA_BYTES: u64 = 4 << 20;
+
+/// A CA file's PEM text, read at `init` so that a missing, empty or oversized file stops
+/// start-up.
+pub(crate) fn read_ca((name, path): &Var) -> Result<Vec<u8>, ConfigError> {
+    let unreadable = |e: std::io::Error| ConfigError::new(name, path, format!("a readable PEM certificate file ({e})"));
+    let mut pem = Vec::new();
+    std::fs::File::open(path.trim())
+        .and_then(|file| file.take(MAX_CA_BYTES + 1).read_to_end(&mut pem))
+        .map_err(unreadable)?;
+    if pem.len() as u64 > MAX_CA_BYTES {
+        return Err(ConfigError::new(name, path, "a PEM certificate file of at most 4 MiB"));
+    }
     if CertificateDer::pem_slice_iter(&pem).next().is_none() {
-        return Err(ConfigError::new(name, &path, "a file holding at least one PEM certificate"));
+        return Err(ConfigError::new(name, path, "a file holding at least one PEM certificate"));
     }
     Ok(pem)
 }

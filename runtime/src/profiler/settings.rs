@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::config::env::{parse_choice, parse_count, parse_list, parse_seconds, Vars, BOOLEAN, MAX_SECONDS};
 use crate::config::ConfigError;
 use crate::export::PyroscopeConfig;
 
@@ -45,20 +46,21 @@ impl ProfilerConfig {
         Self::default()
     }
 
-    /// Whether to sample at all (`SPANSCOPE_PROFILER=on|off` wins; default on where supported).
+    /// Whether to sample at all (`SPANSCOPE_PROFILER` wins: `on` or `off`, or `true` or `false`
+    /// as every boolean variable, in any case; default on where supported).
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.enabled = Some(enabled);
         self
     }
 
-    /// Samples per second of CPU time (`SPANSCOPE_PROFILE_HZ` wins; default 100).
+    /// Samples per second of CPU time, 1 to 1000 (`SPANSCOPE_PROFILE_HZ` wins; default 100).
     pub fn hz(mut self, hz: u32) -> Self {
         self.hz = Some(hz);
         self
     }
 
-    /// The length of one profile, windows aligned to the wall clock
-    /// (`SPANSCOPE_PROFILE_INTERVAL`, in seconds, wins; default 10 s).
+    /// The length of one profile, windows aligned to the wall clock, from 100 ms to an hour
+    /// (`SPANSCOPE_PROFILE_INTERVAL`, in seconds from 1 to 3600, wins; default 10 s).
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = Some(interval);
         self
@@ -85,63 +87,38 @@ impl ProfilerConfig {
     }
 
     /// The effective settings: environment, then this config, then defaults.
-    /// `var` looks up a non-empty environment variable (as `Config::resolve` does).
-    pub(crate) fn resolve(self, var: &dyn Fn(&'static str) -> Option<Var>) -> Result<ProfilerSettings, ConfigError> {
-        let enabled = match var("SPANSCOPE_PROFILER") {
-            Some((name, value)) => match value.trim().to_ascii_lowercase().as_str() {
-                "on" | "true" => true,
-                "off" | "false" => false,
-                _ => return Err(ConfigError::new(name, &value, "`on` or `off`")),
-            },
-            None => self.enabled.unwrap_or(true),
-        };
-        let hz = match var("SPANSCOPE_PROFILE_HZ") {
-            Some((name, value)) => match value.trim().parse::<u32>() {
-                Ok(hz @ 1..=1000) => hz,
-                _ => return Err(ConfigError::new(name, &value, "a whole number of samples per second, 1 to 1000")),
-            },
-            None => self.hz.unwrap_or(100).clamp(1, 1000),
-        };
-        let interval = match var("SPANSCOPE_PROFILE_INTERVAL") {
-            Some((name, value)) => match value.trim().parse::<u64>() {
-                Ok(seconds @ 1..) => Duration::from_secs(seconds),
-                _ => return Err(ConfigError::new(name, &value, "a positive whole number of seconds")),
-            },
-            None => self.interval.unwrap_or(Duration::from_secs(10)).max(Duration::from_millis(100)),
-        };
-        let exporters = match var("SPANSCOPE_PROFILES_EXPORTER") {
-            Some((name, value)) => {
-                let mut exporters = Vec::new();
-                for item in value.split(',').map(str::trim) {
-                    let exporter = match item {
-                        "local" => ProfilesExporter::Local,
-                        "pyroscope" => ProfilesExporter::Pyroscope,
-                        "none" => continue,
-                        _ => {
-                            return Err(ConfigError::new(
-                                name,
-                                &value,
-                                "a comma-separated list of local, pyroscope, none",
-                            ))
-                        }
-                    };
-                    if !exporters.contains(&exporter) {
-                        exporters.push(exporter);
-                    }
-                }
-                exporters
-            }
-            None => self.exporters.unwrap_or_else(|| vec![ProfilesExporter::Local]),
-        };
-        let flamegraph_tag = var("SPANSCOPE_FLAMEGRAPH_TAG").map(|(_, v)| v.trim().to_owned()).or(self.flamegraph_tag);
+    pub(crate) fn resolve(self, vars: &Vars<'_>) -> Result<ProfilerSettings, ConfigError> {
+        let switch = [("on", true), ("off", false), BOOLEAN[0], BOOLEAN[1]];
+        let enabled =
+            vars.read("SPANSCOPE_PROFILER", |var| parse_choice(var, &switch))?.or(self.enabled).unwrap_or(true);
+        let hz = vars
+            .read("SPANSCOPE_PROFILE_HZ", |var| parse_count(var, 1..=MAX_HZ))?
+            .unwrap_or_else(|| self.hz.unwrap_or(100).clamp(1, MAX_HZ));
+        let interval = vars.read("SPANSCOPE_PROFILE_INTERVAL", |var| parse_seconds(var, 1..=MAX_SECONDS))?;
+        let interval = interval.unwrap_or_else(|| {
+            self.interval
+                .unwrap_or(Duration::from_secs(10))
+                .clamp(Duration::from_millis(100), Duration::from_secs(MAX_SECONDS))
+        });
+        let exporters = vars
+            .read("SPANSCOPE_PROFILES_EXPORTER", |var| {
+                parse_list(var, &[("local", ProfilesExporter::Local), ("pyroscope", ProfilesExporter::Pyroscope)])
+            })?
+            .or(self.exporters)
+            .unwrap_or_else(|| vec![ProfilesExporter::Local]);
+        let flamegraph_tag =
+            vars.get("SPANSCOPE_FLAMEGRAPH_TAG")?.map(|(_, v)| v.trim().to_owned()).or(self.flamegraph_tag);
         // Only when used, so that a variable of an unused exporter is never an error.
         let pyroscope = exporters
             .contains(&ProfilesExporter::Pyroscope)
-            .then(|| PyroscopeConfig::resolve(var, self.pyroscope_address))
+            .then(|| PyroscopeConfig::resolve(vars, self.pyroscope_address))
             .transpose()?;
         Ok(ProfilerSettings { enabled, hz, interval, exporters, flamegraph_tag, pyroscope })
     }
 }
+
+/// The most samples per second: past it the signal handler's own cost distorts the profile.
+const MAX_HZ: u32 = 1000;
 
 /// Resolved profiler settings.
 #[derive(Debug, Clone)]
@@ -155,16 +132,12 @@ pub(crate) struct ProfilerSettings {
     pub pyroscope: Option<PyroscopeConfig>,
 }
 
-/// A set environment variable: its name and value.
-pub(crate) type Var = (&'static str, String);
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn resolve(config: ProfilerConfig, vars: &[(&str, &str)]) -> Result<ProfilerSettings, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        config.resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| (name, v.clone())))
+        config.resolve(&Vars::of(vars))
     }
 
     #[test]
@@ -197,13 +170,29 @@ mod tests {
     }
 
     #[test]
+    fn the_switch_takes_on_off_and_the_boolean_spellings_and_bounds_hold() {
+        for (value, enabled) in [("on", true), ("OFF", false), ("true", true), ("False", false)] {
+            assert_eq!(resolve(ProfilerConfig::new(), &[("SPANSCOPE_PROFILER", value)]).unwrap().enabled, enabled);
+        }
+        let s = resolve(ProfilerConfig::new().hz(u32::MAX).interval(Duration::MAX), &[]).unwrap();
+        assert_eq!((s.hz, s.interval), (1000, Duration::from_secs(3600)), "values from code are brought within bounds");
+        let s = resolve(ProfilerConfig::new(), &[("SPANSCOPE_PROFILE_INTERVAL", "3600")]).unwrap();
+        assert_eq!(s.interval, Duration::from_secs(3600));
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (var, value) in [
             ("SPANSCOPE_PROFILER", "maybe"),
             ("SPANSCOPE_PROFILE_HZ", "0"),
             ("SPANSCOPE_PROFILE_HZ", "5000"),
             ("SPANSCOPE_PROFILE_INTERVAL", "10s"),
+            ("SPANSCOPE_PROFILE_INTERVAL", "0"),
+            ("SPANSCOPE_PROFILE_INTERVAL", "3601"),
+            ("SPANSCOPE_PROFILE_INTERVAL", "18446744073709551615"),
             ("SPANSCOPE_PROFILES_EXPORTER", "local,s3"),
+            ("SPANSCOPE_PROFILES_EXPORTER", ","),
+            ("SPANSCOPE_PROFILER", "1"),
         ] {
             let err = resolve(ProfilerConfig::new(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var, "{err}");
