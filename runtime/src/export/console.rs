@@ -294,7 +294,8 @@ mod tests {
         segment
     }
 
-    fn print(exporter: &mut ConsoleExporter<Vec<u8>>, segments: Vec<Box<Segment>>) -> String {
+    fn print(exporter: &mut ConsoleExporter<Vec<u8>>, segments: impl IntoIterator<Item = Box<Segment>>) -> String {
+        let segments: Vec<_> = segments.into_iter().collect();
         let spans = segments.iter().map(|s| s.spans.len() as u64).sum();
         exporter.encode(&Batch { segments, spans, clock: Converter::current() })
     }
@@ -321,7 +322,7 @@ mod tests {
         child(&mut second, "step", 0, 5, 6);
         let second = ended(second, 7);
 
-        let text = print(&mut exporter(), vec![first, second, produce]);
+        let text = print(&mut exporter(), [first, second, produce]);
         assert_eq!(
             shape(&text),
             [HEADER, "  produce", "    send", "      ↳ job", "      ↳ job", "        step"],
@@ -334,7 +335,7 @@ mod tests {
         let remote = || Some(by_id(RefKind::CrossProcess, SpanId::from_int(7).unwrap()));
         let later = ended(segment("GET /b", SpanKind::Entry, 5, remote()), 6);
         let earlier = ended(segment("GET /a", SpanKind::Entry, 1, remote()), 2);
-        let text = print(&mut exporter(), vec![later, earlier]);
+        let text = print(&mut exporter(), [later, earlier]);
         assert_eq!(shape(&text), [HEADER, "  GET /a", "  GET /b"], "{text}");
     }
 
@@ -347,10 +348,10 @@ mod tests {
         // As `spawn` captures it.
         let early = ended(segment("spawned", SpanKind::Local, 1, Some(ParentContext::of(&root, 0))), 2);
         let late = ended(segment("detached", SpanKind::Local, 3, Some(ParentContext::of(&root, 0))), 9);
-        assert_eq!(print(&mut exporter, vec![early]), "");
-        let text = print(&mut exporter, vec![ended(root, 4)]);
+        assert_eq!(print(&mut exporter, [early]), "");
+        let text = print(&mut exporter, [ended(root, 4)]);
         assert_eq!(shape(&text), [HEADER, "  GET /", "    ↳ spawned"], "{text}");
-        let text = print(&mut exporter, vec![late]);
+        let text = print(&mut exporter, [late]);
         assert_eq!(shape(&text), [&format!("{HEADER} (continued)"), "  ↳ detached"], "{text}");
     }
 
@@ -362,7 +363,7 @@ mod tests {
         let (mut a, mut b) = (segment("a", SpanKind::Entry, 0, unknown()), segment("b", SpanKind::Entry, 1, unknown()));
         a.parent.as_mut().unwrap().span_id = b.span_id(0);
         b.parent.as_mut().unwrap().span_id = a.span_id(0);
-        let text = print(&mut exporter(), vec![ended(a, 2), ended(b, 3)]);
+        let text = print(&mut exporter(), [ended(a, 2), ended(b, 3)]);
         assert_eq!(shape(&text), [HEADER, "  a", "    ↳ b"], "{text}");
     }
 }
