@@ -4,7 +4,7 @@
 //! callee's side.
 
 use examples::run_example;
-use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
+use spanscope_readback::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
 
 /// Runs the example with `env`; its spans, and each call with the span that served it.
 fn run(label: &str, env: &[(&str, &str)]) -> Vec<ExportedSpan> {

@@ -3,7 +3,7 @@
 //! the server spans they called, gRPC names and statuses.
 
 use examples::run_example;
-use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, CLIENT, SERVER};
+use spanscope_readback::{fresh_dir, read_spans, ExportedSpan, CLIENT, SERVER};
 
 /// Runs the example `name` with the local exporter; what it printed and the spans it wrote.
 fn run(name: &str) -> (String, Vec<ExportedSpan>) {

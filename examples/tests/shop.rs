@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use examples::built_example;
-use spanscope_tests::profiles::all_samples;
-use spanscope_tests::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, INTERNAL, SERVER};
+use spanscope_readback::profiles::all_samples;
+use spanscope_readback::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, INTERNAL, SERVER};
 
 const CHECKOUTS: usize = 24;
 const TENANTS: [&str; 4] = ["acme", "globex", "initech", "umbrella"];

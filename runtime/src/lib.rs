@@ -36,9 +36,12 @@
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
-//! - `tower` (feature `tower`, `axum`): layers giving HTTP and gRPC servers and clients (axum,
-//!   hyper, tonic) an entry or exit span per request; `reqwest` (feature `reqwest`): the client
-//!   side as a `reqwest-middleware` middleware.
+//! - `tower` (feature `tower`): layers giving HTTP and gRPC servers and clients (axum, hyper,
+//!   tonic) an entry or exit span per request. A server span is named `GET /orders/{id}` when
+//!   the route template is known and `GET` when it is not (OpenTelemetry's convention: the
+//!   path, ids and all, is a tag): feature `axum` adds the route axum matched; without it, give
+//!   routes with `tower::ServerLayer::route`. `reqwest` (feature `reqwest`): the client side as
+//!   a `reqwest-middleware` middleware.
 //! - `tracing` (feature `tracing`): a `tracing_subscriber` layer turning `tracing` spans and
 //!   events into spanscope spans and logs.
 //! - `opentelemetry` (feature `opentelemetry`): the current span as an OpenTelemetry `Context`,

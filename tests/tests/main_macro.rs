@@ -32,7 +32,7 @@ fn everything_is_flushed_when_main_returns() {
     spans.named("step").assert_child_of(spans.named("job"));
     assert_eq!(spans[0].service, "fixture");
     let stderr = stderr(&output);
-    assert!(stderr.contains("spanscope: wrote 2 spans of 1 traces to "), "{stderr}");
+    assert!(stderr.contains("spanscope: wrote 2 spans of 1 trace to "), "{stderr}");
 }
 
 #[test]

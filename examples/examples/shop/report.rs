@@ -1,13 +1,13 @@
 //! What the demo prints once the services have flushed: the slowest trace as a tree across the
 //! three services' `traces.jsonl`, inventory's CPU time per tenant from its pprof files, and the
-//! files written. It reads them with the test harness's readers (`spanscope_tests`).
+//! files written. It reads them with the readers the tests use (`spanscope_readback`).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use spanscope_tests::profiles::all_samples;
-use spanscope_tests::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
+use spanscope_readback::profiles::all_samples;
+use spanscope_readback::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
 
 use crate::exporters::{has_local, Exporters};
 

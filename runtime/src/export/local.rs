@@ -1,6 +1,9 @@
 //! The embedded default exporter: OTLP/JSON lines in a local folder, no server needed.
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::fs::{File, Metadata, OpenOptions};
+use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +13,7 @@ use super::otlp_json::RequestWriter;
 use super::resource::Resource;
 use super::{Batch, ExportError, Exporter, Sent};
 use crate::global::InitError;
-use crate::span::RefKind;
+use crate::id::TraceId;
 
 /// Appends each batch of finished segments to `traces.jsonl` as one line of OTLP/JSON (an
 /// `ExportTraceServiceRequest`, as the OpenTelemetry Collector's file exporter writes them), in
@@ -36,8 +39,7 @@ pub(crate) struct LocalExporter {
     rotation_failed: bool,
     requests: RequestWriter,
     spans: u64,
-    /// Segments that began their trace in this process (the rest continue one from here).
-    traces: u64,
+    traces: DistinctTraces,
 }
 
 impl LocalExporter {
@@ -57,7 +59,7 @@ impl LocalExporter {
             rotation_failed: false,
             requests: RequestWriter::new(&resource),
             spans: 0,
-            traces: 0,
+            traces: DistinctTraces::default(),
         })
     }
 
@@ -151,7 +153,75 @@ fn same_file(_: &Metadata, _: &Metadata) -> bool {
 pub(crate) struct Lines {
     text: Vec<u8>,
     spans: u64,
-    traces: u64,
+    /// The trace of each segment (a trace whose segments crossed threads or arrived from other
+    /// processes more than once is there as many times).
+    traces: Vec<TraceId>,
+}
+
+/// How many distinct traces the segments written belong to, in bounded memory: exact up to
+/// [`KEPT`](Self::KEPT) traces, estimated past it (a standard error of about 3%). A trace is
+/// counted once however many segments it has here: one per thread it crossed, one per call
+/// from another process, each in whichever batch it ended in.
+///
+/// It keeps the `KEPT` smallest hashes of the trace ids seen (a "k minimum values" sketch):
+/// while no more traces than that have been seen, they are all there to count; past it, how
+/// close the largest kept hash is to zero tells how many hashes fill the range.
+#[derive(Debug, Default)]
+struct DistinctTraces {
+    smallest: BTreeSet<u64>,
+    /// Whether a trace was refused or pushed another out: the count is an estimate from then on.
+    overflowed: bool,
+    hasher: RandomState,
+}
+
+impl DistinctTraces {
+    /// About 20 KB of hashes at most.
+    const KEPT: usize = 1024;
+
+    fn add(&mut self, trace: TraceId) {
+        let hash = self.hasher.hash_one(trace);
+        if self.smallest.len() < Self::KEPT || self.smallest.contains(&hash) {
+            self.smallest.insert(hash);
+            return;
+        }
+        self.overflowed = true;
+        if self.smallest.last().is_some_and(|&largest| hash < largest) {
+            self.smallest.pop_last();
+            self.smallest.insert(hash);
+        }
+    }
+
+    fn count(&self) -> TraceCount {
+        match self.smallest.last() {
+            Some(&largest) if self.overflowed => {
+                // `KEPT - 1` hashes lie below `largest`, a fraction `largest / 2^64` of the range.
+                let fraction = (largest as f64 + 1.0) / 2f64.powi(64);
+                TraceCount::About((Self::KEPT - 1) as f64 / fraction)
+            }
+            _ => TraceCount::Exact(self.smallest.len()),
+        }
+    }
+}
+
+/// [`DistinctTraces`]' count as the exit line says it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TraceCount {
+    Exact(usize),
+    About(f64),
+}
+
+impl fmt::Display for TraceCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Exact(1) => f.write_str("1 trace"),
+            Self::Exact(n) => write!(f, "{n} traces"),
+            // Two significant digits: the estimate is not better than that.
+            Self::About(n) => {
+                let unit = 10f64.powi((n.log10().floor() as i32 - 1).max(0));
+                write!(f, "about {} traces", (n / unit).round() * unit)
+            }
+        }
+    }
 }
 
 impl Exporter for LocalExporter {
@@ -171,9 +241,7 @@ impl Exporter for LocalExporter {
         let mut text = Vec::with_capacity(self.requests.size_hint(batch.spans));
         self.requests.write(&mut text, batch.segments.iter().map(|segment| &**segment), &batch.clock);
         text.push(b'\n');
-        let traces =
-            batch.segments.iter().filter(|s| s.parent.as_ref().is_none_or(|p| p.kind == RefKind::CrossProcess)).count()
-                as u64;
+        let traces = batch.segments.iter().map(|segment| segment.trace_id).collect();
         Lines { text, spans: batch.spans, traces }
     }
 
@@ -188,7 +256,9 @@ impl Exporter for LocalExporter {
         }
         self.file.write_all(&lines.text).map_err(ExportError::Io)?;
         self.spans += lines.spans;
-        self.traces += lines.traces;
+        for &trace in &lines.traces {
+            self.traces.add(trace);
+        }
         Ok(Sent::default())
     }
 
@@ -210,9 +280,9 @@ impl Exporter for LocalExporter {
                 ),
             };
             stderr_line!(
-                "spanscope: wrote {} spans of {} traces to {}{rotated}",
+                "spanscope: wrote {} spans of {} to {}{rotated}",
                 self.spans,
-                self.traces,
+                self.traces.count(),
                 self.path.display()
             );
         }
@@ -227,7 +297,7 @@ mod tests {
     use crate::clock::Converter;
     use crate::config::Config;
     use crate::id::{SpanId, TraceId};
-    use crate::span::{ParentContext, Propagated, Segment, SpanKind};
+    use crate::span::{ParentContext, Propagated, RefKind, Segment, SpanKind};
 
     /// A segment of one span, continuing a trace from another process or thread as `parent`
     /// says, else beginning it.
@@ -292,9 +362,64 @@ mod tests {
             .collect();
         assert_eq!(trace_ids.len(), 4);
         assert!(trace_ids[2].ends_with("03"), "{trace_ids:?}");
-        // Three segments begin a trace here or continue one from another process; the last
-        // continues the third's on another thread.
-        assert_eq!((lines.spans, lines.traces), (4, 3));
+        assert_eq!(lines.spans, 4);
+    }
+
+    /// A trace is one trace whatever its segments here: one that crossed threads, one entered
+    /// twice from another process, and segments of one trace in different batches.
+    #[tokio::test]
+    async fn the_exit_line_counts_each_trace_once() {
+        let (dir, mut exporter) = exporter("count", 1 << 20);
+        let mut first = batch(1..2);
+        first.segments.push(segment(1, Some(RefKind::CrossThread)));
+        first.segments.push(segment(2, Some(RefKind::CrossProcess)));
+        first.segments.push(segment(2, Some(RefKind::CrossProcess)));
+        first.spans = 4;
+        let mut second = batch(3..4);
+        second.segments.push(segment(1, Some(RefKind::CrossThread)));
+        second.spans = 2;
+        for batch in [first, second] {
+            let lines = exporter.encode(&batch);
+            exporter.send(&lines).await.unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(exporter.spans, 6);
+        assert_eq!(exporter.traces.count(), TraceCount::Exact(3));
+        assert_eq!(exporter.traces.count().to_string(), "3 traces");
+    }
+
+    #[test]
+    fn traces_are_counted_exactly_up_to_what_is_kept() {
+        let mut traces = DistinctTraces::default();
+        for _ in 0..3 {
+            for id in 1..=DistinctTraces::KEPT as u128 {
+                traces.add(TraceId::from_int(id).unwrap());
+            }
+        }
+        assert_eq!(traces.count(), TraceCount::Exact(DistinctTraces::KEPT));
+        traces.add(TraceId::from_int(u128::MAX).unwrap());
+        assert!(matches!(traces.count(), TraceCount::About(_)), "{:?}", traces.count());
+    }
+
+    /// Past what it keeps, the count is an estimate within a few percent (its standard error is
+    /// 3%: the bound is six of them) and the memory stays bounded.
+    #[test]
+    fn many_traces_are_estimated_in_bounded_memory() {
+        let mut traces = DistinctTraces::default();
+        for id in 1..=100_000u128 {
+            traces.add(TraceId::from_int(id).unwrap());
+            traces.add(TraceId::from_int(id).unwrap());
+        }
+        assert_eq!(traces.smallest.len(), DistinctTraces::KEPT);
+        let TraceCount::About(estimate) = traces.count() else { panic!("{:?}", traces.count()) };
+        assert!((estimate / 100_000.0 - 1.0).abs() < 0.2, "{estimate}");
+    }
+
+    #[test]
+    fn an_estimate_is_said_to_two_significant_digits() {
+        assert_eq!(TraceCount::About(98_765.4).to_string(), "about 99000 traces");
+        assert_eq!(TraceCount::About(1_234.0).to_string(), "about 1200 traces");
+        assert_eq!(TraceCount::Exact(1).to_string(), "1 trace");
     }
 
     #[tokio::test]

@@ -11,6 +11,19 @@
 //! the response headers or trailers. A span ends when the
 //! response body ends or is dropped, so it covers streaming and sees gRPC trailers.
 //!
+//! # Span names, and the `axum` feature
+//!
+//! A server span is named `{METHOD} {http.route}` when the route template is known, else
+//! `{METHOD}` alone, as OpenTelemetry's HTTP conventions say: the path itself (`/orders/7`)
+//! would make a name per order, so it goes in `url.path`. The route comes from
+//! [`ServerLayer::route`] (a function of the request, for hyper or any router), else, with the
+//! `axum` feature, from the route axum matched (`MatchedPath`), which axum knows inside the
+//! router: add the layer with `Router::layer` or `route_layer`, not around the whole router.
+//! With the `tower` feature alone and no [`route`](ServerLayer::route), every HTTP server span
+//! is `GET`, `POST`, ...: for an axum app, turn on `axum`. gRPC names come from the path, with
+//! or without it. Client spans are named `{METHOD}` (OpenTelemetry names them after a URL
+//! template, which a client is rarely given), with the URL in `url.full`.
+//!
 //! Without [`init`](crate::init), both layers pass requests and responses through unchanged.
 //!
 //! ```no_run
