@@ -67,7 +67,7 @@ pub mod profiler;
 mod propagation;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
-mod span;
+pub mod span;
 mod stats;
 mod tag;
 #[cfg(feature = "tower")]
@@ -89,7 +89,10 @@ pub use propagation::{
 pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
 #[cfg(feature = "tokio")]
 pub use span::spawn;
-pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
+pub use span::{
+    capture, current, thread, CapturedContext, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef,
+    WithContext,
+};
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
 pub use stats::{stats, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};
