@@ -31,8 +31,10 @@
 //!   client side, in-process); [`macro@profiled`]: profiler tags around a function;
 //!   [`macro@main`]: set everything up for `main`; [`tags!`]: declare tag keys.
 //! - [`init`] / [`Config`] / [`Guard`]: set up and shut down without the macro.
-//! - [`current`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span, and carrying
-//!   it into other tasks and threads.
+//! - [`span`]: spans by hand ([`span::local`], [`span::entry`], [`span::exit`]) where a macro
+//!   does not fit.
+//! - [`current`], [`capture`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span,
+//!   and carrying it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
