@@ -31,8 +31,10 @@
 //!   client side, in-process); [`macro@profiled`]: profiler tags around a function;
 //!   [`macro@main`]: set everything up for `main`; [`tags!`]: declare tag keys.
 //! - [`init`] / [`Config`] / [`Guard`]: set up and shut down without the macro.
-//! - [`current`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span, and carrying
-//!   it into other tasks and threads.
+//! - [`span`]: spans by hand ([`span::local`], [`span::entry`], [`span::exit`]) where a macro
+//!   does not fit.
+//! - [`current`], [`capture`], [`spawn`], [`thread::spawn`], [`FutureExt`]: the current span,
+//!   and carrying it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
 //! - [`stats`]: what was exported and what was dropped, and why.
@@ -70,7 +72,7 @@ pub mod profiler;
 mod propagation;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
-mod span;
+pub mod span;
 mod stats;
 mod tag;
 #[cfg(feature = "tower")]
@@ -92,7 +94,10 @@ pub use propagation::{
 pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
 #[cfg(feature = "tokio")]
 pub use span::spawn;
-pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
+pub use span::{
+    capture, current, thread, CapturedContext, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef,
+    WithContext,
+};
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
 pub use stats::{stats, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

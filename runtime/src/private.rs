@@ -4,7 +4,9 @@
 pub use crate::global::init_main;
 pub use crate::profiler::tag_state::{TagGuard, TagSet};
 pub use crate::profiler::with_tags::WithTags;
-pub use crate::span::{ErrorInfo, Instrumented, Span, SpanKind, SpanMeta, SyncSpan};
+pub use crate::span::future::Instrumented;
+pub use crate::span::handle::{Span, SpanMeta, SyncSpan};
+pub use crate::span::{ErrorInfo, SpanKind};
 pub use crate::tag::{OwnedTag, TagKey, TagMeta, TagValueType};
 #[cfg(feature = "tokio")]
 pub use ::tokio;

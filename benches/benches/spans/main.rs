@@ -22,6 +22,7 @@ fn spans(c: &mut Criterion) {
         shape::run(&mut group, "spanscope/sampled", n, spanscope_peer::Spans::sampled);
         shape::run(&mut group, "spanscope/unsampled", n, spanscope_peer::Spans::unsampled);
         shape::run(&mut group, "spanscope/disabled", n, spanscope_peer::Spans::disabled);
+        shape::run(&mut group, "spanscope/by_hand", n, spanscope_peer::ByHand::sampled);
         shape::run(&mut group, "spanscope/tag_push_pop", n, spanscope_peer::Tags::setup);
         shape::run(&mut group, "fastrace", n, fastrace_peer::Fastrace::setup);
         shape::run(&mut group, "tracing_otel", n, tracing_otel_peer::TracingOtel::setup);

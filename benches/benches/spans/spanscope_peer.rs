@@ -1,5 +1,6 @@
 //! spanscope: a `#[spanscope::local]` child under a `#[spanscope::entry]` root, in three
-//! configurations (sampled, unsampled, disabled), and a `#[spanscope::profiled]` tag push + pop.
+//! configurations (sampled, unsampled, disabled), the same spans opened by hand, and a
+//! `#[spanscope::profiled]` tag push + pop.
 //!
 //! Each configuration is its own `spanscope::init`, measured, then shut down by dropping the
 //! guard before the next one starts. Sampled spans go to the default exporter (`local`:
@@ -110,6 +111,34 @@ impl super::shape::Peer for Spans {
 
     fn child(&self, _root: &mut (), input: u64) -> u64 {
         child(input)
+    }
+}
+
+/// The same shape with spans opened by hand (`spanscope::span::local(..).enter()`), sampled:
+/// the guard form's cost beside the macros'.
+#[derive(Debug)]
+pub struct ByHand {
+    _session: Session,
+}
+
+impl ByHand {
+    pub fn sampled() -> Self {
+        Self { _session: Session::start("by_hand", |c| c) }
+    }
+}
+
+impl super::shape::Peer for ByHand {
+    type Root = ();
+
+    fn in_root(&self, body: impl FnOnce(&mut ())) {
+        spanscope::span::entry("root").in_scope(|| body(&mut ()));
+    }
+
+    fn child(&self, _root: &mut (), input: u64) -> u64 {
+        let span = spanscope::span::local("child").enter();
+        let output = black_box(input);
+        span.end();
+        output
     }
 }
 

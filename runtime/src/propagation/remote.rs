@@ -5,8 +5,8 @@ use std::future::Future;
 
 use super::{Baggage, Extractor, Injector, Propagator};
 use crate::id::{SpanId, TraceId};
-use crate::span::current::{self, Current, RestoreOnDrop};
-use crate::span::{ParentContext, WithContext, NO_SPAN};
+use crate::span::current;
+use crate::span::{ParentContext, WithContext};
 
 /// A caller's context, read from an incoming request by [`extract`]. Spans opened in its
 /// [`scope`](Self::scope) or [`wrap`](Self::wrap)ped future continue the caller's trace.
@@ -62,10 +62,7 @@ impl RemoteContext {
     /// Runs `f` in this context: the spans it opens begin segments that continue the caller's
     /// trace, whatever span was current here before.
     pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        let previous = current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent: &self.parent });
-        // `self.parent` outlives the guard, which uninstalls the pointer, unwinding included.
-        let _restore = RestoreOnDrop(previous);
-        f()
+        current::in_parent_scope(Some(&self.parent), f)
     }
 
     /// Runs `future` in this context wherever it is polled.

@@ -174,3 +174,14 @@ pub(crate) fn set_panic_message(message: String) {
 pub(crate) fn panic_message() -> Option<String> {
     PANIC_MESSAGE.try_with(|m| m.borrow().clone()).ok().flatten()
 }
+
+/// Runs `f` with no segment installed and `parent` as the context that segments begun inside
+/// continue (none: they begin new traces), then restores what was current, unwinding included.
+pub(crate) fn in_parent_scope<R>(parent: Option<&ParentContext>, f: impl FnOnce() -> R) -> R {
+    let parent = parent.map_or(std::ptr::null(), |p| p as *const ParentContext);
+    let previous = replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent });
+    // The borrow of `parent` outlives the guard, which uninstalls the pointer before `f`'s
+    // caller can free it.
+    let _restore = RestoreOnDrop(previous);
+    f()
+}

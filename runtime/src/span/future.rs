@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::current::{self, Current};
-use super::{ParentContext, Span, NO_SPAN};
+use super::handle::Span;
+use super::ParentContext;
 
 /// The future of an async instrumented function: enters its span on every poll and leaves it
 /// after, so the span follows the task across threads and never leaks to another task polled
@@ -86,11 +87,9 @@ impl<F: Future> Future for WithContext<F> {
         // SAFETY: `future` is structurally pinned as in `Instrumented`; `parent` is pinned with
         // `self`, so the pointer installed below stays valid for the whole poll.
         let this = unsafe { self.get_unchecked_mut() };
-        let parent = this.parent.as_ref().map_or(std::ptr::null(), |p| p as *const ParentContext);
-        let previous = current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent });
-        let _restore = current::RestoreOnDrop(previous);
         // SAFETY: see above.
-        unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        current::in_parent_scope(this.parent.as_ref(), || future.poll(cx))
     }
 }
 
@@ -99,7 +98,7 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future in the context current here and now, wherever and whenever it is
     /// polled: spans it opens continue this trace, linked to the current span.
     fn in_current_span(self) -> WithContext<Self> {
-        WithContext::new(self, ParentContext::capture())
+        super::capture().wrap(self)
     }
 }
 

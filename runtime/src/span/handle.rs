@@ -26,7 +26,6 @@ impl SpanMeta {
     }
 }
 
-#[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
 /// Where a span started at run time ([`Span::start_named`]) hangs in its trace.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "made and consumed at once, on the stack, when a span starts")]
@@ -37,7 +36,6 @@ pub(crate) enum Parent {
     #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
     /// Under the span at this index of the segment installed on this thread.
     InSegment(u32),
-    #[cfg(any(feature = "tower", feature = "opentelemetry"))]
     /// Under a span in another process or on another thread: the span begins a segment.
     Context(ParentContext),
 }
@@ -202,9 +200,8 @@ impl Span {
         span
     }
 
-    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
-    /// Starts a span whose name and kind are known only at run time (what the integrations
-    /// start), under `parent`. Not entered: see [`Span::enter`] and [`Instrumented`].
+    /// Starts a span whose name and kind are known only at run time (spans by hand and the
+    /// integrations' spans), under `parent`. Not entered: see [`Span::enter`] and [`Instrumented`].
     ///
     /// [`Instrumented`]: super::Instrumented
     pub(crate) fn start_named(name: impl Into<Cow<'static, str>>, kind: SpanKind, parent: Parent) -> Span {
@@ -213,7 +210,6 @@ impl Span {
         }
         let current = current::get();
         let local = match parent {
-            #[cfg(any(feature = "tower", feature = "opentelemetry"))]
             Parent::Context(remote) => return Self::open_segment(name.into(), kind, None, Some(remote), &current),
             Parent::Current => current.span,
             #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
@@ -303,7 +299,6 @@ impl Span {
         self.with_segment(|segment, index| segment.spans[index as usize].name = name);
     }
 
-    #[cfg(any(feature = "tower", feature = "reqwest", feature = "opentelemetry"))]
     /// Records the remote address of an exit span.
     pub(crate) fn set_peer(&mut self, peer: impl Into<Cow<'static, str>>) {
         let peer = peer.into();
@@ -316,7 +311,6 @@ impl Span {
         });
     }
 
-    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
     /// Sets a tag whose key is known only at run time or is the runtime's own.
     pub(crate) fn set_tag(&mut self, meta: &'static TagMeta, value: TagValue) {
         self.with_segment(|segment, index| segment.tags.push((index, meta, value)));
@@ -483,24 +477,24 @@ impl SyncSpan {
     /// Starts and enters a span (see [`Span::start`]).
     #[inline(always)]
     pub fn start(meta: &'static SpanMeta) -> SyncSpan {
-        Self::enter(Span::start(meta))
+        Self::entering(Span::start(meta))
     }
 
     /// Starts and enters an entry span (see [`Span::start_entry`]).
     #[inline]
     pub fn start_entry<C: Extractor + ?Sized>(meta: &'static SpanMeta, carrier: &C) -> SyncSpan {
-        Self::enter(Span::start_entry(meta, carrier))
+        Self::entering(Span::start_entry(meta, carrier))
     }
 
     /// Starts and enters an exit span (see [`Span::start_exit`]).
     #[inline]
     pub fn start_exit<P: fmt::Display + ?Sized>(meta: &'static SpanMeta, peer: &P) -> SyncSpan {
-        Self::enter(Span::start_exit(meta, peer))
+        Self::entering(Span::start_exit(meta, peer))
     }
 
     /// Makes `span` current until the guard ends.
     #[inline(always)]
-    fn enter(mut span: Span) -> SyncSpan {
+    pub(crate) fn entering(mut span: Span) -> SyncSpan {
         let guard = match std::mem::replace(&mut span.state, State::Idle) {
             State::Idle => Guard::Idle,
             State::Child { segment, index } => {
@@ -540,6 +534,29 @@ impl SyncSpan {
         };
         if let Some(headers) = headers {
             headers.write_to(carrier);
+        }
+    }
+
+    /// Logs a timestamped event on the span.
+    pub(crate) fn log(&mut self, name: Cow<'static, str>) {
+        let tick = crate::clock::now();
+        self.with_segment(|segment, span| segment.logs.push(SpanLog { span, tick, name, fields: Vec::new() }));
+    }
+
+    /// Marks the span failed with `error`, logged on it as an `exception` event.
+    pub(crate) fn record_error(&mut self, error: ErrorInfo) {
+        let tick = crate::clock::now();
+        self.with_segment(|segment, index| segment.fail_span(index, tick, Some(error)));
+    }
+
+    /// The span's ids; for a span that does not record, those of the unsampled span current
+    /// here, if any.
+    pub(crate) fn context(&self) -> Option<super::SpanContext> {
+        match &self.guard {
+            Guard::Idle => current::with_segment(|segment, span| segment.span_context(span)),
+            Guard::Child { segment, index, .. } => segment.with(|segment| segment.span_context(*index)),
+            // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
+            Guard::Root { segment, .. } => Some(unsafe { segment.as_ref() }.span_context(0)),
         }
     }
 

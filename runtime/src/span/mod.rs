@@ -1,26 +1,56 @@
-//! Spans and segments: what the macros record, on the thread that runs the code.
+//! Spans: opening them by hand, and carrying the current one to other threads and tasks.
 //!
-//! A [segment](segment) holds the spans of one trace made by one task or thread. The segment
-//! that code is running in, and the span inside it that is current, live in [thread-local
-//! state](current); opening, entering and ending a span are a few reads and writes of it plus
-//! a clock read. A segment is owned by the stack frame or future that opened it and leaves the
-//! thread as one unit, through one queue operation, when its first span ends. Nothing here
-//! takes a lock, allocates in steady state, or makes a syscall, except where a segment begins
-//! or ends.
+//! The attribute macros cover a function; [`local`], [`entry`] and [`exit`] open a span
+//! anywhere, with a name chosen at run time, and [`capture`] takes the current span context
+//! along to a channel, a thread pool or a callback:
+//!
+//! ```no_run
+//! spanscope::tags! {
+//!     /// The tenant a job is for.
+//!     pub tenant: String = "tenant",
+//! }
+//!
+//! fn run_job(kind: &str, tenant_name: String) {
+//!     let mut span = spanscope::span::local(format!("job {kind}")).tag::<tenant>(tenant_name).enter();
+//!     span.log("started");
+//!     // ... the job; spans opened here are children of this one ...
+//!     span.end();
+//! }
+//!
+//! async fn call_inventory(headers: &mut http::HeaderMap) {
+//!     spanscope::span::exit("GET /stock", "inventory:8080")
+//!         .inject(headers)
+//!         .instrument(async { /* send the request */ })
+//!         .await;
+//! }
+//! ```
+//!
+//! How they are recorded: a segment holds the spans of one trace made by one task or thread.
+//! The segment that code is running in, and the span inside it that is current, live in
+//! thread-local state; opening, entering and ending a span are a few reads and writes of it
+//! plus a clock read. A segment is owned by the stack frame, guard or future that opened it and
+//! leaves the thread as one unit, through one queue operation, when its first span ends.
+//! Nothing here takes a lock, allocates in steady state, or makes a syscall, except where a
+//! segment begins or ends.
 
+mod captured;
 mod context;
 pub(crate) mod current;
-mod future;
-mod handle;
+pub(crate) mod future;
+pub(crate) mod handle;
+mod manual;
 mod record;
 mod sampler;
 pub(crate) mod segment;
 mod span_ref;
 mod spawn;
 
+pub use captured::{capture, CapturedContext};
 pub use context::SpanContext;
-pub use future::{FutureExt, Instrumented, WithContext};
-pub use handle::{ErrorInfo, Span, SpanMeta, SyncSpan};
+pub(crate) use future::Instrumented;
+pub use future::{FutureExt, WithContext};
+pub use handle::ErrorInfo;
+pub use manual::{entry, exit, local, Entered, Entry, Exit, Local, SpanBuilder, SpanFuture};
 pub use record::SpanKind;
 pub use sampler::Sampler;
 pub use span_ref::{current, SpanRef};
@@ -31,6 +61,6 @@ pub use spawn::thread;
 pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 pub(crate) use current::{identity, set_panic_message};
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
-pub(crate) use handle::Parent;
+pub(crate) use handle::{Parent, Span};
 pub(crate) use record::{SpanLog, SpanRecord, NO_SPAN};
 pub(crate) use segment::Segment;

@@ -16,9 +16,6 @@ where
 
 /// Threads that continue the current trace.
 pub mod thread {
-    use crate::span::current::{self, Current};
-    use crate::span::{ParentContext, NO_SPAN};
-
     /// Spawns an OS thread running `f` in the current span context: spans it opens continue
     /// this trace, linked to the current span by a cross-thread reference.
     pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
@@ -26,15 +23,7 @@ pub mod thread {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let parent = ParentContext::capture();
-        std::thread::spawn(move || {
-            let parent = parent;
-            let pointer = parent.as_ref().map_or(std::ptr::null(), |p| p as *const ParentContext);
-            // `parent` lives on this frame until after `_restore` has uninstalled the pointer
-            // (locals drop in reverse order, unwinding included), so it is valid while installed.
-            current::replace(Current { segment: std::ptr::null_mut(), span: NO_SPAN, parent: pointer });
-            let _restore = current::RestoreOnDrop(Current::EMPTY);
-            f()
-        })
+        let context = crate::span::capture();
+        std::thread::spawn(move || context.scope(f))
     }
 }
