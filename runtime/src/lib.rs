@@ -35,7 +35,7 @@
 //!   it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
-//! - [`stats`]: what was exported and what was dropped, and why.
+//! - [`stats`]: what was exported and what was dropped, and why, in all and by each exporter.
 //! - `tower` (feature `tower`, `axum`): layers giving HTTP and gRPC servers and clients (axum,
 //!   hyper, tonic) an entry or exit span per request; `reqwest` (feature `reqwest`): the client
 //!   side as a `reqwest-middleware` middleware.
@@ -91,5 +91,5 @@ pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
 pub use span::spawn;
 pub use span::{current, thread, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef, WithContext};
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
-pub use stats::{stats, Stats};
+pub use stats::{stats, ExporterStats, Signal, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

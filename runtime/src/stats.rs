@@ -60,7 +60,7 @@ fn get(counter: Counter) -> u64 {
     VALUES[counter as usize].load(Ordering::Relaxed)
 }
 
-/// What an exporter carries.
+/// What an exporter carries: a signal, in OpenTelemetry's sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Signal {

@@ -10,8 +10,9 @@
 //! A cut batch goes to every span lane as soon as one whose backend answers has room (or none
 //! answers); the others drop their own oldest spans to take it (see [`lane`](super::lane)). So
 //! the reporter waits only while no exporter can take more, and the bounded queue in front is
-//! where spans drop then: the fastest exporter paces the reporter, never the slowest. A flush waits for the lanes without holding the loop, which
-//! goes on collecting and handing batches over meanwhile.
+//! where spans drop then: the fastest exporter paces the reporter, never the slowest. A flush
+//! waits for the lanes without holding the loop, which goes on collecting and handing batches
+//! over meanwhile.
 //!
 //! The reporter is woken by the first segment after a quiet spell only: while segments keep
 //! coming it collects them every [`COLLECT_EVERY`] without being woken, so a busy service pays
@@ -212,7 +213,7 @@ impl Reporter {
         let spans = self.lanes.iter().map(|lane| Arc::clone(lane.counters()));
         stats::set_exporters(spans.chain(self.profile_lanes.iter().map(|lane| Arc::clone(lane.counters()))).collect());
         let _ = ready.send(());
-        // A cut batch waiting for room in at least one lane: every exporter is busy.
+        // A cut batch waiting while no exporter whose backend answers has room for it.
         let mut pending: Option<Arc<Batch>> = None;
         // When to take queued segments next, while they keep coming (see `COLLECT_EVERY`).
         let mut collect_at: Option<tokio::time::Instant> = None;
