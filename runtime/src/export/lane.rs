@@ -335,7 +335,7 @@ async fn supervise<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
         if !std::mem::replace(&mut said.panicked, true) {
             let noun = <E::Load as Load>::SIGNAL.noun();
             stderr_line!(
-                "spanscope: {}: the exporter panicked ({}); the {dropped} {noun} in hand are dropped and counted in stats().{noun}_dropped_export_error, and it goes on after a pause (further panics are only counted)",
+                "spanscope: {}: the exporter panicked ({}); it goes on after a pause, and what it had in hand ({dropped} {noun}) is dropped and counted in stats().{noun}_dropped_export_error (further panics are only counted)",
                 lane.name,
                 crate::global::panic_text(&*panic)
             );
