@@ -46,15 +46,21 @@ fn a_collector_that_never_answers_holds_no_other_exporter_back() {
     );
     let guard = spanscope::try_init(config).expect("init");
     // 5,000 one-span segments in bursts of 100, each well within the 2,048-segment queue, and
-    // all within the first 30 s attempt of the never-answering collector.
+    // all within the first 30 s attempt of the never-answering collector. A flush asked for on
+    // the way cannot finish (the OTLP lane never delivers) and must not stop the rest meanwhile.
     const SPANS: usize = 5000;
-    for _ in 0..SPANS / 100 {
+    let mut flush = None;
+    for burst in 0..SPANS / 100 {
         for _ in 0..100 {
             shop::tick();
+        }
+        if burst == 10 {
+            flush = Some(std::thread::spawn(spanscope::flush));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     drop(guard);
+    assert!(!flush.unwrap().join().unwrap(), "the flush says not everything was delivered");
     let after = spanscope::stats();
     let local = read_spans(&dir.join("traces.jsonl")).len();
     let exporter = |prefix: &str| after.exporters.iter().find(|e| e.name.starts_with(prefix)).cloned().unwrap();

@@ -21,6 +21,7 @@
 //! only when the interval would let the queue fill.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -145,7 +146,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
             progress: Rc::new(Notify::new()),
             lanes: Vec::new(),
             profile_lanes: Vec::new(),
-            flushes: Vec::new(),
+            flushes: VecDeque::new(),
         };
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, reporter.run(launches, limits, ready));
@@ -191,8 +192,8 @@ struct Reporter {
     progress: Rc<Notify>,
     lanes: Vec<Rc<Lane<Batch>>>,
     profile_lanes: Vec<Rc<Lane<ProfileWindow>>>,
-    /// Flushes waiting for the lanes, in the order asked.
-    flushes: Vec<PendingFlush>,
+    /// Flushes waiting for the lanes, in the order asked: their tickets and deadlines only grow.
+    flushes: VecDeque<PendingFlush>,
 }
 
 /// A flush whose batches are in the lanes: answered once every lane has flushed what it held
@@ -232,7 +233,7 @@ impl Reporter {
             }
             self.answer_flushes();
             let cut_at = self.batch_deadline;
-            let flush_due = self.flushes.iter().map(|flush| flush.deadline).min();
+            let flush_due = self.flushes.front().map(|flush| flush.deadline);
             tokio::select! {
                 biased;
                 request = self.control.recv() => match request {
@@ -387,25 +388,23 @@ impl Reporter {
     async fn flush(&mut self, done: std::sync::mpsc::Sender<bool>, pending: Option<Arc<Batch>>, deadline: Instant) {
         self.drain(pending, deadline).await;
         let tickets = self.every_lane().map(|lane| lane.request_flush()).collect();
-        self.flushes.push(PendingFlush { done, deadline: tokio::time::Instant::from_std(deadline), tickets });
+        self.flushes.push_back(PendingFlush { done, deadline: tokio::time::Instant::from_std(deadline), tickets });
     }
 
     /// Answers the flushes every lane has done (delivered), and those past their deadline (not
-    /// delivered).
+    /// delivered). A flush neither done nor due holds back the ones asked after it, which
+    /// cannot be either: so a burst of flushes (a panic asks for one) costs one check each.
     fn answer_flushes(&mut self) {
-        if self.flushes.is_empty() {
-            return;
-        }
         let now = tokio::time::Instant::now();
-        let mut flushes = std::mem::take(&mut self.flushes);
-        flushes.retain(|flush| {
+        while let Some(flush) = self.flushes.front() {
             let flushed = self.every_lane().zip(&flush.tickets).all(|(lane, ticket)| lane.flushed(*ticket));
-            if flushed || now >= flush.deadline {
+            if !flushed && now < flush.deadline {
+                break;
+            }
+            if let Some(flush) = self.flushes.pop_front() {
                 let _ = flush.done.send(flushed);
             }
-            !flushed && now < flush.deadline
-        });
-        self.flushes = flushes;
+        }
     }
 
     /// Stops taking segments and profiles, delivers what it can by the deadline, and counts
