@@ -258,12 +258,11 @@ fn install_panic_hook() {
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info
-                .payload()
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("Box<dyn Any>");
+            // An exporter's panic is caught and reported once by its lane.
+            if export::lane_catches_panic() {
+                return;
+            }
+            let payload = panic_text(info.payload());
             let message = match info.location() {
                 Some(location) => format!("panicked at {location}: {payload}"),
                 None => format!("panicked: {payload}"),
@@ -280,4 +279,13 @@ fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+/// A panic's message: its payload, when it is text.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>")
 }

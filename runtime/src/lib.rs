@@ -37,7 +37,7 @@
 //!   and carrying it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
-//! - [`stats`]: what was exported and what was dropped, and why.
+//! - [`stats`]: what was exported and what was dropped, and why, in all and by each exporter.
 //! - `tower` (feature `tower`): layers giving HTTP and gRPC servers and clients (axum, hyper,
 //!   tonic) an entry or exit span per request. A server span is named `GET /orders/{id}` when
 //!   the route template is known and `GET` when it is not (OpenTelemetry's convention: the
@@ -99,5 +99,5 @@ pub use span::{
     WithContext,
 };
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
-pub use stats::{stats, Stats};
+pub use stats::{stats, ExporterStats, Signal, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

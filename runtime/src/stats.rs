@@ -3,8 +3,13 @@
 //! Counters are bumped off the hot path only: where a segment is handed over, on the reporter
 //! thread, and where a header is rejected; and by the profiler's signal handler when it drops a
 //! sample (a relaxed atomic add is signal-safe).
+//!
+//! Each exporter's lane also counts what it delivered and dropped in counters of its own
+//! ([`ExporterCounters`]), which add to the process-wide ones of their signal: the process-wide
+//! `spans_exported` is the sum of every span exporter's `exported` over the process's life.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Counter {
@@ -55,8 +60,138 @@ fn get(counter: Counter) -> u64 {
     VALUES[counter as usize].load(Ordering::Relaxed)
 }
 
+/// What an exporter carries: a signal, in OpenTelemetry's sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Signal {
+    /// Span batches: an entry's counts are spans.
+    Spans,
+    /// CPU profiles: an entry's counts are profiles (one per window).
+    Profiles,
+}
+
+impl Signal {
+    /// The units counted, plural, as the process-wide counters' names begin.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Self::Spans => "spans",
+            Self::Profiles => "profiles",
+        }
+    }
+
+    /// The process-wide counter an exporter's `outcome` adds to.
+    fn counter(self, outcome: Outcome) -> Counter {
+        match (self, outcome) {
+            (Self::Spans, Outcome::Exported) => Counter::SpansExported,
+            (Self::Spans, Outcome::Retried) => Counter::SpansRetried,
+            (Self::Spans, Outcome::DroppedBackendDown) => Counter::SpansDroppedBackendDown,
+            (Self::Spans, Outcome::DroppedRejected) => Counter::SpansDroppedRejected,
+            (Self::Spans, Outcome::DroppedExportError) => Counter::SpansDroppedExportError,
+            (Self::Spans, Outcome::DroppedShutdown) => Counter::SpansDroppedShutdown,
+            (Self::Profiles, Outcome::Exported) => Counter::ProfilesExported,
+            (Self::Profiles, Outcome::Retried) => Counter::ProfilesRetried,
+            (Self::Profiles, Outcome::DroppedBackendDown) => Counter::ProfilesDroppedBackendDown,
+            (Self::Profiles, Outcome::DroppedRejected) => Counter::ProfilesDroppedRejected,
+            (Self::Profiles, Outcome::DroppedExportError) => Counter::ProfilesDroppedExportError,
+            (Self::Profiles, Outcome::DroppedShutdown) => Counter::ProfilesDroppedShutdown,
+        }
+    }
+}
+
+/// What became of units an exporter was given (the fields of [`ExporterStats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Exported,
+    Retried,
+    DroppedBackendDown,
+    DroppedRejected,
+    DroppedExportError,
+    DroppedShutdown,
+}
+
+const OUTCOMES: usize = Outcome::DroppedShutdown as usize + 1;
+
+/// One exporter's counters: written by its lane, read by [`stats`].
+#[derive(Debug)]
+pub(crate) struct ExporterCounters {
+    name: String,
+    signal: Signal,
+    values: [AtomicU64; OUTCOMES],
+}
+
+impl ExporterCounters {
+    pub(crate) fn new(name: &str, signal: Signal) -> Arc<Self> {
+        Arc::new(Self { name: name.to_owned(), signal, values: [const { AtomicU64::new(0) }; OUTCOMES] })
+    }
+
+    /// Counts `n` units of this exporter's signal, in its own counter and the process-wide one.
+    pub(crate) fn add(&self, outcome: Outcome, n: u64) {
+        self.values[outcome as usize].fetch_add(n, Ordering::Relaxed);
+        add(self.signal.counter(outcome), n);
+    }
+
+    pub(crate) fn snapshot(&self) -> ExporterStats {
+        let get = |outcome: Outcome| self.values[outcome as usize].load(Ordering::Relaxed);
+        ExporterStats {
+            name: self.name.clone(),
+            signal: self.signal,
+            exported: get(Outcome::Exported),
+            retried: get(Outcome::Retried),
+            dropped_backend_down: get(Outcome::DroppedBackendDown),
+            dropped_rejected: get(Outcome::DroppedRejected),
+            dropped_export_error: get(Outcome::DroppedExportError),
+            dropped_shutdown: get(Outcome::DroppedShutdown),
+        }
+    }
+}
+
+/// The exporters of the running `init`, or of the last one once it has shut down.
+static EXPORTERS: Mutex<Vec<Arc<ExporterCounters>>> = Mutex::new(Vec::new());
+
+/// Makes `exporters` the ones [`stats`] lists (at `init`).
+pub(crate) fn set_exporters(exporters: Vec<Arc<ExporterCounters>>) {
+    *EXPORTERS.lock().unwrap_or_else(|e| e.into_inner()) = exporters;
+}
+
+/// What one exporter delivered and dropped since the `init` that started it, in its signal's
+/// units (spans, or profiles). Counts are kept as the process-wide ones in [`Stats`] are, and
+/// add to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExporterStats {
+    /// The exporter and its destination, as its messages on standard error name it:
+    /// `otlp (grpc http://collector:4317)`, `local (/var/spans/traces.jsonl)`.
+    pub name: String,
+    /// What it carries.
+    pub signal: Signal,
+    /// Units delivered: written, or accepted by the backend.
+    pub exported: u64,
+    /// Units sent again after a retryable failure, once per retry.
+    pub retried: u64,
+    /// Units given up while the backend was unreachable, failing or too slow to keep up: the
+    /// oldest beyond the exporter's backlog are dropped first.
+    pub dropped_backend_down: u64,
+    /// Units the backend refused: a non-retryable error, an authentication error, or a
+    /// partial success's rejections.
+    pub dropped_rejected: u64,
+    /// Units the exporter failed on itself: a file or stream it could not write, or a panic in
+    /// its code.
+    pub dropped_export_error: u64,
+    /// Units it still held at the shutdown deadline.
+    pub dropped_shutdown: u64,
+}
+
 /// A snapshot of the runtime's counters since the process started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// The `spans_` and `profiles_` counters are process-wide. Those an exporter counts (exported,
+/// retried, and the drops for backend down, rejected, export error and, partly, shutdown) are
+/// summed over every exporter that ran: with `otlp,local`, a span both delivered counts twice in
+/// `spans_exported`, and a span the OTLP backend lost while `local` wrote it counts once in
+/// `spans_exported` and once in `spans_dropped_backend_down`. Which exporter counted what is in
+/// [`exporters`](Self::exporters). The queue's drops (`spans_dropped_queue_full`,
+/// `spans_dropped_segment_full`, spans ended after shutdown) happen before any exporter and count
+/// each span once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Stats {
     /// Segments delivered, summed over the configured exporters.
@@ -64,16 +199,19 @@ pub struct Stats {
     /// Spans delivered (written, or accepted by the backend), summed over the configured
     /// exporters: with two exporters, a span delivered to both counts twice.
     pub spans_exported: u64,
-    /// Spans dropped because the export queue was full.
+    /// Spans dropped because the export queue was full: the reporter thread could not take them
+    /// as fast as they came, or no exporter could.
     pub spans_dropped_queue_full: u64,
     /// Spans not recorded because their segment reached its span limit.
     pub spans_dropped_segment_full: u64,
     /// Spans that ended after shutdown, or that shutdown could not deliver by its deadline.
     pub spans_dropped_shutdown: u64,
-    /// Spans an exporter failed to write to its file or stream.
+    /// Spans an exporter failed on itself: a file or stream it could not write, or a panic in
+    /// its code.
     pub spans_dropped_export_error: u64,
-    /// Spans given up while a backend was unreachable or failing: the oldest beyond the
-    /// export backlog (`SPANSCOPE_EXPORT_BACKLOG`) are dropped first.
+    /// Spans an exporter gave up while its backend was unreachable, failing or too slow to keep
+    /// up with the others: each exporter drops its own oldest beyond its export backlog
+    /// (`SPANSCOPE_EXPORT_BACKLOG`).
     pub spans_dropped_backend_down: u64,
     /// Spans a backend refused: a non-retryable error, an authentication error, or spans it
     /// reported as rejected in a partial success.
@@ -119,7 +257,8 @@ pub struct Stats {
     pub profiles_dropped_queue_full: u64,
     /// Profiles made after shutdown began, or that shutdown could not deliver by its deadline.
     pub profiles_dropped_shutdown: u64,
-    /// Profiles the `local` exporter failed to write.
+    /// Profiles the `local` exporter failed to write, or a profile exporter failed on itself (a
+    /// panic in its code).
     pub profiles_dropped_export_error: u64,
     /// Profiles given up while a backend was unreachable, failing or too slow to keep up: the
     /// oldest beyond the profile backlog (a few windows) are dropped first.
@@ -128,6 +267,10 @@ pub struct Stats {
     pub profiles_dropped_rejected: u64,
     /// Profiles sent again after a retryable failure, counted once per retry.
     pub profiles_retried: u64,
+    /// Each exporter's own counts, for the exporters of the running `init` (or of the last one,
+    /// once shut down), in the order configured: span exporters, then profile exporters with a
+    /// network destination (the profiler's `local` files are written by the profiler itself).
+    pub exporters: Vec<ExporterStats>,
 }
 
 /// The runtime's counters now.
@@ -164,5 +307,6 @@ pub fn stats() -> Stats {
         profiles_dropped_backend_down: get(Counter::ProfilesDroppedBackendDown),
         profiles_dropped_rejected: get(Counter::ProfilesDroppedRejected),
         profiles_retried: get(Counter::ProfilesRetried),
+        exporters: EXPORTERS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|e| e.snapshot()).collect(),
     }
 }

@@ -64,7 +64,7 @@ impl Drop for Session {
         // really recorded, and how many the bounded queue dropped because the exporter could
         // not keep up (the producer side is measured either way). Silent when nothing was
         // recorded (a disabled or unsampled config, or a benchmark filtered out).
-        let (start, end) = (self.stats_at_start, spanscope::stats());
+        let (start, end) = (&self.stats_at_start, spanscope::stats());
         let exported = end.spans_exported - start.spans_exported;
         let dropped = end.spans_dropped_queue_full - start.spans_dropped_queue_full;
         let other = (end.spans_dropped_segment_full + end.spans_dropped_shutdown + end.spans_dropped_export_error)

@@ -1,13 +1,15 @@
 //! A small HTTP/1.1 client for the HTTP exporters (OTLP/HTTP, the Datadog agent, Pyroscope): one
 //! kept-alive connection over TCP, TLS (rustls) or a Unix socket, reopened after any error. Response
-//! bodies are read up to a bound, so a misbehaving server cannot make it allocate without end.
+//! bodies are read up to a bound, so a misbehaving server cannot make it allocate without end;
+//! the status is the answer whatever the body, so a 2xx with a body too long to read, or cut
+//! short, is still a delivery and is never sent again.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{header, HeaderMap, HeaderValue, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -19,7 +21,7 @@ use crate::config::env::is_header_text;
 use crate::config::ConfigError;
 
 /// Response bodies longer than this are cut (the exporters only read small JSON or protobuf
-/// acknowledgements).
+/// acknowledgements, and the start of an error's text).
 const MAX_BODY: usize = 1 << 20;
 
 /// Where requests go.
@@ -178,12 +180,11 @@ impl HttpClient {
         request.headers_mut().extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         let response = sender.send_request(request).await.map_err(|e| format!("{} failed: {e}", self.target))?;
         let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer of {}: {e}", self.target))?
-            .to_bytes();
-        self.sender = Some(sender);
+        let (body, whole) = read_bounded(body).await;
+        // A connection whose answer was not read to its end cannot carry the next request.
+        if whole {
+            self.sender = Some(sender);
+        }
         Ok(Answer { status: parts.status, headers: parts.headers, body })
     }
 
@@ -206,6 +207,27 @@ impl HttpClient {
             Address::Unix(path) => handshake(tokio::net::UnixStream::connect(path).await.map_err(failed)?).await,
             #[cfg(not(unix))]
             Address::Unix(_) => Err("unix sockets are not supported on this platform".to_owned()),
+        }
+    }
+}
+
+/// Reads a body up to [`MAX_BODY`] bytes: what was read, and whether that was all of it (not
+/// cut at the bound, nor by an error).
+async fn read_bounded(mut body: hyper::body::Incoming) -> (Bytes, bool) {
+    let mut read = BytesMut::new();
+    loop {
+        match body.frame().await {
+            None => return (read.freeze(), true),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                let room = MAX_BODY - read.len();
+                if data.len() > room {
+                    read.extend_from_slice(&data[..room]);
+                    return (read.freeze(), false);
+                }
+                read.extend_from_slice(&data);
+            }
+            Some(Err(_)) => return (read.freeze(), false),
         }
     }
 }

@@ -5,8 +5,11 @@
 //! owns everything else on a small current-thread tokio runtime of its own: batching
 //! ([`pipeline`]), and one [lane](lane) per configured exporter that encodes each batch once,
 //! sends it, retries retryable failures with capped exponential backoff from a bounded backlog,
-//! and counts every span it delivers or drops. Exporters are the [`Exporter`]s below: one file
-//! per backend, each owning only its wire mapping and its transport.
+//! and counts every span it delivers or drops, as its own and in the process-wide totals. No
+//! lane holds another back: one whose backend is slow, hung or down drops its own oldest spans
+//! beyond its backlog while the others take every span, and a panic in an exporter is caught at
+//! its lane, which goes on. Exporters are the [`Exporter`]s below: one file per backend, each
+//! owning only its wire mapping and its transport.
 //!
 //! The profiler's network exporters ride the same machinery: its collector thread hands each
 //! window's encoded profile over with one non-blocking send ([`profiles`]), and a lane per
@@ -39,6 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use backends::BackendSettings;
+pub(crate) use lane::lane_catches_panic;
 pub(crate) use pipeline::{is_reporter_thread, start, submit, Control, ControlSender, QueueSender, Started};
 pub(crate) use profiles::{ProfileSender, ProfileWindow};
 pub(crate) use pyroscope::PyroscopeConfig;
@@ -47,33 +51,20 @@ use crate::clock::Converter;
 use crate::config::{Settings, TracesExporter};
 use crate::global::InitError;
 use crate::span::Segment;
-use crate::stats::{self, Counter};
+use crate::stats::{self, Counter, Signal};
 use lane::Launch;
 use resource::Resource;
 
 /// What a lane carries to its exporter: a [`Batch`] of spans, or one window's CPU profile.
 pub(crate) trait Load: std::fmt::Debug + 'static {
-    /// How deliveries and drops of this load are counted in `stats()`.
-    const TALLY: Tally;
+    /// What it is: which counters of `stats()` its deliveries and drops go to.
+    const SIGNAL: Signal;
 
     /// The units `stats()` counts: the spans of a batch; one for a profile.
     fn units(&self) -> u64;
 
-    /// Counts what a delivery adds besides `TALLY.exported` (a batch's segments).
+    /// Counts what a delivery adds besides the units exported (a batch's segments).
     fn count_delivered(&self) {}
-}
-
-/// The `stats()` counters of one kind of load.
-#[derive(Debug)]
-pub(crate) struct Tally {
-    /// The units, plural, for messages; also how their counters' names in `stats()` begin.
-    pub noun: &'static str,
-    pub exported: Counter,
-    pub retried: Counter,
-    pub dropped_backend_down: Counter,
-    pub dropped_rejected: Counter,
-    pub dropped_export_error: Counter,
-    pub dropped_shutdown: Counter,
 }
 
 /// A batch of finished segments, shared by every lane until each has delivered or dropped it.
@@ -89,15 +80,7 @@ pub(crate) struct Batch {
 }
 
 impl Load for Batch {
-    const TALLY: Tally = Tally {
-        noun: "spans",
-        exported: Counter::SpansExported,
-        retried: Counter::SpansRetried,
-        dropped_backend_down: Counter::SpansDroppedBackendDown,
-        dropped_rejected: Counter::SpansDroppedRejected,
-        dropped_export_error: Counter::SpansDroppedExportError,
-        dropped_shutdown: Counter::SpansDroppedShutdown,
-    };
+    const SIGNAL: Signal = Signal::Spans;
 
     fn units(&self) -> u64 {
         self.spans

@@ -7,6 +7,13 @@
 //! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans (a segment is never split) or when the oldest
 //! segment in the batch has waited `OTEL_BSP_SCHEDULE_DELAY`.
 //!
+//! A cut batch goes to every span lane as soon as one whose backend answers has room (or none
+//! answers); the others drop their own oldest spans to take it (see [`lane`](super::lane)). So
+//! the reporter waits only while no exporter can take more, and the bounded queue in front is
+//! where spans drop then: the fastest exporter paces the reporter, never the slowest. A flush
+//! waits for the lanes without holding the loop, which goes on collecting and handing batches
+//! over meanwhile.
+//!
 //! The reporter is woken by the first segment after a quiet spell only: while segments keep
 //! coming it collects them every [`COLLECT_EVERY`] without being woken, so a busy service pays
 //! one wake-up per interval instead of one (a futex call and a context switch) per segment.
@@ -14,6 +21,7 @@
 //! only when the interval would let the queue fill.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -21,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
-use super::lane::{self, Lane, LaneLimits};
+use super::lane::{Lane, LaneControl, LaneLimits};
 use super::profiles::{self, ProfileSender, ProfileWindow};
 use super::{Batch, Launches};
 use crate::clock::Converter;
@@ -118,17 +126,10 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         (Some(ProfileSender(sender)), Some(receiver))
     };
     let limits = Limits {
-        spans: LaneLimits {
-            backlog: settings.export_backlog as u64,
-            max_backoff: settings.max_backoff,
-            backpressure: true,
-        },
-        profiles: LaneLimits {
-            backlog: profiles::BACKLOG as u64,
-            max_backoff: settings.max_backoff,
-            backpressure: false,
-        },
+        spans: LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff },
+        profiles: LaneLimits { backlog: profiles::BACKLOG as u64, max_backoff: settings.max_backoff },
     };
+    let (ready, launched) = std::sync::mpsc::channel();
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
     let reporter = crate::background_thread::spawn("spanscope-reporter", move || {
         IS_REPORTER.with(|r| r.set(true));
@@ -145,9 +146,10 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
             progress: Rc::new(Notify::new()),
             lanes: Vec::new(),
             profile_lanes: Vec::new(),
+            flushes: VecDeque::new(),
         };
         let local = tokio::task::LocalSet::new();
-        local.block_on(&runtime, reporter.run(launches, limits));
+        local.block_on(&runtime, reporter.run(launches, limits, ready));
         // Whatever is still in flight was counted as undelivered: drop it (inside the
         // runtime, which its connections belong to) and don't wait for anything else.
         {
@@ -157,6 +159,11 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         runtime.shutdown_background();
     })
     .map_err(io("the spanscope-reporter thread"))?;
+    // `stats()` lists the exporters from the moment `init` returns.
+    launched.recv().map_err(|_| InitError::Io {
+        path: "the spanscope-reporter thread".into(),
+        error: std::io::Error::other("it ended while starting the exporters"),
+    })?;
     Ok(Started { queue, control, reporter, profiles })
 }
 
@@ -185,22 +192,37 @@ struct Reporter {
     progress: Rc<Notify>,
     lanes: Vec<Rc<Lane<Batch>>>,
     profile_lanes: Vec<Rc<Lane<ProfileWindow>>>,
+    /// Flushes waiting for the lanes, in the order asked: their tickets and deadlines only grow.
+    flushes: VecDeque<PendingFlush>,
+}
+
+/// A flush whose batches are in the lanes: answered once every lane has flushed what it held
+/// when asked, or at the deadline.
+#[derive(Debug)]
+struct PendingFlush {
+    done: std::sync::mpsc::Sender<bool>,
+    deadline: tokio::time::Instant,
+    /// Each lane's ticket, in [`Reporter::every_lane`]'s order.
+    tickets: Vec<u64>,
 }
 
 impl Reporter {
-    async fn run(mut self, launches: Launches, limits: Limits) {
+    async fn run(mut self, launches: Launches, limits: Limits, ready: std::sync::mpsc::Sender<()>) {
         self.lanes = launches.spans.into_iter().map(|launch| launch(&limits.spans, &self.progress)).collect();
         self.profile_lanes =
             launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
-        // A cut batch waiting for room in a lane whose backend is answering but slow.
+        let spans = self.lanes.iter().map(|lane| Arc::clone(lane.counters()));
+        stats::set_exporters(spans.chain(self.profile_lanes.iter().map(|lane| Arc::clone(lane.counters()))).collect());
+        let _ = ready.send(());
+        // A cut batch waiting while no exporter whose backend answers has room for it.
         let mut pending: Option<Arc<Batch>> = None;
         // When to take queued segments next, while they keep coming (see `COLLECT_EVERY`).
         let mut collect_at: Option<tokio::time::Instant> = None;
         loop {
-            // Hand cut batches over while the lanes have room, and, while collecting, keep
+            // Hand cut batches over while a lane has room, and, while collecting, keep
             // taking what is queued behind them.
             while let Some(batch) = pending.take() {
-                if !self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
+                if !self.has_room(batch.spans) {
                     pending = Some(batch);
                     break;
                 }
@@ -209,13 +231,14 @@ impl Reporter {
                     pending = self.take_queued().0;
                 }
             }
+            self.answer_flushes();
             let cut_at = self.batch_deadline;
+            let flush_due = self.flushes.front().map(|flush| flush.deadline);
             tokio::select! {
                 biased;
                 request = self.control.recv() => match request {
                     Some(Control::Flush { done, deadline }) => {
-                        let delivered = self.flush(pending.take(), reporting_deadline(deadline)).await;
-                        let _ = done.send(delivered);
+                        self.flush(done, pending.take(), reporting_deadline(deadline)).await;
                     }
                     Some(Control::Shutdown { done, deadline }) => {
                         let delivered = self.shutdown(pending.take(), reporting_deadline(deadline)).await;
@@ -225,7 +248,8 @@ impl Reporter {
                     // Only the process-wide state holds the other end, and it is never freed.
                     None => return,
                 },
-                () = self.progress.notified(), if pending.is_some() => {}
+                () = self.progress.notified(), if pending.is_some() || !self.flushes.is_empty() => {}
+                () = sleep_until(flush_due), if flush_due.is_some() => {}
                 window = next_profile(&mut self.profiles), if self.profiles.is_some() => match window {
                     Some(window) => self.dispatch_profile(&window),
                     None => self.profiles = None,
@@ -288,6 +312,14 @@ impl Reporter {
         Some(Arc::new(Batch { segments, spans, clock: Converter::current() }))
     }
 
+    /// Whether a batch of `spans` can be handed over now: a span lane whose backend answers
+    /// takes it without dropping any it holds, or no backend answers. The lanes it does not fit
+    /// drop their own oldest to take it.
+    fn has_room(&self, spans: u64) -> bool {
+        self.lanes.iter().all(|lane| !lane.answering())
+            || self.lanes.iter().any(|lane| lane.answering() && lane.has_room(spans))
+    }
+
     fn dispatch(&self, batch: &Arc<Batch>) {
         for lane in &self.lanes {
             lane.push(Arc::clone(batch));
@@ -302,16 +334,16 @@ impl Reporter {
     }
 
     /// Every lane, span and profile, as the reporter controls them.
-    fn every_lane(&self) -> impl Iterator<Item = &dyn lane::LaneControl> {
-        let spans = self.lanes.iter().map(|lane| &**lane as &dyn lane::LaneControl);
-        spans.chain(self.profile_lanes.iter().map(|lane| &**lane as &dyn lane::LaneControl))
+    fn every_lane(&self) -> impl Iterator<Item = &dyn LaneControl> {
+        let spans = self.lanes.iter().map(|lane| &**lane as &dyn LaneControl);
+        spans.chain(self.profile_lanes.iter().map(|lane| &**lane as &dyn LaneControl))
     }
 
-    /// Dispatches `batch` once every lane has room, or at the deadline regardless (a flush
-    /// must not wait behind a slow lane forever; the bound is exceeded by one batch at most).
+    /// Dispatches `batch` once a lane has room, or at the deadline regardless (then every lane
+    /// drops its oldest to take it).
     async fn dispatch_by(&self, batch: Arc<Batch>, deadline: Instant) {
         let deadline = Some(tokio::time::Instant::from_std(deadline));
-        while !self.lanes.iter().all(|lane| lane.has_room(batch.spans)) {
+        while !self.has_room(batch.spans) {
             tokio::select! {
                 () = self.progress.notified() => {}
                 () = sleep_until(deadline) => break,
@@ -336,25 +368,43 @@ impl Reporter {
         }
     }
 
-    /// Waits until `done` holds for every lane, or the deadline; returns whether it does.
-    async fn wait_lanes(&self, deadline: Instant, done: impl Fn(usize, &dyn lane::LaneControl) -> bool) -> bool {
+    /// Waits until every lane has stopped, or the deadline; returns whether they have.
+    async fn wait_stopped(&self, deadline: Instant) -> bool {
         let deadline = Some(tokio::time::Instant::from_std(deadline));
-        let all_done = || self.every_lane().enumerate().all(|(i, lane)| done(i, lane));
+        let all_stopped = || self.every_lane().all(|lane| lane.stopped());
         loop {
-            if all_done() {
+            if all_stopped() {
                 return true;
             }
             tokio::select! {
                 () = self.progress.notified() => {}
-                () = sleep_until(deadline) => return all_done(),
+                () = sleep_until(deadline) => return all_stopped(),
             }
         }
     }
 
-    async fn flush(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
+    /// Hands everything submitted so far to the lanes and asks each to flush it; the answer
+    /// comes from [`answer_flushes`](Self::answer_flushes), while the loop goes on.
+    async fn flush(&mut self, done: std::sync::mpsc::Sender<bool>, pending: Option<Arc<Batch>>, deadline: Instant) {
         self.drain(pending, deadline).await;
-        let tickets: Vec<u64> = self.every_lane().map(|lane| lane.request_flush()).collect();
-        self.wait_lanes(deadline, |i, lane| lane.flushed(tickets[i])).await
+        let tickets = self.every_lane().map(|lane| lane.request_flush()).collect();
+        self.flushes.push_back(PendingFlush { done, deadline: tokio::time::Instant::from_std(deadline), tickets });
+    }
+
+    /// Answers the flushes every lane has done (delivered), and those past their deadline (not
+    /// delivered). A flush neither done nor due holds back the ones asked after it, which
+    /// cannot be either: so a burst of flushes (a panic asks for one) costs one check each.
+    fn answer_flushes(&mut self) {
+        let now = tokio::time::Instant::now();
+        while let Some(flush) = self.flushes.front() {
+            let flushed = self.every_lane().zip(&flush.tickets).all(|(lane, ticket)| lane.flushed(*ticket));
+            if !flushed && now < flush.deadline {
+                break;
+            }
+            if let Some(flush) = self.flushes.pop_front() {
+                let _ = flush.done.send(flushed);
+            }
+        }
     }
 
     /// Stops taking segments and profiles, delivers what it can by the deadline, and counts
@@ -368,9 +418,13 @@ impl Reporter {
         for lane in self.every_lane() {
             lane.close();
         }
-        let delivered = self.wait_lanes(deadline, |_, lane| lane.stopped()).await;
+        let delivered = self.wait_stopped(deadline).await;
         for lane in self.every_lane().filter(|lane| !lane.stopped()) {
             lane.give_up();
+        }
+        // A flush still waiting got as far as the shutdown did.
+        for flush in std::mem::take(&mut self.flushes) {
+            let _ = flush.done.send(delivered);
         }
         delivered
     }

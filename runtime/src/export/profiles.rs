@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{Load, Tally};
-use crate::stats::{self, Counter};
+use super::Load;
+use crate::stats::{self, Counter, Signal};
 
 /// Windows a profile lane keeps (waiting and in flight), and windows the hand-over queue holds:
 /// a minute of profiles at the default 10 s interval.
@@ -28,15 +28,7 @@ pub(crate) struct ProfileWindow {
 }
 
 impl Load for ProfileWindow {
-    const TALLY: Tally = Tally {
-        noun: "profiles",
-        exported: Counter::ProfilesExported,
-        retried: Counter::ProfilesRetried,
-        dropped_backend_down: Counter::ProfilesDroppedBackendDown,
-        dropped_rejected: Counter::ProfilesDroppedRejected,
-        dropped_export_error: Counter::ProfilesDroppedExportError,
-        dropped_shutdown: Counter::ProfilesDroppedShutdown,
-    };
+    const SIGNAL: Signal = Signal::Profiles;
 
     fn units(&self) -> u64 {
         1
