@@ -89,8 +89,25 @@ pub(crate) fn example(key: &str) -> &'static str {
 /// declared with `tags!`; key and value keep their own spans in the generated code, so rustc's
 /// "cannot find type" and "mismatched types" point at the user's tokens.
 pub(crate) struct TagArg {
-    pub(crate) key: Path,
+    key: Path,
     pub(crate) value: Expr,
+}
+
+impl TagArg {
+    /// The key as the generated code names it. A key that is one identifier gets `macro_rules`
+    /// hygiene, at the user's token: a type still resolves where the user wrote it, but a
+    /// parameter of that name is not visible, so an undeclared `#[profiled(tenant = tenant)]`
+    /// is "cannot find type `tenant`", not "expected type, found local variable `tenant`".
+    pub(crate) fn key(&self) -> Path {
+        match self.key.get_ident() {
+            Some(ident) => {
+                let mut ident = ident.clone();
+                ident.set_span(Span::mixed_site().located_at(ident.span()));
+                ident.into()
+            }
+            None => self.key.clone(),
+        }
+    }
 }
 
 impl Parse for TagArg {
