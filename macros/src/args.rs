@@ -1,19 +1,22 @@
 //! Typed arguments of the attribute macros.
 //!
-//! The argument list is first parsed as `key = value` / `key(...)` pairs (a syntax error there is
-//! fatal), then each pair is checked against what the macro takes. Those checks report into
-//! [`Errors`] and drop the bad argument, so the rest still expands and every mistake is reported.
+//! The argument list is parsed one argument at a time, as written (see [`raw_arg`](crate::raw_arg)),
+//! then each argument is checked against what the macro takes. Every mistake is reported into
+//! [`Errors`] with what would be right, and only the bad argument is dropped, so the rest still
+//! expands and every mistake is reported.
 
 use std::fmt;
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
-use syn::{parenthesized, token, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token};
+use syn::parse::{Parse, ParseStream};
+use syn::{token, Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token};
 
 use crate::errors::Errors;
+use crate::list::{self, at_end, item_tokens};
+use crate::misspelling::is_misspelling;
+use crate::raw_arg::{equals, missing_equals, value, RawArg, RawValue};
 
 /// The attribute being expanded; decides which arguments are allowed and names it in errors.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,13 +30,31 @@ pub(crate) enum Macro {
 
 impl Macro {
     /// The arguments this macro takes, in the order error messages list them.
-    fn arguments(self) -> &'static [&'static str] {
+    pub(crate) fn arguments(self) -> &'static [&'static str] {
         match self {
             Macro::Entry => &["name", "headers", "tags"],
             Macro::Exit => &["peer", "name", "inject", "tags"],
             Macro::Local => &["name", "tags"],
             Macro::Main => &["service", "flavor", "worker_threads"],
             Macro::Profiled => &[],
+        }
+    }
+
+    /// The argument a value written without its key most likely is (`value` is `None` when it is
+    /// not one expression): `#[exit("inventory:8080")]` is the peer, `#[local("price")]` the name,
+    /// `#[entry(req.headers())]` the headers.
+    pub(crate) fn positional(self, value: Option<&Expr>) -> Option<&'static str> {
+        let lit = match value {
+            Some(Expr::Lit(ExprLit { lit, .. })) => Some(lit),
+            _ => None,
+        };
+        match (self, lit) {
+            (Macro::Exit, _) => Some("peer"),
+            (Macro::Entry | Macro::Local, Some(Lit::Str(_))) => Some("name"),
+            (Macro::Entry, None) if value.is_some() => Some("headers"),
+            (Macro::Main, Some(Lit::Str(_))) => Some("service"),
+            (Macro::Main, Some(Lit::Int(_))) => Some("worker_threads"),
+            _ => None,
         }
     }
 }
@@ -51,7 +72,7 @@ impl fmt::Display for Macro {
 }
 
 /// How an argument is written correctly; quoted by the errors about it.
-fn example(key: &str) -> &'static str {
+pub(crate) fn example(key: &str) -> &'static str {
     match key {
         "name" => "name = \"GET /orders\"",
         "headers" => "headers = req.headers()",
@@ -68,32 +89,60 @@ fn example(key: &str) -> &'static str {
 /// declared with `tags!`; key and value keep their own spans in the generated code, so rustc's
 /// "cannot find type" and "mismatched types" point at the user's tokens.
 pub(crate) struct TagArg {
-    pub(crate) key: Path,
+    key: Path,
     pub(crate) value: Expr,
+}
+
+impl TagArg {
+    /// The key as the generated code names it. A key that is one identifier gets `macro_rules`
+    /// hygiene, at the user's token: a type still resolves where the user wrote it, but a
+    /// parameter of that name is not visible, so an undeclared `#[profiled(tenant = tenant)]`
+    /// is "cannot find type `tenant`", not "expected type, found local variable `tenant`".
+    pub(crate) fn key(&self) -> Path {
+        match self.key.get_ident() {
+            Some(ident) => {
+                let mut ident = ident.clone();
+                ident.set_span(Span::mixed_site().located_at(ident.span()));
+                ident.into()
+            }
+            None => self.key.clone(),
+        }
+    }
 }
 
 impl Parse for TagArg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let key: Path = input.call(Path::parse_mod_style)?;
-        if !input.peek(Token![=]) {
-            let key = key.to_token_stream();
-            let message = if input.peek(token::Paren) {
-                format!("`{key}(...)` is not a tag; tags are written `key = value`, e.g. `route = \"checkout\"`")
-            } else {
-                format!("expected `{key} = value`: a tag needs a value, e.g. `route = \"checkout\"`")
-            };
-            return Err(syn::Error::new_spanned(&key, message));
+        if !(input.peek(Ident::peek_any) || input.peek(Token![::])) {
+            return Err(syn::Error::new_spanned(
+                item_tokens(input),
+                "tags are written `key = value` with a key declared by `tags!`, e.g. `route = \"checkout\"`",
+            ));
         }
-        input.parse::<Token![=]>()?;
-        Ok(TagArg { key, value: input.parse()? })
+        let key: Path = input.call(Path::parse_mod_style)?;
+        let name = key.to_token_stream().to_string().replace(' ', "");
+        if let Some(eq) = equals(input)? {
+            return Ok(TagArg { value: value(input, &name, eq, "")?, key });
+        }
+        Err(if input.peek(token::Paren) {
+            syn::Error::new_spanned(
+                &key,
+                format!("`{name}(...)` is not a tag; tags are written `key = value`, e.g. `route = \"checkout\"`"),
+            )
+        } else if at_end(input) {
+            syn::Error::new_spanned(
+                &key,
+                format!("expected `{name} = value`: a tag needs a value, e.g. `route = \"checkout\"`"),
+            )
+        } else {
+            missing_equals(input, &name, &format!("`{name} = value`"))
+        })
     }
 }
 
 /// Parses `tags(...)`-style contents: one or more `key = value`; reports and drops repeated keys.
-fn tag_list(input: TokenStream, errors: &mut Errors) -> syn::Result<Vec<TagArg>> {
-    let parsed = Punctuated::<TagArg, Token![,]>::parse_terminated.parse2(input)?;
-    let mut tags: Vec<TagArg> = Vec::with_capacity(parsed.len());
-    for tag in parsed {
+fn tag_list(tokens: TokenStream, errors: &mut Errors) -> Vec<TagArg> {
+    let mut tags: Vec<TagArg> = Vec::new();
+    for tag in list::parse(tokens, "tags", errors, |input, _| input.parse::<TagArg>().map(Some)) {
         let key = tag.key.to_token_stream().to_string();
         if tags.iter().any(|seen| seen.key.to_token_stream().to_string() == key) {
             errors.push(syn::Error::new_spanned(
@@ -104,43 +153,16 @@ fn tag_list(input: TokenStream, errors: &mut Errors) -> syn::Result<Vec<TagArg>>
             tags.push(tag);
         }
     }
-    Ok(tags)
+    tags
 }
 
-/// One argument as written: `key = value`, `key(...)` or a bare `key`.
-struct RawArg {
-    key: Ident,
-    value: RawValue,
-}
-
-enum RawValue {
-    Expr(Expr),
-    List(TokenStream),
-    Missing,
-}
-
-impl Parse for RawArg {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let key = input.call(Ident::parse_any)?;
-        let value = if input.peek(token::Paren) {
-            let content;
-            parenthesized!(content in input);
-            RawValue::List(content.parse()?)
-        } else if input.peek(Token![=]) {
-            input.parse::<Token![=]>()?;
-            RawValue::Expr(input.parse()?)
-        } else {
-            RawValue::Missing
-        };
-        Ok(RawArg { key, value })
-    }
-}
-
+/// An argument read as what its key takes; a value of another shape is reported.
 impl RawArg {
     /// The value of `key = value`.
     fn expr(self, errors: &mut Errors) -> Option<Expr> {
         match self.value {
             RawValue::Expr(expr) => Some(expr),
+            RawValue::Invalid => None,
             RawValue::List(_) | RawValue::Missing => {
                 let key = self.key.to_string();
                 errors
@@ -166,14 +188,15 @@ impl RawArg {
     }
 
     /// The tags of `key(route = .., ..)`.
-    fn list(self, errors: &mut Errors) -> syn::Result<Vec<TagArg>> {
+    fn list(self, errors: &mut Errors) -> Vec<TagArg> {
         match self.value {
             RawValue::List(tokens) => tag_list(tokens, errors),
+            RawValue::Invalid => Vec::new(),
             RawValue::Expr(_) | RawValue::Missing => {
                 let key = self.key.to_string();
                 errors
                     .push(syn::Error::new(self.key.span(), format!("`{key}` takes a list, e.g. `{}`", example(&key))));
-                Ok(Vec::new())
+                Vec::new()
             }
         }
     }
@@ -188,31 +211,46 @@ fn non_empty(key: &str, lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
 }
 
 /// Parses the argument list of `mac`, reports unknown and repeated keys, and hands every other
-/// argument to `set` with its key.
+/// argument to `set` with its key. Returns the keys given, rightly or not (a misspelt key counts
+/// as the key it is close to), so that a key is reported missing only if it was not attempted.
 fn parse_args(
     mac: Macro,
     tokens: TokenStream,
     errors: &mut Errors,
-    mut set: impl FnMut(&str, RawArg, &mut Errors) -> syn::Result<()>,
-) -> syn::Result<()> {
+    mut set: impl FnMut(&str, RawArg, &mut Errors),
+) -> Vec<&'static str> {
     let allowed = mac.arguments();
-    let mut seen: Vec<String> = Vec::new();
-    for arg in Punctuated::<RawArg, Token![,]>::parse_terminated.parse2(tokens)? {
+    let (mut given, mut misspelt): (Vec<&'static str>, Vec<&'static str>) = (Vec::new(), Vec::new());
+    for arg in list::parse(tokens, "arguments", errors, |input, errors| RawArg::parse(mac, input, errors)) {
         let key = arg.key.unraw().to_string();
-        if !allowed.contains(&key.as_str()) {
-            let expected = allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            errors.push(syn::Error::new(
-                arg.key.span(),
-                format!("unknown argument `{key}` for {mac}; expected one of: {expected}"),
-            ));
-        } else if seen.contains(&key) {
-            errors.push(syn::Error::new(arg.key.span(), format!("duplicate argument `{key}`")));
-        } else {
-            set(&key, arg, errors)?;
-            seen.push(key);
+        match allowed.iter().find(|allowed| **allowed == key) {
+            None => {
+                let message = match allowed.iter().find(|allowed| is_misspelling(&key, allowed)) {
+                    Some(allowed) => {
+                        misspelt.push(allowed);
+                        format!("unknown argument `{key}` for {mac}: did you mean `{allowed}`?")
+                    }
+                    None => {
+                        let expected = allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                        format!("unknown argument `{key}` for {mac}; expected one of: {expected}")
+                    }
+                };
+                errors.push(syn::Error::new(arg.key.span(), message));
+            }
+            // A guessed key is reported as such already.
+            Some(_) if given.contains(&key.as_str()) && arg.guessed => {}
+            Some(_) if given.contains(&key.as_str()) => {
+                let right = if key == "tags" { "put every tag in one `tags(...)`" } else { "give each argument once" };
+                errors.push(syn::Error::new(arg.key.span(), format!("duplicate argument `{key}`; {right}")));
+            }
+            Some(allowed) => {
+                set(allowed, arg, errors);
+                given.push(allowed);
+            }
         }
     }
-    Ok(())
+    given.extend(misspelt);
+    given
 }
 
 /// The remote side of an exit span.
@@ -234,32 +272,27 @@ pub(crate) struct SpanArgs {
 }
 
 impl SpanArgs {
-    pub(crate) fn parse(mac: Macro, tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
+    pub(crate) fn parse(mac: Macro, tokens: TokenStream, errors: &mut Errors) -> Self {
         let mut args = SpanArgs::default();
-        parse_args(mac, tokens, errors, |key, arg, errors| {
-            match key {
-                "name" => args.name = arg.lit_str(errors),
-                "tags" => args.tags = arg.list(errors)?,
-                "headers" => args.headers = arg.expr(errors),
-                "inject" => args.inject = arg.expr(errors),
-                _ => {
-                    args.peer = arg.expr(errors).and_then(|expr| match expr {
-                        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => {
-                            non_empty("peer", lit, errors).map(Peer::Literal)
-                        }
-                        expr => Some(Peer::Expr(expr)),
-                    });
-                }
+        let given = parse_args(mac, tokens, errors, |key, arg, errors| match key {
+            "name" => args.name = arg.lit_str(errors),
+            "tags" => args.tags = arg.list(errors),
+            "headers" => args.headers = arg.expr(errors),
+            "inject" => args.inject = arg.expr(errors),
+            _ => {
+                args.peer = arg.expr(errors).and_then(|expr| match expr {
+                    Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => non_empty("peer", lit, errors).map(Peer::Literal),
+                    expr => Some(Peer::Expr(expr)),
+                });
             }
-            Ok(())
-        })?;
-        if mac == Macro::Exit && args.peer.is_none() {
+        });
+        if mac == Macro::Exit && !given.contains(&"peer") {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 "`#[exit]` needs `peer = ...`, the address of the remote side, e.g. `#[exit(peer = \"inventory:8080\")]`",
             ));
         }
-        Ok(args)
+        args
     }
 }
 
@@ -269,15 +302,15 @@ pub(crate) struct ProfiledArgs {
 }
 
 impl ProfiledArgs {
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
-        let tags = tag_list(tokens, errors)?;
-        if tags.is_empty() {
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        // Only an empty list: tags that were all wrong are reported as such.
+        if tokens.is_empty() {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 "`#[profiled]` needs at least one tag, e.g. `#[profiled(route = \"checkout\")]`",
             ));
         }
-        Ok(ProfiledArgs { tags })
+        ProfiledArgs { tags: tag_list(tokens, errors) }
     }
 }
 
@@ -297,7 +330,7 @@ pub(crate) struct MainArgs {
 }
 
 impl MainArgs {
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
         let mut args = MainArgs::default();
         parse_args(Macro::Main, tokens, errors, |key, arg, errors| {
             let ident = arg.key.clone();
@@ -333,8 +366,7 @@ impl MainArgs {
                     });
                 }
             }
-            Ok(())
-        })?;
+        });
         if let (Some((_, Flavor::CurrentThread)), Some((key, _))) = (&args.flavor, &args.worker_threads) {
             errors.push(syn::Error::new(
                 key.span(),
@@ -342,6 +374,6 @@ impl MainArgs {
             ));
             args.worker_threads = None;
         }
-        Ok(args)
+        args
     }
 }

@@ -84,23 +84,22 @@ fn is_fn(input: ParseStream<'_>) -> bool {
     }
 }
 
-/// The common driver of the attribute macros: parses the arguments with `parse` and the item,
-/// then `generate`s. Errors from any step are all reported; if the arguments or the item could not
-/// be parsed, the item is emitted unchanged beside the errors.
+/// The common driver of the attribute macros: parses the arguments with `parse` (which reports
+/// and drops wrong ones) and the item, then `generate`s. Errors from every step are reported; if
+/// the item could not be parsed, it is emitted unchanged beside the errors.
 pub(crate) fn expand<A>(
     mac: Macro,
     args: TokenStream,
     item: TokenStream,
-    parse: impl FnOnce(TokenStream, &mut Errors) -> syn::Result<A>,
+    parse: impl FnOnce(TokenStream, &mut Errors) -> A,
     generate: impl FnOnce(A, Function, &mut Errors) -> TokenStream,
 ) -> TokenStream {
     let mut errors = Errors::default();
-    let output = match (parse(args, &mut errors), Function::parse(mac, item.clone())) {
-        (Ok(args), Ok(function)) => generate(args, function, &mut errors),
-        (args, function) => {
-            for error in [args.err(), function.err()].into_iter().flatten() {
-                errors.push(error);
-            }
+    let args = parse(args, &mut errors);
+    let output = match Function::parse(mac, item.clone()) {
+        Ok(function) => generate(args, function, &mut errors),
+        Err(error) => {
+            errors.push(error);
             item
         }
     };

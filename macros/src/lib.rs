@@ -6,6 +6,8 @@
 //!
 //! The map:
 //! - `args` parses and checks the typed arguments of every attribute, before any code is made;
+//! - `raw_arg` parses one argument as written, `list` the comma-separated lists of them, one item
+//!   at a time, and `misspelling` finds the argument a misspelt one stands for;
 //! - `function` parses the annotated item, so that a broken body still expands (IDEs keep
 //!   working);
 //! - `body` holds what the expansions share: sync/async/`#[async_trait]` shapes, the return-type
@@ -23,8 +25,11 @@ mod args;
 mod body;
 mod errors;
 mod function;
+mod list;
 mod main_fn;
+mod misspelling;
 mod profiled;
+mod raw_arg;
 mod span;
 mod tags;
 

@@ -4,13 +4,16 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::args::{Macro, ProfiledArgs, TagArg};
+use crate::args::{Macro, ProfiledArgs};
 use crate::body::{self, Kind};
 use crate::function;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     function::expand(Macro::Profiled, args, item, ProfiledArgs::parse, |args, function, _| {
-        let tags = args.tags.iter().map(|TagArg { key, value }| quote!(::spanscope::__private::tag::<#key>(#value)));
+        let tags = args.tags.iter().map(|tag| {
+            let (key, value) = (tag.key(), &tag.value);
+            quote!(<#key as ::spanscope::__private::TagKey>::__tag(#value))
+        });
         let set = quote!(::spanscope::__private::TagSet::new([#(#tags),*]));
         body::instrument(&function, |body| match body.kind {
             Kind::Sync => {

@@ -72,10 +72,10 @@ fn prologue(mac: Macro, args: &SpanArgs, function: &Function, handle: &TokenStre
     };
     let mutability = (!args.tags.is_empty()).then(|| quote!(mut));
     let tags = (!args.tags.is_empty()).then(|| {
-        let (keys, values) = args.tags.iter().map(|tag| (&tag.key, &tag.value)).unzip::<_, _, Vec<_>, Vec<_>>();
+        let (keys, values) = args.tags.iter().map(|tag| (tag.key(), &tag.value)).unzip::<_, _, Vec<_>, Vec<_>>();
         quote! {
             if __spanscope_span.is_recording() {
-                #(__spanscope_span.tag::<#keys>(#values);)*
+                #(<#keys as ::spanscope::__private::TagKey>::__set_on(&mut __spanscope_span, #values);)*
             }
         }
     });

@@ -5,20 +5,26 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
+use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, Lifetime, LitStr, Token, Type, Visibility};
 
 use crate::errors::Errors;
+use crate::list;
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
-    let mut declarations = match Punctuated::<TagDecl, Token![,]>::parse_terminated.parse2(input) {
-        Ok(declarations) => declarations,
-        Err(error) => return error.into_compile_error(),
-    };
     let mut errors = Errors::default();
+    let parsed = list::parse(input, "tag declarations", &mut errors, |input, _| input.parse::<TagDecl>().map(Some));
+    let mut declarations: Vec<TagDecl> = Vec::with_capacity(parsed.len());
     let mut wire_names: Vec<String> = Vec::new();
-    for TagDecl { wire, ty, .. } in &mut declarations {
+    for mut declaration in parsed {
+        let TagDecl { ident, wire, ty, .. } = &mut declaration;
+        if declarations.iter().any(|declared| declared.ident.unraw() == ident.unraw()) {
+            errors.push(syn::Error::new(
+                ident.span(),
+                format!("the tag `{ident}` is declared twice; declare each key once"),
+            ));
+            continue;
+        }
         if let Some(wire) = wire {
             let value = wire.value();
             if value.is_empty() {
@@ -41,6 +47,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 reference.lifetime = Some(Lifetime::new("'static", reference.and_token.span));
             }
         }
+        declarations.push(declaration);
     }
     errors.emit(declarations.iter().map(TagDecl::generate).collect())
 }
@@ -58,14 +65,36 @@ impl Parse for TagDecl {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
+        if !input.peek(Ident) {
+            if input.peek(Ident::peek_any) {
+                let keyword = input.call(Ident::parse_any)?;
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    format!("`{keyword}` is a keyword: declare the tag as `r#{keyword}`; its wire name is still \"{keyword}\""),
+                ));
+            }
+            return Err(syn::Error::new_spanned(
+                list::item_tokens(input),
+                "a tag is declared `name: Type`, e.g. `pub route: &'static str = \"http.route\"`",
+            ));
+        }
         let ident: Ident = input.parse()?;
-        if !input.peek(Token![:]) {
+        if !input.peek(Token![:]) || input.peek(Token![::]) {
             return Err(syn::Error::new(
                 ident.span(),
                 format!("the tag `{ident}` needs a value type, e.g. `{ident}: &'static str` or `{ident}: String`"),
             ));
         }
         input.parse::<Token![:]>()?;
+        if let Ok(wire) = input.fork().parse::<LitStr>() {
+            return Err(syn::Error::new(
+                wire.span(),
+                format!(
+                    "the tag `{ident}` needs a value type before its wire name, e.g. `{ident}: &'static str = {}`",
+                    wire.token()
+                ),
+            ));
+        }
         let ty = input.parse()?;
         let wire = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;

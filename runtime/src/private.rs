@@ -11,10 +11,25 @@ pub use crate::tag::{OwnedTag, TagKey, TagMeta, TagValueType};
 #[cfg(feature = "tokio")]
 pub use ::tokio;
 
-/// A tag of the declared key `K`; a value of another type is a type error at the value.
-#[inline]
-pub fn tag<K: TagKey>(value: K::Value) -> OwnedTag {
-    OwnedTag::new::<K>(value)
+/// The span of an instrumented function, as [`TagKey`] sets tags of the key `K` on it: a
+/// [`SyncSpan`] around a sync body, a [`Span`] entered on every poll of an async one.
+pub trait TaggedSpan<K: TagKey> {
+    /// Sets the tag `K` to `value`.
+    fn tag(&mut self, value: K::Value);
+}
+
+impl<K: TagKey> TaggedSpan<K> for Span {
+    #[inline]
+    fn tag(&mut self, value: K::Value) {
+        Span::tag::<K>(self, value);
+    }
+}
+
+impl<K: TagKey> TaggedSpan<K> for SyncSpan {
+    #[inline]
+    fn tag(&mut self, value: K::Value) {
+        SyncSpan::tag::<K>(self, value);
+    }
 }
 
 /// Calls `f`. The body of a sync instrumented function runs in a closure passed here, so an

@@ -7,17 +7,47 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::__private::TaggedSpan;
+
 /// A declared tag key. Implemented by [`tags!`](crate::tags); not meant to be implemented by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a declared tag key",
     label = "not declared with `spanscope::tags!`",
-    note = "declare it once: `spanscope::tags! {{ pub {Self}: &'static str }}`"
+    note = "keys are declared once with `spanscope::tags!`, e.g. `spanscope::tags! {{ pub route: &'static str }}`"
 )]
 pub trait TagKey: 'static {
     /// The type a value of this tag must have.
     type Value: TagValueType;
     /// The key's names, in static memory so that its address identifies the key.
     fn meta() -> &'static TagMeta;
+
+    // Generated code names a key once, as `<key as TagKey>`, and reaches the tag through the two
+    // functions below: an undeclared key is then one error at the key, "cannot find type". Named
+    // in generic arguments (`tag::<key>(value)`), rustc would also suggest making it a type
+    // parameter of the instrumented function, or read it as a const when a parameter has its name.
+
+    #[doc(hidden)]
+    /// This tag with `value`, for `#[profiled]`.
+    #[inline]
+    fn __tag(value: Self::Value) -> OwnedTag
+    where
+        Self: Sized,
+    {
+        OwnedTag::new::<Self>(value)
+    }
+
+    #[doc(hidden)]
+    /// Sets this tag with `value` on the span of a function instrumented by `#[entry]`, `#[exit]`
+    /// or `#[local]`. The span is a `dyn` so that this function is not generic: for a generic one,
+    /// rustc reports a type that is not a key a third time, over the whole call. Inlined, the call
+    /// is on a known type.
+    #[inline]
+    fn __set_on(span: &mut dyn TaggedSpan<Self>, value: Self::Value)
+    where
+        Self: Sized,
+    {
+        span.tag(value);
+    }
 }
 
 /// The names of a declared tag key.

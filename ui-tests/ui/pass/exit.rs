@@ -1,5 +1,6 @@
 #![deny(warnings)]
-//! `#[exit]` with a literal peer, an expression peer, and context injection.
+//! `#[exit]` with a literal peer, an expression peer (a call among them: `name(...)` after `=` is a
+//! value, not the next argument), and context injection.
 
 use http::{HeaderMap, Request};
 use spanscope::exit;
@@ -37,6 +38,15 @@ fn connect(host: &str, port: u16) -> usize {
     host.len() + usize::from(port)
 }
 
+fn address(port: u16) -> String {
+    format!("ledger:{port}")
+}
+
+#[exit(peer = address(port), inject = headers)]
+fn post(headers: &mut HeaderMap, port: u16) -> u16 {
+    port
+}
+
 fn main() {
     let client = Client { addr: "inventory:8080".to_owned() };
     assert!(client.ping());
@@ -45,4 +55,5 @@ fn main() {
     assert!(rt.block_on(client.reserve(req)).is_ok());
     assert_eq!(charge(&mut HeaderMap::new(), 5), 5);
     assert_eq!(connect("a", 1), 2);
+    assert_eq!(post(&mut HeaderMap::new(), 7), 7);
 }
