@@ -105,7 +105,7 @@ fn is_installed(signal: c_int) -> bool {
 }
 
 /// The action installed for `signal`: `SIG_DFL`, `SIG_IGN` or a handler. Async-signal-safe.
-fn current_action(signal: c_int) -> libc::sighandler_t {
+pub(crate) fn current_action(signal: c_int) -> libc::sighandler_t {
     // SAFETY: `sigaction` (async-signal-safe) with a null new action only reads the current one
     // into `current`, a valid, writable `sigaction`.
     unsafe {
@@ -130,7 +130,7 @@ pub(crate) fn signal_set(signals: impl IntoIterator<Item = c_int>) -> libc::sigs
 
 /// Restores the default action for `signal` and raises it for this thread, which ends the
 /// process once the signal is unblocked here.
-fn end_by(signal: c_int) {
+pub(crate) fn end_by(signal: c_int) {
     // SAFETY: `signal` and `raise` are async-signal-safe and take a valid signal number.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);

@@ -1,4 +1,4 @@
-//! The process-wide state: [`init`], its [`Guard`], [`flush`], and the panic hook.
+//! The process-wide state: [`init`], its [`Guard`] and [`flush`].
 //!
 //! The state that hot paths read is one pointer, published with release ordering at `init`
 //! and cleared at shutdown. A shut-down state is not freed: a thread may still be reading it
@@ -132,7 +132,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     if !matches!(*state, State::Idle) {
         return Err(InitError::AlreadyInitialized);
     }
-    install_panic_hook();
+    crate::panic_hook::install();
     crate::stderr::hide_secrets(credentials(&settings));
     if settings.disabled {
         *state = State::Disabled;
@@ -175,7 +175,7 @@ pub fn flush() -> bool {
 }
 
 /// Asks the reporter to export everything finished so far, without waiting for it.
-fn flush_soon() {
+pub(crate) fn flush_soon() {
     if let Some(shared) = shared() {
         let (done, _) = mpsc::channel();
         let deadline = Instant::now() + shared.shutdown_timeout;
@@ -249,43 +249,4 @@ pub fn init_main(config: Config) -> Guard {
         crate::exit_signal::install();
     }
     guard
-}
-
-/// Once per process: remember each panic's message for the spans it unwinds through, and flush
-/// before the previous hook runs (which may abort the process).
-fn install_panic_hook() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            // An exporter's panic is caught and reported once by its lane.
-            if export::lane_catches_panic() {
-                return;
-            }
-            let payload = panic_text(info.payload());
-            let message = match info.location() {
-                Some(location) => format!("panicked at {location}: {payload}"),
-                None => format!("panicked: {payload}"),
-            };
-            crate::span::set_panic_message(message);
-            // With `panic = "abort"` the process ends after the hooks, so wait for the exporters.
-            // Otherwise the panic may be caught (tokio catches a task's) and the thread goes on:
-            // ask for a flush without waiting, and let the unwinding guard do the rest.
-            if cfg!(panic = "abort") {
-                flush();
-            } else {
-                flush_soon();
-            }
-            previous(info);
-        }));
-    });
-}
-
-/// A panic's message: its payload, when it is text.
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>")
 }

@@ -68,6 +68,7 @@ mod id;
 mod interned;
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;
+mod panic_hook;
 pub mod profiler;
 mod propagation;
 #[cfg(feature = "reqwest")]

@@ -33,6 +33,7 @@
 //! Nothing here takes a lock, allocates in steady state, or makes a syscall, except where a
 //! segment begins or ends.
 
+mod abort;
 mod captured;
 mod context;
 pub(crate) mod current;
@@ -58,6 +59,7 @@ pub use span_ref::{current, SpanRef};
 pub use spawn::spawn;
 pub use spawn::thread;
 
+pub(crate) use abort::{submit_installed, Submitted};
 pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 pub(crate) use current::{identity, set_panic_message};
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
