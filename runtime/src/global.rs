@@ -6,8 +6,8 @@
 //! per `init`; processes call `init` a handful of times at most).
 
 use std::fmt;
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::{mpsc, Mutex, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,10 @@ pub(crate) struct Shared {
 }
 
 static SHARED: AtomicPtr<Shared> = AtomicPtr::new(std::ptr::null_mut());
+/// The process whose threads the running state's are (its id), or 0 when nothing runs. In a
+/// child forked without `exec`, the state is the parent's copy and none of its threads are
+/// there (see `fork`).
+static THREADS_PROCESS: AtomicU32 = AtomicU32::new(0);
 /// Serialises `init` and shutdown, and holds what a shutdown stops. The guard's drop shuts it
 /// down, or, in a `#[spanscope::main]` program ended by a signal, the thread that waits for it.
 static STATE: Mutex<State> = Mutex::new(State::Idle);
@@ -155,6 +159,9 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         shutdown_timeout,
     }));
     SHARED.store(shared, Ordering::Release);
+    THREADS_PROCESS.store(std::process::id(), Ordering::Release);
+    #[cfg(target_os = "linux")]
+    crate::fork::watch();
     *state = State::Running(Running { control, reporter, shutdown_timeout, profiler });
     Ok(Guard { _private: () })
 }
@@ -206,8 +213,12 @@ impl Drop for Guard {
 /// `#[spanscope::main]` program does on a signal that ends it. Returns when everything queued
 /// was delivered or counted as lost, or at the shutdown timeout.
 pub(crate) fn shut_down() {
+    if is_forked_child() {
+        return shut_down_forked_child();
+    }
     let mut state = state();
     let State::Running(mut running) = std::mem::replace(&mut *state, State::Idle) else { return };
+    THREADS_PROCESS.store(0, Ordering::Release);
     // One deadline for the whole shutdown, profiler and exporters together.
     let now = Instant::now();
     let deadline = now + running.shutdown_timeout;
@@ -231,6 +242,53 @@ pub(crate) fn shut_down() {
             running.shutdown_timeout
         );
     }
+}
+
+/// Whether this process is a child forked without `exec` from one where spanscope runs.
+fn is_forked_child() -> bool {
+    let process = THREADS_PROCESS.load(Ordering::Acquire);
+    process != 0 && process != std::process::id()
+}
+
+/// Stops what hot paths read, as a shutdown does. Async-signal-safe: for the child handler of
+/// `fork`, in a child that may not call anything else.
+pub(crate) fn stop_recording() {
+    SHARED.store(std::ptr::null_mut(), Ordering::Release);
+}
+
+/// The shutdown of a child forked without `exec`: immediate, since the reporter and the
+/// profiler's collector are the parent's threads, and nothing queued here can be delivered.
+fn shut_down_forked_child() {
+    let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
+    stop_recording();
+    // A lock the parent held at the fork is never released here.
+    let mut state = match STATE.try_lock() {
+        Ok(state) => Some(state),
+        Err(TryLockError::Poisoned(state)) => Some(state.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    };
+    if let Some(State::Running(running)) = state.as_deref_mut().map(|state| std::mem::replace(state, State::Idle)) {
+        // It names the parent's threads and channels: dropping it here could wake them.
+        std::mem::forget(running);
+    }
+    #[cfg(target_os = "linux")]
+    let dropped = crate::fork::spans_dropped_in_child();
+    #[cfg(not(target_os = "linux"))]
+    let dropped: Option<u64> = None;
+    let what = match dropped {
+        Some(dropped) => format!(
+            "nothing is recorded or exported here after the fork; {dropped} span{} open at the fork ended \
+             here and {} dropped (counted in spans_dropped_shutdown)",
+            if dropped == 1 { "" } else { "s" },
+            if dropped == 1 { "was" } else { "were" },
+        ),
+        None => "nothing made here is exported".to_owned(),
+    };
+    stderr_line!(
+        "spanscope: process {} was forked from process {parent} without exec, and spanscope's threads run \
+         in the parent: {what}",
+        std::process::id()
+    );
 }
 
 /// For `#[spanscope::main]`: like [`init`], but a bad configuration ends the process with the

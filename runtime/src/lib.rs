@@ -60,6 +60,8 @@ mod config;
 #[cfg(target_os = "linux")]
 mod exit_signal;
 mod export;
+#[cfg(target_os = "linux")]
+mod fork;
 mod global;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod http_semconv;
