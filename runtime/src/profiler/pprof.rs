@@ -12,7 +12,8 @@ use prost::Message as _;
 
 use super::aggregate::Window;
 use super::proto::perftools::profiles::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
-use super::symbolize::Symbolizer;
+use super::ring::TRUNCATED;
+use super::symbolize::{Frame, Resolved, Symbolizer};
 use crate::export::gzip::{gzip, Compression};
 
 /// The string table under construction; index 0 is "".
@@ -75,7 +76,10 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         if let Some(&id) = location_ids.get(&address) {
             return id;
         }
-        let resolved = symbols.resolve(address);
+        let resolved = match address {
+            TRUNCATED => Rc::new(truncation_marker()),
+            address => symbols.resolve(address),
+        };
         let line = resolved
             .frames
             .iter()
@@ -99,7 +103,8 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         locations.push(Location {
             id,
             mapping_id: resolved.module.map_or(0, |m| m as u64 + 1),
-            address,
+            // The marker stands for frames, not for an address.
+            address: if address == TRUNCATED { 0 } else { address },
             line,
             is_folded: false,
         });
@@ -139,6 +144,12 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         comment: Vec::new(),
         default_sample_type: 0,
     }
+}
+
+/// What stands for the frames of a stack cut at `MAX_FRAMES`: a function named `[truncated]`,
+/// at no address and in no module, as pprof's tools name it.
+fn truncation_marker() -> Resolved {
+    Resolved { module: None, frames: vec![Frame { function: "[truncated]".into(), file: None, line: 0 }] }
 }
 
 /// The profile, serialised and gzipped, as files and servers expect it. At the fastest level,

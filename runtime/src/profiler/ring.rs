@@ -13,8 +13,13 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use super::span_identity::SpanSnapshot;
 use super::tag_state::TagSnapshot;
 
-/// Frames a sample records at most; deeper stacks keep their innermost frames.
+/// Frames a sample records at most; deeper stacks keep their innermost frames, followed by
+/// [`TRUNCATED`] in place of the rest.
 pub(crate) const MAX_FRAMES: usize = 128;
+
+/// Stands, at the root end of a stack, for the frames cut off beyond [`MAX_FRAMES`]: never a
+/// code address (it is in the kernel's half of the address space), shown as `[truncated]`.
+pub(crate) const TRUNCATED: u64 = u64::MAX;
 
 /// Slots in the ring, about 2.3 KiB each. The collector drains it often enough that every
 /// thread it times, all busy at once, fills at most half of it (see `collector::pass_every`).
@@ -31,7 +36,8 @@ const READY: u8 = 2;
 #[derive(Clone, Copy)]
 pub(crate) struct Sample {
     /// Code addresses, leaf first; each is the address to look up (a return address minus one).
-    pub frames: [u64; MAX_FRAMES],
+    /// A stack cut at [`MAX_FRAMES`] ends with [`TRUNCATED`].
+    pub frames: [u64; MAX_FRAMES + 1],
     pub depth: usize,
     /// Timer periods this sample stands for: 1, plus the expirations that passed while its
     /// signal was pending (a delayed tick, a preempted virtual CPU).
@@ -42,9 +48,9 @@ pub(crate) struct Sample {
 
 impl Sample {
     const EMPTY: Self =
-        Self { frames: [0; MAX_FRAMES], depth: 0, weight: 1, tags: TagSnapshot::EMPTY, span: SpanSnapshot::EMPTY };
+        Self { frames: [0; MAX_FRAMES + 1], depth: 0, weight: 1, tags: TagSnapshot::EMPTY, span: SpanSnapshot::EMPTY };
 
-    /// The recorded stack, leaf first.
+    /// The recorded stack, leaf first, [`TRUNCATED`] last if it was cut.
     pub(crate) fn stack(&self) -> &[u64] {
         &self.frames[..self.depth]
     }

@@ -22,6 +22,7 @@ use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{ExplicitModuleSectionInfo, MustNotAllocateDuringUnwind, Unwinder as _};
 
 use super::modules::Module;
+use super::ring::TRUNCATED;
 use super::stack_reader::StackReader;
 
 /// Handlers that may walk at once; one more at that instant drops its sample.
@@ -88,7 +89,9 @@ impl Snapshot {
 
     /// Walks the stack of the interrupted context given by its `ip`, `sp` and `bp` registers,
     /// writing lookup addresses (leaf first) into `frames`; returns how many, or `None` if
-    /// every cache is in use. Signal-safe: no allocation, no lock; stack reads are validated.
+    /// every cache is in use. A stack with more frames than `frames` holds gets its innermost
+    /// ones, then [`TRUNCATED`] as the last entry in place of the rest, as pprof's tools mark a
+    /// cut stack. Signal-safe: no allocation, no lock; stack reads are validated.
     pub(crate) fn walk(&self, ip: u64, sp: u64, bp: u64, frames: &mut [u64]) -> Option<usize> {
         let slot = self.caches.iter().find(|slot| {
             slot.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
@@ -102,7 +105,12 @@ impl Snapshot {
         while depth < frames.len() {
             match iter.next() {
                 Ok(Some(frame)) if frame.address() != 0 => {
-                    frames[depth] = frame.address_for_lookup();
+                    if depth == frames.len() - 1 {
+                        // One more frame than room: the stack goes on beyond it.
+                        frames[depth] = TRUNCATED;
+                    } else {
+                        frames[depth] = frame.address_for_lookup();
+                    }
                     depth += 1;
                 }
                 // The end of the stack, or as far as it could be followed.
