@@ -97,7 +97,7 @@ pub struct Stats {
     /// W3C `baggage` members skipped as malformed.
     pub baggage_malformed: u64,
     /// Baggage entries dropped over the W3C limits (64 entries, 8192 bytes); the unread rest of
-    /// `baggage` fields longer than 8192 bytes in all counts as one.
+    /// `baggage` fields over 64 members or 8192 bytes in all counts as one.
     pub baggage_entries_dropped: u64,
     /// Incoming Datadog contexts ignored as malformed or repeated.
     pub datadog_malformed: u64,

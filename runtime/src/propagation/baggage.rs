@@ -6,10 +6,10 @@
 //! counted without losing the others. SkyWalking's `sw8-correlation` entries merge into the same
 //! set (see `sw8.rs`).
 //!
-//! The `baggage` fields of a request are read up to 8192 bytes in all (as if joined with
-//! commas), the most W3C lets a sender send: a member that does not end within them is dropped
-//! unread, with everything after it, and counted as one dropped entry. So a header costs bounded
-//! work whatever its length. Each member read costs one pass over it and a binary search of the
+//! The `baggage` fields of a request are read up to 64 members and 8192 bytes in all (as if
+//! joined with commas), the most W3C lets a sender send: the rest, from the first member past
+//! either, is dropped unread and counted as one dropped entry. So a header costs bounded work
+//! whatever its length. Each member read costs a few passes over it and a binary search of the
 //! keys: the length of the entries written out and the order of their keys are kept as entries
 //! come and go, never recomputed. An entry written out is never longer than the member it was
 //! read from, so what is read always fits the 8192 bytes that travel.
@@ -45,7 +45,31 @@ struct Entry {
 
 impl Entry {
     fn encoded_len(&self) -> usize {
-        encoded_len(&self.key, &self.value, &self.properties)
+        Member::new(&self.key, &self.value, &self.properties).encoded_len()
+    }
+}
+
+/// An entry not yet kept: borrowed, and allocated only if it is.
+struct Member<'a> {
+    key: &'a str,
+    value: &'a str,
+    properties: &'a str,
+    /// The length of `value` written out, with `%XX` for each byte that is not a
+    /// `baggage-octet`.
+    value_len: usize,
+}
+
+impl<'a> Member<'a> {
+    fn new(key: &'a str, value: &'a str, properties: &'a str) -> Self {
+        count_read(value.len());
+        let value_len = value.len() + 2 * value.bytes().filter(|&b| !is_value_octet(b)).count();
+        Member { key, value, properties, value_len }
+    }
+
+    /// The length of the entry written as a list member.
+    fn encoded_len(&self) -> usize {
+        let properties = if self.properties.is_empty() { 0 } else { self.properties.len() + 1 };
+        self.key.len() + 1 + self.value_len + properties
     }
 }
 
@@ -98,7 +122,7 @@ impl Baggage {
 
     /// Sets `key` to `value`, replacing an existing entry of that key.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Result<(), BaggageError> {
-        self.add(&key.into(), &value.into(), "", true)
+        self.add(Member::new(&key.into(), &value.into(), ""), true)
     }
 
     /// Removes `key`; returns its value.
@@ -115,17 +139,17 @@ impl Baggage {
     /// Adds an entry that came in a header, unless its key is already there; the error says
     /// why it was not added.
     pub(crate) fn merge(&mut self, key: &str, value: &str) -> Result<(), BaggageError> {
-        self.add(key, value, "", false)
+        self.add(Member::new(key, value, ""), false)
     }
 
     /// Adds an entry within the limits; an existing key is replaced only if `replace`. Nothing
     /// is allocated unless the entry is kept.
-    fn add(&mut self, key: &str, value: &str, properties: &str, replace: bool) -> Result<(), BaggageError> {
-        if !is_token(key.as_bytes()) {
+    fn add(&mut self, member: Member<'_>, replace: bool) -> Result<(), BaggageError> {
+        if !is_token(member.key.as_bytes()) {
             return Err(BaggageError::InvalidKey);
         }
-        let at = match self.find(key) {
-            Ok(at) if replace => return self.replace(usize::from(self.by_key[at]), value, properties),
+        let at = match self.find(member.key) {
+            Ok(at) if replace => return self.replace(usize::from(self.by_key[at]), member),
             Ok(_) => return Ok(()),
             Err(at) => at,
         };
@@ -133,24 +157,25 @@ impl Baggage {
             return Err(BaggageError::Full);
         }
         let separator = usize::from(!self.entries.is_empty());
-        let len = self.encoded_len + separator + encoded_len(key, value, properties);
+        let len = self.encoded_len + separator + member.encoded_len();
         if len > MAX_BYTES {
             return Err(BaggageError::Full);
         }
         self.by_key.insert(at, self.entries.len() as u8);
+        let Member { key, value, properties, .. } = member;
         self.entries.push(Entry { key: key.to_owned(), value: value.to_owned(), properties: properties.to_owned() });
         self.encoded_len = len;
         Ok(())
     }
 
-    fn replace(&mut self, index: usize, value: &str, properties: &str) -> Result<(), BaggageError> {
+    fn replace(&mut self, index: usize, member: Member<'_>) -> Result<(), BaggageError> {
         let entry = &mut self.entries[index];
-        let len = self.encoded_len - entry.encoded_len() + encoded_len(&entry.key, value, properties);
+        let len = self.encoded_len - entry.encoded_len() + member.encoded_len();
         if len > MAX_BYTES {
             return Err(BaggageError::Full);
         }
-        value.clone_into(&mut entry.value);
-        properties.clone_into(&mut entry.properties);
+        member.value.clone_into(&mut entry.value);
+        member.properties.clone_into(&mut entry.properties);
         self.encoded_len = len;
         Ok(())
     }
@@ -163,13 +188,6 @@ impl Baggage {
             other.as_str().cmp(key)
         })
     }
-}
-
-/// The length of an entry written as a list member.
-fn encoded_len(key: &str, value: &str, properties: &str) -> usize {
-    count_read(value.len());
-    let value: usize = value.bytes().map(|b| if is_value_octet(b) { 1 } else { 3 }).sum();
-    key.len() + 1 + value + if properties.is_empty() { 0 } else { properties.len() + 1 }
 }
 
 #[cfg(test)]
@@ -202,44 +220,41 @@ fn trim(bytes: &[u8]) -> &[u8] {
 }
 
 /// A value: `baggage-octet`s as they are, or with `%XX` escapes decoded into `scratch`; `None`
-/// for other bytes, or escapes that do not decode to UTF-8.
-fn decode_value<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<&'a str> {
+/// for other bytes, or escapes that do not decode to UTF-8. With it, its length written out.
+fn decode_value<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(&'a str, usize)> {
     if !bytes.contains(&b'%') {
-        if !bytes.iter().all(|&b| is_value_octet(b)) {
+        // Checked whole rather than up to the first bad byte, which lets it vectorise.
+        if !bytes.iter().fold(true, |valid, &b| valid & is_value_octet(b)) {
             return None;
         }
-        // Value octets are ASCII.
-        return std::str::from_utf8(bytes).ok();
+        // Value octets are ASCII, and written out as they are.
+        return Some((std::str::from_utf8(bytes).ok()?, bytes.len()));
     }
     scratch.clear();
+    let mut written = 0;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let b = match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
                 let digit = |b: u8| (b as char).to_digit(16);
-                scratch.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
                 i += 3;
+                (digit(hex[0])? * 16 + digit(hex[1])?) as u8
             }
             b if is_value_octet(b) => {
-                scratch.push(b);
                 i += 1;
+                b
             }
             _ => return None,
-        }
+        };
+        scratch.push(b);
+        written += if is_value_octet(b) { 1 } else { 3 };
     }
-    std::str::from_utf8(scratch).ok()
+    Some((std::str::from_utf8(scratch).ok()?, written))
 }
 
-/// A list member, checked and borrowed from the field (its value from `scratch` when it had
-/// escapes).
-struct Member<'a> {
-    key: &'a str,
-    value: &'a str,
-    properties: &'a str,
-}
-
-/// Parses one list member: `key = value *( ; property )`.
+/// Parses one list member: `key = value *( ; property )`. Whether the key is a token is left
+/// to `Baggage::add`.
 fn parse_member<'a>(member: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Member<'a>> {
     let (pair, properties) = match member.iter().position(|&b| b == b';') {
         Some(i) => (&member[..i], trim(&member[i + 1..])),
@@ -247,14 +262,16 @@ fn parse_member<'a>(member: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Member
     };
     let eq = pair.iter().position(|&b| b == b'=')?;
     let key = trim(&pair[..eq]);
-    if !is_token(key) || !properties.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b',') {
+    if !key.is_ascii() || !properties.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b',') {
         return None;
     }
+    let (value, value_len) = decode_value(trim(&pair[eq + 1..]), scratch)?;
     Some(Member {
         // Both are ASCII, checked above.
         key: std::str::from_utf8(key).ok()?,
         properties: std::str::from_utf8(properties).ok()?,
-        value: decode_value(trim(&pair[eq + 1..]), scratch)?,
+        value,
+        value_len,
     })
 }
 
@@ -271,40 +288,39 @@ fn members_within(field: &[u8], limit: usize) -> (&[u8], bool) {
     (&field[..end], true)
 }
 
-/// Adds the entries of the `baggage` fields of `carrier` to `baggage`, reading at most
-/// 8192 bytes of them.
+/// Adds the entries of the `baggage` fields of `carrier` to `baggage`, reading at most 64
+/// members and 8192 bytes of them.
 pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C, baggage: &mut Baggage) {
     let (mut malformed, mut dropped) = (0, 0);
-    let mut unread = MAX_BYTES;
+    let (mut bytes_left, mut members_left) = (MAX_BYTES, MAX_ENTRIES);
     let mut scratch = Vec::new();
-    for (i, field) in carrier.values(BAGGAGE).enumerate() {
-        // The fields as if joined with commas.
-        let Some(limit) = unread.checked_sub(usize::from(i > 0)) else {
-            dropped += 1;
-            break;
-        };
-        let (read, cut) = members_within(field, limit);
-        for member in read.split(|&b| b == b',') {
-            count_read(member.len() + 1);
-            let member = trim(member);
-            if member.is_empty() {
-                continue;
-            }
-            match parse_member(member, &mut scratch) {
-                Some(Member { key, value, properties }) => {
-                    if baggage.add(key, value, properties, false).is_err() {
-                        dropped += 1;
-                    }
+    let rest_unread = 'fields: {
+        for (i, field) in carrier.values(BAGGAGE).enumerate() {
+            // The fields as if joined with commas.
+            let Some(limit) = bytes_left.checked_sub(usize::from(i > 0)) else { break 'fields true };
+            let (read, cut) = members_within(field, limit);
+            for member in read.split(|&b| b == b',') {
+                count_read(member.len() + 1);
+                let member = trim(member);
+                if member.is_empty() {
+                    continue;
                 }
-                None => malformed += 1,
+                let Some(left) = members_left.checked_sub(1) else { break 'fields true };
+                members_left = left;
+                match parse_member(member, &mut scratch).map(|member| baggage.add(member, false)) {
+                    Some(Ok(())) => {}
+                    Some(Err(BaggageError::Full)) => dropped += 1,
+                    Some(Err(_)) | None => malformed += 1,
+                }
             }
+            if cut {
+                break 'fields true;
+            }
+            bytes_left = limit - field.len();
         }
-        if cut {
-            dropped += 1;
-            break;
-        }
-        unread = limit - field.len();
-    }
+        false
+    };
+    dropped += u64::from(rest_unread);
     for (counter, n) in [(Counter::BaggageMalformed, malformed), (Counter::BaggageEntriesDropped, dropped)] {
         if n > 0 {
             stats::add(counter, n);
@@ -404,6 +420,14 @@ mod tests {
         assert_eq!(big.remove("a").as_deref().map(str::len), Some(8100));
         big.insert("c", "").unwrap();
         assert_eq!(big.iter().collect::<Vec<_>>(), [("b", "y".repeat(87).as_str()), ("c", "")]);
+    }
+
+    #[test]
+    fn fields_are_read_up_to_64_members() {
+        let members: Vec<String> = (0..64).map(|i| format!("k{i}=v")).collect();
+        let with_junk = format!("bad,{},k64=v", members[1..].join(","));
+        assert_eq!(parse(&with_junk).len(), 63, "a malformed member is one read");
+        assert_eq!(parse(&format!(",, ,{}, ,", members.join(","))).len(), 64, "empty members are not");
     }
 
     #[test]
