@@ -123,12 +123,14 @@ fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String 
 }
 
 /// The plain request, and the worst cases of each shape: the budget nearly filled by one entry
-/// and then many tiny keys (each used to re-read the whole budget); 63 entries and then their
-/// keys again and again; the field repeated 64 times (hyper takes at most 100 fields); the
-/// largest `tracestate` that is valid; and every field of every format filled with junk.
+/// and then many tiny keys (each used to re-read the whole budget); 63 keys of 122 bytes that
+/// differ only at the end, and then the same keys again and again (each compared with the
+/// others); the field repeated 64 times (hyper takes at most 100 fields); the largest
+/// `tracestate` that is valid; and every field of every format filled with junk.
 fn hostile_requests() -> Vec<(&'static str, http::HeaderMap)> {
+    let largest_baggage: Vec<String> = (0..64).map(|i| format!("k{i:02}={}", "v".repeat(123))).collect();
     let big = format!("big={}", "x".repeat(8100));
-    let keys: Vec<String> = (0..63).map(|i| format!("k{i:02}=1")).collect();
+    let keys: Vec<String> = (0..63).map(|i| format!("{:x>120}{i:02}=1", "")).collect();
     let repeated_fields: Vec<_> =
         (0..64).map(|f| ("baggage", members(HOSTILE_LEN / 64, "", |i| format!("f{f}k{i}=1")))).collect();
     let tracestate: Vec<String> = (0..32).map(|i| format!("{i:0>256}={}", "v".repeat(256))).collect();
@@ -141,9 +143,11 @@ fn hostile_requests() -> Vec<(&'static str, http::HeaderMap)> {
         .collect();
     vec![
         ("plain", header_map(&[("baggage", "tenant=acme".to_owned())])),
+        // For scale: the largest `baggage` W3C allows, 64 entries in 8191 bytes.
+        ("baggage_largest_valid", header_map(&[("baggage", largest_baggage.join(","))])),
         ("baggage_full_then_tiny_keys", header_map(&[("baggage", members(HOSTILE_LEN, &big, |i| format!("k{i}=1")))])),
         (
-            "baggage_63_keys_repeated",
+            "baggage_63_long_keys_repeated",
             header_map(&[("baggage", members(HOSTILE_LEN, &keys.join(","), |i| keys[i % 63].clone()))]),
         ),
         ("baggage_64_fields", header_map(&repeated_fields)),
