@@ -1,6 +1,8 @@
 //! Extract and inject, per propagation format, beside the OpenTelemetry SDK's W3C
 //! `TraceContextPropagator`, in one run. Carriers are `HashMap<String, String>` on both sides
 //! (OpenTelemetry implements its carrier traits for it), holding a realistic request's headers.
+//! Then the hostile cases: the most costly headers an attacker can send (about 100 KB, which
+//! hyper accepts), extracted from an `http::HeaderMap` as a server does, beside a plain request.
 //!
 //! `cargo bench -p spanscope-benches --bench propagation`
 
@@ -88,5 +90,81 @@ fn opentelemetry_trace_context(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, spanscope_formats, opentelemetry_trace_context);
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// The size of the hostile headers.
+const HOSTILE_LEN: usize = 100 * 1024;
+
+/// `request_headers` with a valid `traceparent` and `fields` added, as a server receives them.
+fn header_map(fields: &[(&'static str, String)]) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in request_headers().into_iter().chain([("traceparent".to_owned(), TRACEPARENT.to_owned())]) {
+        headers.append(http::HeaderName::try_from(name).unwrap(), value.parse().unwrap());
+    }
+    for (name, value) in fields {
+        headers.append(*name, value.parse().unwrap());
+    }
+    headers
+}
+
+/// `first` followed by `member(0)`, `member(1)`, ... joined with commas, up to `len` bytes.
+fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String {
+    let mut out = first.to_owned();
+    for i in 0.. {
+        let next = member(i);
+        if out.len() + 1 + next.len() > len {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&next);
+    }
+    out
+}
+
+/// The plain request, and the worst cases of each shape: the budget nearly filled by one entry
+/// and then many tiny keys (each used to re-read the whole budget); 63 keys of 122 bytes that
+/// differ only at the end, and then the same keys again and again (each compared with the
+/// others); the field repeated 64 times (hyper takes at most 100 fields); the largest
+/// `tracestate` that is valid; and every field of every format filled with junk.
+fn hostile_requests() -> Vec<(&'static str, http::HeaderMap)> {
+    let largest_baggage: Vec<String> = (0..64).map(|i| format!("k{i:02}={}", "v".repeat(123))).collect();
+    let big = format!("big={}", "x".repeat(8100));
+    let keys: Vec<String> = (0..63).map(|i| format!("{:x>120}{i:02}=1", "")).collect();
+    let repeated_fields: Vec<_> =
+        (0..64).map(|f| ("baggage", members(HOSTILE_LEN / 64, "", |i| format!("f{f}k{i}=1")))).collect();
+    let tracestate: Vec<String> = (0..32).map(|i| format!("{i:0>256}={}", "v".repeat(256))).collect();
+    let junk = "9-,;=% ".repeat(HOSTILE_LEN / 7);
+    let every_field: Vec<_> = Propagator::ALL
+        .iter()
+        .flat_map(|p| p.fields())
+        .filter(|f| **f != "traceparent")
+        .map(|f| (*f, junk.clone()))
+        .collect();
+    vec![
+        ("plain", header_map(&[("baggage", "tenant=acme".to_owned())])),
+        // For scale: the largest `baggage` W3C allows, 64 entries in 8191 bytes.
+        ("baggage_largest_valid", header_map(&[("baggage", largest_baggage.join(","))])),
+        ("baggage_full_then_tiny_keys", header_map(&[("baggage", members(HOSTILE_LEN, &big, |i| format!("k{i}=1")))])),
+        (
+            "baggage_63_long_keys_repeated",
+            header_map(&[("baggage", members(HOSTILE_LEN, &keys.join(","), |i| keys[i % 63].clone()))]),
+        ),
+        ("baggage_64_fields", header_map(&repeated_fields)),
+        ("tracestate_largest_valid", header_map(&[("tracestate", tracestate.join(","))])),
+        ("every_field_junk", header_map(&every_field)),
+    ]
+}
+
+fn hostile_headers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("propagation/hostile");
+    for (name, headers) in hostile_requests() {
+        let formats: &[Propagator] = if name == "every_field_junk" { &Propagator::ALL } else { Propagator::DEFAULT };
+        assert!(spanscope::extract_with(formats, &headers).is_some(), "{name} keeps the trace");
+        group.bench_function(name, |b| b.iter(|| spanscope::extract_with(black_box(formats), black_box(&headers))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spanscope_formats, opentelemetry_trace_context, hostile_headers);
 criterion_main!(benches);

@@ -234,7 +234,8 @@ pub struct Stats {
     pub sw8_correlation_dropped: u64,
     /// W3C `baggage` members skipped as malformed.
     pub baggage_malformed: u64,
-    /// Baggage entries dropped over the W3C limits (64 entries, 8192 bytes).
+    /// Baggage entries dropped over the W3C limits (64 entries, 8192 bytes); the unread rest of
+    /// `baggage` fields over 64 members or 8192 bytes in all counts as one.
     pub baggage_entries_dropped: u64,
     /// Incoming Datadog contexts ignored as malformed or repeated.
     pub datadog_malformed: u64,

@@ -5,6 +5,14 @@
 //! entries past either limit are dropped and counted, and a malformed entry is skipped and
 //! counted without losing the others. SkyWalking's `sw8-correlation` entries merge into the same
 //! set (see `sw8.rs`).
+//!
+//! The `baggage` fields of a request are read up to 64 members and 8192 bytes in all (as if
+//! joined with commas), the most W3C lets a sender send: the rest, from the first member past
+//! either, is dropped unread and counted as one dropped entry. So a header costs bounded work
+//! whatever its length. Each member read costs a few passes over it and a binary search of the
+//! keys: the length of the entries written out and the order of their keys are kept as entries
+//! come and go, never recomputed. An entry written out is never longer than the member it was
+//! read from, so what is read always fits the 8192 bytes that travel.
 
 use std::fmt;
 
@@ -19,7 +27,12 @@ const MAX_BYTES: usize = 8192;
 /// The baggage of a trace: ordered entries with unique keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baggage {
+    /// In the order they were added, the order they travel in.
     entries: Vec<Entry>,
+    /// Indices of `entries` in the order of their keys, for a binary search.
+    by_key: Vec<u8>,
+    /// The length of `entries` written as one field.
+    encoded_len: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +43,36 @@ struct Entry {
     properties: String,
 }
 
+impl Entry {
+    fn encoded_len(&self) -> usize {
+        Member::new(&self.key, &self.value, &self.properties).encoded_len()
+    }
+}
+
+/// An entry not yet kept: borrowed, and allocated only if it is.
+struct Member<'a> {
+    key: &'a str,
+    value: &'a str,
+    properties: &'a str,
+    /// The length of `value` written out, with `%XX` for each byte that is not a
+    /// `baggage-octet`.
+    value_len: usize,
+}
+
+impl<'a> Member<'a> {
+    fn new(key: &'a str, value: &'a str, properties: &'a str) -> Self {
+        count_read(value.len());
+        let value_len = value.len() + 2 * value.bytes().filter(|&b| !is_value_octet(b)).count();
+        Member { key, value, properties, value_len }
+    }
+
+    /// The length of the entry written as a list member.
+    fn encoded_len(&self) -> usize {
+        let properties = if self.properties.is_empty() { 0 } else { self.properties.len() + 1 };
+        self.key.len() + 1 + self.value_len + properties
+    }
+}
+
 /// Why a baggage entry could not be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,7 +81,8 @@ pub enum BaggageError {
     NoCurrentSpan,
     /// The key is not an HTTP token (letters, digits and ``!#$%&'*+-.^_`|~``).
     InvalidKey,
-    /// The trace already carries 64 entries or 8192 bytes of baggage.
+    /// The trace already carries 64 entries, or the entry would take its baggage over 8192
+    /// bytes.
     Full,
 }
 
@@ -57,7 +101,8 @@ impl std::error::Error for BaggageError {}
 impl Baggage {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|e| e.key == key).map(|e| e.value.as_str())
+        let at = self.find(key).ok()?;
+        Some(&self.entries[usize::from(self.by_key[at])].value)
     }
 
     /// The entries, in order.
@@ -77,54 +122,84 @@ impl Baggage {
 
     /// Sets `key` to `value`, replacing an existing entry of that key.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Result<(), BaggageError> {
-        let key = key.into();
-        if !is_token(key.as_bytes()) {
-            return Err(BaggageError::InvalidKey);
-        }
-        self.insert_entry(Entry { key, value: value.into(), properties: String::new() }, true)
+        self.add(Member::new(&key.into(), &value.into(), ""), true)
     }
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let index = self.entries.iter().position(|e| e.key == key)?;
-        Some(self.entries.remove(index).value)
+        let index = self.by_key.remove(self.find(key).ok()?);
+        for later in self.by_key.iter_mut().filter(|i| **i > index) {
+            *later -= 1;
+        }
+        let entry = self.entries.remove(usize::from(index));
+        self.encoded_len = self.encoded_len.saturating_sub(entry.encoded_len() + 1);
+        Some(entry.value)
     }
 
-    /// Adds an entry within the limits; an existing key is replaced only if `replace`.
-    fn insert_entry(&mut self, entry: Entry, replace: bool) -> Result<(), BaggageError> {
-        if let Some(existing) = self.entries.iter_mut().find(|e| e.key == entry.key) {
-            if replace {
-                *existing = entry;
-            }
-            return Ok(());
+    /// Adds an entry that came in a header, unless its key is already there; the error says
+    /// why it was not added.
+    pub(crate) fn merge(&mut self, key: &str, value: &str) -> Result<(), BaggageError> {
+        self.add(Member::new(key, value, ""), false)
+    }
+
+    /// Adds an entry within the limits; an existing key is replaced only if `replace`. Nothing
+    /// is allocated unless the entry is kept.
+    fn add(&mut self, member: Member<'_>, replace: bool) -> Result<(), BaggageError> {
+        if !is_token(member.key.as_bytes()) {
+            return Err(BaggageError::InvalidKey);
         }
-        if self.entries.len() >= MAX_ENTRIES || self.encoded_len() + encoded_len(&entry) + 1 > MAX_BYTES {
+        let at = match self.find(member.key) {
+            Ok(at) if replace => return self.replace(usize::from(self.by_key[at]), member),
+            Ok(_) => return Ok(()),
+            Err(at) => at,
+        };
+        if self.entries.len() >= MAX_ENTRIES {
             return Err(BaggageError::Full);
         }
-        self.entries.push(entry);
+        let separator = usize::from(!self.entries.is_empty());
+        let len = self.encoded_len + separator + member.encoded_len();
+        if len > MAX_BYTES {
+            return Err(BaggageError::Full);
+        }
+        self.by_key.insert(at, self.entries.len() as u8);
+        let Member { key, value, properties, .. } = member;
+        self.entries.push(Entry { key: key.to_owned(), value: value.to_owned(), properties: properties.to_owned() });
+        self.encoded_len = len;
         Ok(())
     }
 
-    /// Adds an entry that came in a header, unless its key is already there; counts what the
-    /// limits drop.
-    pub(crate) fn merge(&mut self, key: String, value: String) {
-        self.merge_entry(Entry { key, value, properties: String::new() });
-    }
-
-    fn merge_entry(&mut self, entry: Entry) {
-        if self.insert_entry(entry, false).is_err() {
-            stats::add(Counter::BaggageEntriesDropped, 1);
+    fn replace(&mut self, index: usize, member: Member<'_>) -> Result<(), BaggageError> {
+        let entry = &mut self.entries[index];
+        let len = self.encoded_len - entry.encoded_len() + member.encoded_len();
+        if len > MAX_BYTES {
+            return Err(BaggageError::Full);
         }
+        member.value.clone_into(&mut entry.value);
+        member.properties.clone_into(&mut entry.properties);
+        self.encoded_len = len;
+        Ok(())
     }
 
-    fn encoded_len(&self) -> usize {
-        self.entries.iter().map(|e| encoded_len(e) + 1).sum::<usize>().saturating_sub(1)
+    /// Where `key` is in `by_key`, or where it would go.
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.by_key.binary_search_by(|&i| {
+            let other = &self.entries[usize::from(i)].key;
+            count_read(other.len().min(key.len()).max(1));
+            other.as_str().cmp(key)
+        })
     }
 }
 
-fn encoded_len(entry: &Entry) -> usize {
-    let value: usize = entry.value.bytes().map(|b| if is_value_octet(b) { 1 } else { 3 }).sum();
-    entry.key.len() + 1 + value + if entry.properties.is_empty() { 0 } else { entry.properties.len() + 1 }
+#[cfg(test)]
+thread_local! {
+    /// The bytes read while extracting, counted in tests, which check that a header costs
+    /// bounded work whatever its length and shape.
+    static READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count_read(_bytes: usize) {
+    #[cfg(test)]
+    READ.with(|read| read.set(read.get() + _bytes));
 }
 
 /// RFC 9110 `tchar`.
@@ -144,58 +219,111 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-fn percent_decode(bytes: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(bytes.len());
+/// A value: `baggage-octet`s as they are, or with `%XX` escapes decoded into `scratch`; `None`
+/// for other bytes, or escapes that do not decode to UTF-8. With it, its length written out.
+fn decode_value<'a>(bytes: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<(&'a str, usize)> {
+    if !bytes.contains(&b'%') {
+        // Checked whole rather than up to the first bad byte, which lets it vectorise.
+        if !bytes.iter().fold(true, |valid, &b| valid & is_value_octet(b)) {
+            return None;
+        }
+        // Value octets are ASCII, and written out as they are.
+        return Some((std::str::from_utf8(bytes).ok()?, bytes.len()));
+    }
+    scratch.clear();
+    let mut written = 0;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
+        let b = match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
                 let digit = |b: u8| (b as char).to_digit(16);
-                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
                 i += 3;
+                (digit(hex[0])? * 16 + digit(hex[1])?) as u8
             }
             b if is_value_octet(b) => {
-                out.push(b);
                 i += 1;
+                b
             }
             _ => return None,
-        }
+        };
+        scratch.push(b);
+        written += if is_value_octet(b) { 1 } else { 3 };
     }
-    String::from_utf8(out).ok()
+    Some((std::str::from_utf8(scratch).ok()?, written))
 }
 
-/// Parses one list member: `key = value *( ; property )`.
-fn parse_member(member: &[u8]) -> Option<Entry> {
+/// Parses one list member: `key = value *( ; property )`. Whether the key is a token is left
+/// to `Baggage::add`.
+fn parse_member<'a>(member: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Member<'a>> {
     let (pair, properties) = match member.iter().position(|&b| b == b';') {
         Some(i) => (&member[..i], trim(&member[i + 1..])),
         None => (member, &[][..]),
     };
     let eq = pair.iter().position(|&b| b == b'=')?;
     let key = trim(&pair[..eq]);
-    if !is_token(key) {
+    if !key.is_ascii() || !properties.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b',') {
         return None;
     }
-    let value = percent_decode(trim(&pair[eq + 1..]))?;
-    let properties = std::str::from_utf8(properties).ok()?;
-    if !properties.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b',') {
-        return None;
-    }
-    Some(Entry { key: String::from_utf8(key.to_vec()).ok()?, value, properties: properties.to_owned() })
+    let (value, value_len) = decode_value(trim(&pair[eq + 1..]), scratch)?;
+    Some(Member {
+        // Both are ASCII, checked above.
+        key: std::str::from_utf8(key).ok()?,
+        properties: std::str::from_utf8(properties).ok()?,
+        value,
+        value_len,
+    })
 }
 
-/// Adds the entries of every `baggage` field of `carrier` to `baggage`.
+/// The members of `field` that end within its first `limit` bytes, and whether some did not.
+fn members_within(field: &[u8], limit: usize) -> (&[u8], bool) {
+    if field.len() <= limit {
+        return (field, false);
+    }
+    if field[limit] == b',' {
+        return (&field[..limit], true);
+    }
+    let end = field[..limit].iter().rposition(|&b| b == b',').unwrap_or(0);
+    count_read(limit - end);
+    (&field[..end], true)
+}
+
+/// Adds the entries of the `baggage` fields of `carrier` to `baggage`, reading at most 64
+/// members and 8192 bytes of them.
 pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C, baggage: &mut Baggage) {
-    for field in carrier.values(BAGGAGE) {
-        for member in field.split(|&b| b == b',') {
-            let member = trim(member);
-            if member.is_empty() {
-                continue;
+    let (mut malformed, mut dropped) = (0, 0);
+    let (mut bytes_left, mut members_left) = (MAX_BYTES, MAX_ENTRIES);
+    let mut scratch = Vec::new();
+    let rest_unread = 'fields: {
+        for (i, field) in carrier.values(BAGGAGE).enumerate() {
+            // The fields as if joined with commas.
+            let Some(limit) = bytes_left.checked_sub(usize::from(i > 0)) else { break 'fields true };
+            let (read, cut) = members_within(field, limit);
+            for member in read.split(|&b| b == b',') {
+                count_read(member.len() + 1);
+                let member = trim(member);
+                if member.is_empty() {
+                    continue;
+                }
+                let Some(left) = members_left.checked_sub(1) else { break 'fields true };
+                members_left = left;
+                match parse_member(member, &mut scratch).map(|member| baggage.add(member, false)) {
+                    Some(Ok(())) => {}
+                    Some(Err(BaggageError::Full)) => dropped += 1,
+                    Some(Err(_)) | None => malformed += 1,
+                }
             }
-            match parse_member(member) {
-                Some(entry) => baggage.merge_entry(entry),
-                None => stats::add(Counter::BaggageMalformed, 1),
+            if cut {
+                break 'fields true;
             }
+            bytes_left = limit - field.len();
+        }
+        false
+    };
+    dropped += u64::from(rest_unread);
+    for (counter, n) in [(Counter::BaggageMalformed, malformed), (Counter::BaggageEntriesDropped, dropped)] {
+        if n > 0 {
+            stats::add(counter, n);
         }
     }
 }
@@ -205,7 +333,8 @@ pub(crate) fn inject<C: Injector + ?Sized>(baggage: &Baggage, carrier: &mut C) {
     if baggage.is_empty() {
         return;
     }
-    let mut out = String::with_capacity(baggage.encoded_len());
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(baggage.encoded_len);
     for (i, entry) in baggage.entries.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -214,9 +343,9 @@ pub(crate) fn inject<C: Injector + ?Sized>(baggage: &Baggage, carrier: &mut C) {
         out.push('=');
         for b in entry.value.bytes() {
             if is_value_octet(b) {
-                out.push(b as char);
+                out.push(char::from(b));
             } else {
-                out.push_str(&format!("%{b:02X}"));
+                out.extend(['%', char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 15)])]);
             }
         }
         if !entry.properties.is_empty() {
@@ -269,14 +398,143 @@ mod tests {
     fn limits_drop_the_excess() {
         let many: Vec<String> = (0..70).map(|i| format!("k{i}=v")).collect();
         assert_eq!(parse(&many.join(",")).len(), 64);
-        let big = format!("a={},b={},c=1", "x".repeat(5000), "y".repeat(5000));
-        let b = parse(&big);
-        assert_eq!(b.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "c"]);
         let mut full = Baggage::default();
         for i in 0..64 {
             full.insert(format!("k{i}"), "v").unwrap();
         }
         assert_eq!(full.insert("one-more", "v"), Err(BaggageError::Full));
         assert_eq!(full.insert("bad key", "v"), Err(BaggageError::InvalidKey));
+
+        let mut big = Baggage::default();
+        big.insert("a", "x".repeat(8190)).unwrap();
+        assert_eq!(big.insert("b", ""), Err(BaggageError::Full), "8192 bytes with the comma: one too many");
+        assert_eq!(
+            big.insert("a", "x".repeat(8191)),
+            Err(BaggageError::Full),
+            "a replacement is held to the limit too"
+        );
+        big.insert("a", "x".repeat(8100)).unwrap();
+        big.insert("b", "y".repeat(87)).unwrap();
+        assert_eq!(big.encoded_len, 8192);
+        assert_eq!(big.insert("c", ""), Err(BaggageError::Full));
+        assert_eq!(big.remove("a").as_deref().map(str::len), Some(8100));
+        big.insert("c", "").unwrap();
+        assert_eq!(big.iter().collect::<Vec<_>>(), [("b", "y".repeat(87).as_str()), ("c", "")]);
+    }
+
+    #[test]
+    fn fields_are_read_up_to_64_members() {
+        let members: Vec<String> = (0..64).map(|i| format!("k{i}=v")).collect();
+        let with_junk = format!("bad,{},k64=v", members[1..].join(","));
+        assert_eq!(parse(&with_junk).len(), 63, "a malformed member is one read");
+        assert_eq!(parse(&format!(",, ,{}, ,", members.join(","))).len(), 64, "empty members are not");
+    }
+
+    #[test]
+    fn fields_are_read_up_to_8192_bytes() {
+        // A member that ends past the 8192th byte is dropped with everything after it.
+        let a = format!("a={}", "x".repeat(5000));
+        let b = parse(&format!("{a},b={},c=1", "y".repeat(5000)));
+        assert_eq!(b.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a"]);
+        let exact = format!("a={},c=1", "x".repeat(8192 - 6));
+        assert_eq!(parse(&exact).get("c"), Some("1"), "a member ending at the 8192th byte is read");
+        assert_eq!(parse(&format!("{exact},d=2")).get("c"), Some("1"));
+        assert_eq!(parse(&format!("{exact}2")).get("c"), None);
+        // The fields count as if joined with commas.
+        let mut headers = http::HeaderMap::new();
+        headers.append(BAGGAGE, a.parse().unwrap());
+        headers.append(BAGGAGE, format!("b={}", "y".repeat(8192 - 5002 - 1 - 2)).parse().unwrap());
+        headers.append(BAGGAGE, "c=1".parse().unwrap());
+        let mut b = Baggage::default();
+        extract(&headers, &mut b);
+        assert_eq!(b.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(b.encoded_len, 8192);
+    }
+
+    /// The bytes the baggage code reads to extract `fields`.
+    fn bytes_read(fields: &[String]) -> usize {
+        let mut headers = http::HeaderMap::new();
+        for field in fields {
+            headers.append(BAGGAGE, field.parse().unwrap());
+        }
+        READ.with(|read| read.set(0));
+        extract(&headers, &mut Baggage::default());
+        READ.with(std::cell::Cell::get)
+    }
+
+    /// `first`, then `member(0)`, `member(1)`, ... up to `len` bytes.
+    fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String {
+        let mut out = first.to_owned();
+        for i in 0.. {
+            let next = member(i);
+            if out.len() + 1 + next.len() > len {
+                break;
+            }
+            out.push(',');
+            out.push_str(&next);
+        }
+        out
+    }
+
+    #[test]
+    fn a_header_costs_bounded_work_whatever_its_length_and_shape() {
+        let big = format!("big={}", "x".repeat(8100));
+        let keys: Vec<String> = (0..63).map(|i| format!("k{i:02}=1")).collect();
+        let long_keys: Vec<String> = (0..63).map(|i| format!("{:x>120}{i:02}=", "")).collect();
+        let full: Vec<String> = (0..64).map(|i| format!("k{i}=1")).collect();
+        for len in [100 << 10, 1 << 20] {
+            for (shape, fields) in [
+                // Nearly full, then tiny keys that no longer fit: each re-read the budget.
+                ("full, then tiny keys", vec![members(len, &big, |i| format!("k{i}=1"))]),
+                // Keys of one length, then the same keys again: a scan compares each with all.
+                ("63 keys, repeated", vec![members(len, &keys.join(","), |i| keys[i % 63].clone())]),
+                ("63 long keys, repeated", vec![members(len, &long_keys.join(","), |i| long_keys[i % 63].clone())]),
+                ("64 entries, then tiny keys", vec![members(len, &full.join(","), |i| format!("n{i}=1"))]),
+                ("malformed members", vec![members(len, "", |_| "k".to_owned())]),
+                ("escaped values", vec![members(len, "", |i| format!("k{i}=%C3%A9%C3%A9"))]),
+                ("the field repeated", (0..100).map(|f| members(len / 100, "", |i| format!("f{f}k{i}=1"))).collect()),
+            ] {
+                let read = bytes_read(&fields);
+                assert!(read <= 10 * MAX_BYTES, "{shape}, {len} bytes: read {read} bytes");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn running_length_and_key_order_match_the_entries(
+            operations in proptest::collection::vec(
+                (0u8..3, "[a-e]{1,2}", proptest::string::string_regex("[ -~é]{0,600}").unwrap()),
+                0..200,
+            ),
+        ) {
+            let mut b = Baggage::default();
+            for (operation, key, value) in operations {
+                match operation {
+                    0 => drop(b.insert(key, value)),
+                    1 => drop(b.remove(&key)),
+                    _ => {
+                        let mut carrier = HashMap::new();
+                        inject(&b, &mut carrier);
+                        carrier.insert(BAGGAGE.to_owned(), format!("{},{key}={value}", carrier.get(BAGGAGE).map_or("", |v| v)));
+                        b = Baggage::default();
+                        extract(&carrier, &mut b);
+                    }
+                }
+                let mut carrier = HashMap::new();
+                inject(&b, &mut carrier);
+                let field = carrier.get(BAGGAGE).map_or("", |v| v.as_str());
+                proptest::prop_assert_eq!(b.encoded_len, field.len());
+                proptest::prop_assert!(b.encoded_len <= MAX_BYTES && b.len() <= MAX_ENTRIES);
+                let keys: Vec<&str> = b.by_key.iter().map(|&i| b.entries[usize::from(i)].key.as_str()).collect();
+                let mut sorted: Vec<&str> = b.iter().map(|(k, _)| k).collect();
+                sorted.sort_unstable();
+                proptest::prop_assert_eq!(keys, sorted, "by_key orders every entry once");
+                for (key, value) in b.iter() {
+                    proptest::prop_assert_eq!(b.get(key), Some(value));
+                }
+                proptest::prop_assert_eq!(&parse(field), &b, "what is written reads back the same");
+            }
+        }
     }
 }

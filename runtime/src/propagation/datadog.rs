@@ -4,7 +4,8 @@
 //!
 //! A context without a sampling priority is treated as sampled (the caller made no decision;
 //! spanscope keeps it). `x-datadog-tags` over 512 characters, or with a malformed `_dd.p.tid`,
-//! is dropped and counted, as dd-trace does; the trace id then keeps its low 64 bits only.
+//! is dropped and counted, as dd-trace does; the trace id then keeps its low 64 bits only. An
+//! origin over 256 characters is not kept.
 
 use super::{Extractor, Injector, Outgoing};
 use crate::id::{SpanId, TraceId};
@@ -20,6 +21,9 @@ pub(crate) const FIELDS: &[&str] = &[TRACE_ID, PARENT_ID, PRIORITY, ORIGIN, TAGS
 
 /// dd-trace's default `DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH`.
 const MAX_TAGS_LEN: usize = 512;
+/// The longest origin kept, what a `tracestate` value (where dd-trace also carries it) can hold:
+/// the origin is forwarded on every outgoing request.
+const MAX_ORIGIN_LEN: usize = 256;
 const TID: &str = "_dd.p.tid";
 
 /// A decimal `u64`: digits only, no sign, no overflow, not zero.
@@ -45,7 +49,7 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
     };
     let priority = priority.and_then(|p| std::str::from_utf8(p).ok()?.trim().parse::<i8>().ok());
     let origin = origin
-        .filter(|o| !o.is_empty() && o.iter().all(|b| (0x20..0x7f).contains(b)))
+        .filter(|o| !o.is_empty() && o.len() <= MAX_ORIGIN_LEN && o.iter().all(|b| (0x20..0x7f).contains(b)))
         .and_then(|o| String::from_utf8(o.to_vec()).ok());
     let (high, tags) = tags.map_or((0, None), parse_tags);
     let sampled = priority.is_none_or(|p| p > 0);
@@ -68,7 +72,8 @@ pub(crate) fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<ParentContex
 
 /// The upper trace id bits from `_dd.p.tid`, and the other `_dd.p.*` tags to forward.
 fn parse_tags(tags: &[u8]) -> (u64, Option<String>) {
-    let Some(tags) = std::str::from_utf8(tags).ok().filter(|t| t.len() <= MAX_TAGS_LEN) else {
+    let tags = (tags.len() <= MAX_TAGS_LEN).then(|| std::str::from_utf8(tags).ok()).flatten();
+    let Some(tags) = tags else {
         stats::add(Counter::DatadogTagsDropped, 1);
         return (0, None);
     };
@@ -173,5 +178,15 @@ mod tests {
         assert_eq!(context.trace_id.to_int(), 1, "oversized tags drop the upper bits");
         let c = carrier(&[(TRACE_ID, "1"), (PARENT_ID, "2"), (TAGS, "_dd.p.tid=XYZ")]);
         assert_eq!(extract(&c).unwrap().trace_id.to_int(), 1);
+    }
+
+    #[test]
+    fn an_origin_forwarded_is_at_most_256_characters() {
+        let origin = |origin: &str| {
+            let c = carrier(&[(TRACE_ID, "1"), (PARENT_ID, "2"), (ORIGIN, origin)]);
+            extract(&c).unwrap().propagated.datadog.unwrap().origin
+        };
+        assert_eq!(origin(&"o".repeat(256)).map(|o| o.len()), Some(256));
+        assert_eq!(origin(&"o".repeat(257)), None);
     }
 }

@@ -10,7 +10,11 @@
 //! writes every configured format from one context, so all name the same trace and parent.
 //!
 //! Every parser is total: any bytes give a context or a counted, ignored header, never a
-//! panic, with work and allocation bounded by the header's length.
+//! panic. Its work is bounded whatever the header's length: `baggage` reads at most 64 members
+//! and 8192 bytes; `tracestate` (32 members of at most 514 bytes), `sw8` (2048 bytes),
+//! `sw8-correlation` (1024) and `x-datadog-tags` (512) are rejected unread when longer; the
+//! other fields have fixed formats, checked in a scan or two. What is kept and forwarded is
+//! bounded the same way.
 
 mod b3;
 mod baggage;

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::{base64, foreign_span_id, Baggage, Extractor, Injector, Outgoing};
+use super::{base64, foreign_span_id, Baggage, BaggageError, Extractor, Injector, Outgoing};
 use crate::id::{SegmentId, TraceId};
 use crate::span::{ParentContext, Propagated, RefKind, Sw8Parent};
 use crate::stats::{self, Counter};
@@ -164,14 +164,20 @@ pub(crate) fn extract_correlation<C: Extractor + ?Sized>(carrier: &C, baggage: &
             (Some(key), Some(value), None) => base64::decode_str(key).zip(base64::decode_str(value)),
             _ => None,
         };
-        match decoded {
-            Some((key, value))
-                if !key.is_empty() && value.len() <= MAX_CORRELATION_VALUE && taken < MAX_CORRELATION_ENTRIES =>
-            {
+        let Some((key, value)) =
+            decoded.filter(|(_, value)| value.len() <= MAX_CORRELATION_VALUE && taken < MAX_CORRELATION_ENTRIES)
+        else {
+            stats::add(Counter::Sw8CorrelationDropped, 1);
+            continue;
+        };
+        match baggage.merge(&key, &value) {
+            Ok(()) => taken += 1,
+            Err(BaggageError::Full) => {
                 taken += 1;
-                baggage.merge(key, value);
+                stats::add(Counter::BaggageEntriesDropped, 1);
             }
-            _ => stats::add(Counter::Sw8CorrelationDropped, 1),
+            // A key that is not an HTTP token cannot travel on as baggage.
+            Err(_) => stats::add(Counter::Sw8CorrelationDropped, 1),
         }
     }
 }
@@ -296,9 +302,14 @@ mod tests {
     #[test]
     fn correlation_keeps_three_entries_of_at_most_128_bytes() {
         let mut header = Vec::new();
-        for (k, v) in
-            [("a", "1".repeat(10)), ("b", "2".repeat(129)), ("c", "3".into()), ("d", "4".into()), ("e", "5".into())]
-        {
+        for (k, v) in [
+            ("a", "1".repeat(10)),
+            ("b", "2".repeat(129)),
+            ("c=1,x", "3".into()),
+            ("c", "3".into()),
+            ("d", "4".into()),
+            ("e", "5".into()),
+        ] {
             let mut element = String::new();
             base64::encode_into(k.as_bytes(), &mut element);
             element.push(':');
@@ -308,6 +319,7 @@ mod tests {
         let carrier = std::collections::HashMap::from([("sw8-correlation".to_owned(), header.join(","))]);
         let mut baggage = Baggage::default();
         extract_correlation(&carrier, &mut baggage);
+        // A key that is not an HTTP token would smuggle entries into the `baggage` we send.
         assert_eq!(baggage.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "c", "d"]);
     }
 
