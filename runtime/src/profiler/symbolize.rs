@@ -3,14 +3,18 @@
 //! [`symbol_table`](super::symbol_table)).
 //!
 //! Runs on the collector thread only. Each module's file is opened once for as long as the
-//! module stays loaded (and read a second time for its symbols, the first time DWARF has nothing
-//! for an address in it), and each address is resolved once and cached across windows (up to a
-//! bound, and until the module list changes).
+//! module stays loaded (and mapped a second time for its symbols, the first time DWARF has
+//! nothing for an address in it, its pages released after each lookup: see [`mapped_file`]),
+//! and each address is resolved once and cached across windows (up to a bound, and until the
+//! module list changes).
+
+pub(super) mod mapped_file;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use self::mapped_file::MappedFile;
 use super::modules::Module;
 use super::symbol_table::SymbolTable;
 
@@ -38,8 +42,8 @@ pub(crate) struct Resolved {
 /// What is read from a module's file, each part the first time it is needed.
 struct ModuleFile {
     dwarf: addr2line::Loader,
-    /// Read the first time the DWARF has nothing for an address.
-    symbols: OnceCell<Option<SymbolTable>>,
+    /// Mapped and read the first time the DWARF has nothing for an address.
+    symbols: OnceCell<Option<(MappedFile, SymbolTable)>>,
 }
 
 impl ModuleFile {
@@ -133,9 +137,16 @@ impl Symbolizer {
             }
         }
         if raw.is_empty() {
-            let symbols = file.symbols.get_or_init(|| SymbolTable::read(&module.path));
-            if let Some(symbol) = symbols.as_ref().and_then(|symbols| symbols.find(probe)) {
-                raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
+            let symbols = file.symbols.get_or_init(|| {
+                let mapped = MappedFile::open(&module.path).ok()?;
+                let symbols = SymbolTable::read(&mapped)?;
+                Some((mapped, symbols))
+            });
+            if let Some((mapped, symbols)) = symbols {
+                if let Some(symbol) = symbols.find(probe) {
+                    raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
+                }
+                mapped.release();
             }
         }
         raw.into_iter()
@@ -214,7 +225,7 @@ mod tests {
         let (modules, _) = super::super::modules::loaded();
         let getpid = libc::getpid as *const () as u64;
         let libc = modules.iter().find(|m| m.text_in_memory().contains(&getpid)).expect("libc is loaded").clone();
-        let table = SymbolTable::read(&libc.path).expect("libc's symbols");
+        let table = SymbolTable::read(&MappedFile::open(&libc.path).expect("libc")).expect("libc's symbols");
         // Past `getpid`, a stretch of libc's code that no function symbol covers (padding
         // between functions, or in a stripped build an internal function): the nearest
         // exported symbol below it is not its name.
