@@ -13,7 +13,8 @@ use std::ops::Deref;
 use std::path::Path;
 use std::rc::Rc;
 
-/// Bytes shared by what points into them.
+/// Bytes shared by the readers pointing into them: a mapped file, a section the linker
+/// compressed (decompressed), or a view built for one compilation unit.
 #[derive(Clone)]
 pub(crate) struct Bytes(Rc<Backing>);
 
@@ -48,6 +49,15 @@ impl fmt::Debug for Bytes {
         write!(f, "Bytes({})", self.len())
     }
 }
+
+// SAFETY: the bytes are the `Rc`'s mapping or boxed slice, which neither moves nor changes
+// length while the `Rc` holds it: every clone derefs to the same bytes at the same address.
+unsafe impl gimli::StableDeref for Bytes {}
+// SAFETY: as above; a clone shares the `Rc`.
+unsafe impl gimli::CloneStableDeref for Bytes {}
+
+/// What the DWARF is read with.
+pub(crate) type Reader = gimli::EndianReader<gimli::RunTimeEndian, Bytes>;
 
 /// A file mapped read-only.
 pub(crate) struct MappedFile {
