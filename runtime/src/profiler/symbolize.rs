@@ -17,7 +17,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use self::dwarf::{Dwarf, UnitContext};
+use self::dwarf::Dwarf;
 use self::mapped_file::{MappedFile, Reader};
 use self::unit_cache::UnitCache;
 use super::modules::Module;
@@ -27,10 +27,12 @@ use super::symbol_table::SymbolTable;
 /// the names they share a few hundred each.
 const MAX_CACHED: usize = 32_768;
 
-/// `.debug_info` bytes of the units kept parsed, at most (their parsed form, the unit copied,
-/// its line table and functions, takes about 2.5 times as much). A debug build's unit is 30 KB
-/// to 800 KB.
-const MAX_PARSED_DWARF: usize = 4 << 20;
+/// `.debug_info` bytes of the units kept parsed, at most: their parsed form (the unit copied,
+/// its line table and functions) takes about 2.5 times as much, and parsing one of the largest
+/// takes a few MB more for a moment. A debug build's unit is 30 KB to 800 KB. Each unit given up
+/// is parsed again the next time an address falls in it, which at the quick start's 3 MiB costs
+/// a debug build's profiler about 2.5 times the parsing of each unit once.
+const MAX_PARSED_DWARF: usize = 3 << 20;
 
 /// One function in the inline chain at an address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,6 +50,12 @@ pub(crate) struct Resolved {
     pub module: Option<usize>,
     /// Innermost (inlined) function first; empty when nothing is known.
     pub frames: Vec<Frame>,
+}
+
+/// A context over one unit, and the units it refers to if it had to be built with them.
+struct UnitContext {
+    context: addr2line::Context<Reader>,
+    with_references: bool,
 }
 
 /// A frame before its strings are interned: function, file, line.
@@ -197,13 +205,15 @@ impl Symbolizer {
 fn dwarf_frames(dwarf: &Dwarf, units: &mut UnitCache<UnitContext>, module: usize, probe: u64) -> Vec<RawFrame> {
     let Some(unit) = dwarf.unit_of(probe) else { return Vec::new() };
     let key = (module, unit);
-    let Some(built) = units.get_or_build(key, || dwarf.context(unit, false)) else { return Vec::new() };
+    let build = |units: &[usize], with_references| Some(UnitContext { context: dwarf.context(units)?, with_references });
+    let Some(built) = units.get_or_build(key, dwarf.size(&[unit]), || build(&[unit], false)) else { return Vec::new() };
     let (found, complete) = frames(&built.context, probe);
     if complete || built.with_references {
         return found;
     }
     units.remove(key);
-    let built = units.get_or_build(key, || dwarf.context(unit, true));
+    let with_references = dwarf.with_references(unit);
+    let built = units.get_or_build(key, dwarf.size(&with_references), || build(&with_references, true));
     built.map(|built| frames(&built.context, probe).0).unwrap_or_default()
 }
 
@@ -257,11 +267,11 @@ mod tests {
         let module = &symbols.modules[index];
         let dwarf = symbols.files[&index].as_ref().and_then(|file| file.dwarf.as_ref()).expect("this test's DWARF");
         let unit = dwarf.unit_of(here - module.bias).expect("its unit");
-        assert_eq!((symbols.units.built, symbols.units.weight()), (1, dwarf.unit_size(unit)));
+        assert_eq!((symbols.units.built, symbols.units.weight()), (1, dwarf.size(&[unit])));
         let bytes = std::fs::read(&module.path).expect("this test's file");
         let file = object::File::parse(&*bytes).expect("an object file");
         let info = file.section_by_name(".debug_info").expect("DWARF").size();
-        assert!(dwarf.unit_size(unit) as u64 * 20 < info, "one unit of many: {} of {info}", dwarf.unit_size(unit));
+        assert!(dwarf.size(&[unit]) as u64 * 20 < info, "one unit of many: {} of {info}", dwarf.size(&[unit]));
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //!
 //! A unit whose entries refer into other units by section offset (`DW_FORM_ref_addr`: the
 //! inlined functions of link-time optimised code, and of the precompiled `compiler_builtins`)
-//! cannot be read alone: a lookup in it fails, and [`Dwarf::context`] builds it again with the
-//! units it refers to.
+//! cannot be read alone: a lookup in it fails, and it is built again with the units it refers
+//! to ([`Dwarf::with_references`]).
 
 use std::borrow::Cow;
 use std::io;
@@ -35,12 +35,6 @@ pub(crate) struct Dwarf {
     units: Vec<Range<usize>>,
     /// `(start, end, unit)`: the code addresses each unit describes, sorted by start.
     ranges: Vec<(u64, u64, usize)>,
-}
-
-/// A context over one unit, and the units it refers to if it had to be built with them.
-pub(crate) struct UnitContext {
-    pub context: addr2line::Context<Reader>,
-    pub with_references: bool,
 }
 
 impl Dwarf {
@@ -67,27 +61,26 @@ impl Dwarf {
         (address < end).then_some(unit)
     }
 
-    /// `.debug_info` bytes of `unit`: what parsing it costs, near enough.
-    pub(crate) fn unit_size(&self, unit: usize) -> usize {
-        self.units[unit].len()
+    /// `.debug_info` bytes of `units`: what parsing them costs, near enough.
+    pub(crate) fn size(&self, units: &[usize]) -> usize {
+        units.iter().map(|&unit| self.units[unit].len()).sum()
     }
 
-    /// A context over `unit` alone, or with the units its entries refer to; with its weight,
-    /// the `.debug_info` bytes of the units in it. `None` if it cannot be built.
-    pub(crate) fn context(&self, unit: usize, with_references: bool) -> Option<(UnitContext, usize)> {
-        let mut units = vec![unit];
-        if with_references {
-            units.extend(self.references(unit));
-            units.sort_unstable();
-            units.dedup();
-        }
+    /// `unit` and the units its entries refer to by section offset, in order.
+    pub(crate) fn with_references(&self, unit: usize) -> Vec<usize> {
+        let mut units = self.references(unit);
+        units.push(unit);
+        units.sort_unstable();
+        units
+    }
+
+    /// A context over `units` (in order). `None` if it cannot be built.
+    pub(crate) fn context(&self, units: &[usize]) -> Option<addr2line::Context<Reader>> {
         let mut dwarf = self.sections.borrow(Reader::clone);
-        dwarf.debug_info = self.view(&units).ok()?.into();
+        dwarf.debug_info = self.view(units).ok()?.into();
         // The units in the view give their own ranges.
         dwarf.debug_aranges = self.empty().into();
-        let context = addr2line::Context::from_dwarf(dwarf).ok()?;
-        let weight = units.iter().map(|&unit| self.unit_size(unit)).sum();
-        Some((UnitContext { context, with_references }, weight))
+        addr2line::Context::from_dwarf(dwarf).ok()
     }
 
     /// Every unit's extent, from the unit headers: a header that cannot be read ends the list.
@@ -274,7 +267,7 @@ fn section(
 #[cfg(test)]
 mod tests {
     use super::super::unit_cache::UnitCache;
-    use super::super::{dwarf_frames, frames, Symbolizer};
+    use super::super::{dwarf_frames, frames, Symbolizer, UnitContext};
     use super::*;
 
     /// The modules loaded, which of them holds this test, and its DWARF.
@@ -321,7 +314,7 @@ mod tests {
         }
         assert!(named * 2 > addresses.len(), "most addresses have frames: {named} of {}", addresses.len());
         for unit in referring {
-            let kept = units.get_or_build((0, unit), || None);
+            let kept = units.get_or_build((0, unit), 0, || None::<UnitContext>);
             assert!(kept.is_none_or(|kept| kept.with_references), "unit {unit} was read with the units it refers to");
         }
     }

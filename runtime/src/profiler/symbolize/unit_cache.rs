@@ -20,21 +20,22 @@ impl<V> UnitCache<V> {
         Self { entries: Vec::new(), weight: 0, max_weight, built: 0 }
     }
 
-    /// The entry for `key`, built with `build` (the value and its weight) if it is not kept;
-    /// `None` if it cannot be built. One entry heavier than the bound is kept alone.
-    pub(crate) fn get_or_build(&mut self, key: UnitKey, build: impl FnOnce() -> Option<(V, usize)>) -> Option<&V> {
+    /// The entry for `key`, built with `build` if it is not kept; `None` if it cannot be built.
+    /// Entries are given up to make room for its `weight` before it is built, so that what is
+    /// kept never exceeds the bound; one entry heavier than the bound is kept alone.
+    pub(crate) fn get_or_build(&mut self, key: UnitKey, weight: usize, build: impl FnOnce() -> Option<V>) -> Option<&V> {
         match self.entries.iter().position(|(kept, _, _)| *kept == key) {
             Some(index) => {
                 let entry = self.entries.remove(index);
                 self.entries.push(entry);
             }
             None => {
-                let (value, weight) = build()?;
-                self.built += 1;
                 while !self.entries.is_empty() && self.weight + weight > self.max_weight {
                     let (_, evicted, _) = self.entries.remove(0);
                     self.weight -= evicted;
                 }
+                let value = build()?;
+                self.built += 1;
                 self.weight += weight;
                 self.entries.push((key, weight, value));
             }
@@ -71,7 +72,7 @@ mod tests {
     #[test]
     fn the_least_recently_used_go_first_past_the_bound() {
         let mut cache = UnitCache::new(10);
-        let get = |cache: &mut UnitCache<&str>, unit, weight| cache.get_or_build((0, unit), || Some(("unit", weight))).is_some();
+        let get = |cache: &mut UnitCache<&str>, unit, weight| cache.get_or_build((0, unit), weight, || Some("unit")).is_some();
         assert!(get(&mut cache, 1, 4) && get(&mut cache, 2, 4));
         assert!(get(&mut cache, 1, 99), "kept: not built again");
         assert!(get(&mut cache, 3, 4), "over the bound: 2, the least recently used, goes");
@@ -82,7 +83,7 @@ mod tests {
         assert_eq!((cache.len(), cache.weight()), (1, 30));
         cache.remove((0, 4));
         assert_eq!((cache.len(), cache.weight()), (0, 0));
-        assert!(cache.get_or_build((0, 5), || None).is_none());
+        assert!(cache.get_or_build((0, 5), 1, || None).is_none());
         assert_eq!(cache.built, 5);
     }
 }
