@@ -30,8 +30,8 @@ const MAX_CACHED: usize = 32_768;
 /// `.debug_info` bytes of the units kept parsed, at most: their parsed form (the unit copied,
 /// its line table and functions) takes about 2.5 times as much, and parsing one of the largest
 /// takes a few MB more for a moment. A debug build's unit is 30 KB to 800 KB. Each unit given up
-/// is parsed again the next time an address falls in it, which at the quick start's 3 MiB costs
-/// a debug build's profiler about 2.5 times the parsing of each unit once.
+/// is parsed again the next time an address falls in it: the quick start's first windows parse
+/// three times the DWARF of the units they fall in.
 const MAX_PARSED_DWARF: usize = 3 << 20;
 
 /// One function in the inline chain at an address.
