@@ -1,21 +1,38 @@
 //! Addresses to source: demangled function names, inlined frames, files and lines, with
-//! `addr2line` over each module's DWARF, falling back to its symbol table (see
-//! [`symbol_table`](super::symbol_table)).
+//! `addr2line` over each module's DWARF read one compilation unit at a time (see [`dwarf`]),
+//! falling back to its symbol table (see [`symbol_table`](super::symbol_table)).
 //!
-//! Runs on the collector thread only. Each module's file is opened once for as long as the
-//! module stays loaded (and read a second time for its symbols, the first time DWARF has nothing
-//! for an address in it), and each address is resolved once and cached across windows (up to a
-//! bound, and until the module list changes).
+//! Runs on the collector thread only. Each module's file is mapped once for as long as the
+//! module stays loaded, and the pages a lookup reads are unmapped after it (see
+//! [`mapped_file`]). What is kept is bounded: the units parsed, by the size of their DWARF
+//! ([`MAX_PARSED_DWARF`]), the least recently used given up first; and what each address
+//! resolved to, cached across windows ([`MAX_CACHED`] addresses, until the module list
+//! changes).
+
+mod dwarf;
+pub(super) mod mapped_file;
+mod unit_cache;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use self::dwarf::Dwarf;
+use self::mapped_file::{MappedFile, Reader};
+use self::unit_cache::UnitCache;
 use super::modules::Module;
 use super::symbol_table::SymbolTable;
 
-/// Addresses remembered at most before the cache starts over.
-const MAX_CACHED: usize = 200_000;
+/// Addresses remembered at most before the cache starts over: each takes about 150 bytes, and
+/// the names they share a few hundred each.
+const MAX_CACHED: usize = 32_768;
+
+/// `.debug_info` bytes of the units kept parsed, at most: their parsed form (the unit copied,
+/// its line table and functions) takes about 2.5 times as much, and parsing one of the largest
+/// takes a few MB more for a moment. A debug build's unit is 30 KB to 800 KB. Each unit given up
+/// is parsed again the next time an address falls in it: the quick start's first windows parse
+/// three times the DWARF of the units they fall in.
+const MAX_PARSED_DWARF: usize = 3 << 20;
 
 /// One function in the inline chain at an address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,9 +52,20 @@ pub(crate) struct Resolved {
     pub frames: Vec<Frame>,
 }
 
-/// What is read from a module's file, each part the first time it is needed.
+/// A context over one unit, and the units it refers to if it had to be built with them.
+struct UnitContext {
+    context: addr2line::Context<Reader>,
+    with_references: bool,
+}
+
+/// A frame before its strings are interned: function, file, line.
+type RawFrame = (String, Option<String>, u32);
+
+/// A module's file, and what is read from it, each part the first time it is needed.
 struct ModuleFile {
-    dwarf: addr2line::Loader,
+    file: MappedFile,
+    /// `None` without DWARF.
+    dwarf: Option<Dwarf>,
     /// Read the first time the DWARF has nothing for an address.
     symbols: OnceCell<Option<SymbolTable>>,
 }
@@ -45,8 +73,9 @@ struct ModuleFile {
 impl ModuleFile {
     /// `None` for a module without a file (the vDSO) or one that cannot be read.
     fn open(module: &Module) -> Option<Self> {
-        let dwarf = module.has_file.then(|| addr2line::Loader::new(&module.path).ok()).flatten()?;
-        Some(Self { dwarf, symbols: OnceCell::new() })
+        let file = module.has_file.then(|| MappedFile::open(&module.path).ok()).flatten()?;
+        let dwarf = Dwarf::new(&file);
+        Some(Self { file, dwarf, symbols: OnceCell::new() })
     }
 }
 
@@ -55,19 +84,36 @@ pub(crate) struct Symbolizer {
     modules: Vec<Module>,
     /// By module index.
     files: HashMap<usize, Option<ModuleFile>>,
+    /// Keyed by module index and unit.
+    units: UnitCache<UnitContext>,
     cache: HashMap<u64, Rc<Resolved>>,
     strings: HashMap<Box<str>, Rc<str>>,
 }
 
 impl std::fmt::Debug for Symbolizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Symbolizer").field("modules", &self.modules.len()).field("cached", &self.cache.len()).finish()
+        f.debug_struct("Symbolizer")
+            .field("modules", &self.modules.len())
+            .field("cached", &self.cache.len())
+            .field("parsed_units", &self.units.len())
+            .field("parsed_dwarf", &self.units.weight())
+            .finish()
     }
 }
 
 impl Symbolizer {
     pub(crate) fn new(modules: Vec<Module>) -> Self {
-        Self { modules, files: HashMap::new(), cache: HashMap::new(), strings: HashMap::new() }
+        Self::with_max_parsed(modules, MAX_PARSED_DWARF)
+    }
+
+    fn with_max_parsed(modules: Vec<Module>, max_parsed_dwarf: usize) -> Self {
+        Self {
+            modules,
+            files: HashMap::new(),
+            units: UnitCache::new(max_parsed_dwarf),
+            cache: HashMap::new(),
+            strings: HashMap::new(),
+        }
     }
 
     /// The modules addresses are resolved against.
@@ -76,8 +122,9 @@ impl Symbolizer {
     }
 
     /// Replaces the module list (libraries were loaded or unloaded). The files of the modules
-    /// still loaded where they were, the costly part (DWARF, symbol tables), are kept; what
-    /// each address resolves to is looked up again, since the modules' indices changed.
+    /// still loaded where they were are kept, with their unit index and symbol table; what
+    /// each address resolves to is looked up again, and units parsed again, since the modules'
+    /// indices changed.
     ///
     /// A module is the same one only if its build id is known and equal, with its path and
     /// where it was mapped: a library unloaded and loaded again, rebuilt in between, often
@@ -94,6 +141,7 @@ impl Symbolizer {
             .filter_map(|(index, module)| Some((index, Some(opened.remove(&identity(module)?)?))))
             .collect();
         self.modules = modules;
+        self.units.clear();
         self.forget_addresses();
     }
 
@@ -124,20 +172,14 @@ impl Symbolizer {
         let Some(file) = self.files.entry(index).or_insert_with(|| ModuleFile::open(module)).as_ref() else {
             return Vec::new();
         };
-        let mut raw: Vec<(String, Option<String>, u32)> = Vec::new();
-        if let Ok(mut frames) = file.dwarf.find_frames(probe) {
-            while let Ok(Some(frame)) = frames.next() {
-                let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else { continue };
-                let location = frame.location.as_ref();
-                raw.push((name.into_owned(), location.and_then(|l| l.file).map(str::to_owned), location.and_then(|l| l.line).unwrap_or(0)));
-            }
-        }
+        let mut raw = (file.dwarf.as_ref()).map(|dwarf| dwarf_frames(dwarf, &mut self.units, index, probe)).unwrap_or_default();
         if raw.is_empty() {
-            let symbols = file.symbols.get_or_init(|| SymbolTable::read(&module.path));
+            let symbols = file.symbols.get_or_init(|| SymbolTable::read(&file.file));
             if let Some(symbol) = symbols.as_ref().and_then(|symbols| symbols.find(probe)) {
                 raw.push((addr2line::demangle_auto(symbol.into(), None).into_owned(), None, 0));
             }
         }
+        file.file.release();
         raw.into_iter()
             .map(|(function, file, line)| Frame {
                 function: self.intern(&function),
@@ -157,8 +199,46 @@ impl Symbolizer {
     }
 }
 
+/// What the DWARF of module `module` says of `probe`: from its unit alone, or if not all of it
+/// can be read so (an entry refers into another unit), from its unit built again with the
+/// units it refers to.
+fn dwarf_frames(dwarf: &Dwarf, units: &mut UnitCache<UnitContext>, module: usize, probe: u64) -> Vec<RawFrame> {
+    let Some(unit) = dwarf.unit_of(probe) else { return Vec::new() };
+    let key = (module, unit);
+    let build = |units: &[usize], with_references| Some(UnitContext { context: dwarf.context(units)?, with_references });
+    let Some(built) = units.get_or_build(key, dwarf.size(&[unit]), || build(&[unit], false)) else { return Vec::new() };
+    let (found, complete) = frames(&built.context, probe);
+    if complete || built.with_references {
+        return found;
+    }
+    units.remove(key);
+    let with_references = dwarf.with_references(unit);
+    let built = units.get_or_build(key, dwarf.size(&with_references), || build(&with_references, true));
+    built.map(|built| frames(&built.context, probe).0).unwrap_or_default()
+}
+
+/// The named frames at `probe`, innermost first, as far as they can be read; and whether all
+/// could.
+fn frames(context: &addr2line::Context<Reader>, probe: u64) -> (Vec<RawFrame>, bool) {
+    let mut found = Vec::new();
+    let Ok(mut frames) = context.find_frames(probe).skip_all_loads() else { return (found, false) };
+    loop {
+        let frame = match frames.next() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return (found, true),
+            Err(_) => return (found, false),
+        };
+        let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else { continue };
+        let location = frame.location.as_ref();
+        let (file, line) = (location.and_then(|l| l.file).map(str::to_owned), location.and_then(|l| l.line));
+        found.push((name.into_owned(), file, line.unwrap_or(0)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use object::{Object as _, ObjectSection as _};
+
     use super::*;
 
     #[inline(never)]
@@ -176,6 +256,22 @@ mod tests {
         assert!(frame.function.ends_with("symbolize::tests::a_function_to_find"), "{frame:?}");
         assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("symbolize.rs")), "{frame:?}");
         assert!(frame.line > 0);
+    }
+
+    #[test]
+    fn an_address_parses_its_unit_and_no_other() {
+        let (modules, _) = super::super::modules::loaded();
+        let mut symbols = Symbolizer::new(modules);
+        let here = a_function_to_find as *const () as u64 + 1;
+        let index = symbols.resolve(here).module.expect("this test's module");
+        let module = &symbols.modules[index];
+        let dwarf = symbols.files[&index].as_ref().and_then(|file| file.dwarf.as_ref()).expect("this test's DWARF");
+        let unit = dwarf.unit_of(here - module.bias).expect("its unit");
+        assert_eq!((symbols.units.built, symbols.units.weight()), (1, dwarf.size(&[unit])));
+        let bytes = std::fs::read(&module.path).expect("this test's file");
+        let file = object::File::parse(&*bytes).expect("an object file");
+        let info = file.section_by_name(".debug_info").expect("DWARF").size();
+        assert!(dwarf.size(&[unit]) as u64 * 20 < info, "one unit of many: {} of {info}", dwarf.size(&[unit]));
     }
 
     #[test]
@@ -214,7 +310,7 @@ mod tests {
         let (modules, _) = super::super::modules::loaded();
         let getpid = libc::getpid as *const () as u64;
         let libc = modules.iter().find(|m| m.text_in_memory().contains(&getpid)).expect("libc is loaded").clone();
-        let table = SymbolTable::read(&libc.path).expect("libc's symbols");
+        let table = SymbolTable::read(&MappedFile::open(&libc.path).expect("libc")).expect("libc's symbols");
         // Past `getpid`, a stretch of libc's code that no function symbol covers (padding
         // between functions, or in a stripped build an internal function): the nearest
         // exported symbol below it is not its name.
