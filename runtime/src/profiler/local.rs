@@ -1,10 +1,10 @@
 //! The local profile exporter: each window as `cpu-<start ms>-<pid>.pb.gz` (gzipped pprof, for
-//! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (a flamegraph) in the
-//! output folder, plus, with a flamegraph tag set, one `cpu-<start ms>-<pid>.<tag>=<value>.svg`
-//! per value of that tag (`untagged` for samples without it). Windows are aligned to the wall
-//! clock, so the process id keeps apart the files of processes sharing the folder. The oldest
-//! windows this process wrote are deleted once they take more than its share of
-//! `SPANSCOPE_OUT_MAX_MB`.
+//! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (an interactive
+//! flamegraph, see [`flamegraph`]) in the output folder, plus, with a flamegraph tag set, one
+//! `cpu-<start ms>-<pid>.<tag>=<value>.svg` per value of that tag (`untagged` for samples without
+//! it). Windows are aligned to the wall clock, so the process id keeps apart the files of
+//! processes sharing the folder. The oldest windows this process wrote are deleted once they take
+//! more than its share of `SPANSCOPE_OUT_MAX_MB`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,7 @@ impl LocalProfiles {
         let stem = format!("cpu-{start}-{}", std::process::id());
         files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
         let title = format!("CPU {stem}");
-        files.put(self.dir.join(format!("{stem}.svg")), flamegraph::render(&window.profile, Filter::All, &title).as_bytes())?;
+        files.put(self.dir.join(format!("{stem}.svg")), &flamegraph::render(&window.profile, Filter::All, &title)?)?;
         let Some(key) = self.flamegraph_tag.as_deref() else { return Ok(()) };
         let strings = &window.profile.string_table;
         let text = |i: i64| strings.get(i as usize).map_or("", String::as_str);
@@ -84,7 +84,7 @@ impl LocalProfiles {
         for value in values {
             let svg = flamegraph::render(&window.profile, Filter::Label { key, value }, &format!("{title} {key}={}", value.unwrap_or("(untagged)")));
             let name = format!("{stem}.{}={}.svg", file_safe(key), value.map_or_else(|| "untagged".to_owned(), file_safe));
-            files.put(self.dir.join(name), svg.as_bytes())?;
+            files.put(self.dir.join(name), &svg?)?;
         }
         Ok(())
     }
@@ -155,19 +155,23 @@ mod tests {
 
     use super::*;
     use crate::export::ProfileWindow;
+    use crate::profiler::proto::perftools::profiles::{Profile, Sample};
 
-    /// The window starting `seconds` after the epoch, its pprof `bytes` long.
+    /// The window starting `seconds` after the epoch, its pprof `bytes` long, with one sample.
     fn window(seconds: u64, bytes: usize) -> Finished {
         let start = UNIX_EPOCH + Duration::from_secs(seconds);
         let window = ProfileWindow { gzipped: vec![0; bytes].into(), start, end: start + Duration::from_secs(10) };
-        Finished { profile: Default::default(), window: Arc::new(window) }
+        let period = 10_000_000;
+        let sample = Sample { value: vec![period], ..Default::default() };
+        Finished { profile: Profile { sample: vec![sample], period, ..Default::default() }, window: Arc::new(window) }
     }
 
     #[test]
     fn the_oldest_windows_are_deleted_past_the_budget() {
         let dir = std::env::temp_dir().join(format!("spanscope-profiles-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut local = LocalProfiles::open(&dir, None, 20_000).unwrap();
+        let budget = 200_000;
+        let mut local = LocalProfiles::open(&dir, None, budget).unwrap();
         for n in 0..30 {
             local.export(&window(n * 10, 3_000));
         }
@@ -182,8 +186,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
 
         let bytes: u64 = files.iter().map(|(_, len)| len).sum();
-        assert!(bytes <= 20_000 && bytes > 20_000 - 6_000, "{bytes} bytes in {files:?}");
         let windows: Vec<&str> = files.iter().filter_map(|(name, _)| name.strip_suffix(".pb.gz")).collect();
+        assert!(windows.len() > 1, "{files:?}");
+        // Within the budget, and short of it by less than one more window.
+        let per_window = bytes / windows.len() as u64;
+        assert!(bytes <= budget && bytes + per_window > budget, "{bytes} bytes in {files:?}");
         let pid = std::process::id();
         assert_eq!(windows.last().copied(), Some(&*format!("cpu-290000-{pid}")), "the newest is kept");
         assert!(!windows.contains(&&*format!("cpu-0-{pid}")), "the oldest is gone");
