@@ -68,6 +68,7 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         })
         .collect();
 
+    symbols.resolve_in_address_order(window.stacks.iter().flat_map(|stack| stack.iter().copied()).filter(|&a| a != TRUNCATED));
     let mut functions: Vec<Function> = Vec::new();
     let mut function_ids: HashMap<(Rc<str>, Option<Rc<str>>), u64> = HashMap::new();
     let mut locations: Vec<Location> = Vec::new();

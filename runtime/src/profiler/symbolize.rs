@@ -30,8 +30,9 @@ const MAX_CACHED: usize = 32_768;
 /// `.debug_info` bytes of the units kept parsed, at most: their parsed form (the unit copied,
 /// its line table and functions) takes about 2.5 times as much, and parsing one of the largest
 /// takes a few MB more for a moment. A debug build's unit is 30 KB to 800 KB. Each unit given up
-/// is parsed again the next time an address falls in it: the quick start's first windows parse
-/// three times the DWARF of the units they fall in.
+/// is parsed again the next time an address falls in it; a window's new addresses are resolved
+/// in address order ([`Symbolizer::resolve_in_address_order`]), so within a window each unit is
+/// parsed once.
 const MAX_PARSED_DWARF: usize = 3 << 20;
 
 /// One function in the inline chain at an address.
@@ -166,6 +167,22 @@ impl Symbolizer {
         resolved
     }
 
+    /// Resolves `addresses` in address order, so that each compilation unit (a contiguous run
+    /// of addresses) is parsed once, and the lookups in sample order that follow find every
+    /// address cached. Sample order jumps between units: with units given up past the bound, it
+    /// parsed the units of the quick start's first windows three times each. Skipped when the window's
+    /// addresses would not all stay cached (the cache would start over before they are used).
+    pub(crate) fn resolve_in_address_order(&mut self, addresses: impl IntoIterator<Item = u64>) {
+        let mut addresses: Vec<u64> = addresses.into_iter().filter(|a| !self.cache.contains_key(a)).collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        if self.cache.len() + addresses.len() <= MAX_CACHED {
+            for address in addresses {
+                self.resolve(address);
+            }
+        }
+    }
+
     fn lookup(&mut self, index: usize, address: u64) -> Vec<Frame> {
         let module = &self.modules[index];
         let probe = address - module.bias;
@@ -272,6 +289,30 @@ mod tests {
         let file = object::File::parse(&*bytes).expect("an object file");
         let info = file.section_by_name(".debug_info").expect("DWARF").size();
         assert!(dwarf.size(&[unit]) as u64 * 20 < info, "one unit of many: {} of {info}", dwarf.size(&[unit]));
+    }
+
+    #[test]
+    fn addresses_resolved_in_address_order_parse_each_unit_once() {
+        let (modules, _) = super::super::modules::loaded();
+        let here = a_function_to_find as *const () as u64 + 1;
+        // Another crate's function: another compilation unit (the standard library's DWARF
+        // has line tables).
+        let there = std::process::id as fn() -> u32 as usize as u64 + 1;
+        // Sample order: back and forth between two units, one kept parsed at a time.
+        let interleaved: Vec<u64> = (0..4).flat_map(|i| [here + i, there + i]).collect();
+        let parses = |in_order: bool| {
+            let mut symbols = Symbolizer::with_max_parsed(modules.clone(), 1);
+            if in_order {
+                symbols.resolve_in_address_order(interleaved.iter().copied());
+            }
+            let frames: Vec<_> = interleaved.iter().map(|&a| symbols.resolve(a).frames.clone()).collect();
+            (symbols.units.built, frames)
+        };
+        let (in_sample_order, frames) = parses(false);
+        let (in_address_order, same_frames) = parses(true);
+        assert_eq!(frames, same_frames);
+        assert_eq!(in_address_order, 2, "one parse per unit");
+        assert!(in_sample_order >= 4, "{in_sample_order} parses back and forth");
     }
 
     #[test]
