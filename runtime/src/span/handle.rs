@@ -26,6 +26,7 @@ impl SpanMeta {
     }
 }
 
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
 /// Where a span started at run time ([`Span::start_named`]) hangs in its trace.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "made and consumed at once, on the stack, when a span starts")]
@@ -36,6 +37,7 @@ pub(crate) enum Parent {
     #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
     /// Under the span at this index of the segment installed on this thread.
     InSegment(u32),
+    #[cfg(any(feature = "tower", feature = "opentelemetry"))]
     /// Under a span in another process or on another thread: the span begins a segment.
     Context(ParentContext),
 }
@@ -204,25 +206,42 @@ impl Span {
     /// integrations' spans), under `parent`. Not entered: see [`Span::enter`] and [`Instrumented`].
     ///
     /// [`Instrumented`]: super::Instrumented
+    #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
     pub(crate) fn start_named(name: impl Into<Cow<'static, str>>, kind: SpanKind, parent: Parent) -> Span {
+        match parent {
+            #[cfg(any(feature = "tower", feature = "opentelemetry"))]
+            Parent::Context(remote) => Self::start_remote(name.into(), kind, remote),
+            Parent::Current => Self::start_under(name.into(), kind, None),
+            #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
+            Parent::InSegment(index) => Self::start_under(name.into(), kind, Some(index)),
+        }
+    }
+
+    /// Starts a span named at run time that begins a segment continuing `remote`.
+    pub(crate) fn start_remote(name: Cow<'static, str>, kind: SpanKind, remote: ParentContext) -> Span {
+        match global::shared() {
+            Some(_) => Self::open_segment(name, kind, None, Some(remote), &current::get()),
+            None => Span::idle(),
+        }
+    }
+
+    /// Starts a span named at run time under the span at `index` of the installed segment, or
+    /// under the current span. Takes no remote context, which is large to move: the idle checks
+    /// and a child's start stay a few register moves, as in [`start`](Self::start).
+    #[inline]
+    pub(crate) fn start_under(name: Cow<'static, str>, kind: SpanKind, index: Option<u32>) -> Span {
         if global::shared().is_none() {
             return Span::idle();
         }
         let current = current::get();
-        let local = match parent {
-            Parent::Context(remote) => return Self::open_segment(name.into(), kind, None, Some(remote), &current),
-            Parent::Current => current.span,
-            #[cfg(any(feature = "tracing", feature = "opentelemetry"))]
-            Parent::InSegment(index) => index,
-        };
         if current.segment.is_null() {
-            return Self::open_segment(name.into(), kind, None, None, &current);
+            return Self::open_segment(name, kind, None, None, &current);
         }
         // SAFETY: as in `start`.
         if !unsafe { (*current.segment).sampled } {
             return Span::idle();
         }
-        Self::open_child(name.into(), kind, None, local, &current)
+        Self::open_child(name, kind, None, index.unwrap_or(current.span), &current)
     }
 
     /// The span begins a new segment, continuing `remote` if given, else the cross-thread

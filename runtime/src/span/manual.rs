@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::handle::{Parent, Span, SyncSpan};
+use super::handle::{Span, SyncSpan};
 use super::{ErrorInfo, Instrumented, ParentContext, SpanContext, SpanKind};
 use crate::global;
 use crate::propagation::{self, Extractor, Injector};
@@ -32,6 +32,7 @@ pub struct Entry(());
 pub struct Exit(());
 
 /// An in-process span named `name` (the macro form is `#[local]`).
+#[inline]
 pub fn local(name: impl Into<Cow<'static, str>>) -> SpanBuilder<'static, Local> {
     SpanBuilder::new(name.into(), SpanKind::Local, None)
 }
@@ -61,7 +62,9 @@ pub struct SpanBuilder<'c, Kind> {
     kind: SpanKind,
     peer: Option<String>,
     tags: Vec<OwnedTag>,
-    remote: Option<ParentContext>,
+    /// Boxed: a span description stays small to move, and only entry spans given headers
+    /// carry one.
+    remote: Option<Box<ParentContext>>,
     carrier: Option<&'c mut (dyn Injector + Send)>,
     marker: PhantomData<Kind>,
 }
@@ -80,6 +83,7 @@ impl<Kind> fmt::Debug for SpanBuilder<'_, Kind> {
 }
 
 impl<Kind> SpanBuilder<'_, Kind> {
+    #[inline]
     fn new(name: Cow<'static, str>, kind: SpanKind, peer: Option<String>) -> Self {
         Self { name, kind, peer, tags: Vec::new(), remote: None, carrier: None, marker: PhantomData }
     }
@@ -95,6 +99,7 @@ impl<Kind> SpanBuilder<'_, Kind> {
 
     /// Starts the span, current on this thread until the returned guard is ended or dropped.
     /// The guard stays on this thread; to cover a future, see [`instrument`](Self::instrument).
+    #[inline]
     pub fn enter(self) -> Entered {
         Entered { span: SyncSpan::entering(self.start()), not_send: PhantomData }
     }
@@ -113,12 +118,12 @@ impl<Kind> SpanBuilder<'_, Kind> {
         SpanFuture { inner: Instrumented::new(self.start(), future) }
     }
 
+    #[inline]
     fn start(self) -> Span {
-        let parent = match self.remote {
-            Some(remote) => Parent::Context(remote),
-            None => Parent::Current,
+        let mut span = match self.remote {
+            Some(remote) => Span::start_remote(self.name, self.kind, *remote),
+            None => Span::start_under(self.name, self.kind, None),
         };
-        let mut span = Span::start_named(self.name, self.kind, parent);
         if let Some(peer) = self.peer {
             span.set_peer(peer);
         }
@@ -138,7 +143,7 @@ impl SpanBuilder<'_, Entry> {
     /// [`stats`](crate::stats)) the span starts under the current span, or a new trace.
     pub fn headers<C: Extractor + ?Sized>(mut self, carrier: &C) -> Self {
         if global::shared().is_some() {
-            self.remote = propagation::extract_parent(carrier);
+            self.remote = propagation::extract_parent(carrier).map(Box::new);
         }
         self
     }
@@ -192,6 +197,7 @@ impl Entered {
     }
 
     /// Ends the span now (dropping the guard does the same).
+    #[inline]
     pub fn end(self) {
         self.span.finish(|| None);
     }
