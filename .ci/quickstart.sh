@@ -31,10 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The fenced block that follows the line `<!-- quickstart: <file>` in README.md.
+# The fenced block that follows the line `<!-- quickstart: <file> ...` in README.md.
 block() {
     awk -v file="$1" '
-        index($0, "<!-- quickstart: " file " ") == 1 || $0 == "<!-- quickstart: " file " -->" { found = 1; next }
+        index($0, "<!-- quickstart: " file " ") == 1 { found = 1; next }
         found && /^```/ { if (inside) exit; inside = 1; next }
         inside { print }
     ' README.md
@@ -107,8 +107,8 @@ spans() { grep -oF "\"name\":\"$1\"" "$out/traces.jsonl" | wc -l; }
 [ "$(spans price)" -ge $((2 * requests)) ] || fail "traces.jsonl lacks the price spans"
 ls "$out"/cpu-*.pb.gz >/dev/null 2>&1 || fail "no CPU profile was written"
 for tenant in acme globex; do
-    # A flamegraph per tenant is written for the samples labelled with it, and `price` shows
-    # in it.
+    # The flamegraph of a tenant is drawn from the window's pprof samples labelled with it
+    # (`tenant=<value>`); `price` must show in it.
     grep -lq 'quickstart::price' "$out"/cpu-*.tenant="$tenant".svg 2>/dev/null ||
         fail "no CPU sample in price labelled tenant=$tenant: $(ls "$out")"
 done
