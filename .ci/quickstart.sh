@@ -70,8 +70,11 @@ if curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$port/"; then
     fail "port $port is taken: the quick start binds it"
 fi
 out=$work/out
+# `--foreground`: timeout passes the SIGTERM below on to the program once. Without it, timeout
+# also sends it to its process group, so the program gets it twice, and a second exit signal
+# ends a `#[spanscope::main]` program at once, without the flush.
 SPANSCOPE_OUT_DIR=$out SPANSCOPE_PROFILE_INTERVAL=1 SPANSCOPE_FLAMEGRAPH_TAG=tenant \
-    timeout 120 "$CARGO_TARGET_DIR/debug/quickstart" >"$work/run.log" 2>&1 &
+    timeout --foreground 120 "$CARGO_TARGET_DIR/debug/quickstart" >"$work/run.log" 2>&1 &
 server=$!
 listening=false
 for _ in $(seq 100); do
