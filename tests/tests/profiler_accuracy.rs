@@ -1,5 +1,6 @@
 //! The CPU time the profile accounts for matches the CPU time the process used: at 100 Hz on
-//! two busy threads, within 10%.
+//! two busy threads, within 10%. And it is the application's CPU time: spanscope's own threads
+//! take no sample.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -40,4 +41,28 @@ fn sampled_cpu_time_matches_measured_cpu_time() {
     assert!((0.9..=1.1).contains(&ratio), "sampled {sampled:?} vs measured {measured:?} (ratio {ratio:.3})");
     let stats = spanscope::stats();
     assert_eq!(stats.profile_samples_dropped, 0, "{stats:?}");
+}
+
+#[test]
+fn spanscope_threads_take_no_samples() {
+    let _lock = sampler_lock();
+    let dir = fresh_dir("own-threads");
+    // Short windows at a high rate: the collector symbolises and writes ten profiles while the
+    // application runs, CPU that a sampled collector thread would show.
+    let config = spanscope::Config::new()
+        .service_name("profiler-own-threads")
+        .out_dir(&dir)
+        .exporters([])
+        .profiler(ProfilerConfig::new().hz(1000).interval(Duration::from_millis(100)));
+    let guard = spanscope::init(config);
+    burn_for(Duration::from_secs(1), spin);
+    drop(guard);
+
+    let samples = all_samples(&dir);
+    assert!(samples.iter().any(|s| s.has("profiles::burn_for")), "the application is sampled");
+    let collector: Vec<_> = samples
+        .iter()
+        .filter(|s| s.functions.iter().any(|f| f.starts_with("spanscope::profiler::collector::")))
+        .collect();
+    assert!(collector.is_empty(), "{} samples on the collector thread: {:?}", collector.len(), collector.first());
 }

@@ -39,6 +39,11 @@ pub(crate) fn client_config(ca: Option<&[u8]>) -> Arc<ClientConfig> {
         // never matches.
         let _ = roots.add(certificate);
     }
+    // rustls 0.23.48 deprecates its ring provider for having no post-quantum key exchange. ring
+    // stays: it is the provider of tonic's `tls-ring`, which the gRPC exporters build on, and
+    // builds with no more than a C compiler; the key exchanges it offers are the ones every
+    // backend accepts. Allowing the lint keeps the older rustls versions our requirement admits.
+    #[allow(deprecated)]
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

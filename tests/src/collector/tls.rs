@@ -43,6 +43,9 @@ impl Acceptor {
             .collect::<Result<Vec<_>, _>>()
             .expect("certificate");
         let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("key");
+        // The runtime's provider (see its `export::tls`), deprecated since rustls 0.23.48 for
+        // lacking post-quantum key exchange, which these tests do not need.
+        #[allow(deprecated)]
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
