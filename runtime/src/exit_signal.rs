@@ -12,7 +12,9 @@
 //! spanscope down as the guard would (within `SPANSCOPE_SHUTDOWN_TIMEOUT`), then restores the
 //! default action and raises the signal again, so that the process ends as it would have: killed
 //! by that signal, which a shell reports as exit status 128 + its number. A second signal while
-//! that runs ends the process at once.
+//! that runs ends the process at once, unless it is the same signal within [`ECHO_WINDOW_MS`]
+//! of the first: one stop sent twice at once, to the process and to its process group (as GNU
+//! `timeout` and some supervisors do), is one request to stop, and the flush goes on.
 //!
 //! A program that handles a signal itself keeps it: an action other than the default (ignored,
 //! or a handler) is left alone, a handler the program installs later replaces this one, and a
@@ -26,7 +28,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Once;
 
 use libc::c_int;
@@ -37,8 +39,15 @@ pub(crate) const SIGNALS: [(c_int, &str); 3] =
 
 /// The write end of the pipe the handler wakes the thread through; -1 until it exists.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
-/// Set by the first signal: a second one ends the process without waiting for the shutdown.
-static EXITING: AtomicBool = AtomicBool::new(false);
+/// The first signal and when it came: `(milliseconds of CLOCK_MONOTONIC + 1) << 8 | signal`, zero
+/// before any. A second signal ends the process without waiting for the shutdown, unless it
+/// echoes the first (see [`ECHO_WINDOW_MS`]).
+static FIRST_SIGNAL: AtomicU64 = AtomicU64::new(0);
+
+/// How soon after the first the same signal counts as the same request to stop: long enough for
+/// a signal sent to a process and then to its group, far shorter than a person pressing Ctrl-C
+/// twice.
+pub(crate) const ECHO_WINDOW_MS: u64 = 100;
 /// The process the thread runs in: a child forked without `exec` has no such thread.
 static THREAD_PROCESS: AtomicI32 = AtomicI32::new(0);
 
@@ -78,20 +87,43 @@ extern "C" fn on_signal(signal: c_int) {
     if is_installed(signal) {
         // SAFETY: `getpid` is async-signal-safe.
         let forked = unsafe { libc::getpid() } != THREAD_PROCESS.load(Ordering::Acquire);
-        if forked || EXITING.swap(true, Ordering::SeqCst) {
+        let now = monotonic_ms();
+        let this = (now + 1) << 8 | (signal as u64 & 0xff);
+        let first =
+            if forked { Err(0) } else { FIRST_SIGNAL.compare_exchange(0, this, Ordering::SeqCst, Ordering::SeqCst) };
+        match first {
+            Ok(_) => {
+                let byte = signal as u8;
+                // SAFETY: `write` is async-signal-safe and is given one valid byte; the
+                // descriptor is the pipe's write end, never closed. It writes once per process
+                // (the exchange above), so the empty pipe cannot block it.
+                unsafe { libc::write(WAKE.load(Ordering::Acquire), (&raw const byte).cast(), 1) };
+            }
+            Err(first) if is_echo(first, signal, now) => {}
             // The signal is blocked until this handler returns, then delivered with the default
             // action.
-            end_by(signal);
-        } else {
-            let byte = signal as u8;
-            // SAFETY: `write` is async-signal-safe and is given one valid byte; the descriptor
-            // is the pipe's write end, never closed. It writes once per process (`EXITING`), so
-            // the empty pipe cannot block it.
-            unsafe { libc::write(WAKE.load(Ordering::Acquire), (&raw const byte).cast(), 1) };
+            Err(_) => end_by(signal),
         }
     }
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = errno };
+}
+
+/// Whether `signal`, arriving at `now`, repeats the `first` one within [`ECHO_WINDOW_MS`].
+fn is_echo(first: u64, signal: c_int, now: u64) -> bool {
+    let (first_at, first_signal) = ((first >> 8).saturating_sub(1), first & 0xff);
+    first_signal == signal as u64 & 0xff && now.saturating_sub(first_at) < ECHO_WINDOW_MS
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`. Async-signal-safe.
+fn monotonic_ms() -> u64 {
+    // SAFETY: `clock_gettime` is async-signal-safe and writes a valid `timespec`.
+    let time = unsafe {
+        let mut time: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut time);
+        time
+    };
+    (time.tv_sec as u64).saturating_mul(1000).saturating_add(time.tv_nsec as u64 / 1_000_000)
 }
 
 /// [`on_signal`] as an action.
@@ -174,4 +206,18 @@ fn wait(mut pipe: File) {
     unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &signal_set([signal]), std::ptr::null_mut()) };
     // Only if the signal could not end the process (nothing else can block it in this thread).
     std::process::exit(128 + signal);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_signal_at_once_echoes_the_first_and_anything_else_does_not() {
+        let first = (1_000 + 1) << 8 | libc::SIGTERM as u64;
+        assert!(is_echo(first, libc::SIGTERM, 1_000));
+        assert!(is_echo(first, libc::SIGTERM, 1_000 + ECHO_WINDOW_MS - 1));
+        assert!(!is_echo(first, libc::SIGTERM, 1_000 + ECHO_WINDOW_MS));
+        assert!(!is_echo(first, libc::SIGINT, 1_000));
+    }
 }

@@ -228,8 +228,26 @@ fn a_second_signal_ends_a_stalled_flush_at_once() {
     }
     assert!(running.child.try_wait().unwrap().is_none(), "the flush did not wait for the collector");
 
+    // Past the window in which the same signal counts as the first one sent twice.
+    std::thread::sleep(Duration::from_millis(300));
     send(&running.child, "TERM");
     // Well before the flush's ten minutes.
     let (status, stderr) = running.end(ENDS);
     assert_eq!(status.signal(), Some(15), "{status:?}\n{stderr}");
+}
+
+#[test]
+fn one_stop_sent_to_the_process_and_its_group_at_once_still_flushes() {
+    let mut running = start("", &[]);
+    let pid = libc::pid_t::try_from(running.child.id()).unwrap();
+    // As GNU `timeout` does: the signal to the process, then at once to its process group
+    // (here only the process, which is the same delivery twice).
+    for _ in 0..2 {
+        // SAFETY: `kill` with a valid pid and signal number.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    }
+    let (status, stderr) = running.end(ENDS);
+    assert_eq!(status.signal(), Some(15), "{status:?}\n{stderr}");
+    let spans = read_spans(&running.dir.join("traces.jsonl"));
+    assert_eq!(spans.len(), 2, "the flush went on: {stderr}");
 }
