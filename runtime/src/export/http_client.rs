@@ -78,7 +78,22 @@ impl HttpTarget {
             ));
         }
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        // What follows the host (past an IPv6 literal's `]`): `Uri` accepts any text there, and
+        // a port that is not one must not quietly become the scheme's default.
+        let after_host = authority.as_str().rsplit_once(']').map_or(authority.as_str(), |(_, rest)| rest);
+        let port = match after_host.rsplit_once(':') {
+            None => {
+                if tls {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some((_, port)) => match port.parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => return Err(ConfigError::new(name, url, "a port from 1 to 65535 after the host")),
+            },
+        };
         Ok(Self {
             address: Address::Tcp { host, port, tls },
             authority: authority.as_str().to_owned(),
@@ -302,7 +317,22 @@ mod tests {
         assert!(matches!(target.address, Address::Tcp { port: 443, tls: true, ref host } if host == "::1"));
         let target = HttpTarget::parse("X", "unix:///var/run/datadog/apm.socket").unwrap().with_path("/v0.4/traces");
         assert_eq!(target.to_string(), "unix:///var/run/datadog/apm.socket/v0.4/traces");
-        for bad in ["localhost:4318", "ftp://x", "http://user:pw@host/", "http://user:p/w@host/", "unix://"] {
+        assert!(matches!(
+            HttpTarget::parse("X", "http://[::1]:4318").unwrap().address,
+            Address::Tcp { port: 4318, .. }
+        ));
+        for bad in [
+            "localhost:4318",
+            "ftp://x",
+            "http://user:pw@host/",
+            "http://user:p/w@host/",
+            "unix://",
+            "http://localhost:abc",
+            "http://localhost:0",
+            "http://localhost:65536",
+            "http://localhost:",
+            "http://[::1]:x",
+        ] {
             assert_eq!(HttpTarget::parse("X", bad).unwrap_err().variable(), "X", "{bad}");
         }
     }
