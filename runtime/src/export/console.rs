@@ -251,7 +251,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::span::{ParentContext, Propagated};
+    use crate::span::ParentContext;
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
     const HEADER: &str = "trace 4bf92f3577b34da6a3ce929d0e0e4736 · shop";
@@ -268,18 +268,7 @@ mod tests {
     /// The span `span_id` of the trace known by its ids alone: extracted from a carrier (another
     /// process, as far as the extractor knows) or an OpenTelemetry context (another thread).
     fn by_id(kind: RefKind, span_id: SpanId) -> ParentContext {
-        ParentContext {
-            kind,
-            trace_id: trace_id(),
-            span_id,
-            sampled: true,
-            flags: 1,
-            segment: None,
-            endpoint: None,
-            sw8: None,
-            sent_at_ms: None,
-            propagated: Propagated::default(),
-        }
+        ParentContext::by_ids(kind, trace_id(), span_id)
     }
 
     /// Adds a span `name` under span `parent` of `segment`, from `start` to `end`.

@@ -297,24 +297,13 @@ mod tests {
     use crate::clock::Converter;
     use crate::config::Config;
     use crate::id::{SpanId, TraceId};
-    use crate::span::{ParentContext, Propagated, RefKind, Segment, SpanKind};
+    use crate::span::{ParentContext, RefKind, Segment, SpanKind};
 
     /// A segment of one span, continuing a trace from another process or thread as `parent`
     /// says, else beginning it.
     fn segment(trace: u128, parent: Option<RefKind>) -> Box<Segment> {
         let trace_id = TraceId::from_int(trace).unwrap();
-        let parent = parent.map(|kind| ParentContext {
-            kind,
-            trace_id,
-            span_id: SpanId::from_int(9).unwrap(),
-            sampled: true,
-            flags: 1,
-            segment: None,
-            endpoint: None,
-            sw8: None,
-            sent_at_ms: None,
-            propagated: Propagated::default(),
-        });
+        let parent = parent.map(|kind| ParentContext::by_ids(kind, trace_id, SpanId::from_int(9).unwrap()));
         let mut segment = Segment::boxed(trace_id, true, parent, Cow::Borrowed("GET /"), SpanKind::Entry, 10, 16);
         segment.end_span(0, 20, None);
         segment

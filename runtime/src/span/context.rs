@@ -152,6 +152,24 @@ impl ParentContext {
         self.endpoint.clone().or_else(remote)
     }
 
+    /// A sampled parent known only by its ids (as a carrier or an OpenTelemetry context gives
+    /// it), for tests of what consumes segments.
+    #[cfg(test)]
+    pub(crate) fn by_ids(kind: RefKind, trace_id: TraceId, span_id: SpanId) -> ParentContext {
+        ParentContext {
+            kind,
+            trace_id,
+            span_id,
+            sampled: true,
+            flags: 1,
+            segment: None,
+            endpoint: None,
+            sw8: None,
+            sent_at_ms: None,
+            propagated: Propagated::default(),
+        }
+    }
+
     /// The span at index `span` of `segment`, as a cross-thread parent.
     pub(crate) fn of(segment: &super::Segment, span: u32) -> ParentContext {
         ParentContext {
