@@ -54,42 +54,37 @@ pub mod baggage;
 #[macro_use]
 mod stderr;
 
-mod background_thread;
 mod clock;
 mod config;
-#[cfg(target_os = "linux")]
-mod exit_signal;
+mod encoding;
 mod export;
-#[cfg(target_os = "linux")]
-mod fork;
-mod global;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-mod http_semconv;
 mod id;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-mod interned;
-#[cfg(feature = "opentelemetry")]
-pub mod opentelemetry;
-mod panic_hook;
+mod init;
+mod integrations;
 pub mod profiler;
 mod propagation;
-#[cfg(feature = "reqwest")]
-pub mod reqwest;
+mod proto;
 pub mod span;
 mod stats;
+mod sys;
 mod tag;
+
+#[cfg(feature = "opentelemetry")]
+pub use integrations::opentelemetry;
+#[cfg(feature = "reqwest")]
+pub use integrations::reqwest;
 #[cfg(feature = "tower")]
-pub mod tower;
+pub use integrations::tower;
 #[cfg(feature = "tracing")]
-pub mod tracing;
+pub use integrations::tracing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use config::{Config, ConfigError, TracesExporter};
-pub use global::{flush, init, try_init, Guard, InitError};
 pub use id::{SegmentId, SpanId, TraceId};
+pub use init::{flush, init, try_init, Guard, InitError};
 pub use propagation::{
     extract, extract_with, inject, inject_with, Baggage, BaggageError, Extractor, Injector, Propagator, RemoteContext,
 };

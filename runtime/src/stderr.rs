@@ -84,7 +84,7 @@ fn forms(credential: &str) -> Vec<String> {
     for word in words {
         forms.push(word.to_owned());
         if scheme.eq_ignore_ascii_case("basic") {
-            if let Some(decoded) = crate::propagation::base64::decode_str(word.as_bytes()) {
+            if let Some(decoded) = crate::encoding::base64::decode_str(word.as_bytes()) {
                 if let Some((_, password)) = decoded.split_once(':') {
                     forms.push(password.to_owned());
                 }

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{ExportError, Exporter, Load, Sent};
+use crate::export::{ExportError, Exporter, Load, Sent};
 use crate::stats::{ExporterCounters, Outcome};
 
 /// Starts an exporter's lane; called on the reporter thread, inside its runtime.
@@ -337,7 +337,7 @@ async fn supervise<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             stderr_line!(
                 "spanscope: {}: the exporter panicked ({}); it goes on after a pause, and what it had in hand ({dropped} {noun}) is dropped and counted in stats().{noun}_dropped_export_error (further panics are only counted)",
                 lane.name,
-                crate::panic_hook::panic_text(&*panic)
+                crate::init::panic_hook::panic_text(&*panic)
             );
         }
         lane.progress.notify_one();

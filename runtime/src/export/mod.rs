@@ -16,40 +16,25 @@
 //! profile backend delivers it exactly as span lanes deliver batches. What a lane carries is a
 //! [`Load`]; only its counters differ.
 
-mod backends;
-mod console;
-mod datadog;
-mod grpc;
-pub(crate) mod gzip;
-mod host;
-mod http_client;
 mod lane;
-mod local;
-mod msgpack;
-mod otlp;
-mod otlp_json;
-mod otlp_model;
 mod pipeline;
-mod profiles;
-mod proto;
-mod pyroscope;
+pub(crate) mod profiles;
 mod resource;
-mod skywalking;
-mod skywalking_management;
-mod tls;
+mod traces;
+mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use backends::BackendSettings;
 pub(crate) use lane::lane_catches_panic;
 pub(crate) use pipeline::{is_reporter_thread, start, submit, Control, ControlSender, QueueSender, Started};
+pub(crate) use profiles::pyroscope::PyroscopeConfig;
 pub(crate) use profiles::{ProfileSender, ProfileWindow};
-pub(crate) use pyroscope::PyroscopeConfig;
+pub(crate) use traces::backends::BackendSettings;
 
 use crate::clock::Converter;
 use crate::config::{Settings, TracesExporter};
-use crate::global::InitError;
+use crate::init::InitError;
 use crate::span::Segment;
 use crate::stats::{self, Counter, Signal};
 use lane::Launch;
@@ -162,25 +147,26 @@ pub(crate) fn build(settings: &Settings) -> Result<Launches, InitError> {
             let resource = Arc::clone(&resource);
             Ok(match kind {
                 TracesExporter::Local => {
-                    let exporter = local::LocalExporter::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
+                    let exporter =
+                        traces::file::LocalExporter::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
                     lane::launch(move || exporter)
                 }
                 TracesExporter::Console => {
                     let service = settings.service_name.clone();
-                    lane::launch(move || console::ConsoleExporter::new(std::io::stdout(), service))
+                    lane::launch(move || traces::console::ConsoleExporter::new(std::io::stdout(), service))
                 }
                 TracesExporter::Otlp => {
                     let config = settings.backends.otlp.clone().expect("resolved when otlp is configured");
-                    lane::launch(move || otlp::OtlpExporter::new(config, &resource))
+                    lane::launch(move || traces::otlp::OtlpExporter::new(config, &resource))
                 }
                 TracesExporter::Skywalking => {
                     let config = settings.backends.skywalking.clone().expect("resolved when skywalking is configured");
-                    lane::launch(move || skywalking::SkywalkingExporter::new(config, &resource))
+                    lane::launch(move || traces::skywalking::SkywalkingExporter::new(config, &resource))
                 }
                 TracesExporter::Datadog => {
                     let config = settings.backends.datadog.clone().expect("resolved when datadog is configured");
                     let timeout = settings.export_timeout;
-                    lane::launch(move || datadog::DatadogExporter::new(config, &resource, timeout))
+                    lane::launch(move || traces::datadog::DatadogExporter::new(config, &resource, timeout))
                 }
             })
         })
@@ -191,7 +177,7 @@ pub(crate) fn build(settings: &Settings) -> Result<Launches, InitError> {
     let profiles = match (&profiler.pyroscope, profiler.enabled) {
         (Some(config), true) => {
             let (config, service, hz) = (config.clone(), settings.service_name.clone(), profiler.hz);
-            vec![lane::launch(move || pyroscope::PyroscopeExporter::new(config, service, hz))]
+            vec![lane::launch(move || profiles::pyroscope::PyroscopeExporter::new(config, service, hz))]
         }
         _ => Vec::new(),
     };

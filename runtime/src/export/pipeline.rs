@@ -8,7 +8,7 @@
 //! segment in the batch has waited `OTEL_BSP_SCHEDULE_DELAY`.
 //!
 //! A cut batch goes to every span lane as soon as one whose backend answers has room (or none
-//! answers); the others drop their own oldest spans to take it (see [`lane`](super::lane)). So
+//! answers); the others drop their own oldest spans to take it (see [`lane`](crate::export::lane)). So
 //! the reporter waits only while no exporter can take more, and the bounded queue in front is
 //! where spans drop then: the fastest exporter paces the reporter, never the slowest. A flush
 //! waits for the lanes without holding the loop, which goes on collecting and handing batches
@@ -29,12 +29,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, Notify};
 
-use super::lane::{Lane, LaneControl, LaneLimits};
-use super::profiles::{self, ProfileSender, ProfileWindow};
-use super::{Batch, Launches};
 use crate::clock::Converter;
 use crate::config::Settings;
-use crate::global::{self, InitError};
+use crate::export::lane::{Lane, LaneControl, LaneLimits};
+use crate::export::profiles::{self, ProfileSender, ProfileWindow};
+use crate::export::{Batch, Launches};
+use crate::init::{self, InitError};
 use crate::span::Segment;
 use crate::stats::{self, Counter};
 
@@ -96,7 +96,7 @@ pub(crate) fn is_reporter_thread() -> bool {
 /// is full or spanscope has shut down.
 pub(crate) fn submit(segment: Box<Segment>) {
     let spans = segment.spans.len() as u64;
-    let Some(shared) = global::shared() else {
+    let Some(shared) = init::shared() else {
         stats::add(Counter::SpansDroppedShutdown, spans);
         return;
     };
@@ -109,7 +109,7 @@ pub(crate) fn submit(segment: Box<Segment>) {
 
 /// Opens the exporters' outputs and starts the reporter thread.
 pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
-    let launches = super::build(settings)?;
+    let launches = crate::export::build(settings)?;
     let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -131,7 +131,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
     };
     let (ready, launched) = std::sync::mpsc::channel();
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
-    let reporter = crate::background_thread::spawn("spanscope-reporter", move || {
+    let reporter = crate::sys::threads::spawn("spanscope-reporter", move || {
         IS_REPORTER.with(|r| r.set(true));
         let reporter = Reporter {
             queue: queue_rx,

@@ -24,15 +24,13 @@
 macro_rules! sampler_modules {
     ($($module:ident),* $(,)?) => {$(
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-        mod $module;
+        pub(crate) mod $module;
     )*};
 }
 
 sampler_modules!(
     aggregate,
     collector,
-    flamegraph,
-    local,
     modules,
     pprof,
     ring,
@@ -40,20 +38,22 @@ sampler_modules!(
     sink,
     span_identity,
     stack_reader,
-    symbol_table,
     symbolize,
     timer,
     unwinder,
 );
 
+/// The pprof and Pyroscope messages, public but hidden: the integration tests decode what the
+/// runtime wrote with the same definitions.
 #[doc(hidden)]
-pub mod proto;
-mod settings;
+pub mod proto {
+    pub use crate::proto::{perftools, push, types};
+}
 pub(crate) mod tag_state;
 pub(crate) mod with_tags;
 
-pub(crate) use settings::ProfilerSettings;
-pub use settings::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
+pub(crate) use crate::config::profiler::ProfilerSettings;
+pub use crate::config::profiler::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
 pub use tag_state::current_tags;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,10 +83,11 @@ mod running {
     use super::collector::Collector;
     use super::ring::Ring;
     use super::sink::ProfileSink;
-    use super::{local, modules, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
+    use super::{modules, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
     use crate::config::Settings;
+    use crate::export::profiles::files as local;
     use crate::export::ProfileSender;
-    use crate::global::InitError;
+    use crate::init::InitError;
     use std::sync::atomic::Ordering;
 
     /// A started sampler; [`Running::stop`] stops it and writes the last profile.
@@ -142,7 +143,7 @@ mod running {
         }
         let (stop, stopped) = mpsc::channel();
         COLLECTOR_ALIVE.store(true, Ordering::Release);
-        let collector = crate::background_thread::spawn("spanscope-profiler", move || {
+        let collector = crate::sys::threads::spawn("spanscope-profiler", move || {
             let _alive = CollectorAlive;
             // Built here: the symboliser's caches are thread-local by design (`Rc`).
             let symbols = symbolize::Symbolizer::new(modules);
@@ -194,7 +195,7 @@ mod running {
 mod unsupported {
     use crate::config::Settings;
     use crate::export::ProfileSender;
-    use crate::global::InitError;
+    use crate::init::InitError;
 
     /// Never constructed: there is no sampler on this platform.
     #[derive(Debug)]

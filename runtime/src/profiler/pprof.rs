@@ -14,7 +14,7 @@ use super::aggregate::Window;
 use super::proto::perftools::profiles::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
 use super::ring::TRUNCATED;
 use super::symbolize::{Frame, Resolved, Symbolizer};
-use crate::export::gzip::{gzip, Compression};
+use crate::encoding::gzip::{gzip, Compression};
 
 /// The string table under construction; index 0 is "".
 #[derive(Default)]

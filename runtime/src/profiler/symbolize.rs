@@ -1,6 +1,6 @@
 //! Addresses to source: demangled function names, inlined frames, files and lines, with
 //! `addr2line` over each module's DWARF read one compilation unit at a time (see [`dwarf`]),
-//! falling back to its symbol table (see [`symbol_table`](super::symbol_table)).
+//! falling back to its symbol table (see [`symbol_table`]).
 //!
 //! Runs on the collector thread only. Each module's file is mapped once for as long as the
 //! module stays loaded, and the pages a lookup reads are unmapped after it (see
@@ -10,6 +10,7 @@
 //! changes).
 
 mod dwarf;
+pub(crate) mod symbol_table;
 pub(super) mod mapped_file;
 mod unit_cache;
 
@@ -21,7 +22,7 @@ use self::dwarf::Dwarf;
 use self::mapped_file::{MappedFile, Reader};
 use self::unit_cache::UnitCache;
 use super::modules::Module;
-use super::symbol_table::SymbolTable;
+use self::symbol_table::SymbolTable;
 
 /// Addresses remembered at most before the cache starts over: each takes about 150 bytes, and
 /// the names they share a few hundred each.

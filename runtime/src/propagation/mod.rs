@@ -18,7 +18,6 @@
 
 mod b3;
 mod baggage;
-pub(crate) mod base64;
 mod carrier;
 mod datadog;
 #[cfg(feature = "opentelemetry")]
@@ -106,7 +105,7 @@ impl fmt::Display for Propagator {
 
 /// The propagators in force: the configured ones, or the default before `init`.
 fn configured() -> &'static [Propagator] {
-    crate::global::shared().map_or(Propagator::DEFAULT, |shared| &shared.propagators)
+    crate::init::shared().map_or(Propagator::DEFAULT, |shared| &shared.propagators)
 }
 
 /// The context found in `carrier` by the configured formats, or `None` (a new trace starts).
@@ -230,7 +229,7 @@ pub(crate) fn headers_with(propagators: &[Propagator], segment: &Segment, index:
 
 /// This process's SkyWalking service and instance names, once initialised.
 fn service_identity() -> Option<(&'static str, &'static str)> {
-    crate::global::shared().map(|s| (s.service.as_str(), s.instance.as_str()))
+    crate::init::shared().map(|s| (s.service.as_str(), s.instance.as_str()))
 }
 
 /// Writes `outgoing` into `carrier` in each of `propagators`.

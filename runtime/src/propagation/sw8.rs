@@ -12,7 +12,8 @@
 
 use std::sync::Arc;
 
-use super::{base64, foreign_span_id, Baggage, BaggageError, Extractor, Injector, Outgoing};
+use super::{foreign_span_id, Baggage, BaggageError, Extractor, Injector, Outgoing};
+use crate::encoding::base64;
 use crate::id::{SegmentId, TraceId};
 use crate::span::{ParentContext, Propagated, RefKind, Sw8Parent};
 use crate::stats::{self, Counter};

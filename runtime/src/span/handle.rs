@@ -6,8 +6,9 @@ use std::ptr::NonNull;
 
 use super::current::{self, Current, SegmentRef};
 use super::record::{SpanKind, SpanLog};
-use super::{sampler, ParentContext, Segment};
-use crate::global;
+use super::{ParentContext, Segment};
+use crate::config::sampler;
+use crate::init;
 use crate::propagation::{self, Extractor, Injector};
 use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
 
@@ -129,7 +130,7 @@ impl Span {
     pub fn start(meta: &'static SpanMeta) -> Span {
         let current = current::get();
         if current.segment.is_null() {
-            if global::shared().is_none() {
+            if init::shared().is_none() {
                 return Span::idle();
             }
             return Self::open_root_of(meta, &current);
@@ -180,7 +181,7 @@ impl Span {
     /// Starts an entry span continuing the context found in `carrier`, if any. A malformed
     /// context is counted and ignored: the span starts a new trace.
     pub fn start_entry<C: Extractor + ?Sized>(meta: &'static SpanMeta, carrier: &C) -> Span {
-        if global::shared().is_none() {
+        if init::shared().is_none() {
             return Span::idle();
         }
         match propagation::extract_parent(carrier) {
@@ -219,7 +220,7 @@ impl Span {
 
     /// Starts a span named at run time that begins a segment continuing `remote`.
     pub(crate) fn start_remote(name: Cow<'static, str>, kind: SpanKind, remote: ParentContext) -> Span {
-        match global::shared() {
+        match init::shared() {
             Some(_) => Self::open_segment(name, kind, None, Some(remote), &current::get()),
             None => Span::idle(),
         }
@@ -230,7 +231,7 @@ impl Span {
     /// and a child's start stay a few register moves, as in [`start`](Self::start).
     #[inline]
     pub(crate) fn start_under(name: Cow<'static, str>, kind: SpanKind, index: Option<u32>) -> Span {
-        if global::shared().is_none() {
+        if init::shared().is_none() {
             return Span::idle();
         }
         let current = current::get();
@@ -253,7 +254,7 @@ impl Span {
         remote: Option<ParentContext>,
         current: &Current,
     ) -> Span {
-        let Some(shared) = global::shared() else {
+        let Some(shared) = init::shared() else {
             return Span::idle();
         };
         let parent = remote.or_else(|| {

@@ -41,11 +41,11 @@ pub(crate) mod future;
 pub(crate) mod handle;
 mod manual;
 mod record;
-mod sampler;
 pub(crate) mod segment;
 mod span_ref;
 mod spawn;
 
+pub use crate::config::Sampler;
 pub use captured::{capture, CapturedContext};
 pub use context::SpanContext;
 pub(crate) use future::Instrumented;
@@ -53,7 +53,6 @@ pub use future::{FutureExt, WithContext};
 pub use handle::ErrorInfo;
 pub use manual::{entry, exit, local, Entered, Entry, Exit, Local, SpanBuilder, SpanFuture};
 pub use record::SpanKind;
-pub use sampler::Sampler;
 pub use span_ref::{current, SpanRef};
 #[cfg(feature = "tokio")]
 pub use spawn::spawn;

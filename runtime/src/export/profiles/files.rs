@@ -1,0 +1,205 @@
+//! The local profile exporter: each window as `cpu-<start ms>-<pid>.pb.gz` (gzipped pprof, for
+//! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (an interactive
+//! flamegraph, see [`flamegraph`]) in the output folder, plus, with a flamegraph tag set, one
+//! `cpu-<start ms>-<pid>.<tag>=<value>.svg` per value of that tag (`untagged` for samples without
+//! it). Windows are aligned to the wall clock, so the process id keeps apart the files of
+//! processes sharing the folder. The oldest windows this process wrote are deleted once they take
+//! more than its share of `SPANSCOPE_OUT_MAX_MB`.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use crate::export::profiles::flamegraph::{self, Filter};
+use crate::profiler::sink::{Finished, ProfileSink};
+use crate::stats::{self, Counter};
+
+#[derive(Debug)]
+pub(crate) struct LocalProfiles {
+    dir: PathBuf,
+    flamegraph_tag: Option<String>,
+    written: u64,
+    failed: bool,
+    /// The most the windows this process keeps may take.
+    max_bytes: u64,
+    /// The windows kept, oldest first: each one's files and their bytes.
+    kept: VecDeque<WindowFiles>,
+    kept_bytes: u64,
+    /// Windows deleted to stay within `max_bytes`.
+    deleted: u64,
+}
+
+/// The files one window was written to, and their bytes.
+#[derive(Debug, Default)]
+struct WindowFiles {
+    files: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl WindowFiles {
+    /// Writes a file of the window. It is recorded even if the write fails, so that one left
+    /// half written by a full disk is deleted with its window too.
+    fn put(&mut self, path: PathBuf, contents: &[u8]) -> std::io::Result<()> {
+        let written = std::fs::write(&path, contents);
+        self.files.push(path);
+        self.bytes += contents.len() as u64;
+        written
+    }
+}
+
+impl LocalProfiles {
+    /// Writes into `dir`, creating it, keeping at most `max_bytes` of profiles there.
+    pub(crate) fn open(dir: &Path, flamegraph_tag: Option<String>, max_bytes: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            flamegraph_tag,
+            written: 0,
+            failed: false,
+            max_bytes,
+            kept: VecDeque::new(),
+            kept_bytes: 0,
+            deleted: 0,
+        })
+    }
+
+    /// Writes `window`'s files, recording each in `files` as it is written.
+    fn write(&self, window: &Finished, files: &mut WindowFiles) -> std::io::Result<()> {
+        let start = window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let stem = format!("cpu-{start}-{}", std::process::id());
+        files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
+        let title = format!("CPU {stem}");
+        files.put(self.dir.join(format!("{stem}.svg")), &flamegraph::render(&window.profile, Filter::All, &title)?)?;
+        let Some(key) = self.flamegraph_tag.as_deref() else { return Ok(()) };
+        let strings = &window.profile.string_table;
+        let text = |i: i64| strings.get(i as usize).map_or("", String::as_str);
+        let mut values: Vec<Option<&str>> = window
+            .profile
+            .sample
+            .iter()
+            .map(|s| s.label.iter().find(|l| text(l.key) == key).map(|l| text(l.str)))
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        for value in values {
+            let svg = flamegraph::render(
+                &window.profile,
+                Filter::Label { key, value },
+                &format!("{title} {key}={}", value.unwrap_or("(untagged)")),
+            );
+            let name =
+                format!("{stem}.{}={}.svg", file_safe(key), value.map_or_else(|| "untagged".to_owned(), file_safe));
+            files.put(self.dir.join(name), &svg?)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the oldest windows while they take more than `max_bytes`. The newest stays
+    /// whatever its size: a profile is never half kept.
+    fn trim(&mut self) {
+        while self.kept_bytes > self.max_bytes && self.kept.len() > 1 {
+            let Some(oldest) = self.kept.pop_front() else { break };
+            for file in &oldest.files {
+                // One already gone (deleted by hand) frees nothing more.
+                let _ = std::fs::remove_file(file);
+            }
+            self.kept_bytes -= oldest.bytes;
+            self.deleted += 1;
+        }
+    }
+}
+
+/// `text` with every character a file name might trip on replaced by `_`.
+fn file_safe(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
+
+impl ProfileSink for LocalProfiles {
+    fn export(&mut self, window: &Finished) {
+        let mut files = WindowFiles::default();
+        let written = self.write(window, &mut files);
+        self.kept_bytes += files.bytes;
+        self.kept.push_back(files);
+        self.trim();
+        match written {
+            Ok(()) => {
+                self.written += 1;
+                stats::add(Counter::ProfilesExported, 1);
+            }
+            Err(error) => {
+                stats::add(Counter::ProfilesDroppedExportError, 1);
+                if !self.failed {
+                    stderr_line!("spanscope: cannot write CPU profiles to {}: {error}", self.dir.display());
+                    self.failed = true;
+                }
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if self.written > 0 {
+            let deleted = if self.deleted > 0 {
+                format!(", the {} oldest deleted to stay within SPANSCOPE_OUT_MAX_MB", self.deleted)
+            } else {
+                String::new()
+            };
+            stderr_line!(
+                "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs{deleted})",
+                self.written,
+                if self.written == 1 { "" } else { "s" },
+                self.dir.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::export::ProfileWindow;
+    use crate::proto::perftools::profiles::{Profile, Sample};
+
+    /// The window starting `seconds` after the epoch, its pprof `bytes` long, with one sample.
+    fn window(seconds: u64, bytes: usize) -> Finished {
+        let start = UNIX_EPOCH + Duration::from_secs(seconds);
+        let window = ProfileWindow { gzipped: vec![0; bytes].into(), start, end: start + Duration::from_secs(10) };
+        let period = 10_000_000;
+        let sample = Sample { value: vec![period], ..Default::default() };
+        Finished { profile: Profile { sample: vec![sample], period, ..Default::default() }, window: Arc::new(window) }
+    }
+
+    #[test]
+    fn the_oldest_windows_are_deleted_past_the_budget() {
+        let dir = std::env::temp_dir().join(format!("spanscope-profiles-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let budget = 200_000;
+        let mut local = LocalProfiles::open(&dir, None, budget).unwrap();
+        for n in 0..30 {
+            local.export(&window(n * 10, 3_000));
+        }
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (entry.file_name().into_string().unwrap(), entry.metadata().unwrap().len())
+            })
+            .collect();
+        files.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let bytes: u64 = files.iter().map(|(_, len)| len).sum();
+        let windows: Vec<&str> = files.iter().filter_map(|(name, _)| name.strip_suffix(".pb.gz")).collect();
+        assert!(windows.len() > 1, "{files:?}");
+        // Within the budget, and short of it by less than one more window.
+        let per_window = bytes / windows.len() as u64;
+        assert!(bytes <= budget && bytes + per_window > budget, "{bytes} bytes in {files:?}");
+        let pid = std::process::id();
+        assert_eq!(windows.last().copied(), Some(&*format!("cpu-290000-{pid}")), "the newest is kept");
+        assert!(!windows.contains(&&*format!("cpu-0-{pid}")), "the oldest is gone");
+        assert_eq!(files.len(), 2 * windows.len(), "a window's flamegraph goes with its pprof");
+        assert_eq!((local.written, local.deleted), (30, 30 - windows.len() as u64));
+    }
+}

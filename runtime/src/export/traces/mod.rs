@@ -1,0 +1,8 @@
+//! Trace exporters: one module per backend, each owning its wire mapping.
+
+pub(crate) mod backends;
+pub(crate) mod console;
+pub(crate) mod datadog;
+pub(crate) mod file;
+pub(crate) mod otlp;
+pub(crate) mod skywalking;
