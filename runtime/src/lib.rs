@@ -57,6 +57,7 @@ mod stderr;
 mod clock;
 mod config;
 mod encoding;
+mod error;
 mod export;
 mod id;
 mod init;
@@ -65,6 +66,7 @@ pub mod profiler;
 mod propagation;
 mod proto;
 pub mod span;
+mod state;
 mod stats;
 mod sys;
 mod tag;
@@ -83,18 +85,17 @@ pub use integrations::tracing;
 pub mod __private;
 
 pub use config::{Config, ConfigError, TracesExporter};
+pub use error::InitError;
 pub use id::{SegmentId, SpanId, TraceId};
-pub use init::{flush, init, try_init, Guard, InitError};
-pub use propagation::{
-    extract, extract_with, inject, inject_with, Baggage, BaggageError, Extractor, Injector, Propagator, RemoteContext,
-};
+pub use init::{flush, init, try_init, Guard};
 #[cfg(feature = "opentelemetry")]
-pub use propagation::{OtelExtractor, OtelInjector, SpanscopePropagator};
+pub use integrations::opentelemetry::{OtelExtractor, OtelInjector, SpanscopePropagator};
+pub use propagation::{Baggage, BaggageError, Extractor, Injector, Propagator};
 #[cfg(feature = "tokio")]
 pub use span::spawn;
 pub use span::{
-    capture, current, thread, CapturedContext, ErrorInfo, FutureExt, Sampler, SpanContext, SpanKind, SpanRef,
-    WithContext,
+    capture, current, extract, extract_with, inject, inject_with, thread, CapturedContext, ErrorInfo, FutureExt,
+    RemoteContext, Sampler, SpanContext, SpanKind, SpanRef, WithContext,
 };
 pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
 pub use stats::{stats, ExporterStats, Signal, Stats};

@@ -7,16 +7,9 @@ pub use crate::profiler::with_tags::WithTags;
 pub use crate::span::future::Instrumented;
 pub use crate::span::handle::{Span, SpanMeta, SyncSpan};
 pub use crate::span::{ErrorInfo, SpanKind};
-pub use crate::tag::{OwnedTag, TagKey, TagMeta, TagValueType};
+pub use crate::tag::{OwnedTag, TagKey, TagMeta, TagValueType, TaggedSpan};
 #[cfg(feature = "tokio")]
 pub use ::tokio;
-
-/// The span of an instrumented function, as [`TagKey`] sets tags of the key `K` on it: a
-/// [`SyncSpan`] around a sync body, a [`Span`] entered on every poll of an async one.
-pub trait TaggedSpan<K: TagKey> {
-    /// Sets the tag `K` to `value`.
-    fn tag(&mut self, value: K::Value);
-}
 
 impl<K: TagKey> TaggedSpan<K> for Span {
     #[inline]

@@ -56,7 +56,8 @@ pub(crate) fn add(counter: Counter, n: u64) {
     VALUES[counter as usize].fetch_add(n, Ordering::Relaxed);
 }
 
-fn get(counter: Counter) -> u64 {
+/// One counter's value: a relaxed load, async-signal-safe (the fork handler reads it).
+pub(crate) fn get(counter: Counter) -> u64 {
     VALUES[counter as usize].load(Ordering::Relaxed)
 }
 

@@ -93,7 +93,7 @@ fn forms(credential: &str) -> Vec<String> {
         }
     }
     let encoded: Vec<String> =
-        forms.iter().map(|form| crate::config::env::percent_encode(form)).filter(|e| !forms.contains(e)).collect();
+        forms.iter().map(|form| crate::encoding::percent::encode(form)).filter(|e| !forms.contains(e)).collect();
     forms.extend(encoded);
     forms
 }
@@ -174,6 +174,15 @@ fn bound(line: String) -> String {
         tail += 1;
     }
     format!("{}[... {} bytes cut ...]{}", &line[..head], tail - head, &line[tail..])
+}
+
+/// A panic's message: its payload, when it is text.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>")
 }
 
 #[cfg(test)]

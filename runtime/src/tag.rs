@@ -7,8 +7,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::__private::TaggedSpan;
-
 /// A declared tag key. Implemented by [`tags!`](crate::tags); not meant to be implemented by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a declared tag key",
@@ -206,4 +204,11 @@ impl OwnedTag {
     pub fn new<K: TagKey>(value: K::Value) -> Self {
         Self { meta: K::meta(), value: value.into_tag_value() }
     }
+}
+
+/// The span of an instrumented function, as [`TagKey`] sets tags of the key `K` on it: a
+/// `SyncSpan` around a sync body, a `Span` entered on every poll of an async one.
+pub trait TaggedSpan<K: TagKey> {
+    /// Sets the tag `K` to `value`.
+    fn tag(&mut self, value: K::Value);
 }

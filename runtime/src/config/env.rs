@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::ConfigError;
+use crate::encoding::percent;
 
 /// A set variable: its name and its value (never blank).
 pub(crate) type Var = (&'static str, String);
@@ -150,7 +151,7 @@ pub(crate) fn parse_pairs((name, value): &Var, text: PairText) -> Result<Vec<(St
     };
     let decode = |part: &str| match text {
         PairText::Plain => Some(part.trim().to_owned()),
-        PairText::PercentEncoded => percent_decode(part.trim()),
+        PairText::PercentEncoded => percent::decode(part.trim()),
     };
     items(value)
         .map(|pair| {
@@ -159,37 +160,6 @@ pub(crate) fn parse_pairs((name, value): &Var, text: PairText) -> Result<Vec<(St
         })
         .map(|pair| pair.ok_or_else(|| ConfigError::new(name, value, expected)))
         .collect()
-}
-
-/// `text` with its `%XX` escapes decoded; `None` for a broken escape or bytes not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let hex = |i: usize| bytes.get(i).and_then(|b| char::from(*b).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push((hex(i + 1)? * 16 + hex(i + 2)?) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// `text` for a URL query or a percent-encoded value (RFC 3986 unreserved characters kept).
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Whether `text` can travel as an HTTP header or gRPC metadata value: printable ASCII, gRPC's

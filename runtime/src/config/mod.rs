@@ -8,15 +8,16 @@
 //! never a silent fallback ([`env`](mod@env) reads them all). A value given in code is brought
 //! within the same bounds.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub(crate) mod env;
 pub(crate) mod profiler;
+mod propagator;
 pub(crate) mod sampler;
 
+pub use propagator::Propagator;
 pub use sampler::Sampler;
 
 use env::{
@@ -57,9 +58,9 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     max_spans_per_segment: Option<u32>,
     resource: Vec<(String, String)>,
-    propagators: Option<Vec<crate::Propagator>>,
+    propagators: Option<Vec<Propagator>>,
     vars: Vec<(String, String)>,
-    profiler: crate::profiler::ProfilerConfig,
+    profiler: profiler::ProfilerConfig,
 }
 
 impl Config {
@@ -81,7 +82,7 @@ impl Config {
     }
 
     /// The CPU profiler's settings (its `SPANSCOPE_PROFILE*` and `PYROSCOPE_*` variables win).
-    pub fn profiler(mut self, profiler: crate::profiler::ProfilerConfig) -> Self {
+    pub fn profiler(mut self, profiler: profiler::ProfilerConfig) -> Self {
         self.profiler = profiler;
         self
     }
@@ -157,7 +158,7 @@ impl Config {
     /// that trace exporters report to: `sw8` with `skywalking`, `datadog` with `datadog`
     /// (their agents in other services speak those). In a fleet that mixes in SkyWalking or
     /// Datadog agents while this service reports elsewhere, list their format here.
-    pub fn propagators(mut self, propagators: impl IntoIterator<Item = crate::Propagator>) -> Self {
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
         self.propagators = Some(propagators.into_iter().collect());
         self
     }
@@ -176,10 +177,15 @@ impl Config {
         self
     }
 
-    /// The effective settings: `environment` (the process's, in `init`), then this config,
-    /// then defaults.
-    pub(crate) fn resolve(mut self, environment: &dyn Fn(&str) -> Option<OsString>) -> Result<Settings, ConfigError> {
-        let vars = Vars::new(environment, std::mem::take(&mut self.vars));
+    /// The defaults given with [`Config::var`], taken out to read every variable with them.
+    pub(crate) fn take_var_defaults(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.vars)
+    }
+
+    /// The effective settings: `vars` (the environment over the defaults given with
+    /// [`Config::var`]), then this config, then defaults. Each backend's own settings are read
+    /// by its module (see `export`).
+    pub(crate) fn resolve(self, vars: &Vars<'_>) -> Result<Settings, ConfigError> {
         let disabled = vars.read("OTEL_SDK_DISABLED", parse_bool)?.or(self.disabled).unwrap_or(false);
         let mut resource = self.resource;
         let attributes = vars.read("OTEL_RESOURCE_ATTRIBUTES", |var| parse_pairs(var, PairText::PercentEncoded))?;
@@ -215,11 +221,11 @@ impl Config {
             .read("SPANSCOPE_OUT_DIR", parse_folder)?
             .or(self.out_dir)
             .unwrap_or_else(|| PathBuf::from("spanscope-out"));
-        let out_max_mb = count(&vars, "SPANSCOPE_OUT_MAX_MB", self.out_max_mb, 1024)?;
-        let max_queue_size = count(&vars, "OTEL_BSP_MAX_QUEUE_SIZE", self.max_queue_size, 2048)?;
+        let out_max_mb = count(vars, "SPANSCOPE_OUT_MAX_MB", self.out_max_mb, 1024)?;
+        let max_queue_size = count(vars, "OTEL_BSP_MAX_QUEUE_SIZE", self.max_queue_size, 2048)?;
         // OpenTelemetry's rule: a batch is never larger than the queue.
         let max_export_batch_size =
-            count(&vars, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", self.max_export_batch_size, 512)?.min(max_queue_size);
+            count(vars, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", self.max_export_batch_size, 512)?.min(max_queue_size);
         let schedule_delay = vars.read("OTEL_BSP_SCHEDULE_DELAY", |var| parse_millis(var, 0..=OTEL_MAX_MILLIS))?;
         let schedule_delay = schedule_delay.unwrap_or_else(|| {
             self.schedule_delay.unwrap_or(Duration::from_secs(5)).min(Duration::from_millis(OTEL_MAX_MILLIS))
@@ -230,7 +236,7 @@ impl Config {
         let shutdown_timeout = shutdown_timeout.unwrap_or_else(|| {
             self.shutdown_timeout.unwrap_or(Duration::from_secs(5)).min(Duration::from_secs(MAX_SECONDS))
         });
-        let propagator_names = crate::Propagator::ALL.map(|p| (p.name(), p));
+        let propagator_names = Propagator::ALL.map(|p| (p.name(), p));
         let propagators = vars
             .read("OTEL_PROPAGATORS", |var| parse_list(var, &propagator_names))?
             .or(self.propagators)
@@ -241,15 +247,14 @@ impl Config {
             None => format!("{}@{hostname}", crate::id::TraceId::random()),
         };
         let export_timeout = vars.read("OTEL_BSP_EXPORT_TIMEOUT", parse_timeout)?.unwrap_or(Duration::from_secs(30));
-        let export_backlog = count(&vars, "SPANSCOPE_EXPORT_BACKLOG", None, 65_536)?;
+        let export_backlog = count(vars, "SPANSCOPE_EXPORT_BACKLOG", None, 65_536)?;
         // Below the first retry's pause (100 ms), a failing backend would be retried in a tight loop.
         let max_backoff = vars
             .read("SPANSCOPE_EXPORT_MAX_BACKOFF", |var| parse_millis(var, 100..=MAX_SECONDS * 1000))?
             .unwrap_or(Duration::from_secs(5));
-        let backends = crate::export::BackendSettings::resolve(&exporters, &vars)?;
-        let profiler = self.profiler.resolve(&vars)?;
+        let profiler = self.profiler.resolve(vars)?;
         let max_spans =
-            count(&vars, "SPANSCOPE_MAX_SPANS_PER_SEGMENT", self.max_spans_per_segment.map(|m| m as usize), 1000)?;
+            count(vars, "SPANSCOPE_MAX_SPANS_PER_SEGMENT", self.max_spans_per_segment.map(|m| m as usize), 1000)?;
         Ok(Settings {
             service_name,
             disabled,
@@ -269,7 +274,6 @@ impl Config {
             export_timeout,
             export_backlog,
             max_backoff,
-            backends,
             profiler,
         })
     }
@@ -312,7 +316,7 @@ pub(crate) struct Settings {
     /// Extra resource attributes (`service.name` excluded: it is `service_name`).
     pub resource: Vec<(String, String)>,
     /// The propagation formats, in extraction order.
-    pub propagators: Vec<crate::Propagator>,
+    pub propagators: Vec<Propagator>,
     /// This process's name among the service's instances (`SW_AGENT_INSTANCE_NAME`; default
     /// like the Java agent's `<uuid>@<hostname>`); also the OpenTelemetry `service.instance.id`.
     pub service_instance: String,
@@ -324,10 +328,8 @@ pub(crate) struct Settings {
     pub export_backlog: usize,
     /// The longest wait between two attempts to reach an unavailable backend.
     pub max_backoff: Duration,
-    /// Each configured backend's own settings.
-    pub backends: crate::export::BackendSettings,
     /// The CPU profiler's.
-    pub profiler: crate::profiler::ProfilerSettings,
+    pub profiler: profiler::ProfilerSettings,
 }
 
 /// A configuration value that could not be used.
@@ -424,10 +426,10 @@ fn hostname() -> String {
 }
 
 /// W3C's formats, then each native format a configured backend's own agents speak.
-fn default_propagators(exporters: &[TracesExporter]) -> Vec<crate::Propagator> {
-    let mut propagators = crate::Propagator::DEFAULT.to_vec();
+fn default_propagators(exporters: &[TracesExporter]) -> Vec<Propagator> {
+    let mut propagators = Propagator::DEFAULT.to_vec();
     for (exporter, format) in
-        [(TracesExporter::Skywalking, crate::Propagator::Sw8), (TracesExporter::Datadog, crate::Propagator::Datadog)]
+        [(TracesExporter::Skywalking, Propagator::Sw8), (TracesExporter::Datadog, Propagator::Datadog)]
     {
         if exporters.contains(&exporter) {
             propagators.push(format);
@@ -444,11 +446,14 @@ fn default_service_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+
     use super::*;
 
-    fn resolve(config: Config, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        config.resolve(&|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| OsString::from(v)))
+    fn resolve(mut config: Config, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let environment = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v));
+        let defaults = config.take_var_defaults();
+        config.resolve(&Vars::new(&environment, defaults))
     }
 
     #[test]
@@ -490,14 +495,14 @@ mod tests {
         assert_eq!(s.exporters, vec![TracesExporter::Console, TracesExporter::Local]);
         let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "none")]).unwrap();
         assert!(s.exporters.is_empty());
-        assert_eq!(resolve(Config::new(), &[]).unwrap().propagators, crate::Propagator::DEFAULT);
+        assert_eq!(resolve(Config::new(), &[]).unwrap().propagators, Propagator::DEFAULT);
         let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "local,datadog,skywalking")]).unwrap();
-        use crate::Propagator::{Baggage, Datadog, Sw8, TraceContext};
+        use Propagator::{Baggage, Datadog, Sw8, TraceContext};
         assert_eq!(s.propagators, [TraceContext, Baggage, Sw8, Datadog]);
         let s = resolve(Config::new().propagators([Sw8]), &[("OTEL_TRACES_EXPORTER", "datadog")]).unwrap();
         assert_eq!(s.propagators, [Sw8], "a configured list is taken as it is");
         let s = resolve(Config::new(), &[("OTEL_PROPAGATORS", "b3multi, datadog,b3multi")]).unwrap();
-        assert_eq!(s.propagators, [crate::Propagator::B3Multi, crate::Propagator::Datadog]);
+        assert_eq!(s.propagators, [Propagator::B3Multi, Propagator::Datadog]);
         assert!(resolve(Config::new(), &[("OTEL_PROPAGATORS", "none")]).unwrap().propagators.is_empty());
         let s = resolve(Config::new(), &[("SW_AGENT_INSTANCE_NAME", "pod-7")]).unwrap();
         assert_eq!(s.service_instance, "pod-7");
@@ -538,47 +543,6 @@ mod tests {
     }
 
     #[test]
-    fn backend_variables_are_read_only_for_configured_exporters() {
-        let bad = [("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"), ("DD_TRACE_AGENT_PORT", "x")];
-        assert!(resolve(Config::new(), &bad).is_ok(), "unused backends' variables are not read");
-        let err = resolve(Config::new().exporters([TracesExporter::Local, TracesExporter::Datadog]), &bad).unwrap_err();
-        assert_eq!(err.variable(), "DD_TRACE_AGENT_PORT");
-        let s = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp, skywalking,datadog")]).unwrap();
-        assert_eq!(s.exporters, [TracesExporter::Otlp, TracesExporter::Skywalking, TracesExporter::Datadog]);
-        assert!(s.backends.otlp.is_some() && s.backends.skywalking.is_some() && s.backends.datadog.is_some());
-    }
-
-    #[test]
-    fn errors_never_echo_credentials() {
-        let http = ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
-        let profiles = ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope");
-        for (exporter, vars) in [
-            ("otlp", [("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t,broken"), http]),
-            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cr3t@collector:4317"), http]),
-            // A wrong scheme, a URL that does not parse, no scheme at all.
-            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://user:s3cr3t@collector:4317"), profiles]),
-            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3cr3t@coll ector:4317"), profiles]),
-            ("otlp", [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "user:s3cr3t@collector:4318"), http]),
-            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3/cr#3t,@x://@collector:4317"), http]),
-            ("skywalking", [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800,grpc://user:s3cr3t@oap:11800"), http]),
-            ("datadog", [("DD_TRACE_AGENT_URL", "tcp://user:s3cr3t@agent:8126"), http]),
-            ("none", [("PYROSCOPE_SERVER_ADDRESS", "ftp://user:s3cr3t@pyroscope:4040"), profiles]),
-        ] {
-            let env = [("OTEL_TRACES_EXPORTER", exporter), vars[0], vars[1]];
-            let err = resolve(Config::new(), &env).unwrap_err();
-            assert_eq!(err.variable(), vars[0].0);
-            for shown in [err.to_string(), format!("{err:?}"), format!("{:?}", crate::InitError::from(err))] {
-                assert!(!shown.contains("s3") && !shown.contains("cr3t") && !shown.contains("user:"), "{shown}");
-            }
-        }
-        let err = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp,zipkin://u:pw@z")]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("invalid OTEL_TRACES_EXPORTER=\"otlp,zipkin://<redacted>@z\": expected {}", err.expected)
-        );
-    }
-
-    #[test]
     fn bad_values_name_their_variable() {
         for (var, value) in [
             ("OTEL_SDK_DISABLED", "yes"),
@@ -599,26 +563,6 @@ mod tests {
             resolve(Config::new(), &[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")])
                 .unwrap_err();
         assert_eq!(err.variable(), "OTEL_TRACES_SAMPLER_ARG");
-    }
-
-    #[test]
-    #[cfg(unix)]
-    fn values_that_are_not_utf8_name_their_variable() {
-        use std::os::unix::ffi::OsStringExt;
-        for var in ["OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "SPANSCOPE_OUT_DIR", "OTEL_SERVICE_NAME"] {
-            let environment = |name: &str| (name == var).then(|| OsString::from_vec(b"none\xff".to_vec()));
-            let err = Config::new().resolve(&environment).unwrap_err();
-            assert_eq!(err.variable(), var, "{err}");
-        }
-        // A backend's variables are read only when its exporter is configured.
-        let environment = |name: &str| match name {
-            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from_vec(b"api-key=s3cr3t\xff".to_vec())),
-            _ => None,
-        };
-        assert!(Config::new().resolve(&environment).is_ok());
-        let err = Config::new().exporters([TracesExporter::Otlp]).resolve(&environment).unwrap_err();
-        assert_eq!(err.variable(), "OTEL_EXPORTER_OTLP_HEADERS");
-        assert!(!err.to_string().contains("s3cr3t"), "{err}");
     }
 
     #[test]

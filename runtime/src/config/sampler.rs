@@ -2,7 +2,6 @@
 //! process and followed by every span of the trace here and downstream.
 
 use crate::id::TraceId;
-use crate::span::ParentContext;
 
 /// Which traces are recorded. Names follow `OTEL_TRACES_SAMPLER`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -21,12 +20,12 @@ pub enum Sampler {
 }
 
 /// The decision for a segment beginning under `parent` (if any) in trace `trace_id`.
-pub(crate) fn should_sample(sampler: &Sampler, parent: Option<&ParentContext>, trace_id: TraceId) -> bool {
-    match (sampler, parent) {
+pub(crate) fn should_sample(sampler: &Sampler, parent_sampled: Option<bool>, trace_id: TraceId) -> bool {
+    match (sampler, parent_sampled) {
         (Sampler::AlwaysOn, _) => true,
         (Sampler::AlwaysOff, _) => false,
         (Sampler::TraceIdRatio(ratio), _) => ratio_admits(*ratio, trace_id),
-        (Sampler::ParentBasedAlwaysOn | Sampler::ParentBasedTraceIdRatio(_), Some(parent)) => parent.sampled,
+        (Sampler::ParentBasedAlwaysOn | Sampler::ParentBasedTraceIdRatio(_), Some(sampled)) => sampled,
         (Sampler::ParentBasedAlwaysOn, None) => true,
         (Sampler::ParentBasedTraceIdRatio(ratio), None) => ratio_admits(*ratio, trace_id),
     }

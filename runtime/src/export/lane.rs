@@ -337,7 +337,7 @@ async fn supervise<E: Exporter>(lane: Rc<Lane<E::Load>>, mut exporter: E) {
             stderr_line!(
                 "spanscope: {}: the exporter panicked ({}); it goes on after a pause, and what it had in hand ({dropped} {noun}) is dropped and counted in stats().{noun}_dropped_export_error (further panics are only counted)",
                 lane.name,
-                crate::init::panic_hook::panic_text(&*panic)
+                crate::stderr::panic_text(&*panic)
             );
         }
         lane.progress.notify_one();

@@ -27,14 +27,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use lane::lane_catches_panic;
-pub(crate) use pipeline::{is_reporter_thread, start, submit, Control, ControlSender, QueueSender, Started};
-pub(crate) use profiles::pyroscope::PyroscopeConfig;
-pub(crate) use profiles::{ProfileSender, ProfileWindow};
-pub(crate) use traces::backends::BackendSettings;
+pub(crate) use pipeline::{is_reporter_thread, start, Control, ControlSender, ReporterHandle};
+pub(crate) use profiles::{sinks as profile_sinks, ProfileBackend};
+pub(crate) use traces::backends::TraceBackend;
 
 use crate::clock::Converter;
-use crate::config::{Settings, TracesExporter};
-use crate::init::InitError;
+use crate::config::env::Vars;
+use crate::config::{ConfigError, Settings};
+use crate::error::InitError;
+use crate::profiler::sink::ProfileWindow;
 use crate::span::Segment;
 use crate::stats::{self, Counter, Signal};
 use lane::Launch;
@@ -130,56 +131,79 @@ pub(crate) trait Exporter: 'static {
     fn shutdown(&mut self) {}
 }
 
-/// The lanes the settings ask for, ready to start on the reporter thread.
+/// The backends the configuration asks for, each with its own settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Backends {
+    pub traces: Vec<TraceBackend>,
+    pub profiles: Vec<ProfileBackend>,
+}
+
+impl Backends {
+    /// Each configured backend's settings, read from `vars` by its own module.
+    pub(crate) fn resolve(settings: &Settings, vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            traces: TraceBackend::resolve_all(&settings.exporters, vars)?,
+            profiles: ProfileBackend::resolve_all(&settings.profiler, vars)?,
+        })
+    }
+
+    /// The credentials the exporters send, which no line on standard error may show.
+    pub(crate) fn credentials(&self) -> Vec<&str> {
+        let traces = self.traces.iter().flat_map(TraceBackend::credentials);
+        traces.chain(self.profiles.iter().flat_map(ProfileBackend::credentials)).collect()
+    }
+}
+
+/// The lanes the backends ask for, ready to start on the reporter thread.
 pub(crate) struct Launches {
     pub spans: Vec<Launch<Batch>>,
     pub profiles: Vec<Launch<ProfileWindow>>,
 }
 
-/// The lanes the settings ask for. Outputs that can be opened now (files) are, so that an
-/// error stops `init`.
-pub(crate) fn build(settings: &Settings) -> Result<Launches, InitError> {
+/// The lanes of `backends`. Outputs that can be opened now (files) are, so that an error stops
+/// `init`.
+fn launches(settings: &Settings, backends: &Backends) -> Result<Launches, InitError> {
     let resource = Arc::new(Resource::new(settings));
-    let spans = settings
-        .exporters
+    let spans = backends
+        .traces
         .iter()
-        .map(|kind| -> Result<Launch<Batch>, InitError> {
+        .map(|backend| -> Result<Launch<Batch>, InitError> {
             let resource = Arc::clone(&resource);
-            Ok(match kind {
-                TracesExporter::Local => {
+            Ok(match backend.clone() {
+                TraceBackend::File => {
                     let exporter =
-                        traces::file::LocalExporter::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
+                        traces::file::TraceFile::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
                     lane::launch(move || exporter)
                 }
-                TracesExporter::Console => {
+                TraceBackend::Console => {
                     let service = settings.service_name.clone();
                     lane::launch(move || traces::console::ConsoleExporter::new(std::io::stdout(), service))
                 }
-                TracesExporter::Otlp => {
-                    let config = settings.backends.otlp.clone().expect("resolved when otlp is configured");
-                    lane::launch(move || traces::otlp::OtlpExporter::new(config, &resource))
+                TraceBackend::Otlp(otlp) => lane::launch(move || traces::otlp::OtlpExporter::new(otlp, &resource)),
+                TraceBackend::Skywalking(skywalking) => {
+                    lane::launch(move || traces::skywalking::SkywalkingExporter::new(skywalking, &resource))
                 }
-                TracesExporter::Skywalking => {
-                    let config = settings.backends.skywalking.clone().expect("resolved when skywalking is configured");
-                    lane::launch(move || traces::skywalking::SkywalkingExporter::new(config, &resource))
-                }
-                TracesExporter::Datadog => {
-                    let config = settings.backends.datadog.clone().expect("resolved when datadog is configured");
+                TraceBackend::Datadog(datadog) => {
                     let timeout = settings.export_timeout;
-                    lane::launch(move || traces::datadog::DatadogExporter::new(config, &resource, timeout))
+                    lane::launch(move || traces::datadog::DatadogExporter::new(datadog, &resource, timeout))
                 }
             })
         })
         .collect::<Result<_, _>>()?;
-    // The profiler's `local` exporter writes files on its own collector thread; only network
-    // exporters get a lane.
+    // Profile files are written on the profiler's collector thread (see `profiles::sinks`);
+    // only network backends get a lane, and only while the profiler runs.
     let profiler = &settings.profiler;
-    let profiles = match (&profiler.pyroscope, profiler.enabled) {
-        (Some(config), true) => {
-            let (config, service, hz) = (config.clone(), settings.service_name.clone(), profiler.hz);
-            vec![lane::launch(move || profiles::pyroscope::PyroscopeExporter::new(config, service, hz))]
-        }
-        _ => Vec::new(),
-    };
+    let profiles = backends
+        .profiles
+        .iter()
+        .filter(|_| profiler.enabled)
+        .filter_map(|backend| match backend.clone() {
+            ProfileBackend::Pyroscope(pyroscope) => {
+                let (service, hz) = (settings.service_name.clone(), profiler.hz);
+                Some(lane::launch(move || profiles::pyroscope::PyroscopeExporter::new(*pyroscope, service, hz)))
+            }
+            ProfileBackend::Files => None,
+        })
+        .collect();
     Ok(Launches { spans, profiles })
 }

@@ -31,10 +31,12 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::clock::Converter;
 use crate::config::Settings;
+use crate::error::InitError;
 use crate::export::lane::{Lane, LaneControl, LaneLimits};
-use crate::export::profiles::{self, ProfileSender, ProfileWindow};
-use crate::export::{Batch, Launches};
-use crate::init::{self, InitError};
+use crate::export::profiles::{self, ProfileSender};
+use crate::export::{Backends, Batch, Launches};
+use crate::profiler::sink::ProfileWindow;
+use crate::span::outbox::{self, Outbox, OutboxReceiver};
 use crate::span::Segment;
 use crate::stats::{self, Counter};
 
@@ -44,23 +46,6 @@ use crate::stats::{self, Counter};
 /// after `OTEL_BSP_SCHEDULE_DELAY`), and a flush takes what is queued at once.
 const COLLECT_EVERY: Duration = Duration::from_millis(50);
 
-/// The application threads' end of the queue.
-#[derive(Debug)]
-pub(crate) struct QueueSender {
-    segments: mpsc::Sender<Box<Segment>>,
-    /// Wakes the reporter between two collections when the queue is a quarter full.
-    filling: Arc<Notify>,
-}
-
-impl QueueSender {
-    fn try_send(&self, segment: Box<Segment>) -> Result<(), mpsc::error::TrySendError<Box<Segment>>> {
-        self.segments.try_send(segment)?;
-        if self.segments.capacity() <= self.segments.max_capacity() / 4 * 3 {
-            self.filling.notify_one();
-        }
-        Ok(())
-    }
-}
 /// Where [`Control`] requests go.
 pub(crate) type ControlSender = mpsc::UnboundedSender<Control>;
 
@@ -75,8 +60,9 @@ pub(crate) enum Control {
 
 /// A running reporter.
 #[derive(Debug)]
-pub(crate) struct Started {
-    pub queue: QueueSender,
+pub(crate) struct ReporterHandle {
+    /// Where finished segments go, for `init` to install.
+    pub outbox: Outbox,
     pub control: ControlSender,
     pub reporter: JoinHandle<()>,
     /// Where the profiler hands its windows over, when a profile backend is configured.
@@ -92,32 +78,15 @@ pub(crate) fn is_reporter_thread() -> bool {
     IS_REPORTER.with(Cell::get)
 }
 
-/// Hands a finished segment to the reporter without waiting; drops and counts it if the queue
-/// is full or spanscope has shut down.
-pub(crate) fn submit(segment: Box<Segment>) {
-    let spans = segment.spans.len() as u64;
-    let Some(shared) = init::shared() else {
-        stats::add(Counter::SpansDroppedShutdown, spans);
-        return;
-    };
-    match shared.queue.try_send(segment) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => stats::add(Counter::SpansDroppedQueueFull, spans),
-        Err(mpsc::error::TrySendError::Closed(_)) => stats::add(Counter::SpansDroppedShutdown, spans),
-    }
-}
-
-/// Opens the exporters' outputs and starts the reporter thread.
-pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
-    let launches = crate::export::build(settings)?;
+/// Opens the outputs of `backends` and starts the reporter thread.
+pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<ReporterHandle, InitError> {
+    let launches = super::launches(settings, backends)?;
     let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(io("the spanscope-reporter runtime"))?;
-    let (segments, queue_rx) = mpsc::channel(settings.max_queue_size);
-    let filling = Arc::new(Notify::new());
-    let queue = QueueSender { segments, filling: Arc::clone(&filling) };
+    let (outbox, queue) = outbox::channel(settings.max_queue_size);
     let (control, control_rx) = mpsc::unbounded_channel();
     let (profiles, profiles_rx) = if launches.profiles.is_empty() {
         (None, None)
@@ -134,8 +103,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
     let reporter = crate::sys::threads::spawn("spanscope-reporter", move || {
         IS_REPORTER.with(|r| r.set(true));
         let reporter = Reporter {
-            queue: queue_rx,
-            filling,
+            queue,
             control: control_rx,
             profiles: profiles_rx,
             batch: Vec::new(),
@@ -164,7 +132,7 @@ pub(crate) fn start(settings: &Settings) -> Result<Started, InitError> {
         path: "the spanscope-reporter thread".into(),
         error: std::io::Error::other("it ended while starting the exporters"),
     })?;
-    Ok(Started { queue, control, reporter, profiles })
+    Ok(ReporterHandle { outbox, control, reporter, profiles })
 }
 
 /// The bounds of span lanes and of profile lanes.
@@ -177,8 +145,7 @@ struct Limits {
 /// The reporter's loop state. Lives on the reporter thread only.
 #[derive(Debug)]
 struct Reporter {
-    queue: mpsc::Receiver<Box<Segment>>,
-    filling: Arc<Notify>,
+    queue: OutboxReceiver,
     control: mpsc::UnboundedReceiver<Control>,
     /// Windows from the profiler; `None` without profile lanes, or once closed.
     profiles: Option<mpsc::Receiver<Arc<ProfileWindow>>>,
@@ -254,14 +221,14 @@ impl Reporter {
                     Some(window) => self.dispatch_profile(&window),
                     None => self.profiles = None,
                 },
-                segment = self.queue.recv(), if pending.is_none() && collect_at.is_none() => match segment {
+                segment = self.queue.segments.recv(), if pending.is_none() && collect_at.is_none() => match segment {
                     Some(segment) => {
                         pending = self.add(segment).or_else(|| self.take_queued().0);
                         collect_at = Some(tokio::time::Instant::now() + COLLECT_EVERY);
                     }
                     None => return,
                 },
-                () = collection_due(collect_at, &self.filling), if pending.is_none() && collect_at.is_some() => {
+                () = collection_due(collect_at, &self.queue.filling), if pending.is_none() && collect_at.is_some() => {
                     let (batch, took) = self.take_queued();
                     pending = batch;
                     // Quiet again: wait to be woken by the next segment.
@@ -290,7 +257,7 @@ impl Reporter {
     /// whether there was any.
     fn take_queued(&mut self) -> (Option<Arc<Batch>>, bool) {
         let mut took = false;
-        while let Ok(segment) = self.queue.try_recv() {
+        while let Ok(segment) = self.queue.segments.try_recv() {
             took = true;
             if let Some(batch) = self.add(segment) {
                 return (Some(batch), true);
@@ -410,7 +377,7 @@ impl Reporter {
     /// Stops taking segments and profiles, delivers what it can by the deadline, and counts
     /// and reports what it could not.
     async fn shutdown(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
-        self.queue.close();
+        self.queue.segments.close();
         if let Some(profiles) = &mut self.profiles {
             profiles.close();
         }

@@ -1,107 +1,70 @@
-//! The process-wide state: [`init`], its [`Guard`] and [`flush`].
+//! [`init`], its [`Guard`] and [`flush`]: the one place that wires configuration, export and
+//! the profiler together, and shuts them down.
 //!
-//! The state that hot paths read is one pointer, published with release ordering at `init`
-//! and cleared at shutdown. A shut-down state is not freed: a thread may still be reading it
-//! without synchronisation, so it stays allocated (a few hundred bytes and the queue's slots
-//! per `init`; processes call `init` a handful of times at most).
+//! `init` resolves the settings and each backend's, starts the reporter thread (`export`) and
+//! the profiler with the reporter's hand-over as one of its sinks, installs the outbox finished
+//! segments go to, then publishes the run's state (`state`) that hot paths read. Shutdown does
+//! it backwards.
 
 pub(crate) mod panic_hook;
 
-use std::fmt;
+use std::ffi::OsString;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{mpsc, Mutex, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::config::env::Vars;
 use crate::config::{Config, ConfigError, Settings};
-use crate::export::{self, Control, ControlSender, QueueSender};
-use crate::span::Sampler;
+use crate::error::InitError;
+use crate::export::{self, Backends, Control, ControlSender};
 
-/// What the hot paths need, for the life of one `init`.
+/// How `flush` reaches the reporter of the current run without a lock (the panic hook flushes
+/// too, and a panic may happen while `LIFECYCLE` is held). Like the run's state, never freed.
 #[derive(Debug)]
-pub(crate) struct Shared {
-    pub sampler: Sampler,
-    pub service: String,
-    pub instance: String,
-    pub propagators: Vec<crate::Propagator>,
-    pub max_spans: u32,
-    pub queue: QueueSender,
+struct ReporterLink {
     control: ControlSender,
     shutdown_timeout: Duration,
 }
 
-static SHARED: AtomicPtr<Shared> = AtomicPtr::new(std::ptr::null_mut());
-/// The process whose threads the running state's are (its id), or 0 when nothing runs. In a
-/// child forked without `exec`, the state is the parent's copy and none of its threads are
-/// there (see `fork`).
+static REPORTER: AtomicPtr<ReporterLink> = AtomicPtr::new(std::ptr::null_mut());
+/// The process whose threads the current run's are (its id), or 0 when nothing runs. In a
+/// child forked without `exec`, the run is the parent's copy and none of its threads are there
+/// (see `sys::fork`).
 static THREADS_PROCESS: AtomicU32 = AtomicU32::new(0);
 /// Serialises `init` and shutdown, and holds what a shutdown stops. The guard's drop shuts it
 /// down, or, in a `#[spanscope::main]` program ended by a signal, the thread that waits for it.
-static STATE: Mutex<State> = Mutex::new(State::Idle);
+static LIFECYCLE: Mutex<Lifecycle> = Mutex::new(Lifecycle::Idle);
 
 #[derive(Debug)]
-enum State {
+enum Lifecycle {
     /// Never initialised, or shut down.
     Idle,
     /// Initialised with `OTEL_SDK_DISABLED=true`: nothing runs.
     Disabled,
-    Running(Running),
+    Running(Services),
 }
 
-fn state() -> std::sync::MutexGuard<'static, State> {
-    STATE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The running state, if spanscope is initialised and enabled.
-#[inline]
-pub(crate) fn shared() -> Option<&'static Shared> {
-    let pointer = SHARED.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was published by `try_init` from `Box::leak`, so it points to a
-    // `Shared` that is never freed or mutated.
-    (!pointer.is_null()).then(|| unsafe { &*pointer })
-}
-
-/// Why [`try_init`] failed.
+/// What a shutdown stops.
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum InitError {
-    /// A configuration value is invalid; the error names its environment variable.
-    Config(ConfigError),
-    /// An output could not be opened.
-    Io {
-        /// What could not be opened.
-        path: std::path::PathBuf,
-        /// Why.
-        error: std::io::Error,
-    },
-    /// spanscope is already initialised; drop the first guard before initialising again.
-    AlreadyInitialized,
+struct Services {
+    control: ControlSender,
+    reporter: JoinHandle<()>,
+    shutdown_timeout: Duration,
+    profiler: Option<crate::profiler::Profiler>,
 }
 
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Config(error) => error.fmt(f),
-            Self::Io { path, error } => write!(f, "cannot write to {}: {error}", path.display()),
-            Self::AlreadyInitialized => f.write_str("spanscope is already initialised"),
-        }
-    }
+fn lifecycle() -> std::sync::MutexGuard<'static, Lifecycle> {
+    LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl std::error::Error for InitError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Config(error) => Some(error),
-            Self::Io { error, .. } => Some(error),
-            Self::AlreadyInitialized => None,
-        }
-    }
-}
-
-impl From<ConfigError> for InitError {
-    fn from(error: ConfigError) -> Self {
-        Self::Config(error)
-    }
+/// The reporter of the current run, if spanscope is initialised and enabled.
+fn reporter() -> Option<&'static ReporterLink> {
+    crate::state::current()?;
+    let pointer = REPORTER.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was published by `try_init` from `Box::leak`, so it points to a
+    // `ReporterLink` that is never freed or mutated.
+    (!pointer.is_null()).then(|| unsafe { &*pointer })
 }
 
 /// Keeps spanscope running; dropping it flushes everything within the shutdown timeout and
@@ -110,14 +73,6 @@ impl From<ConfigError> for InitError {
 #[derive(Debug)]
 pub struct Guard {
     _private: (),
-}
-
-#[derive(Debug)]
-struct Running {
-    control: ControlSender,
-    reporter: JoinHandle<()>,
-    shutdown_timeout: Duration,
-    profiler: Option<crate::profiler::Running>,
 }
 
 /// Initialises spanscope: reads the environment over `config`, starts the exporters on a
@@ -133,62 +88,70 @@ pub fn init(config: Config) -> Guard {
 /// Like [`init`], returning configuration and output errors.
 pub fn try_init(config: Config) -> Result<Guard, InitError> {
     // Read as the OS has them: a value that is not UTF-8 is an error naming its variable.
-    let settings = config.resolve(&|name| std::env::var_os(name))?;
-    let mut state = state();
-    if !matches!(*state, State::Idle) {
+    let (settings, backends) = resolve(config, &|name| std::env::var_os(name))?;
+    let mut lifecycle = lifecycle();
+    if !matches!(*lifecycle, Lifecycle::Idle) {
         return Err(InitError::AlreadyInitialized);
     }
-    crate::init::panic_hook::install();
-    crate::stderr::hide_secrets(credentials(&settings));
+    panic_hook::install();
+    crate::stderr::hide_secrets(backends.credentials());
     if settings.disabled {
-        *state = State::Disabled;
+        *lifecycle = Lifecycle::Disabled;
         return Ok(Guard { _private: () });
     }
     crate::clock::start();
-    let export::Started { queue, control, reporter, profiles } = export::start(&settings)?;
-    let profiler = crate::profiler::start(&settings, profiles)?;
+    let export::ReporterHandle { outbox, control, reporter, profiles } = export::start(&settings, &backends)?;
+    let profiler = match settings.profiler.enabled {
+        true => {
+            crate::profiler::start(&settings.profiler, export::profile_sinks(&settings, &backends.profiles, profiles)?)?
+        }
+        false => None,
+    };
     let Settings {
         sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, ..
     } = settings;
-    let shared = Box::leak(Box::new(Shared {
+    crate::span::outbox::install(outbox);
+    let link = ReporterLink { control: control.clone(), shutdown_timeout };
+    REPORTER.store(Box::leak(Box::new(link)), Ordering::Release);
+    crate::state::publish(crate::state::Run {
         sampler,
         service: service_name,
         instance: service_instance,
         propagators,
         max_spans: max_spans_per_segment,
-        queue,
-        control: control.clone(),
-        shutdown_timeout,
-    }));
-    SHARED.store(shared, Ordering::Release);
+    });
     THREADS_PROCESS.store(std::process::id(), Ordering::Release);
     #[cfg(target_os = "linux")]
     crate::sys::fork::watch();
-    *state = State::Running(Running { control, reporter, shutdown_timeout, profiler });
+    *lifecycle = Lifecycle::Running(Services { control, reporter, shutdown_timeout, profiler });
     Ok(Guard { _private: () })
 }
 
-/// The credentials the exporters send, which no line on standard error may show.
-fn credentials(settings: &Settings) -> Vec<&str> {
-    let otlp = settings.backends.otlp.iter().flat_map(|otlp| otlp.headers.values());
-    let pyroscope = settings.profiler.pyroscope.iter().flat_map(|pyroscope| pyroscope.headers.values());
-    let skywalking = settings.backends.skywalking.iter().filter_map(|skywalking| skywalking.authentication.as_deref());
-    otlp.chain(pyroscope).filter_map(|value| value.to_str().ok()).chain(skywalking).collect()
+/// The settings `environment` (the process's, in `init`) and `config` give, then the settings
+/// of each backend they configure.
+fn resolve(
+    mut config: Config,
+    environment: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<(Settings, Backends), ConfigError> {
+    let vars = Vars::new(environment, config.take_var_defaults());
+    let settings = config.resolve(&vars)?;
+    let backends = Backends::resolve(&settings, &vars)?;
+    Ok((settings, backends))
 }
 
 /// Exports everything finished so far and waits for the exporters to write it, for at most
 /// the shutdown timeout. Returns whether everything was written in time.
 pub fn flush() -> bool {
-    let Some(shared) = shared() else { return true };
-    request(&shared.control, |done, deadline| Control::Flush { done, deadline }, shared.shutdown_timeout)
+    let Some(reporter) = reporter() else { return true };
+    request(&reporter.control, |done, deadline| Control::Flush { done, deadline }, reporter.shutdown_timeout)
 }
 
 /// Asks the reporter to export everything finished so far, without waiting for it.
 pub(crate) fn flush_soon() {
-    if let Some(shared) = shared() {
+    if let Some(reporter) = reporter() {
         let (done, _) = mpsc::channel();
-        let deadline = Instant::now() + shared.shutdown_timeout;
-        let _ = shared.control.send(Control::Flush { done, deadline });
+        let deadline = Instant::now() + reporter.shutdown_timeout;
+        let _ = reporter.control.send(Control::Flush { done, deadline });
     }
 }
 
@@ -218,30 +181,30 @@ pub(crate) fn shut_down() {
     if is_forked_child() {
         return shut_down_forked_child();
     }
-    let mut state = state();
-    let State::Running(mut running) = std::mem::replace(&mut *state, State::Idle) else { return };
+    let mut lifecycle = lifecycle();
+    let Lifecycle::Running(mut services) = std::mem::replace(&mut *lifecycle, Lifecycle::Idle) else { return };
     THREADS_PROCESS.store(0, Ordering::Release);
     // One deadline for the whole shutdown, profiler and exporters together.
     let now = Instant::now();
-    let deadline = now + running.shutdown_timeout;
+    let deadline = now + services.shutdown_timeout;
     // The last profile covers the program up to here, spans included. It may take half the time
     // at most (symbolising a large binary's first window is slow in a debug build), so that the
     // exporters always keep the other half to deliver, or at least count, what is queued.
-    if let Some(profiler) = running.profiler.take() {
-        profiler.stop(now + running.shutdown_timeout / 2);
+    if let Some(profiler) = services.profiler.take() {
+        profiler.stop(now + services.shutdown_timeout / 2);
     }
     // New segments become no-ops from here; ones still open are counted when they end.
-    SHARED.store(std::ptr::null_mut(), Ordering::Release);
+    crate::state::withdraw();
     let (done, answer) = mpsc::channel();
-    let sent = running.control.send(Control::Shutdown { done, deadline }).is_ok();
+    let sent = services.control.send(Control::Shutdown { done, deadline }).is_ok();
     // The reporter answers by the deadline, having counted and reported what it could not
     // deliver; only then is it safe to wait for the thread to end.
     if sent && answer.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
-        let _ = running.reporter.join();
+        let _ = services.reporter.join();
     } else {
         stderr_line!(
             "spanscope: shutdown did not finish within {:?}; spans still queued are lost",
-            running.shutdown_timeout
+            services.shutdown_timeout
         );
     }
 }
@@ -252,26 +215,22 @@ fn is_forked_child() -> bool {
     process != 0 && process != std::process::id()
 }
 
-/// Stops what hot paths read, as a shutdown does. Async-signal-safe: for the child handler of
-/// `fork`, in a child that may not call anything else.
-pub(crate) fn stop_recording() {
-    SHARED.store(std::ptr::null_mut(), Ordering::Release);
-}
-
 /// The shutdown of a child forked without `exec`: immediate, since the reporter and the
 /// profiler's collector are the parent's threads, and nothing queued here can be delivered.
 fn shut_down_forked_child() {
     let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
-    stop_recording();
+    crate::state::withdraw();
     // A lock the parent held at the fork is never released here.
-    let mut state = match STATE.try_lock() {
-        Ok(state) => Some(state),
-        Err(TryLockError::Poisoned(state)) => Some(state.into_inner()),
+    let mut lifecycle = match LIFECYCLE.try_lock() {
+        Ok(lifecycle) => Some(lifecycle),
+        Err(TryLockError::Poisoned(lifecycle)) => Some(lifecycle.into_inner()),
         Err(TryLockError::WouldBlock) => None,
     };
-    if let Some(State::Running(running)) = state.as_deref_mut().map(|state| std::mem::replace(state, State::Idle)) {
+    if let Some(Lifecycle::Running(services)) =
+        lifecycle.as_deref_mut().map(|lifecycle| std::mem::replace(lifecycle, Lifecycle::Idle))
+    {
         // It names the parent's threads and channels: dropping it here could wake them.
-        std::mem::forget(running);
+        std::mem::forget(services);
     }
     #[cfg(target_os = "linux")]
     let dropped = crate::sys::fork::spans_dropped_in_child();
@@ -305,8 +264,111 @@ pub fn init_main(config: Config) -> Guard {
         std::process::exit(1)
     });
     #[cfg(target_os = "linux")]
-    if shared().is_some() {
-        crate::sys::exit_signal::install();
+    if crate::state::current().is_some() {
+        crate::sys::exit_signal::install(shut_down);
     }
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+    use crate::config::TracesExporter;
+    use crate::export::{ProfileBackend, TraceBackend};
+    use crate::profiler::ProfilerConfig;
+
+    fn resolve(config: Config, vars: &[(&str, &str)]) -> Result<(Settings, Backends), ConfigError> {
+        super::resolve(config, &|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v)))
+    }
+
+    #[test]
+    fn backend_variables_are_read_only_for_configured_exporters() {
+        let bad = [("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"), ("DD_TRACE_AGENT_PORT", "x")];
+        assert!(resolve(Config::new(), &bad).is_ok(), "unused backends' variables are not read");
+        let err = resolve(Config::new().exporters([TracesExporter::Local, TracesExporter::Datadog]), &bad).unwrap_err();
+        assert_eq!(err.variable(), "DD_TRACE_AGENT_PORT");
+        let (s, backends) = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp, skywalking,datadog")]).unwrap();
+        assert_eq!(s.exporters, [TracesExporter::Otlp, TracesExporter::Skywalking, TracesExporter::Datadog]);
+        assert!(matches!(
+            backends.traces[..],
+            [TraceBackend::Otlp(_), TraceBackend::Skywalking(_), TraceBackend::Datadog(_)]
+        ));
+    }
+
+    #[test]
+    fn errors_never_echo_credentials() {
+        let http = ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+        let profiles = ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope");
+        for (exporter, vars) in [
+            ("otlp", [("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t,broken"), http]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:s3cr3t@collector:4317"), http]),
+            // A wrong scheme, a URL that does not parse, no scheme at all.
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://user:s3cr3t@collector:4317"), profiles]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3cr3t@coll ector:4317"), profiles]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "user:s3cr3t@collector:4318"), http]),
+            ("otlp", [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:s3/cr#3t,@x://@collector:4317"), http]),
+            ("skywalking", [("SW_AGENT_COLLECTOR_BACKEND_SERVICES", "oap:11800,grpc://user:s3cr3t@oap:11800"), http]),
+            ("datadog", [("DD_TRACE_AGENT_URL", "tcp://user:s3cr3t@agent:8126"), http]),
+            ("none", [("PYROSCOPE_SERVER_ADDRESS", "ftp://user:s3cr3t@pyroscope:4040"), profiles]),
+        ] {
+            let env = [("OTEL_TRACES_EXPORTER", exporter), vars[0], vars[1]];
+            let err = resolve(Config::new(), &env).unwrap_err();
+            assert_eq!(err.variable(), vars[0].0);
+            for shown in [err.to_string(), format!("{err:?}"), format!("{:?}", crate::InitError::from(err))] {
+                assert!(!shown.contains("s3") && !shown.contains("cr3t") && !shown.contains("user:"), "{shown}");
+            }
+        }
+        let err = resolve(Config::new(), &[("OTEL_TRACES_EXPORTER", "otlp,zipkin://u:pw@z")]).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("invalid OTEL_TRACES_EXPORTER=\"otlp,zipkin://<redacted>@z\": expected "), "{shown}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn values_that_are_not_utf8_name_their_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        for var in ["OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "SPANSCOPE_OUT_DIR", "OTEL_SERVICE_NAME"] {
+            let environment = |name: &str| (name == var).then(|| OsString::from_vec(b"none\xff".to_vec()));
+            let err = super::resolve(Config::new(), &environment).unwrap_err();
+            assert_eq!(err.variable(), var, "{err}");
+        }
+        // A backend's variables are read only when its exporter is configured.
+        let environment = |name: &str| match name {
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from_vec(b"api-key=s3cr3t\xff".to_vec())),
+            _ => None,
+        };
+        assert!(super::resolve(Config::new(), &environment).is_ok());
+        let err = super::resolve(Config::new().exporters([TracesExporter::Otlp]), &environment).unwrap_err();
+        assert_eq!(err.variable(), "OTEL_EXPORTER_OTLP_HEADERS");
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn pyroscope_is_resolved_only_when_configured_and_keeps_its_credentials_to_itself() {
+        let (_, backends) = resolve(Config::new(), &[]).unwrap();
+        assert!(matches!(backends.profiles[..], [ProfileBackend::Files]), "resolved only when used");
+        let (_, backends) = resolve(
+            Config::new().profiler(ProfilerConfig::new().hz(50)),
+            &[
+                ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope,local"),
+                ("PYROSCOPE_SERVER_ADDRESS", "http://pyro.internal/base/"),
+                ("PYROSCOPE_BASIC_AUTH_USER", "u"),
+                ("PYROSCOPE_BASIC_AUTH_PASSWORD", "secret"),
+                ("PYROSCOPE_TAGS", "env=prod, region=eu"),
+                ("SPANSCOPE_PYROSCOPE_API", "ingest"),
+            ],
+        )
+        .unwrap();
+        let [ProfileBackend::Pyroscope(pyroscope), ProfileBackend::Files] = &backends.profiles[..] else {
+            panic!("{:?}", backends.profiles)
+        };
+        assert!(!format!("{pyroscope:?}").contains("secret"), "credentials stay out of logs");
+        // Pyroscope's variables matter only when its exporter is configured.
+        let bad = ("PYROSCOPE_SERVER_ADDRESS", "pyro.internal:4040");
+        assert!(resolve(Config::new(), &[bad]).is_ok());
+        let err = resolve(Config::new(), &[bad, ("SPANSCOPE_PROFILES_EXPORTER", "pyroscope")]).unwrap_err();
+        assert_eq!(err.variable(), bad.0, "{err}");
+    }
 }

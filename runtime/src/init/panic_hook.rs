@@ -33,7 +33,7 @@ pub(crate) fn install() {
             if crate::export::lane_catches_panic() {
                 return;
             }
-            let payload = panic_text(info.payload());
+            let payload = crate::stderr::panic_text(info.payload());
             let message = match info.location() {
                 Some(location) => format!("panicked at {location}: {payload}"),
                 None => format!("panicked: {payload}"),
@@ -52,15 +52,6 @@ pub(crate) fn install() {
     });
 }
 
-/// A panic's message: its payload, when it is text.
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>")
-}
-
 /// Hands the panicking thread's installed segments to the exporters, with their open spans
 /// ended as failed with the panic's message, and flushes. For a thread whose panic ends the
 /// process: the segments' owners never run again. Once per process (the first thread to abort
@@ -68,7 +59,7 @@ pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
 fn export_aborting_thread() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static EXPORTED: AtomicBool = AtomicBool::new(false);
-    if crate::init::shared().is_none() || EXPORTED.swap(true, Ordering::SeqCst) {
+    if crate::state::current().is_none() || EXPORTED.swap(true, Ordering::SeqCst) {
         return;
     }
     let submitted = crate::span::submit_installed();

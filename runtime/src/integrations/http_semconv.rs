@@ -32,7 +32,7 @@ pub(crate) static RPC_GRPC_STATUS_CODE: TagMeta = TagMeta::new("rpc_grpc_status_
 /// came: no span, no header written.
 #[inline]
 pub(crate) fn enabled() -> bool {
-    crate::init::shared().is_some()
+    crate::state::current().is_some()
 }
 
 /// Which end of a request a span records: the conventions count different outcomes as errors.

@@ -17,7 +17,7 @@ use super::symbolize::Symbolizer;
 use super::timer::ThreadTimers;
 use super::unwinder::Snapshot;
 use super::{modules, pprof};
-use crate::export::ProfileWindow;
+use super::sink::ProfileWindow;
 use crate::stats::{self, Counter};
 
 /// The shortest time between two passes (drain the ring, find new threads): the ring's bound

@@ -35,7 +35,6 @@ sampler_modules!(
     pprof,
     ring,
     signal,
-    sink,
     span_identity,
     stack_reader,
     symbolize,
@@ -49,6 +48,7 @@ sampler_modules!(
 pub mod proto {
     pub use crate::proto::{perftools, push, types};
 }
+pub(crate) mod sink;
 pub(crate) mod tag_state;
 pub(crate) mod with_tags;
 
@@ -56,51 +56,46 @@ pub(crate) use crate::config::profiler::ProfilerSettings;
 pub use crate::config::profiler::{ProfilerConfig, ProfilesExporter, PyroscopeApi};
 pub use tag_state::current_tags;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Whether the sampler is running now; segments made while it runs are linked to their profile.
-static RUNNING: AtomicBool = AtomicBool::new(false);
-
 /// Whether CPU samples are being taken now.
 pub fn is_running() -> bool {
-    RUNNING.load(Ordering::Relaxed)
+    crate::state::profiling()
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-pub(crate) use running::{start, Running};
+pub(crate) use lifecycle::{start, Profiler};
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-pub(crate) use unsupported::{start, Running};
+pub(crate) use unsupported::{start, Profiler};
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-mod running {
+mod lifecycle {
     use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
     use std::sync::OnceLock;
     use std::thread::JoinHandle;
     use std::time::{Duration, Instant, SystemTime};
 
+    use std::sync::atomic::Ordering;
+
     use super::collector::Collector;
     use super::ring::Ring;
     use super::sink::ProfileSink;
-    use super::{modules, signal, stack_reader, symbolize, timer, unwinder, ProfilesExporter, RUNNING};
-    use crate::config::Settings;
-    use crate::export::profiles::files as local;
-    use crate::export::ProfileSender;
-    use crate::init::InitError;
-    use std::sync::atomic::Ordering;
+    use super::{modules, signal, stack_reader, symbolize, timer, unwinder, ProfilerSettings};
+    use crate::error::InitError;
 
-    /// A started sampler; [`Running::stop`] stops it and writes the last profile.
+    /// A started sampler; [`Profiler::stop`] stops it and writes the last profile.
     #[derive(Debug)]
-    pub(crate) struct Running {
+    pub(crate) struct Profiler {
         stop: mpsc::Sender<()>,
         collector: JoinHandle<()>,
     }
 
-    /// Starts the sampler and its collector, unless the settings turn it off. Windows for the
-    /// network exporters go to `reporter`.
-    pub(crate) fn start(settings: &Settings, reporter: Option<ProfileSender>) -> Result<Option<Running>, InitError> {
-        let profiler = &settings.profiler;
+    /// Starts the sampler and its collector, unless the settings turn it off. Each window goes
+    /// to every one of `sinks`.
+    pub(crate) fn start(
+        profiler: &ProfilerSettings,
+        sinks: Vec<Box<dyn ProfileSink>>,
+    ) -> Result<Option<Profiler>, InitError> {
         if !profiler.enabled {
             return Ok(None);
         }
@@ -120,17 +115,6 @@ mod running {
         // Samples a previous run left behind belong to no window of this one.
         ring.drain(|_| {});
 
-        let mut sinks: Vec<Box<dyn ProfileSink>> = Vec::new();
-        if profiler.exporters.contains(&ProfilesExporter::Local) {
-            let local = local::LocalProfiles::open(
-                &settings.out_dir,
-                profiler.flamegraph_tag.clone(),
-                settings.out_max_bytes / 2,
-            )
-            .map_err(|error| InitError::Io { path: settings.out_dir.clone(), error })?;
-            sinks.push(Box::new(local));
-        }
-        sinks.extend(reporter.map(|sender| Box::new(sender) as Box<dyn ProfileSink>));
         let period = Duration::from_nanos(1_000_000_000 / u64::from(profiler.hz));
         let (interval, start) = (profiler.interval, SystemTime::now());
         // Every thread running now is sampled from here on; later ones from the collector's
@@ -154,8 +138,8 @@ mod running {
             COLLECTOR_ALIVE.store(false, Ordering::Release);
             io("the spanscope-profiler thread")(error)
         })?;
-        RUNNING.store(true, Ordering::Relaxed);
-        Ok(Some(Running { stop, collector }))
+        crate::state::set_profiling(true);
+        Ok(Some(Profiler { stop, collector }))
     }
 
     /// Whether a collector thread is running (it clears this as it ends, panics included).
@@ -169,14 +153,14 @@ mod running {
         }
     }
 
-    impl Running {
+    impl Profiler {
         /// Stops sampling and hands the last window to the exporters, waiting until `deadline`
         /// at most (the export reporter's own shutdown then delivers it). The SIGPROF handler
         /// stays installed, ignoring any signal still in flight.
         pub(crate) fn stop(self, deadline: Instant) {
             // The collector deletes the timers; a signal in flight until then is ignored.
             signal::set_enabled(false);
-            RUNNING.store(false, Ordering::Relaxed);
+            crate::state::set_profiling(false);
             if self.stop.send(()).is_ok() {
                 while !self.collector.is_finished() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
@@ -193,20 +177,23 @@ mod running {
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 mod unsupported {
-    use crate::config::Settings;
-    use crate::export::ProfileSender;
-    use crate::init::InitError;
+    use super::sink::ProfileSink;
+    use super::ProfilerSettings;
+    use crate::error::InitError;
 
     /// Never constructed: there is no sampler on this platform.
     #[derive(Debug)]
-    pub(crate) enum Running {}
+    pub(crate) enum Profiler {}
 
     /// The sampler exists on Linux x86-64 only; elsewhere profiling is off.
-    pub(crate) fn start(_settings: &Settings, _reporter: Option<ProfileSender>) -> Result<Option<Running>, InitError> {
+    pub(crate) fn start(
+        _profiler: &ProfilerSettings,
+        _sinks: Vec<Box<dyn ProfileSink>>,
+    ) -> Result<Option<Profiler>, InitError> {
         Ok(None)
     }
 
-    impl Running {
+    impl Profiler {
         pub(crate) fn stop(self, _deadline: std::time::Instant) {
             match self {}
         }

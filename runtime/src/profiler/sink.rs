@@ -1,11 +1,21 @@
-//! What a finished window is handed to: the profile exporters. The `local` one writes files on
-//! the collector thread; network ones are lanes on the export reporter, reached through one
-//! non-blocking hand-over ([`ProfileSender`]).
+//! What a finished window is handed to: the sinks `init` gives the profiler (the profile
+//! exporters). They run on the collector thread.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use super::proto::perftools::profiles::Profile;
-use crate::export::{ProfileSender, ProfileWindow};
+use bytes::Bytes;
+
+use crate::proto::perftools::profiles::Profile;
+
+/// One window's CPU profile, encoded once for every exporter.
+#[derive(Debug)]
+pub(crate) struct ProfileWindow {
+    /// The pprof `Profile`, serialised and gzipped.
+    pub gzipped: Bytes,
+    pub start: SystemTime,
+    pub end: SystemTime,
+}
 
 /// One window's profile, built and encoded once for every exporter.
 #[derive(Debug)]
@@ -21,12 +31,4 @@ pub(crate) trait ProfileSink: Send + std::fmt::Debug {
     fn export(&mut self, finished: &Finished);
     /// Called after the last window: says what was written where.
     fn shutdown(&mut self) {}
-}
-
-/// The network profile exporters: the reporter delivers, retries and, at its own shutdown,
-/// accounts for every window handed over.
-impl ProfileSink for ProfileSender {
-    fn export(&mut self, finished: &Finished) {
-        self.submit(Arc::clone(&finished.window));
-    }
 }

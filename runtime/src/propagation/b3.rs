@@ -4,7 +4,7 @@
 //! means sampled. A context without a sampling decision is treated as sampled.
 
 use super::{span_id_hex, trace_id_hex, Extractor, Injector, Outgoing};
-use crate::span::{ParentContext, Propagated, RefKind};
+use super::{ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
 pub(crate) const SINGLE: &str = "b3";

@@ -7,9 +7,9 @@
 //! is dropped and counted, as dd-trace does; the trace id then keeps its low 64 bits only. An
 //! origin over 256 characters is not kept.
 
+use super::{DatadogState, ParentContext, Propagated, RefKind};
 use super::{Extractor, Injector, Outgoing};
 use crate::id::{SpanId, TraceId};
-use crate::span::{DatadogState, ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
 const TRACE_ID: &str = "x-datadog-trace-id";

@@ -19,71 +19,23 @@
 mod b3;
 mod baggage;
 mod carrier;
+mod context;
 mod datadog;
-#[cfg(feature = "opentelemetry")]
-mod otel;
-mod remote;
+mod http_headers;
 mod sw8;
 pub(crate) mod traceparent;
 
-use std::fmt;
-
 pub use baggage::{Baggage, BaggageError};
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-pub(crate) use carrier::Http2Headers;
 pub use carrier::{Extractor, Injector};
-#[cfg(feature = "opentelemetry")]
-pub use otel::{OtelExtractor, OtelInjector, SpanscopePropagator};
-pub use remote::{extract, extract_with, inject, inject_with, RemoteContext};
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub(crate) use http_headers::Http2Headers;
+pub(crate) use sw8::Sw8Outgoing;
 
+pub use crate::config::Propagator;
 use crate::id::{SegmentId, SpanId, TraceId};
-use crate::span::{ParentContext, Propagated, Segment, NO_SPAN};
-
-/// A propagation format, as named in `OTEL_PROPAGATORS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Propagator {
-    /// W3C Trace Context: `traceparent` and `tracestate` (`tracecontext`).
-    TraceContext,
-    /// W3C Baggage: `baggage` (`baggage`).
-    Baggage,
-    /// SkyWalking: `sw8`, `sw8-correlation`, `sw8-x` (`sw8`).
-    Sw8,
-    /// Datadog: `x-datadog-*` (`datadog`).
-    Datadog,
-    /// Zipkin B3, single header: `b3` (`b3`).
-    B3,
-    /// Zipkin B3, multiple headers: `x-b3-*` (`b3multi`).
-    B3Multi,
-}
+pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 
 impl Propagator {
-    /// Every format.
-    pub const ALL: [Propagator; 6] =
-        [Self::TraceContext, Self::Baggage, Self::Sw8, Self::Datadog, Self::B3, Self::B3Multi];
-
-    /// W3C's formats, `tracecontext,baggage`: the default set, to which `init` adds `sw8` when
-    /// reporting to SkyWalking and `datadog` when reporting to Datadog (see
-    /// [`Config::propagators`](crate::Config::propagators)).
-    pub const DEFAULT: &'static [Propagator] = &[Propagator::TraceContext, Propagator::Baggage];
-
-    /// The format's name in `OTEL_PROPAGATORS`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::TraceContext => "tracecontext",
-            Self::Baggage => "baggage",
-            Self::Sw8 => "sw8",
-            Self::Datadog => "datadog",
-            Self::B3 => "b3",
-            Self::B3Multi => "b3multi",
-        }
-    }
-
-    /// The format named `name` in `OTEL_PROPAGATORS`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
-
     /// The fields the format reads and writes (lowercase).
     pub fn fields(self) -> &'static [&'static str] {
         match self {
@@ -97,15 +49,9 @@ impl Propagator {
     }
 }
 
-impl fmt::Display for Propagator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The propagators in force: the configured ones, or the default before `init`.
-fn configured() -> &'static [Propagator] {
-    crate::init::shared().map_or(Propagator::DEFAULT, |shared| &shared.propagators)
+pub(crate) fn configured() -> &'static [Propagator] {
+    crate::state::current().map_or(Propagator::DEFAULT, |shared| &shared.propagators)
 }
 
 /// The context found in `carrier` by the configured formats, or `None` (a new trace starts).
@@ -173,29 +119,6 @@ pub(crate) struct Outgoing<'a> {
     pub sw8: Option<sw8::Sw8Outgoing<'a>>,
 }
 
-impl<'a> Outgoing<'a> {
-    /// The outgoing view of span `index` of `segment`.
-    pub(crate) fn of(segment: &'a Segment, index: u32, identity: Option<(&'a str, &'a str)>) -> Self {
-        let parent = segment.spans.get(index as usize).map_or(NO_SPAN, |s| s.parent);
-        Outgoing {
-            trace_id: segment.trace_id,
-            span_id: segment.span_id(index),
-            parent_span_id: (parent != NO_SPAN).then(|| segment.span_id(parent)),
-            sampled: segment.sampled,
-            flags: segment.flags,
-            propagated: &segment.propagated,
-            sw8: identity.map(|(service, instance)| sw8::Sw8Outgoing {
-                segment_id: segment.id,
-                span_index: index,
-                endpoint: &segment.endpoint,
-                peer: segment.peer(index).unwrap_or(""),
-                service,
-                instance,
-            }),
-        }
-    }
-}
-
 /// Header fields made while a segment is borrowed, written to the carrier after the borrow:
 /// a carrier may be application code, which must never run while a segment is borrowed.
 #[derive(Debug, Default)]
@@ -213,23 +136,6 @@ impl Headers {
             carrier.set(name, value);
         }
     }
-}
-
-/// The fields that carry span `index` of `segment` in every configured format.
-pub(crate) fn headers_for(segment: &Segment, index: u32) -> Headers {
-    headers_with(configured(), segment, index)
-}
-
-/// The fields that carry span `index` of `segment` in `propagators`.
-pub(crate) fn headers_with(propagators: &[Propagator], segment: &Segment, index: u32) -> Headers {
-    let mut headers = Headers::default();
-    inject_outgoing(propagators, &Outgoing::of(segment, index, service_identity()), &mut headers);
-    headers
-}
-
-/// This process's SkyWalking service and instance names, once initialised.
-fn service_identity() -> Option<(&'static str, &'static str)> {
-    crate::init::shared().map(|s| (s.service.as_str(), s.instance.as_str()))
 }
 
 /// Writes `outgoing` into `carrier` in each of `propagators`.

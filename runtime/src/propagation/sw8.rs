@@ -13,9 +13,9 @@
 use std::sync::Arc;
 
 use super::{foreign_span_id, Baggage, BaggageError, Extractor, Injector, Outgoing};
+use super::{ParentContext, Propagated, RefKind, Sw8Parent};
 use crate::encoding::base64;
 use crate::id::{SegmentId, TraceId};
-use crate::span::{ParentContext, Propagated, RefKind, Sw8Parent};
 use crate::stats::{self, Counter};
 
 pub(crate) const SW8: &str = "sw8";

@@ -10,8 +10,8 @@
 //! parent.
 
 use super::{Extractor, Injector, Outgoing};
+use super::{ParentContext, Propagated, RefKind};
 use crate::id::{hex_pair, SpanId, TraceId};
-use crate::span::{ParentContext, Propagated, RefKind};
 use crate::stats::{self, Counter};
 
 pub(crate) const TRACEPARENT: &str = "traceparent";

@@ -49,7 +49,7 @@ pub(crate) fn submit_installed() -> Submitted {
         }
         submitted.segments += 1;
         submitted.spans += copy.spans.len();
-        crate::export::submit(copy);
+        super::outbox::submit(copy);
     }
     submitted
 }

@@ -69,6 +69,17 @@ impl CapturedContext {
     }
 }
 
+/// Carrying the current span context into other futures.
+pub trait FutureExt: Future + Sized {
+    /// Runs this future in the context current here and now, wherever and whenever it is
+    /// polled: spans it opens continue this trace, linked to the current span.
+    fn in_current_span(self) -> WithContext<Self> {
+        capture().wrap(self)
+    }
+}
+
+impl<F: Future> FutureExt for F {}
+
 #[cfg(test)]
 mod tests {
     use super::CapturedContext;

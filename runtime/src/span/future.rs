@@ -92,14 +92,3 @@ impl<F: Future> Future for WithContext<F> {
         current::in_parent_scope(this.parent.as_ref(), || future.poll(cx))
     }
 }
-
-/// Carrying the current span context into other futures.
-pub trait FutureExt: Future + Sized {
-    /// Runs this future in the context current here and now, wherever and whenever it is
-    /// polled: spans it opens continue this trace, linked to the current span.
-    fn in_current_span(self) -> WithContext<Self> {
-        super::capture().wrap(self)
-    }
-}
-
-impl<F: Future> FutureExt for F {}

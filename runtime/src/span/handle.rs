@@ -5,10 +5,9 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use super::current::{self, Current, SegmentRef};
-use super::record::{SpanKind, SpanLog};
+use super::record::{ErrorInfo, SpanKind, SpanLog};
 use super::{ParentContext, Segment};
 use crate::config::sampler;
-use crate::init;
 use crate::propagation::{self, Extractor, Injector};
 use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
 
@@ -52,39 +51,10 @@ fn transmission_latency_ms(sent_at_ms: u64) -> i64 {
     i64::try_from(now).unwrap_or(i64::MAX).saturating_sub(i64::try_from(sent_at_ms).unwrap_or(i64::MAX))
 }
 
-/// An error to record on a span: its type and its `Display` text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorInfo {
-    kind: Cow<'static, str>,
-    message: String,
-}
-
 impl ErrorInfo {
-    /// An error of type `kind` with `message`.
-    pub fn new(kind: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { kind: kind.into(), message: message.into() }
-    }
-
-    /// The error of a value of type `E`.
-    pub fn of<E: fmt::Display + ?Sized>(error: &E) -> Self {
-        Self::new(std::any::type_name::<E>(), error.to_string())
-    }
-
     /// The panic unwinding through this thread now.
     pub(crate) fn panic() -> Self {
         Self::new("panic", current::panic_message().unwrap_or_else(|| "panicked".to_owned()))
-    }
-
-    pub(crate) fn into_log(self, span: u32, tick: u64) -> SpanLog {
-        SpanLog {
-            span,
-            tick,
-            name: Cow::Borrowed("exception"),
-            fields: vec![
-                ("exception.type", TagValue::Str(self.kind)),
-                ("exception.message", TagValue::Str(Cow::Owned(self.message))),
-            ],
-        }
     }
 }
 
@@ -130,7 +100,7 @@ impl Span {
     pub fn start(meta: &'static SpanMeta) -> Span {
         let current = current::get();
         if current.segment.is_null() {
-            if init::shared().is_none() {
+            if crate::state::current().is_none() {
                 return Span::idle();
             }
             return Self::open_root_of(meta, &current);
@@ -181,7 +151,7 @@ impl Span {
     /// Starts an entry span continuing the context found in `carrier`, if any. A malformed
     /// context is counted and ignored: the span starts a new trace.
     pub fn start_entry<C: Extractor + ?Sized>(meta: &'static SpanMeta, carrier: &C) -> Span {
-        if init::shared().is_none() {
+        if crate::state::current().is_none() {
             return Span::idle();
         }
         match propagation::extract_parent(carrier) {
@@ -220,7 +190,7 @@ impl Span {
 
     /// Starts a span named at run time that begins a segment continuing `remote`.
     pub(crate) fn start_remote(name: Cow<'static, str>, kind: SpanKind, remote: ParentContext) -> Span {
-        match init::shared() {
+        match crate::state::current() {
             Some(_) => Self::open_segment(name, kind, None, Some(remote), &current::get()),
             None => Span::idle(),
         }
@@ -231,7 +201,7 @@ impl Span {
     /// and a child's start stay a few register moves, as in [`start`](Self::start).
     #[inline]
     pub(crate) fn start_under(name: Cow<'static, str>, kind: SpanKind, index: Option<u32>) -> Span {
-        if init::shared().is_none() {
+        if crate::state::current().is_none() {
             return Span::idle();
         }
         let current = current::get();
@@ -254,7 +224,7 @@ impl Span {
         remote: Option<ParentContext>,
         current: &Current,
     ) -> Span {
-        let Some(shared) = init::shared() else {
+        let Some(shared) = crate::state::current() else {
             return Span::idle();
         };
         let parent = remote.or_else(|| {
@@ -263,7 +233,7 @@ impl Span {
             (!current.parent.is_null()).then(|| unsafe { (*current.parent).clone() })
         });
         let trace_id = parent.as_ref().map_or_else(crate::id::TraceId::random, |p| p.trace_id);
-        let sampled = sampler::should_sample(&shared.sampler, parent.as_ref(), trace_id);
+        let sampled = sampler::should_sample(&shared.sampler, parent.as_ref().map(|parent| parent.sampled), trace_id);
         let sent_at_ms = parent.as_ref().and_then(|p| p.sent_at_ms);
         let tick = crate::clock::now();
         let mut segment = Segment::boxed(trace_id, sampled, parent, name, kind, tick, shared.max_spans);
@@ -302,10 +272,10 @@ impl Span {
         // may be application code.
         let headers = match &self.state {
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => Some(propagation::headers_for(unsafe { segment.as_ref() }, 0)),
-            State::Child { segment, index } => segment.with(|segment| propagation::headers_for(segment, *index)),
+            State::Root { segment } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
+            State::Child { segment, index } => segment.with(|segment| super::headers::headers_for(segment, *index)),
             // Not recording, but maybe inside an unsampled trace that must still propagate.
-            State::Idle => current::with_segment(|segment, span| propagation::headers_for(segment, span)),
+            State::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
         };
         if let Some(headers) = headers {
             headers.write_to(carrier);
@@ -456,7 +426,7 @@ fn end_root(segment: NonNull<Segment>, error: Option<ErrorInfo>) {
     if segment.sampled {
         segment.close_open_spans();
         segment.remember_sizes();
-        crate::export::submit(segment);
+        super::outbox::submit(segment);
     } else {
         segment.recycle();
     }
@@ -547,10 +517,10 @@ impl SyncSpan {
     /// Injects the span's context into an outgoing request's `carrier` (see [`Span::inject`]).
     pub fn inject<C: Injector + ?Sized>(&self, carrier: &mut C) {
         let headers = match &self.guard {
-            Guard::Idle => current::with_segment(|segment, span| propagation::headers_for(segment, span)),
-            Guard::Child { segment, index, .. } => segment.with(|segment| propagation::headers_for(segment, *index)),
+            Guard::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
+            Guard::Child { segment, index, .. } => segment.with(|segment| super::headers::headers_for(segment, *index)),
             // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
-            Guard::Root { segment, .. } => Some(propagation::headers_for(unsafe { segment.as_ref() }, 0)),
+            Guard::Root { segment, .. } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
         };
         if let Some(headers) = headers {
             headers.write_to(carrier);

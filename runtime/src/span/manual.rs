@@ -13,7 +13,6 @@ use std::task::{Context, Poll};
 
 use super::handle::{Span, SyncSpan};
 use super::{ErrorInfo, Instrumented, ParentContext, SpanContext, SpanKind};
-use crate::init;
 use crate::propagation::{self, Extractor, Injector};
 use crate::tag::{OwnedTag, TagKey};
 
@@ -49,7 +48,7 @@ pub fn entry(name: impl Into<Cow<'static, str>>) -> SpanBuilder<'static, Entry> 
 /// [`inject`](SpanBuilder::inject) so the callee continues the trace.
 pub fn exit(name: impl Into<Cow<'static, str>>, peer: impl fmt::Display) -> SpanBuilder<'static, Exit> {
     // Formatted only when it can be recorded: a disabled span costs no allocation.
-    let peer = init::shared().map(|_| peer.to_string());
+    let peer = crate::state::current().map(|_| peer.to_string());
     SpanBuilder::new(name.into(), SpanKind::Exit, peer)
 }
 
@@ -91,7 +90,7 @@ impl<Kind> SpanBuilder<'_, Kind> {
     /// Sets a tag of the declared key `K` (see [`tags!`](crate::tags)); a value of another type
     /// is a type error at the value, as in the macros' `tags(..)`.
     pub fn tag<K: TagKey>(mut self, value: K::Value) -> Self {
-        if init::shared().is_some() {
+        if crate::state::current().is_some() {
             self.tags.push(OwnedTag::new::<K>(value));
         }
         self
@@ -142,7 +141,7 @@ impl SpanBuilder<'_, Entry> {
     /// configured propagators. Without a valid context (malformed headers are counted in
     /// [`stats`](crate::stats)) the span starts under the current span, or a new trace.
     pub fn headers<C: Extractor + ?Sized>(mut self, carrier: &C) -> Self {
-        if init::shared().is_some() {
+        if crate::state::current().is_some() {
             self.remote = propagation::extract_parent(carrier).map(Box::new);
         }
         self

@@ -39,27 +39,29 @@ mod context;
 pub(crate) mod current;
 pub(crate) mod future;
 pub(crate) mod handle;
+pub(crate) mod headers;
 mod manual;
+pub(crate) mod outbox;
 mod record;
+mod remote;
 pub(crate) mod segment;
 mod span_ref;
 mod spawn;
 
 pub use crate::config::Sampler;
-pub use captured::{capture, CapturedContext};
-pub use context::SpanContext;
+pub use captured::{capture, CapturedContext, FutureExt};
 pub(crate) use future::Instrumented;
-pub use future::{FutureExt, WithContext};
-pub use handle::ErrorInfo;
+pub use future::WithContext;
 pub use manual::{entry, exit, local, Entered, Entry, Exit, Local, SpanBuilder, SpanFuture};
-pub use record::SpanKind;
+pub use record::{ErrorInfo, SpanContext, SpanKind};
+pub use remote::{extract, extract_with, inject, inject_with, RemoteContext};
 pub use span_ref::{current, SpanRef};
 #[cfg(feature = "tokio")]
 pub use spawn::spawn;
 pub use spawn::thread;
 
+pub(crate) use crate::propagation::{ParentContext, Propagated, RefKind};
 pub(crate) use abort::{submit_installed, Submitted};
-pub(crate) use context::{DatadogState, ParentContext, Propagated, RefKind, Sw8Parent};
 pub(crate) use current::{identity, set_panic_message};
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
 pub(crate) use handle::{Parent, Span};

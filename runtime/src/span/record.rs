@@ -1,7 +1,9 @@
-//! The records a segment is made of.
+//! The records a segment is made of, and the identity and errors of a span.
 
 use std::borrow::Cow;
+use std::fmt;
 
+use crate::id::{SpanId, TraceId};
 use crate::tag::TagValue;
 
 /// What side of an interaction a span stands for.
@@ -39,4 +41,47 @@ pub(crate) struct SpanLog {
     pub tick: u64,
     pub name: Cow<'static, str>,
     pub fields: Vec<(&'static str, TagValue)>,
+}
+
+/// The identity of the current span, as seen from outside: what a log line or an outgoing
+/// request needs to name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanContext {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The span (for an unsampled trace, the id that is propagated as the parent).
+    pub span_id: SpanId,
+    /// Whether the trace is being recorded.
+    pub sampled: bool,
+}
+
+/// An error to record on a span: its type and its `Display` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    kind: Cow<'static, str>,
+    message: String,
+}
+
+impl ErrorInfo {
+    /// An error of type `kind` with `message`.
+    pub fn new(kind: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { kind: kind.into(), message: message.into() }
+    }
+
+    /// The error of a value of type `E`.
+    pub fn of<E: fmt::Display + ?Sized>(error: &E) -> Self {
+        Self::new(std::any::type_name::<E>(), error.to_string())
+    }
+
+    pub(crate) fn into_log(self, span: u32, tick: u64) -> SpanLog {
+        SpanLog {
+            span,
+            tick,
+            name: Cow::Borrowed("exception"),
+            fields: vec![
+                ("exception.type", TagValue::Str(self.kind)),
+                ("exception.message", TagValue::Str(Cow::Owned(self.message))),
+            ],
+        }
+    }
 }

@@ -97,7 +97,7 @@ impl Segment {
             dropped_spans: 0,
             max_spans,
             endpoint,
-            profiled: crate::profiler::is_running(),
+            profiled: crate::state::profiling(),
         };
         match spare {
             Some(mut spare) => {

@@ -33,9 +33,7 @@ use std::sync::Once;
 
 use libc::c_int;
 
-/// The signals whose default action ends the process and that a shutdown should come before.
-pub(crate) const SIGNALS: [(c_int, &str); 3] =
-    [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")];
+use super::signals::{signal_set, SIGNALS};
 
 /// The write end of the pipe the handler wakes the thread through; -1 until it exists.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
@@ -52,11 +50,12 @@ pub(crate) const ECHO_WINDOW_MS: u64 = 100;
 static THREAD_PROCESS: AtomicI32 = AtomicI32::new(0);
 
 /// Starts the thread and installs the handler for each of [`SIGNALS`] whose action is the
-/// default, once per process.
-pub(crate) fn install() {
+/// default, once per process. On the first of them, the thread calls `shut_down`, then lets the
+/// signal end the process.
+pub(crate) fn install(shut_down: fn()) {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
-        let Some(pipe) = start_thread() else { return };
+        let Some(pipe) = start_thread(shut_down) else { return };
         WAKE.store(pipe, Ordering::Release);
         THREAD_PROCESS.store(std::process::id() as i32, Ordering::Release);
         for (signal, _) in SIGNALS {
@@ -147,19 +146,6 @@ pub(crate) fn current_action(signal: c_int) -> libc::sighandler_t {
     }
 }
 
-/// The signal set holding `signals`.
-pub(crate) fn signal_set(signals: impl IntoIterator<Item = c_int>) -> libc::sigset_t {
-    // SAFETY: the set is initialised by `sigemptyset` before `sigaddset` adds to it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for signal in signals {
-            libc::sigaddset(&mut set, signal);
-        }
-        set
-    }
-}
-
 /// Restores the default action for `signal` and raises it for this thread, which ends the
 /// process once the signal is unblocked here.
 pub(crate) fn end_by(signal: c_int) {
@@ -171,7 +157,7 @@ pub(crate) fn end_by(signal: c_int) {
 }
 
 /// Opens the pipe and starts the thread that reads it; returns the pipe's write end.
-fn start_thread() -> Option<c_int> {
+fn start_thread(shut_down: fn()) -> Option<c_int> {
     let mut ends = [0; 2];
     // SAFETY: `ends` has room for the two descriptors `pipe2` writes.
     if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -179,7 +165,7 @@ fn start_thread() -> Option<c_int> {
     }
     // SAFETY: `ends[0]` is the read end just opened, owned by nothing else.
     let read_end = unsafe { File::from_raw_fd(ends[0]) };
-    match crate::sys::threads::spawn("spanscope-exit", move || wait(read_end)) {
+    match crate::sys::threads::spawn("spanscope-exit", move || wait(read_end, shut_down)) {
         Ok(_) => Some(ends[1]),
         Err(_) => {
             // SAFETY: the write end was never shared; the read end closed with the closure.
@@ -190,7 +176,7 @@ fn start_thread() -> Option<c_int> {
 }
 
 /// The thread: waits for the first signal, shuts spanscope down, then ends the process by it.
-fn wait(mut pipe: File) {
+fn wait(mut pipe: File, shut_down: fn()) {
     let mut byte = [0];
     if pipe.read_exact(&mut byte).is_err() {
         return;
@@ -199,7 +185,7 @@ fn wait(mut pipe: File) {
     let name = SIGNALS.iter().find(|(number, _)| *number == signal).map_or("signal", |(_, name)| name);
     stderr_line!("spanscope: {name}: flushing before exit (again to exit at once)");
     // Whatever happens in the shutdown, the signal must still end the process.
-    let _ = std::panic::catch_unwind(crate::init::shut_down);
+    let _ = std::panic::catch_unwind(shut_down);
     end_by(signal);
     // SAFETY: unblocking one signal in this thread, which is what lets `end_by`'s delivery
     // happen here; the set is a valid, initialised one.

@@ -14,6 +14,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Once;
 
+use crate::stats::{self, Counter};
+
 /// The child the handler last ran in (its process id), and `spans_dropped_shutdown` then.
 static CHILD: AtomicU32 = AtomicU32::new(0);
 static SPANS_DROPPED_AT_FORK: AtomicU64 = AtomicU64::new(0);
@@ -30,8 +32,8 @@ pub(crate) fn watch() {
 }
 
 extern "C" fn in_child() {
-    crate::init::stop_recording();
-    SPANS_DROPPED_AT_FORK.store(crate::stats::stats().spans_dropped_shutdown, Ordering::Relaxed);
+    crate::state::withdraw();
+    SPANS_DROPPED_AT_FORK.store(stats::get(Counter::SpansDroppedShutdown), Ordering::Relaxed);
     // `getpid` is async-signal-safe.
     CHILD.store(std::process::id(), Ordering::Release);
 }
@@ -41,6 +43,6 @@ extern "C" fn in_child() {
 /// call, which skips the handlers: it recorded into a queue nobody reads, and nothing counted).
 pub(crate) fn spans_dropped_in_child() -> Option<u64> {
     (CHILD.load(Ordering::Acquire) == std::process::id()).then(|| {
-        crate::stats::stats().spans_dropped_shutdown.saturating_sub(SPANS_DROPPED_AT_FORK.load(Ordering::Relaxed))
+        stats::get(Counter::SpansDroppedShutdown).saturating_sub(SPANS_DROPPED_AT_FORK.load(Ordering::Relaxed))
     })
 }

@@ -5,4 +5,6 @@
 pub(crate) mod exit_signal;
 #[cfg(target_os = "linux")]
 pub(crate) mod fork;
+#[cfg(target_os = "linux")]
+pub(crate) mod signals;
 pub(crate) mod threads;

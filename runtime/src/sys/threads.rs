@@ -40,7 +40,7 @@ mod linux {
 
     impl ApplicationSignalsBlocked {
         pub(super) fn here() -> Self {
-            use crate::sys::exit_signal::{signal_set, SIGNALS};
+            use crate::sys::signals::{signal_set, SIGNALS};
             let signals = signal_set(SIGNALS.map(|(signal, _)| signal).into_iter().chain([libc::SIGPROF]));
             // SAFETY: `previous` is filled by `pthread_sigmask` before it is read; blocking
             // signals has no other effect.
@@ -62,7 +62,7 @@ mod linux {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use crate::sys::exit_signal::SIGNALS;
+    use crate::sys::signals::SIGNALS;
 
     /// Whether `signal` is blocked in the calling thread.
     fn blocked(signal: libc::c_int) -> bool {

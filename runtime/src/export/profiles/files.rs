@@ -15,7 +15,7 @@ use crate::profiler::sink::{Finished, ProfileSink};
 use crate::stats::{self, Counter};
 
 #[derive(Debug)]
-pub(crate) struct LocalProfiles {
+pub(crate) struct ProfileFiles {
     dir: PathBuf,
     flamegraph_tag: Option<String>,
     written: u64,
@@ -47,7 +47,7 @@ impl WindowFiles {
     }
 }
 
-impl LocalProfiles {
+impl ProfileFiles {
     /// Writes into `dir`, creating it, keeping at most `max_bytes` of profiles there.
     pub(crate) fn open(dir: &Path, flamegraph_tag: Option<String>, max_bytes: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
@@ -114,7 +114,7 @@ fn file_safe(text: &str) -> String {
     text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
 }
 
-impl ProfileSink for LocalProfiles {
+impl ProfileSink for ProfileFiles {
     fn export(&mut self, window: &Finished) {
         let mut files = WindowFiles::default();
         let written = self.write(window, &mut files);
@@ -159,7 +159,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::export::ProfileWindow;
+    use crate::profiler::sink::ProfileWindow;
     use crate::proto::perftools::profiles::{Profile, Sample};
 
     /// The window starting `seconds` after the epoch, its pprof `bytes` long, with one sample.
@@ -176,7 +176,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("spanscope-profiles-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let budget = 200_000;
-        let mut local = LocalProfiles::open(&dir, None, budget).unwrap();
+        let mut local = ProfileFiles::open(&dir, None, budget).unwrap();
         for n in 0..30 {
             local.export(&window(n * 10, 3_000));
         }

@@ -18,11 +18,13 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use prost::Message as _;
 
-use crate::config::env::{parse_choice, parse_pairs, percent_encode, PairText, Var, Vars};
+use crate::config::env::{parse_choice, parse_pairs, PairText, Var, Vars};
 use crate::config::ConfigError;
 use crate::encoding::gzip::{gzip, Compression};
+use crate::encoding::percent;
 use crate::export::transport::http_client::{self, HttpClient, HttpTarget};
-use crate::export::{ExportError, Exporter, ProfileWindow, Sent};
+use crate::export::{ExportError, Exporter, Sent};
+use crate::profiler::sink::ProfileWindow;
 use crate::profiler::PyroscopeApi;
 use crate::proto::push::v1::{PushRequest, RawProfileSeries, RawSample};
 use crate::proto::types::v1::LabelPair;
@@ -32,7 +34,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how to reach Pyroscope.
 #[derive(Debug, Clone)]
-pub(crate) struct PyroscopeConfig {
+pub(crate) struct PyroscopeSettings {
     /// The server's URL, path prefix included, with any extra trusted CA.
     address: HttpTarget,
     api: PyroscopeApi,
@@ -42,7 +44,7 @@ pub(crate) struct PyroscopeConfig {
     tags: Vec<(String, String)>,
 }
 
-impl PyroscopeConfig {
+impl PyroscopeSettings {
     /// The environment over `configured` (`ProfilerConfig::pyroscope_address`) and defaults.
     pub(crate) fn resolve(vars: &Vars<'_>, configured: Option<String>) -> Result<Self, ConfigError> {
         let (name, url) = vars
@@ -116,7 +118,7 @@ fn parse_tags(var: &Var) -> Result<Vec<(String, String)>, ConfigError> {
 #[derive(Debug)]
 pub(crate) struct PyroscopeExporter {
     name: String,
-    config: PyroscopeConfig,
+    config: PyroscopeSettings,
     service: String,
     hz: u32,
     /// The server's path prefix, without the trailing slash.
@@ -135,7 +137,7 @@ pub(crate) struct Upload {
 }
 
 impl PyroscopeExporter {
-    pub(crate) fn new(config: PyroscopeConfig, service: String, hz: u32) -> Self {
+    pub(crate) fn new(config: PyroscopeSettings, service: String, hz: u32) -> Self {
         let mut headers = config.headers.clone();
         match config.api {
             PyroscopeApi::Push => {
@@ -188,7 +190,7 @@ impl PyroscopeExporter {
             target: format!(
                 "{}/ingest?name={}&from={}&until={}&format=pprof&sampleRate={}&spyName=spanscope",
                 self.prefix,
-                percent_encode(&name),
+                percent::encode(&name),
                 seconds(window.start),
                 seconds(window.end).max(seconds(window.start) + 1),
                 self.hz
@@ -236,8 +238,8 @@ fn uuid_v4() -> String {
 mod tests {
     use super::*;
 
-    fn resolve(vars: &[(&str, &str)]) -> Result<PyroscopeConfig, ConfigError> {
-        PyroscopeConfig::resolve(&Vars::of(vars), None)
+    fn resolve(vars: &[(&str, &str)]) -> Result<PyroscopeSettings, ConfigError> {
+        PyroscopeSettings::resolve(&Vars::of(vars), None)
     }
 
     #[test]
@@ -246,7 +248,7 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_eq!(percent_encode("svc{env=prod}"), "svc%7Benv%3Dprod%7D");
+        assert_eq!(percent::encode("svc{env=prod}"), "svc%7Benv%3Dprod%7D");
     }
 
     #[test]

@@ -1,28 +1,47 @@
-//! The settings of the network backends, read from the environment at `init` (only for the
-//! exporters configured, so a variable of an unused backend is never an error).
+//! The trace backends the configuration asks for, each with its settings resolved by its own
+//! module from the environment at `init` (only for the exporters configured, so a variable of
+//! an unused backend is never an error).
 
 use crate::config::env::Vars;
 use crate::config::{ConfigError, TracesExporter};
+use crate::export::traces::datadog::DatadogSettings;
+use crate::export::traces::otlp::OtlpSettings;
+use crate::export::traces::skywalking::SkywalkingSettings;
 
-use crate::export::traces::datadog::DatadogConfig;
-use crate::export::traces::otlp::OtlpConfig;
-use crate::export::traces::skywalking::SkywalkingConfig;
-
-/// Each configured backend's settings.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct BackendSettings {
-    pub otlp: Option<OtlpConfig>,
-    pub skywalking: Option<SkywalkingConfig>,
-    pub datadog: Option<DatadogConfig>,
+/// A configured trace backend.
+#[derive(Debug, Clone)]
+pub(crate) enum TraceBackend {
+    /// `traces.jsonl` in the output folder.
+    File,
+    Console,
+    Otlp(OtlpSettings),
+    Skywalking(SkywalkingSettings),
+    Datadog(DatadogSettings),
 }
 
-impl BackendSettings {
-    pub(crate) fn resolve(exporters: &[TracesExporter], vars: &Vars<'_>) -> Result<Self, ConfigError> {
-        let wants = |kind| exporters.contains(&kind);
-        Ok(Self {
-            otlp: wants(TracesExporter::Otlp).then(|| OtlpConfig::resolve(vars)).transpose()?,
-            skywalking: wants(TracesExporter::Skywalking).then(|| SkywalkingConfig::resolve(vars)).transpose()?,
-            datadog: wants(TracesExporter::Datadog).then(|| DatadogConfig::resolve(vars)).transpose()?,
-        })
+impl TraceBackend {
+    /// The backends of `exporters`, in their order.
+    pub(crate) fn resolve_all(exporters: &[TracesExporter], vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        exporters
+            .iter()
+            .map(|exporter| {
+                Ok(match exporter {
+                    TracesExporter::Local => Self::File,
+                    TracesExporter::Console => Self::Console,
+                    TracesExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars)?),
+                    TracesExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
+                    TracesExporter::Datadog => Self::Datadog(DatadogSettings::resolve(vars)?),
+                })
+            })
+            .collect()
+    }
+
+    /// The credentials it sends, which no line on standard error may show.
+    pub(crate) fn credentials(&self) -> Vec<&str> {
+        match self {
+            Self::Otlp(otlp) => otlp.headers.values().filter_map(|value| value.to_str().ok()).collect(),
+            Self::Skywalking(skywalking) => skywalking.authentication.as_deref().into_iter().collect(),
+            Self::File | Self::Console | Self::Datadog(_) => Vec::new(),
+        }
     }
 }

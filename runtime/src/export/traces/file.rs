@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::InitError;
 use crate::export::resource::Resource;
 use crate::export::traces::otlp::json::RequestWriter;
 use crate::export::{Batch, ExportError, Exporter, Sent};
 use crate::id::TraceId;
-use crate::init::InitError;
 
 /// Appends each batch of finished segments to `traces.jsonl` as one line of OTLP/JSON (an
 /// `ExportTraceServiceRequest`, as the OpenTelemetry Collector's file exporter writes them), in
@@ -26,7 +26,7 @@ use crate::init::InitError;
 /// budget, the newest of them. If that cannot be done (the folder refuses the rename), the
 /// lines go on into the full file rather than being lost, and it is said once.
 #[derive(Debug)]
-pub(crate) struct LocalExporter {
+pub(crate) struct TraceFile {
     name: String,
     path: PathBuf,
     /// Where `path` goes when it fills up.
@@ -42,7 +42,7 @@ pub(crate) struct LocalExporter {
     traces: DistinctTraces,
 }
 
-impl LocalExporter {
+impl TraceFile {
     /// Appends to `dir/traces.jsonl`, keeping at most `max_bytes` of traces in `dir`.
     pub(crate) fn open(dir: &Path, resource: Arc<Resource>, max_bytes: u64) -> Result<Self, InitError> {
         let path = dir.join("traces.jsonl");
@@ -224,7 +224,7 @@ impl fmt::Display for TraceCount {
     }
 }
 
-impl Exporter for LocalExporter {
+impl Exporter for TraceFile {
     type Load = Batch;
     type Payload = Lines;
 
@@ -295,6 +295,7 @@ mod tests {
 
     use super::*;
     use crate::clock::Converter;
+    use crate::config::env::Vars;
     use crate::config::Config;
     use crate::id::{SpanId, TraceId};
     use crate::span::{ParentContext, RefKind, Segment, SpanKind};
@@ -310,14 +311,14 @@ mod tests {
     }
 
     fn resource() -> Arc<Resource> {
-        Arc::new(Resource::new(&Config::new().service_name("cart").resolve(&|_| None).unwrap()))
+        Arc::new(Resource::new(&Config::new().service_name("cart").resolve(&Vars::of(&[])).unwrap()))
     }
 
     /// An exporter to a folder of its own, for the test `name`, keeping `max_bytes` of traces.
-    fn exporter(name: &str, max_bytes: u64) -> (PathBuf, LocalExporter) {
+    fn exporter(name: &str, max_bytes: u64) -> (PathBuf, TraceFile) {
         let dir = std::env::temp_dir().join(format!("spanscope-local-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let exporter = LocalExporter::open(&dir, resource(), max_bytes).unwrap();
+        let exporter = TraceFile::open(&dir, resource(), max_bytes).unwrap();
         (dir, exporter)
     }
 
@@ -445,7 +446,7 @@ mod tests {
             let writers: Vec<_> = (0..WRITERS)
                 .map(|_| {
                     scope.spawn(|| {
-                        let mut exporter = LocalExporter::open(&dir, resource(), 4_000).unwrap();
+                        let mut exporter = TraceFile::open(&dir, resource(), 4_000).unwrap();
                         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
                         start.wait();
                         for _ in 0..2_000 {
@@ -468,7 +469,7 @@ mod tests {
     async fn a_folder_shared_with_another_process_is_rotated_once() {
         let (dir, mut first) = exporter("shared", 4_000);
         // The other process keeps a larger budget: it follows the first's rotation all the same.
-        let mut second = LocalExporter::open(&dir, resource(), 1 << 20).unwrap();
+        let mut second = TraceFile::open(&dir, resource(), 1 << 20).unwrap();
         let lines = first.encode(&batch(1..20));
         first.send(&lines).await.unwrap();
         // The first finds the file full and rotates it; the second then finds a new one at

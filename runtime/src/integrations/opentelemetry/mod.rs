@@ -53,6 +53,7 @@
 //! on, and is otherwise closed when its segment ends; a span owning its segment hands it to the
 //! exporters wherever it ends.
 
+mod propagator;
 mod span;
 
 use std::borrow::Cow;
@@ -64,6 +65,7 @@ use crate::id::{SpanId, TraceId};
 use crate::span::current;
 use crate::span::{Parent, ParentContext, Propagated, RefKind, SpanKind};
 
+pub use propagator::{OtelExtractor, OtelInjector, SpanscopePropagator};
 pub use span::Span;
 
 /// The current spanscope span as an OpenTelemetry [`Context`]: [`Context::current`] with a

@@ -265,7 +265,7 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if crate::init::shared().is_none() {
+        if crate::state::current().is_none() {
             return;
         }
         let Some(data) = ctx.span(id) else {

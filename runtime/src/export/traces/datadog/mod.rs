@@ -35,11 +35,11 @@ use crate::tag::TagValue;
 
 /// The Datadog exporter's settings.
 #[derive(Debug, Clone)]
-pub(crate) struct DatadogConfig {
+pub(crate) struct DatadogSettings {
     pub target: HttpTarget,
 }
 
-impl DatadogConfig {
+impl DatadogSettings {
     pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let base = match vars.get("DD_TRACE_AGENT_URL")? {
             Some((name, url)) => HttpTarget::parse(name, &url)?,
@@ -74,7 +74,7 @@ pub(crate) struct Traces {
 }
 
 impl DatadogExporter {
-    pub(crate) fn new(config: DatadogConfig, resource: &Resource, timeout: Duration) -> Self {
+    pub(crate) fn new(config: DatadogSettings, resource: &Resource, timeout: Duration) -> Self {
         Self {
             name: format!("datadog ({})", config.target),
             client: HttpClient::new(config.target),
@@ -301,8 +301,8 @@ fn db_type(system: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn resolve(vars: &[(&'static str, &str)]) -> Result<DatadogConfig, ConfigError> {
-        DatadogConfig::resolve(&Vars::of(vars))
+    fn resolve(vars: &[(&'static str, &str)]) -> Result<DatadogSettings, ConfigError> {
+        DatadogSettings::resolve(&Vars::of(vars))
     }
 
     #[test]

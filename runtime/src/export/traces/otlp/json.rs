@@ -321,9 +321,11 @@ mod tests {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
     use super::*;
+    use crate::config::env::Vars;
     use crate::config::Config;
     use crate::id::{SpanId, TraceId};
-    use crate::span::{ErrorInfo, ParentContext, Propagated, RefKind, SpanKind, SpanLog, Sw8Parent};
+    use crate::propagation::Sw8Parent;
+    use crate::span::{ErrorInfo, ParentContext, Propagated, RefKind, SpanKind, SpanLog};
     use crate::tag::{TagMeta, TagValue};
 
     static METHOD: TagMeta = TagMeta::new("method", "http.request.method");
@@ -379,8 +381,7 @@ mod tests {
     #[test]
     fn the_json_is_the_protobuf_model_in_protojson() {
         let vars = [("OTEL_SERVICE_NAME", "shop"), ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=a%22b")];
-        let settings =
-            Config::new().resolve(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).into())).unwrap();
+        let settings = Config::new().resolve(&Vars::of(&vars)).unwrap();
         let resource = Resource::new(&settings);
         let (first, second) = (
             everything(),

@@ -48,7 +48,7 @@ pub(crate) enum Protocol {
 
 /// The OTLP exporter's settings.
 #[derive(Debug, Clone)]
-pub(crate) struct OtlpConfig {
+pub(crate) struct OtlpSettings {
     pub protocol: Protocol,
     /// The full URL requests go to (for gRPC, the server's; the method path is implied).
     pub endpoint: String,
@@ -59,7 +59,7 @@ pub(crate) struct OtlpConfig {
     pub ca: Option<Vec<u8>>,
 }
 
-impl OtlpConfig {
+impl OtlpSettings {
     pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let protocols =
             [("grpc", Protocol::Grpc), ("http/protobuf", Protocol::HttpProtobuf), ("http/json", Protocol::HttpJson)];
@@ -159,7 +159,7 @@ enum Transport {
 }
 
 impl OtlpExporter {
-    pub(crate) fn new(config: OtlpConfig, resource: &Resource) -> Self {
+    pub(crate) fn new(config: OtlpSettings, resource: &Resource) -> Self {
         let protocol = match config.protocol {
             Protocol::Grpc => "grpc",
             Protocol::HttpProtobuf => "http/protobuf",
@@ -270,8 +270,8 @@ impl Exporter for OtlpExporter {
 mod tests {
     use super::*;
 
-    fn resolve(vars: &[(&'static str, &str)]) -> Result<OtlpConfig, ConfigError> {
-        OtlpConfig::resolve(&Vars::of(vars))
+    fn resolve(vars: &[(&'static str, &str)]) -> Result<OtlpSettings, ConfigError> {
+        OtlpSettings::resolve(&Vars::of(vars))
     }
 
     #[test]

@@ -48,7 +48,7 @@ const RUST_COMPONENT: i32 = 11000;
 
 /// The SkyWalking exporter's settings (the Java agent's variable names where it has one).
 #[derive(Debug, Clone)]
-pub(crate) struct SkywalkingConfig {
+pub(crate) struct SkywalkingSettings {
     pub targets: Vec<GrpcTarget>,
     pub authentication: Option<String>,
     pub component_id: i32,
@@ -58,7 +58,7 @@ pub(crate) struct SkywalkingConfig {
     pub timeout: Duration,
 }
 
-impl SkywalkingConfig {
+impl SkywalkingSettings {
     pub(crate) fn resolve(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let force_tls = vars.read("SW_AGENT_FORCE_TLS", parse_bool)?.unwrap_or(false);
         let ca = vars.read("SW_AGENT_SSL_TRUSTED_CA_PATH", crate::export::transport::tls::read_ca)?;
@@ -128,7 +128,7 @@ pub(crate) struct SkywalkingExporter {
 
 impl SkywalkingExporter {
     /// Connects lazily and starts the instance's registration and heartbeat.
-    pub(crate) fn new(config: SkywalkingConfig, resource: &Resource) -> Self {
+    pub(crate) fn new(config: SkywalkingSettings, resource: &Resource) -> Self {
         let addresses: Vec<&str> = config.targets.iter().map(|t| t.uri.as_str()).collect();
         let name = format!("skywalking ({})", addresses.join(","));
         let identity = Identity {
@@ -306,8 +306,8 @@ fn pair(key: &str, value: String) -> KeyStringValuePair {
 mod tests {
     use super::*;
 
-    fn resolve(vars: &[(&'static str, &str)]) -> Result<SkywalkingConfig, ConfigError> {
-        SkywalkingConfig::resolve(&Vars::of(vars))
+    fn resolve(vars: &[(&'static str, &str)]) -> Result<SkywalkingSettings, ConfigError> {
+        SkywalkingSettings::resolve(&Vars::of(vars))
     }
 
     #[test]

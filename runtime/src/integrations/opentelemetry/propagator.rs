@@ -7,9 +7,9 @@ use opentelemetry::propagation::{self as otel, text_map_propagator::FieldIter, T
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry::Context;
 
-use super::{Extractor, Injector, Outgoing, Propagator};
 use crate::id::{SpanId, TraceId};
-use crate::span::{current, Propagated};
+use crate::propagation::{self, Extractor, Injector, Outgoing, Propagated, Propagator};
+use crate::span::current;
 
 /// An OpenTelemetry [`Extractor`](otel::Extractor) as a spanscope carrier:
 /// `#[entry(headers = OtelExtractor(&carrier))]`.
@@ -71,7 +71,7 @@ impl SpanscopePropagator {
 impl Default for SpanscopePropagator {
     /// The configured propagators (`OTEL_PROPAGATORS`), or the default set before `init`.
     fn default() -> Self {
-        Self::new(super::configured().iter().copied())
+        Self::new(propagation::configured().iter().copied())
     }
 }
 
@@ -81,8 +81,9 @@ impl TextMapPropagator for SpanscopePropagator {
         let span = cx.span();
         let context = span.span_context();
         if !context.is_valid() {
-            let headers =
-                current::with_segment(|segment, index| super::headers_with(&self.propagators, segment, index));
+            let headers = current::with_segment(|segment, index| {
+                crate::span::headers::headers_with(&self.propagators, segment, index)
+            });
             if let Some(headers) = headers {
                 headers.write_to(carrier);
             }
@@ -105,11 +106,11 @@ impl TextMapPropagator for SpanscopePropagator {
             propagated: &propagated,
             sw8: None,
         };
-        super::inject_outgoing(&self.propagators, &outgoing, carrier);
+        propagation::inject_outgoing(&self.propagators, &outgoing, carrier);
     }
 
     fn extract_with_context(&self, cx: &Context, extractor: &dyn otel::Extractor) -> Context {
-        let Some(parent) = super::extract_parent_with(&self.propagators, &OtelExtractor(extractor)) else {
+        let Some(parent) = propagation::extract_parent_with(&self.propagators, &OtelExtractor(extractor)) else {
             return cx.clone();
         };
         let trace_state =

@@ -3,10 +3,9 @@
 
 use std::future::Future;
 
-use super::{Baggage, Extractor, Injector, Propagator};
+use super::{current, WithContext};
 use crate::id::{SpanId, TraceId};
-use crate::span::current;
-use crate::span::{ParentContext, WithContext};
+use crate::propagation::{self, Baggage, Extractor, Injector, ParentContext, Propagator};
 
 /// A caller's context, read from an incoming request by [`extract`]. Spans opened in its
 /// [`scope`](Self::scope) or [`wrap`](Self::wrap)ped future continue the caller's trace.
@@ -18,23 +17,23 @@ pub struct RemoteContext {
 /// Reads the caller's context from `carrier` with the configured propagators. `None` when the
 /// request carries no valid context (malformed headers are counted in [`stats`](crate::stats)).
 pub fn extract<C: Extractor + ?Sized>(carrier: &C) -> Option<RemoteContext> {
-    super::extract_parent(carrier).map(|parent| RemoteContext { parent })
+    propagation::extract_parent(carrier).map(|parent| RemoteContext { parent })
 }
 
 /// Reads the caller's context from `carrier` with `propagators`, in their order.
 pub fn extract_with<C: Extractor + ?Sized>(propagators: &[Propagator], carrier: &C) -> Option<RemoteContext> {
-    super::extract_parent_with(propagators, carrier).map(|parent| RemoteContext { parent })
+    propagation::extract_parent_with(propagators, carrier).map(|parent| RemoteContext { parent })
 }
 
 /// Writes the current span's context into `carrier` with the configured propagators. Returns
 /// whether there was a span to propagate.
 pub fn inject<C: Injector + ?Sized>(carrier: &mut C) -> bool {
-    inject_with(super::configured(), carrier)
+    inject_with(propagation::configured(), carrier)
 }
 
 /// Writes the current span's context into `carrier` with `propagators`.
 pub fn inject_with<C: Injector + ?Sized>(propagators: &[Propagator], carrier: &mut C) -> bool {
-    let headers = current::with_segment(|segment, span| super::headers_with(propagators, segment, span));
+    let headers = current::with_segment(|segment, span| super::headers::headers_with(propagators, segment, span));
     headers.map(|headers| headers.write_to(carrier)).is_some()
 }
 
