@@ -1,15 +1,17 @@
-//! Export: the way out for finished segments.
+//! Export: the way out for every signal, by signal (`traces/`, `profiles/`) over shared
+//! transports (`transport/`).
 //!
-//! Application threads only [`submit`] a finished segment, one non-blocking bounded-queue
-//! operation; when the queue is full the segment is dropped and counted. One reporter thread
-//! owns everything else on a small current-thread tokio runtime of its own: batching
+//! Application threads only put a finished segment into span's outbox, one non-blocking
+//! bounded-queue operation; when the queue is full the segment is dropped and counted. One
+//! reporter thread, started here, owns everything else on a small current-thread tokio runtime of its own: batching
 //! ([`pipeline`]), and one [lane](lane) per configured exporter that encodes each batch once,
 //! sends it, retries retryable failures with capped exponential backoff from a bounded backlog,
 //! and counts every span it delivers or drops, as its own and in the process-wide totals. No
 //! lane holds another back: one whose backend is slow, hung or down drops its own oldest spans
 //! beyond its backlog while the others take every span, and a panic in an exporter is caught at
-//! its lane, which goes on. Exporters are the [`Exporter`]s below: one file per backend, each
-//! owning only its wire mapping and its transport.
+//! its lane, which goes on. Exporters are the [`Exporter`]s below: one module per backend in
+//! its signal's folder, each owning only its wire mapping; each backend's settings are read by
+//! its own module into its signal's backend enum ([`TraceBackend`], [`ProfileBackend`]).
 //!
 //! The profiler's network exporters ride the same machinery: its collector thread hands each
 //! window's encoded profile over with one non-blocking send ([`profiles`]), and a lane per

@@ -256,7 +256,7 @@ fn shut_down_forked_child() {
 /// error on standard error and exit status 1, as a start-up error should.
 ///
 /// On Linux it also makes the signals that end a process by default (SIGINT, SIGTERM, SIGHUP)
-/// shut spanscope down first, unless the program handles them (see `exit_signal`).
+/// shut spanscope down first, unless the program handles them (see `sys::exit_signal`).
 #[doc(hidden)]
 pub fn init_main(config: Config) -> Guard {
     let guard = try_init(config).unwrap_or_else(|error| {

@@ -15,9 +15,8 @@
 //!   validated stack reads from `stack_reader`) into a pre-allocated `ring` slot;
 //! - `collector`: a background thread drains the ring into per-window counts (`aggregate`),
 //!   resolves addresses (`symbolize`, over `modules` and their `symbol_table`s), encodes `pprof`
-//!   and hands each window to the exporters (`sink`): `local` files and `flamegraph` SVGs, and
-//!   the export reporter's profile lanes (Pyroscope pushes, with the trace exporters' HTTP client
-//!   and retries).
+//!   and hands each window to the sinks `init` gave it (`sink`): the profile exporters of
+//!   `export::profiles`, which the profiler never names.
 //!
 //! Nothing here runs on an application thread except the tag pushes and the signal handler.
 

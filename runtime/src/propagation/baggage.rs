@@ -4,7 +4,7 @@
 //! properties are kept as written and forwarded. At most 64 entries and 8192 bytes travel;
 //! entries past either limit are dropped and counted, and a malformed entry is skipped and
 //! counted without losing the others. SkyWalking's `sw8-correlation` entries merge into the same
-//! set (see `sw8.rs`).
+//! set (see `sw8`).
 //!
 //! The `baggage` fields of a request are read up to 64 members and 8192 bytes in all (as if
 //! joined with commas), the most W3C lets a sender send: the rest, from the first member past

@@ -21,7 +21,7 @@
 //! library that chains to the previous handler when it installs its own, as tokio's `signal`
 //! does, still calls this one, which does nothing unless it is the installed handler. A program
 //! that takes these signals with `sigwait` or a `signalfd` instead blocks them in its threads,
-//! and spanscope's threads block them too (see `background_thread`), so the signal waits for
+//! and spanscope's threads block them too (see `sys::threads`), so the signal waits for
 //! the program. A child forked without `exec` inherits the handler but not the thread: there the
 //! handler ends the process by the default action.
 

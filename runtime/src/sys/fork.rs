@@ -8,7 +8,7 @@
 //! paths read. Spans begun in the child are not recorded; spans open at the fork that end in
 //! the child are dropped and counted (`spans_dropped_shutdown`); `flush` returns at once. The
 //! guard's drop in the child (the parent's guard, copied) shuts down at once and says how many
-//! spans the child dropped (see `global::shut_down`). A child that wants its own telemetry
+//! spans the child dropped (see `init::shut_down`). A child that wants its own telemetry
 //! drops that guard and calls `init` again.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
