@@ -37,6 +37,8 @@
 //!   and carrying it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
+//! - `testing` (feature `testing`): an in-memory exporter for tests, given with
+//!   `Config::exporter`.
 //! - [`stats`]: what was exported and what was dropped, and why, in all and by each exporter.
 //! - `tower` (feature `tower`): layers giving HTTP and gRPC servers and clients (axum, hyper,
 //!   tonic) an entry or exit span per request. A server span is named `GET /orders/{id}` when
@@ -70,6 +72,8 @@ mod state;
 mod stats;
 mod sys;
 mod tag;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(feature = "opentelemetry")]
 pub use integrations::opentelemetry;

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use spanscope::CapturedContext;
-use spanscope_tests::{exported, setup_with, SpanSet};
+use spanscope_tests::{finished, setup_in_memory, FinishedCheck, FinishedSet};
 
 #[spanscope::local(name = "handle job")]
 fn handle_job(job: u32) -> (u32, Option<String>) {
@@ -44,27 +44,26 @@ fn run_pool(jobs: u32, workers: usize) -> (String, Vec<(u32, Option<String>)>) {
 
 #[test]
 fn jobs_sent_through_a_channel_continue_the_trace_in_a_worker_pool() {
-    let dir = setup_with(|config| config.propagators([]));
+    setup_in_memory(|config| config.propagators([]));
     let (producer_id, done) = run_pool(12, 3);
     assert_eq!(done.len(), 12);
     assert!(done.iter().all(|(_, tenant)| tenant.as_deref() == Some("acme")), "baggage travels: {done:?}");
 
-    let spans = exported(dir);
+    let spans = finished();
     let producer = spans.by_id(&producer_id);
     let jobs: Vec<_> = spans.iter().filter(|s| s.name == "handle job").collect();
     assert_eq!(jobs.len(), 12);
     for job in jobs {
         job.assert_child_of(producer);
-        let reference = job.links.iter().find(|(_, _, a)| a.contains_key("spanscope.ref.type"));
-        let (trace, span, attributes) = reference.expect("a segment begun from a capture links its parent");
-        assert_eq!((trace, span), (&producer.trace_id, &producer.span_id));
-        assert_eq!(attributes["spanscope.ref.type"], "cross_thread");
+        let link = job.link.expect("a segment begun from a capture links its parent");
+        assert_eq!((link.trace_id, link.span_id), (producer.trace_id, producer.span_id));
+        assert!(!link.is_remote, "a cross-thread reference");
     }
 }
 
 #[test]
 fn a_context_captured_outside_any_span_starts_nothing_special() {
-    let dir = setup_with(|config| config.propagators([]));
+    setup_in_memory(|config| config.propagators([]));
     let captured = spanscope::capture();
     assert!(captured.span_context().is_none() && captured.baggage().is_none());
     // Even inside a span, its scope continues nothing: a span opened there begins a trace.
@@ -73,21 +72,21 @@ fn a_context_captured_outside_any_span_starts_nothing_special() {
     captured.scope(|| spanscope::span::local("uncaptured job").in_scope(|| ()));
     outer.end();
     assert_eq!(current_inside, None, "no span is current inside the scope");
-    let spans = exported(dir);
+    let spans = finished();
     let outer = spans.named("outer");
     let job = spans.named("uncaptured job");
     assert_eq!(job.parent_span_id, None, "a new trace");
-    assert!(job.links.is_empty(), "with no reference");
+    assert!(job.link.is_none(), "with no reference");
     assert_ne!(job.trace_id, outer.trace_id);
 }
 
 #[tokio::test]
 async fn a_wrapped_future_continues_the_captured_span() {
-    let dir = setup_with(|config| config.propagators([]));
+    setup_in_memory(|config| config.propagators([]));
     let (captured, parent_id) = spanscope::span::local("captured for a task")
         .in_scope(|| (spanscope::capture(), spanscope::current().context().unwrap().span_id.to_string()));
     let child = captured.clone().wrap(async { spanscope::span::local("in task").in_scope(|| ()) });
     tokio::spawn(child).await.unwrap();
-    let spans = exported(dir);
+    let spans = finished();
     spans.named("in task").assert_child_of(spans.by_id(&parent_id));
 }

@@ -3,7 +3,7 @@
 
 use http::HeaderMap;
 use spanscope::{entry, exit, local};
-use spanscope_tests::{exported, setup_with};
+use spanscope_tests::{finished, setup_in_memory};
 
 #[entry(name = "unsampled root")]
 fn root() -> HeaderMap {
@@ -24,10 +24,10 @@ fn call(headers: &mut HeaderMap) {}
 
 #[test]
 fn always_off_records_nothing_and_still_propagates() {
-    let dir = setup_with(|c| c.sampler(spanscope::Sampler::AlwaysOff));
+    setup_in_memory(|c| c.sampler(spanscope::Sampler::AlwaysOff));
     let headers = root();
     let sent = headers["traceparent"].to_str().unwrap();
     assert!(sent.starts_with("00-") && sent.ends_with("-00"), "{sent}");
-    assert!(exported(dir).is_empty());
+    assert!(finished().is_empty());
     assert_eq!(spanscope::stats().spans_exported, 0);
 }

@@ -12,11 +12,19 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "testing")]
+mod code_exporter;
 pub(crate) mod env;
 pub(crate) mod profiler;
 mod propagator;
 pub(crate) mod sampler;
 
+#[cfg(feature = "testing")]
+pub(crate) use code_exporter::sealed;
+#[cfg(feature = "testing")]
+pub use code_exporter::CodeExporter;
+#[cfg(feature = "testing")]
+use code_exporter::CodeExporters;
 pub use propagator::Propagator;
 pub use sampler::Sampler;
 
@@ -61,6 +69,8 @@ pub struct Config {
     propagators: Option<Vec<Propagator>>,
     vars: Vec<(String, String)>,
     profiler: profiler::ProfilerConfig,
+    #[cfg(feature = "testing")]
+    code_exporters: CodeExporters,
 }
 
 impl Config {
@@ -90,6 +100,15 @@ impl Config {
     /// The head sampler (`OTEL_TRACES_SAMPLER`/`_ARG` win; default parent-based always-on).
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
+        self
+    }
+
+    /// Adds `exporter` beside the exporters the environment and [`exporters`](Self::exporters)
+    /// select (feature `testing`): `spanscope::testing::InMemoryExporter`, whose clone the test
+    /// keeps to read the spans.
+    #[cfg(feature = "testing")]
+    pub fn exporter(mut self, exporter: impl CodeExporter) -> Self {
+        self.code_exporters.0.push(std::sync::Arc::new(exporter));
         self
     }
 
@@ -275,6 +294,8 @@ impl Config {
             export_backlog,
             max_backoff,
             profiler,
+            #[cfg(feature = "testing")]
+            code_exporters: self.code_exporters,
         })
     }
 }
@@ -330,6 +351,9 @@ pub(crate) struct Settings {
     pub max_backoff: Duration,
     /// The CPU profiler's.
     pub profiler: profiler::ProfilerSettings,
+    /// The exporters given in code.
+    #[cfg(feature = "testing")]
+    pub code_exporters: CodeExporters,
 }
 
 /// A configuration value that could not be used.

@@ -22,7 +22,7 @@ mod lane;
 mod pipeline;
 pub(crate) mod profiles;
 mod resource;
-mod traces;
+pub(crate) mod traces;
 mod transport;
 
 use std::sync::Arc;
@@ -144,7 +144,7 @@ impl Backends {
     /// Each configured backend's settings, read from `vars` by its own module.
     pub(crate) fn resolve(settings: &Settings, vars: &Vars<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            traces: TraceBackend::resolve_all(&settings.exporters, vars)?,
+            traces: TraceBackend::resolve_all(settings, vars)?,
             profiles: ProfileBackend::resolve_all(&settings.profiler, vars)?,
         })
     }
@@ -188,6 +188,11 @@ fn launches(settings: &Settings, backends: &Backends) -> Result<Launches, InitEr
                 TraceBackend::Datadog(datadog) => {
                     let timeout = settings.export_timeout;
                     lane::launch(move || traces::datadog::DatadogExporter::new(datadog, &resource, timeout))
+                }
+                #[cfg(feature = "testing")]
+                TraceBackend::Memory(memory) => {
+                    let lane = memory.lane();
+                    lane::launch(move || lane)
                 }
             })
         })

@@ -3,7 +3,7 @@
 //! an unused backend is never an error).
 
 use crate::config::env::Vars;
-use crate::config::{ConfigError, TracesExporter};
+use crate::config::{ConfigError, Settings, TracesExporter};
 use crate::export::traces::datadog::DatadogSettings;
 use crate::export::traces::otlp::OtlpSettings;
 use crate::export::traces::skywalking::SkywalkingSettings;
@@ -17,12 +17,16 @@ pub(crate) enum TraceBackend {
     Otlp(OtlpSettings),
     Skywalking(SkywalkingSettings),
     Datadog(DatadogSettings),
+    /// Given in code: `spanscope::testing`.
+    #[cfg(feature = "testing")]
+    Memory(super::memory::InMemoryExporter),
 }
 
 impl TraceBackend {
-    /// The backends of `exporters`, in their order.
-    pub(crate) fn resolve_all(exporters: &[TracesExporter], vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
-        exporters
+    /// The backends of the settings' exporters, in their order, then those given in code.
+    pub(crate) fn resolve_all(settings: &Settings, vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        let configured = settings
+            .exporters
             .iter()
             .map(|exporter| {
                 Ok(match exporter {
@@ -33,7 +37,12 @@ impl TraceBackend {
                     TracesExporter::Datadog => Self::Datadog(DatadogSettings::resolve(vars)?),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        #[cfg(feature = "testing")]
+        let in_code = settings.code_exporters.0.iter().filter_map(|exporter| exporter.downcast_ref()).cloned();
+        #[cfg(feature = "testing")]
+        let configured = configured.into_iter().chain(in_code.map(Self::Memory)).collect();
+        Ok(configured)
     }
 
     /// The credentials it sends, which no line on standard error may show.
@@ -42,6 +51,8 @@ impl TraceBackend {
             Self::Otlp(otlp) => otlp.headers.values().filter_map(|value| value.to_str().ok()).collect(),
             Self::Skywalking(skywalking) => skywalking.authentication.as_deref().into_iter().collect(),
             Self::File | Self::Console | Self::Datadog(_) => Vec::new(),
+            #[cfg(feature = "testing")]
+            Self::Memory(_) => Vec::new(),
         }
     }
 }

@@ -99,6 +99,11 @@ impl<'a> SpanView<'a> {
         &self.record.name
     }
 
+    #[cfg(feature = "testing")]
+    pub(crate) fn span_kind(&self) -> SpanKind {
+        self.record.kind
+    }
+
     pub(crate) fn kind(&self) -> ProtoKind {
         match self.record.kind {
             SpanKind::Local => ProtoKind::Internal,
@@ -198,13 +203,18 @@ impl LinkView<'_> {
     }
 
     pub(crate) fn flags(&self) -> u32 {
-        flags(self.parent.flags, self.parent.kind == RefKind::CrossProcess)
+        flags(self.parent.flags, self.is_remote())
+    }
+
+    /// Whether the linked span is in another process.
+    pub(crate) fn is_remote(&self) -> bool {
+        self.parent.kind == RefKind::CrossProcess
     }
 
     /// How the segment continues its parent, and the caller's SkyWalking identity when `sw8`
     /// named it.
     pub(crate) fn attributes(&self, mut visit: impl FnMut(&str, Value<'_>)) {
-        let remote = self.parent.kind == RefKind::CrossProcess;
+        let remote = self.is_remote();
         visit("spanscope.ref.type", Value::Str(if remote { "cross_process" } else { "cross_thread" }));
         if let Some(sw8) = &self.parent.sw8 {
             for (key, value) in [
