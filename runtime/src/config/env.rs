@@ -15,7 +15,7 @@ use super::ConfigError;
 use crate::encoding::percent;
 
 /// A set variable: its name and its value (never blank).
-pub(crate) type Var = (&'static str, String);
+pub(crate) type SetVar = (&'static str, String);
 
 /// The variables settings are read from: the process's environment, then the defaults given
 /// with `Config::var`.
@@ -33,7 +33,7 @@ impl<'a> Vars<'a> {
     ///
     /// A value that is not UTF-8 is an error: taken as unset, `OTEL_SDK_DISABLED=true\xff`
     /// would do the opposite of what was meant. It is not shown: it may hold credentials.
-    pub(crate) fn get(&self, name: &'static str) -> Result<Option<Var>, ConfigError> {
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<SetVar>, ConfigError> {
         let set = |value: &str| !value.trim().is_empty();
         if let Some(value) = (self.environment)(name) {
             let value = value.into_string().map_err(|_| ConfigError::secret(name, "UTF-8 text"))?;
@@ -46,7 +46,7 @@ impl<'a> Vars<'a> {
     }
 
     /// The first of `names` that is set: a signal's own variable before its generic one.
-    pub(crate) fn first(&self, names: &[&'static str]) -> Result<Option<Var>, ConfigError> {
+    pub(crate) fn first(&self, names: &[&'static str]) -> Result<Option<SetVar>, ConfigError> {
         for name in names {
             if let Some(var) = self.get(name)? {
                 return Ok(Some(var));
@@ -59,7 +59,7 @@ impl<'a> Vars<'a> {
     pub(crate) fn read<T>(
         &self,
         name: &'static str,
-        parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
+        parse: impl FnOnce(&SetVar) -> Result<T, ConfigError>,
     ) -> Result<Option<T>, ConfigError> {
         self.get(name)?.as_ref().map(parse).transpose()
     }
@@ -68,7 +68,7 @@ impl<'a> Vars<'a> {
     pub(crate) fn read_first<T>(
         &self,
         names: &[&'static str],
-        parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
+        parse: impl FnOnce(&SetVar) -> Result<T, ConfigError>,
     ) -> Result<Option<T>, ConfigError> {
         self.first(names)?.as_ref().map(parse).transpose()
     }
@@ -89,12 +89,12 @@ impl Vars<'static> {
 pub(crate) const BOOLEAN: &[(&str, bool)] = &[("true", true), ("false", false)];
 
 /// `true` or `false`, in any case.
-pub(crate) fn parse_bool(var: &Var) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(var: &SetVar) -> Result<bool, ConfigError> {
     parse_choice(var, BOOLEAN)
 }
 
 /// One of `choices`, by name in any case.
-pub(crate) fn parse_choice<T: Copy>((name, value): &Var, choices: &[(&str, T)]) -> Result<T, ConfigError> {
+pub(crate) fn parse_choice<T: Copy>((name, value): &SetVar, choices: &[(&str, T)]) -> Result<T, ConfigError> {
     choose(choices, value.trim()).ok_or_else(|| ConfigError::new(name, value, format!("one of {}", names(choices))))
 }
 
@@ -102,7 +102,7 @@ pub(crate) fn parse_choice<T: Copy>((name, value): &Var, choices: &[(&str, T)]) 
 /// Empty items are skipped; `none` stands for no item, and a list must say it: one of only
 /// commas is refused.
 pub(crate) fn parse_list<T: Copy + PartialEq>(
-    (name, value): &Var,
+    (name, value): &SetVar,
     choices: &[(&str, T)],
 ) -> Result<Vec<T>, ConfigError> {
     let invalid = || ConfigError::new(name, value, format!("a comma-separated list of {}, none", names(choices)));
@@ -144,7 +144,7 @@ pub(crate) enum PairText {
 
 /// Comma-separated `key=value` pairs, trimmed, keys not empty, in the order given. A list of no
 /// pair (only commas) is an empty one: unlike a list of choices, it has no `none` to say so.
-pub(crate) fn parse_pairs((name, value): &Var, text: PairText) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_pairs((name, value): &SetVar, text: PairText) -> Result<Vec<(String, String)>, ConfigError> {
     let expected = match text {
         PairText::Plain => "comma-separated key=value pairs",
         PairText::PercentEncoded => "comma-separated key=value pairs, percent-encoded",
@@ -185,7 +185,7 @@ pub(crate) const MAX_SECONDS: u64 = 3600;
 pub(crate) const NO_LIMIT: Duration = Duration::from_millis(OTEL_MAX_MILLIS);
 
 /// A whole number in `range`.
-pub(crate) fn parse_count<T>(var: &Var, range: RangeInclusive<T>) -> Result<T, ConfigError>
+pub(crate) fn parse_count<T>(var: &SetVar, range: RangeInclusive<T>) -> Result<T, ConfigError>
 where
     T: FromStr + PartialOrd + Display,
 {
@@ -193,23 +193,23 @@ where
 }
 
 /// A whole number of milliseconds in `range`.
-pub(crate) fn parse_millis(var: &Var, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_millis(var: &SetVar, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
     parse_number(var, range, "a whole number of milliseconds").map(Duration::from_millis)
 }
 
 /// A whole number of seconds in `range`.
-pub(crate) fn parse_seconds(var: &Var, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_seconds(var: &SetVar, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
     parse_number(var, range, "a whole number of seconds").map(Duration::from_secs)
 }
 
 /// An OpenTelemetry timeout: milliseconds up to [`OTEL_MAX_MILLIS`], 0 meaning no limit
 /// ([`NO_LIMIT`]), as OpenTelemetry's configuration specification has it.
-pub(crate) fn parse_timeout(var: &Var) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_timeout(var: &SetVar) -> Result<Duration, ConfigError> {
     let millis = parse_number(var, 0..=OTEL_MAX_MILLIS, "a whole number of milliseconds (0: no limit)")?;
     Ok(if millis == 0 { NO_LIMIT } else { Duration::from_millis(millis) })
 }
 
-fn parse_number<T>((name, value): &Var, range: RangeInclusive<T>, what: &str) -> Result<T, ConfigError>
+fn parse_number<T>((name, value): &SetVar, range: RangeInclusive<T>, what: &str) -> Result<T, ConfigError>
 where
     T: FromStr + PartialOrd + Display,
 {
@@ -229,7 +229,7 @@ const MAX_FOLDER_BYTES: usize = 4000;
 
 /// A folder's path, refused where no file could ever be written in it: a name in it too long, a
 /// path too long, a NUL byte.
-pub(crate) fn parse_folder((name, value): &Var) -> Result<PathBuf, ConfigError> {
+pub(crate) fn parse_folder((name, value): &SetVar) -> Result<PathBuf, ConfigError> {
     let too_long = value.len() > MAX_FOLDER_BYTES || value.split('/').any(|part| part.len() > MAX_NAME_BYTES);
     if too_long || value.contains('\0') {
         return Err(ConfigError::new(
@@ -245,7 +245,7 @@ pub(crate) fn parse_folder((name, value): &Var) -> Result<PathBuf, ConfigError> 
 mod tests {
     use super::*;
 
-    fn var(value: &str) -> Var {
+    fn var(value: &str) -> SetVar {
         ("SPANSCOPE_TEST", value.to_owned())
     }
 

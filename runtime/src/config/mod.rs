@@ -30,7 +30,7 @@ pub use sampler::Sampler;
 
 use env::{
     parse_bool, parse_choice, parse_count, parse_folder, parse_list, parse_millis, parse_pairs, parse_timeout,
-    PairText, Var, Vars, MAX_COUNT, MAX_SECONDS, OTEL_MAX_MILLIS,
+    PairText, SetVar, Vars, MAX_COUNT, MAX_SECONDS, OTEL_MAX_MILLIS,
 };
 
 /// Where finished traces go.
@@ -411,7 +411,7 @@ fn without_userinfo(value: &str) -> String {
 }
 
 /// A ratio from 0 to 1 (`NaN` is refused); 1 when unset.
-fn parse_ratio(arg: Option<Var>) -> Result<f64, ConfigError> {
+fn parse_ratio(arg: Option<SetVar>) -> Result<f64, ConfigError> {
     let Some((name, value)) = arg else { return Ok(1.0) };
     match value.trim().parse::<f64>() {
         Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
@@ -421,7 +421,7 @@ fn parse_ratio(arg: Option<Var>) -> Result<f64, ConfigError> {
 
 /// `OTEL_TRACES_SAMPLER`; the ratio samplers take theirs from `arg` (`OTEL_TRACES_SAMPLER_ARG`),
 /// which the others ignore.
-fn parse_sampler(var: &Var, arg: Option<Var>) -> Result<Sampler, ConfigError> {
+fn parse_sampler(var: &SetVar, arg: Option<SetVar>) -> Result<Sampler, ConfigError> {
     let sampler = parse_choice(
         var,
         &[

@@ -66,7 +66,7 @@ pub(crate) struct Lane<L> {
     limits: LaneLimits,
     /// What the lane delivered and dropped, as `stats()` lists it.
     counters: Arc<ExporterCounters>,
-    state: RefCell<State<L>>,
+    state: RefCell<LaneState<L>>,
     /// Wakes the lane: a load, a flush or the shutdown.
     work: Notify,
     /// Wakes the reporter: an attempt finished, a flush was done, the lane stopped.
@@ -77,7 +77,8 @@ pub(crate) struct Lane<L> {
 type Placed<L> = (u64, Arc<L>);
 
 #[derive(Debug)]
-struct State<L> {
+/// A lane's loads and how its backend has answered lately.
+struct LaneState<L> {
     /// Loads waiting, oldest first.
     waiting: VecDeque<Placed<L>>,
     /// The load being encoded, sent or retried.
@@ -123,7 +124,7 @@ impl<L: Load> Lane<L> {
             name: name.to_owned(),
             limits,
             counters: ExporterCounters::new(name, L::SIGNAL),
-            state: RefCell::new(State {
+            state: RefCell::new(LaneState {
                 waiting: VecDeque::new(),
                 in_hand: None,
                 units: 0,

@@ -66,11 +66,11 @@ impl ErrorInfo {
 #[must_use = "a span ends when it is finished or dropped"]
 #[derive(Debug)]
 pub struct Span {
-    state: State,
+    state: SpanState,
 }
 
 #[derive(Debug)]
-enum State {
+enum SpanState {
     /// Not recording: disabled, unsampled, or finished.
     Idle,
     /// A span inside a segment owned by an enclosing frame or future.
@@ -89,7 +89,7 @@ impl Span {
     /// A span that records nothing.
     #[inline(always)]
     pub(crate) fn idle() -> Span {
-        Span { state: State::Idle }
+        Span { state: SpanState::Idle }
     }
 
     /// Starts a span: `#[local]`, `#[entry]` without headers, `#[exit]` with a literal peer.
@@ -142,7 +142,7 @@ impl Span {
                 if let Some(peer) = peer {
                     segment.peers.push((index, peer));
                 }
-                Span { state: State::Child { segment: SegmentRef::of(segment), index } }
+                Span { state: SpanState::Child { segment: SegmentRef::of(segment), index } }
             }
             None => Span::idle(),
         }
@@ -245,17 +245,17 @@ impl Span {
                 segment.tags.push((0, &TRANSMISSION_LATENCY, TagValue::I64(transmission_latency_ms(sent))));
             }
         }
-        Span { state: State::Root { segment: NonNull::from(Box::leak(segment)) } }
+        Span { state: SpanState::Root { segment: NonNull::from(Box::leak(segment)) } }
     }
 
     /// Whether the span is being recorded (sampled, enabled, not dropped for space).
     #[inline]
     pub fn is_recording(&self) -> bool {
         match &self.state {
-            State::Idle => false,
+            SpanState::Idle => false,
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => unsafe { segment.as_ref() }.sampled,
-            State::Child { .. } => true,
+            SpanState::Root { segment } => unsafe { segment.as_ref() }.sampled,
+            SpanState::Child { .. } => true,
         }
     }
 
@@ -272,10 +272,10 @@ impl Span {
         // may be application code.
         let headers = match &self.state {
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
-            State::Child { segment, index } => segment.with(|segment| super::headers::headers_for(segment, *index)),
+            SpanState::Root { segment } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
+            SpanState::Child { segment, index } => segment.with(|segment| super::headers::headers_for(segment, *index)),
             // Not recording, but maybe inside an unsampled trace that must still propagate.
-            State::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
+            SpanState::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
         };
         if let Some(headers) = headers {
             headers.write_to(carrier);
@@ -328,9 +328,9 @@ impl Span {
     pub(crate) fn context(&self) -> Option<super::SpanContext> {
         match &self.state {
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => Some(unsafe { segment.as_ref() }.span_context(0)),
-            State::Child { segment, index } => segment.with(|segment| segment.span_context(*index)),
-            State::Idle => current::with_segment(|segment, span| segment.span_context(span)),
+            SpanState::Root { segment } => Some(unsafe { segment.as_ref() }.span_context(0)),
+            SpanState::Child { segment, index } => segment.with(|segment| segment.span_context(*index)),
+            SpanState::Idle => current::with_segment(|segment, span| segment.span_context(span)),
         }
     }
 
@@ -339,10 +339,10 @@ impl Span {
     #[cfg(feature = "tracing")]
     pub(crate) fn parent_context(&self) -> Option<ParentContext> {
         match &self.state {
-            State::Idle => None,
+            SpanState::Idle => None,
             // SAFETY: the owned segment is alive until this handle finishes it.
-            State::Root { segment } => Some(ParentContext::of(unsafe { segment.as_ref() }, 0)),
-            State::Child { segment, index } => segment.with(|segment| ParentContext::of(segment, *index)),
+            SpanState::Root { segment } => Some(ParentContext::of(unsafe { segment.as_ref() }, 0)),
+            SpanState::Child { segment, index } => segment.with(|segment| ParentContext::of(segment, *index)),
         }
     }
 
@@ -350,7 +350,7 @@ impl Span {
     /// `error` runs only for a span that records, so an unrecorded one never formats it.
     #[inline(always)]
     pub fn finish(mut self, error: impl FnOnce() -> Option<ErrorInfo>) {
-        if !matches!(self.state, State::Idle) {
+        if !matches!(self.state, SpanState::Idle) {
             self.end_recording(error());
         }
     }
@@ -360,15 +360,15 @@ impl Span {
     /// An unsampled segment is not reached: nothing recorded on it would be exported.
     fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
         match &mut self.state {
-            State::Idle => None,
-            State::Root { segment } => {
+            SpanState::Idle => None,
+            SpanState::Root { segment } => {
                 // SAFETY: the owned segment is alive until this handle finishes it, and it is
                 // not installed anywhere while the handle itself is used (only between polls
                 // and scopes).
                 let segment = unsafe { segment.as_mut() };
                 segment.sampled.then(|| f(segment, 0))
             }
-            State::Child { segment, index } => segment.with(|segment| f(segment, *index)),
+            SpanState::Child { segment, index } => segment.with(|segment| f(segment, *index)),
         }
     }
 
@@ -376,11 +376,11 @@ impl Span {
     #[inline(always)]
     pub(crate) fn enter(&self) -> Option<Current> {
         match &self.state {
-            State::Idle => None,
-            State::Root { segment } => {
+            SpanState::Idle => None,
+            SpanState::Root { segment } => {
                 Some(current::replace(Current { segment: segment.as_ptr(), span: 0, parent: std::ptr::null() }))
             }
-            State::Child { segment, index } => {
+            SpanState::Child { segment, index } => {
                 let current = current::get();
                 segment.is_installed_in(&current).then(|| current::replace(Current { span: *index, ..current }))
             }
@@ -390,13 +390,13 @@ impl Span {
     /// Ends a recording span now; it is idle after.
     #[inline(never)]
     fn end_recording(&mut self, error: Option<ErrorInfo>) {
-        match std::mem::replace(&mut self.state, State::Idle) {
-            State::Idle => {}
-            State::Child { segment, index } => {
+        match std::mem::replace(&mut self.state, SpanState::Idle) {
+            SpanState::Idle => {}
+            SpanState::Child { segment, index } => {
                 let tick = crate::clock::now();
                 segment.with(|segment| segment.end_span(index, tick, error));
             }
-            State::Root { segment } => end_root(segment, error),
+            SpanState::Root { segment } => end_root(segment, error),
         }
     }
 
@@ -409,7 +409,7 @@ impl Span {
 impl Drop for Span {
     #[inline(always)]
     fn drop(&mut self) {
-        if !matches!(self.state, State::Idle) {
+        if !matches!(self.state, SpanState::Idle) {
             self.end_recording(Self::drop_error());
         }
     }
@@ -438,11 +438,11 @@ fn end_root(segment: NonNull<Segment>, error: Option<ErrorInfo>) {
 #[must_use = "the span ends when the guard is finished or dropped"]
 #[derive(Debug)]
 pub struct SyncSpan {
-    guard: Guard,
+    guard: EnteredState,
 }
 
 #[derive(Debug)]
-enum Guard {
+enum EnteredState {
     Idle,
     /// A span of the segment installed here; `previous` is the span current before it.
     Child {
@@ -485,16 +485,16 @@ impl SyncSpan {
     /// Makes `span` current until the guard ends.
     #[inline(always)]
     pub(crate) fn entering(mut span: Span) -> SyncSpan {
-        let guard = match std::mem::replace(&mut span.state, State::Idle) {
-            State::Idle => Guard::Idle,
-            State::Child { segment, index } => {
+        let guard = match std::mem::replace(&mut span.state, SpanState::Idle) {
+            SpanState::Idle => EnteredState::Idle,
+            SpanState::Child { segment, index } => {
                 // A child span is made in the segment installed here, whose current span is
                 // its parent.
                 let current = current::get();
                 current::replace(Current { span: index, ..current });
-                Guard::Child { segment, index, previous: current.span }
+                EnteredState::Child { segment, index, previous: current.span }
             }
-            State::Root { segment } => Guard::Root {
+            SpanState::Root { segment } => EnteredState::Root {
                 segment,
                 previous: current::replace(Current { segment: segment.as_ptr(), span: 0, parent: std::ptr::null() }),
             },
@@ -505,7 +505,7 @@ impl SyncSpan {
     /// Whether the span is being recorded.
     #[inline(always)]
     pub fn is_recording(&self) -> bool {
-        !matches!(self.guard, Guard::Idle)
+        !matches!(self.guard, EnteredState::Idle)
     }
 
     /// Sets a tag of the declared key `K`.
@@ -517,10 +517,12 @@ impl SyncSpan {
     /// Injects the span's context into an outgoing request's `carrier` (see [`Span::inject`]).
     pub fn inject<C: Injector + ?Sized>(&self, carrier: &mut C) {
         let headers = match &self.guard {
-            Guard::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
-            Guard::Child { segment, index, .. } => segment.with(|segment| super::headers::headers_for(segment, *index)),
+            EnteredState::Idle => current::with_segment(|segment, span| super::headers::headers_for(segment, span)),
+            EnteredState::Child { segment, index, .. } => {
+                segment.with(|segment| super::headers::headers_for(segment, *index))
+            }
             // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
-            Guard::Root { segment, .. } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
+            EnteredState::Root { segment, .. } => Some(super::headers::headers_for(unsafe { segment.as_ref() }, 0)),
         };
         if let Some(headers) = headers {
             headers.write_to(carrier);
@@ -543,21 +545,21 @@ impl SyncSpan {
     /// here, if any.
     pub(crate) fn context(&self) -> Option<super::SpanContext> {
         match &self.guard {
-            Guard::Idle => current::with_segment(|segment, span| segment.span_context(span)),
-            Guard::Child { segment, index, .. } => segment.with(|segment| segment.span_context(*index)),
+            EnteredState::Idle => current::with_segment(|segment, span| segment.span_context(span)),
+            EnteredState::Child { segment, index, .. } => segment.with(|segment| segment.span_context(*index)),
             // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
-            Guard::Root { segment, .. } => Some(unsafe { segment.as_ref() }.span_context(0)),
+            EnteredState::Root { segment, .. } => Some(unsafe { segment.as_ref() }.span_context(0)),
         }
     }
 
     /// Runs `f` on the span's segment; `f` must not run application code.
     fn with_segment<R>(&mut self, f: impl FnOnce(&mut Segment, u32) -> R) -> Option<R> {
         match &mut self.guard {
-            Guard::Idle => None,
-            Guard::Child { segment, index, .. } => segment.with(|segment| f(segment, *index)),
+            EnteredState::Idle => None,
+            EnteredState::Child { segment, index, .. } => segment.with(|segment| f(segment, *index)),
             // SAFETY: the guard owns the segment; it is installed here, but nothing else
             // borrows it while the guard's own method runs.
-            Guard::Root { segment, .. } => Some(f(unsafe { segment.as_mut() }, 0)),
+            EnteredState::Root { segment, .. } => Some(f(unsafe { segment.as_mut() }, 0)),
         }
     }
 
@@ -565,16 +567,16 @@ impl SyncSpan {
     /// records, so an unrecorded one never formats its error.
     #[inline(always)]
     pub fn finish(mut self, error: impl FnOnce() -> Option<ErrorInfo>) {
-        if !matches!(self.guard, Guard::Idle) {
+        if !matches!(self.guard, EnteredState::Idle) {
             self.end(error());
         }
     }
 
     #[inline(never)]
     fn end(&mut self, error: Option<ErrorInfo>) {
-        match std::mem::replace(&mut self.guard, Guard::Idle) {
-            Guard::Idle => {}
-            Guard::Child { segment, index, previous } => {
+        match std::mem::replace(&mut self.guard, EnteredState::Idle) {
+            EnteredState::Idle => {}
+            EnteredState::Child { segment, index, previous } => {
                 let tick = crate::clock::now();
                 let current = current::get();
                 if segment.is_installed_in(&current) {
@@ -584,7 +586,7 @@ impl SyncSpan {
                     current::replace(Current { span: previous, ..current });
                 }
             }
-            Guard::Root { segment, previous } => {
+            EnteredState::Root { segment, previous } => {
                 // Leave first: the segment must be uninstalled before it is handed over.
                 current::restore(previous);
                 end_root(segment, error);
@@ -596,7 +598,7 @@ impl SyncSpan {
 impl Drop for SyncSpan {
     #[inline(always)]
     fn drop(&mut self) {
-        if !matches!(self.guard, Guard::Idle) {
+        if !matches!(self.guard, EnteredState::Idle) {
             self.end(Span::drop_error());
         }
     }

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use prost::Message as _;
 
-use crate::config::env::{parse_choice, parse_pairs, PairText, Var, Vars};
+use crate::config::env::{parse_choice, parse_pairs, PairText, SetVar, Vars};
 use crate::config::ConfigError;
 use crate::encoding::gzip::{gzip, Compression};
 use crate::encoding::percent;
@@ -86,7 +86,7 @@ impl PyroscopeSettings {
 
 /// The user (`user`) or the password of HTTP basic authentication, which RFC 7617 keeps free of
 /// control characters; a user may not hold `:` either, which would end it. Errors never echo it.
-fn credential((name, value): &Var, user: bool) -> Result<String, ConfigError> {
+fn credential((name, value): &SetVar, user: bool) -> Result<String, ConfigError> {
     if value.contains(|c: char| c.is_control() || (user && c == ':')) {
         let expected =
             if user { "a user without control characters or `:`" } else { "a password without control characters" };
@@ -99,7 +99,7 @@ fn credential((name, value): &Var, user: bool) -> Result<String, ConfigError> {
 /// digits, `_` and `.`, as Pyroscope's own clients check them), other than the two spanscope
 /// sets (`__name__`, and `service_name`, which comes from the service name); a key given twice
 /// keeps its last value.
-fn parse_tags(var: &Var) -> Result<Vec<(String, String)>, ConfigError> {
+fn parse_tags(var: &SetVar) -> Result<Vec<(String, String)>, ConfigError> {
     let mut tags: Vec<(String, String)> = Vec::new();
     for (key, value) in parse_pairs(var, PairText::Plain)? {
         let label = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');

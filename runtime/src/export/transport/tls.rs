@@ -8,7 +8,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-use crate::config::env::Var;
+use crate::config::env::SetVar;
 use crate::config::ConfigError;
 
 /// The largest CA file read: Mozilla's whole set takes about 200 KB.
@@ -16,7 +16,7 @@ const MAX_CA_BYTES: u64 = 4 << 20;
 
 /// A CA file's PEM text, read at `init` so that a missing, empty or oversized file stops
 /// start-up.
-pub(crate) fn read_ca((name, path): &Var) -> Result<Vec<u8>, ConfigError> {
+pub(crate) fn read_ca((name, path): &SetVar) -> Result<Vec<u8>, ConfigError> {
     let unreadable = |e: std::io::Error| ConfigError::new(name, path, format!("a readable PEM certificate file ({e})"));
     let mut pem = Vec::new();
     std::fs::File::open(path.trim())

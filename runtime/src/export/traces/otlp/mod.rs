@@ -27,7 +27,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
-use crate::config::env::{is_header_text, parse_choice, parse_pairs, parse_timeout, PairText, Var, Vars};
+use crate::config::env::{is_header_text, parse_choice, parse_pairs, parse_timeout, PairText, SetVar, Vars};
 use crate::config::ConfigError;
 use crate::encoding::gzip::{gzip, Compression};
 use crate::export::resource::Resource;
@@ -115,7 +115,7 @@ fn check_url(name: &'static str, url: &str, grpc: bool) -> Result<String, Config
 
 /// `key1=value1,key2=value2`, percent-encoded, each a header that can be sent: a value with a
 /// control character or outside ASCII is refused, never silently left out.
-fn parse_headers(var: &Var) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+fn parse_headers(var: &SetVar) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
     let name = var.0;
     // Header values are often API keys: errors never echo them.
     let invalid = || ConfigError::secret(name, "comma-separated key=value pairs, percent-encoded, keys header names");
