@@ -1,5 +1,5 @@
 //! OTLP/JSON: an `ExportTraceServiceRequest` written straight from the segments' views (see
-//! [`otlp_model`](crate::export::traces::otlp::model)) as the OpenTelemetry protocol specifies for JSON: hex
+//! [`model`](super::model)) as the OpenTelemetry protocol specifies for JSON: hex
 //! trace and span ids, enums as numbers, 64-bit integers as decimal strings, lowerCamelCase
 //! names, default values left out.
 //!

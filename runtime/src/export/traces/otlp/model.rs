@@ -1,6 +1,6 @@
 //! The one mapping from segments to OpenTelemetry's data model, as borrowed views of the
-//! segment: [`otlp_json`](crate::export::traces::otlp::json) writes them as OTLP/JSON without building anything,
-//! and [`push_spans`] turns them into `opentelemetry-proto`'s types for protobuf.
+//! segment: [`json`](super::json) writes them as OTLP/JSON without building anything, and
+//! [`push_spans`] turns them into `opentelemetry-proto`'s types for protobuf.
 //!
 //! Kinds: entry → SERVER, exit → CLIENT, local → INTERNAL. An exit span's peer becomes
 //! `server.address` and `server.port`; logs become events; the error flag becomes status ERROR

@@ -14,10 +14,8 @@
 //!
 //! `SW_AGENT_AUTHENTICATION` travels as the `authentication` metadata of every call (a token
 //! that is not printable ASCII cannot, and stops start-up). The instance registers and keeps
-//! alive on `ManagementService` ([`skywalking_management`]). The heartbeat period and the
+//! alive on `ManagementService` ([`management`]). The heartbeat period and the
 //! upstream timeout are whole seconds from 1 to 3600.
-//!
-//! [`skywalking_management`]: crate::export::traces::skywalking::management
 
 pub(crate) mod management;
 
