@@ -9,6 +9,9 @@
 //! they carry (SkyWalking's parent segment, Datadog's origin), and baggage merges. Injection
 //! writes every configured format from one context, so all name the same trace and parent.
 //!
+//! The context model a segment continues and forwards (`context`) lives here, below `span`:
+//! formats read into it and write from an outgoing view of a span, and never see a segment.
+//!
 //! Every parser is total: any bytes give a context or a counted, ignored header, never a
 //! panic. Its work is bounded whatever the header's length: `baggage` reads at most 64 members
 //! and 8192 bytes; `tracestate` (32 members of at most 514 bytes), `sw8` (2048 bytes),

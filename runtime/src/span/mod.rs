@@ -29,9 +29,11 @@
 //! The segment that code is running in, and the span inside it that is current, live in
 //! thread-local state; opening, entering and ending a span are a few reads and writes of it
 //! plus a clock read. A segment is owned by the stack frame, guard or future that opened it and
-//! leaves the thread as one unit, through one queue operation, when its first span ends.
-//! Nothing here takes a lock, allocates in steady state, or makes a syscall, except where a
-//! segment begins or ends.
+//! leaves the thread as one unit, through one queue operation, when its first span ends: into
+//! the `outbox` that `init` installs, which the reporter drains (this module never names
+//! `export`). [`extract`] and [`inject`] read and write a request's context with the formats of
+//! `propagation`, on which spans build. Nothing here takes a lock, allocates in steady state, or
+//! makes a syscall, except where a segment begins or ends.
 
 mod abort;
 mod captured;
