@@ -16,6 +16,11 @@ use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use spanscope::Propagator;
 
+// The hostile headers are built as the tests that check them build theirs.
+#[path = "../../tests/src/headers.rs"]
+mod headers;
+use headers::members;
+
 /// A request's ordinary headers, among which the context travels.
 fn request_headers() -> HashMap<String, String> {
     [
@@ -104,22 +109,6 @@ fn header_map(fields: &[(&'static str, String)]) -> http::HeaderMap {
         headers.append(*name, value.parse().unwrap());
     }
     headers
-}
-
-/// `first` followed by `member(0)`, `member(1)`, ... joined with commas, up to `len` bytes.
-fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String {
-    let mut out = first.to_owned();
-    for i in 0.. {
-        let next = member(i);
-        if out.len() + 1 + next.len() > len {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(&next);
-    }
-    out
 }
 
 /// The plain request, and the worst cases of each shape: the budget nearly filled by one entry

@@ -4,7 +4,9 @@
 //! exporter alone ([`setup_in_memory`], [`finished`]).
 
 pub mod collector;
+pub mod headers;
 pub mod hostile;
+pub mod http;
 pub mod profiles;
 
 use std::path::{Path, PathBuf};

@@ -11,39 +11,16 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
+use hyper_util::rt::TokioExecutor;
 use spanscope::tower::{ClientLayer, ClientService, ServerLayer};
+use spanscope_tests::http::serve_http1;
 use spanscope_tests::{exported, setup, ExportedSpan, SpanSet, CLIENT, SERVER};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 
 type HttpClient = ClientService<Client<HttpConnector, Full<Bytes>>>;
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn client() -> HttpClient {
     ClientLayer::new().layer(Client::builder(TokioExecutor::new()).build_http())
-}
-
-/// Serves `service` behind `layer` over HTTP/1.1 on a new loopback port.
-async fn serve<S, B>(layer: ServerLayer, service: S) -> SocketAddr
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::fmt::Display + Into<BoxError>,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: std::fmt::Display + Into<BoxError>,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = layer.layer(service);
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let service = TowerToHyperService::new(service.clone());
-            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    addr
 }
 
 /// GET `url` through `client`: the status and body, or the error's text.
@@ -64,7 +41,7 @@ fn current_span_id() -> String {
 /// layer knows the route of `/stock/..` requests.
 async fn back_end() -> SocketAddr {
     let layer = ServerLayer::new().route(|parts| parts.uri.path().starts_with("/stock/").then_some("/stock/{item}"));
-    serve(
+    serve_http1(
         layer,
         tower::service_fn(|request: Request<Incoming>| {
             let in_call = current_span_id();
@@ -85,7 +62,7 @@ async fn back_end() -> SocketAddr {
 /// Forwards every request's path to `back`.
 async fn front_end(back: SocketAddr) -> SocketAddr {
     let layer = ServerLayer::new().span_name(|parts| format!("front {}", parts.uri.path()));
-    serve(
+    serve_http1(
         layer,
         tower::service_fn(move |request: Request<Incoming>| async move {
             let answer = get(client(), format!("http://{back}{}", request.uri().path())).await;

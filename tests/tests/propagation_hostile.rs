@@ -17,13 +17,12 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use spanscope::tower::ServerLayer;
 use spanscope::{Propagator, Stats};
+use spanscope_tests::headers::members;
+use spanscope_tests::http::serve_http1;
 use spanscope_tests::setup_with;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::Layer;
 
 /// Counts the allocations of each thread.
 struct CountingAllocator;
@@ -64,24 +63,15 @@ const HOSTILE_LEN: usize = 100 * 1024;
 /// Serves, on a new loopback port, the trace id the request continued, its baggage's size, and
 /// the length of the `tracestate` it would forward.
 async fn server() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = ServerLayer::new().layer(tower::service_fn(|_: Request<Incoming>| async {
+    let service = tower::service_fn(|_: Request<Incoming>| async {
         let trace = spanscope::current().context().map_or_else(|| "none".to_owned(), |c| c.trace_id.to_string());
         let mut outgoing = http::HeaderMap::new();
         spanscope::inject(&mut outgoing);
         let tracestate = outgoing.get("tracestate").map_or(0, |v| v.len());
         let body = format!("{trace} {} {tracestate}", spanscope::baggage::entries().len());
         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(body))))
-    }));
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let service = TowerToHyperService::new(service.clone());
-            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
     });
-    addr
+    serve_http1(ServerLayer::new(), service).await
 }
 
 /// Sends a GET with `fields` (and a valid `traceparent`) on a new connection; the answer's body
@@ -102,22 +92,6 @@ async fn send(addr: SocketAddr, fields: &[(&str, String)]) -> (String, u64) {
     assert!(response.starts_with("HTTP/1.1 200"), "{}", &response[..response.len().min(200)]);
     let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
     (body, allocations)
-}
-
-/// `first`, then `member(0)`, `member(1)`, ... joined with commas, up to `len` bytes.
-fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String {
-    let mut out = first.to_owned();
-    for i in 0.. {
-        let next = member(i);
-        if out.len() + 1 + next.len() > len {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        out.push_str(&next);
-    }
-    out
 }
 
 /// A hostile request, and the plain one it is measured against: the fields kept, then padding

@@ -462,7 +462,8 @@ mod tests {
         READ.with(std::cell::Cell::get)
     }
 
-    /// `first`, then `member(0)`, `member(1)`, ... up to `len` bytes.
+    /// `first`, then `member(0)`, `member(1)`, ... up to `len` bytes. (As `spanscope-tests`'
+    /// `headers::members`, which this published crate's tests cannot depend on.)
     fn members(len: usize, first: &str, member: impl Fn(usize) -> String) -> String {
         let mut out = first.to_owned();
         for i in 0.. {
