@@ -64,6 +64,7 @@ mod export;
 mod id;
 mod init;
 mod integrations;
+pub mod metrics;
 pub mod profiler;
 mod propagation;
 mod proto;

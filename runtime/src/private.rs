@@ -2,6 +2,10 @@
 //! and signatures here change whenever the macros change.
 
 pub use crate::init::init_main;
+pub use crate::metrics::{
+    Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable,
+    UpDownCounter, ValueKind,
+};
 pub use crate::profiler::tag_state::{TagGuard, TagSet};
 pub use crate::profiler::with_tags::WithTags;
 pub use crate::span::future::Instrumented;

@@ -44,6 +44,11 @@ pub(crate) enum Counter {
     ProfilesDroppedBackendDown,
     ProfilesDroppedRejected,
     ProfilesRetried,
+    MetricMeasurementsInvalid,
+    MetricMeasurementsOverflowed,
+    MetricMeasurementsDroppedThreadExit,
+    MetricSeriesOverCapacity,
+    MetricCallbacksFailed,
     /// Not a counter: the number of counters. Must stay last.
     Len,
 }
@@ -269,6 +274,20 @@ pub struct Stats {
     pub profiles_dropped_rejected: u64,
     /// Profiles sent again after a retryable failure, counted once per retry.
     pub profiles_retried: u64,
+    /// Metric recordings dropped for their value: NaN or infinite, or a negative increment of
+    /// a counter.
+    pub metric_measurements_invalid: u64,
+    /// Metric recordings of attribute sets over their instrument's cardinality limit
+    /// (`SPANSCOPE_METRICS_CARDINALITY_LIMIT`), added to its `otel.metric.overflow` series.
+    pub metric_measurements_overflowed: u64,
+    /// Metric recordings made by a thread while it was exiting, after its cells were handed
+    /// to the collector (from other thread-locals' destructors).
+    pub metric_measurements_dropped_thread_exit: u64,
+    /// Metric recordings dropped because the process had no series left (131,072 over all
+    /// instruments) for their instrument's overflow series.
+    pub metric_series_over_capacity: u64,
+    /// Collections at which an observable instrument's callback panicked.
+    pub metric_callbacks_failed: u64,
     /// Each exporter's own counts, for the exporters of the running `init` (or of the last one,
     /// once shut down), in the order configured: span exporters, then profile exporters with a
     /// network destination (the profiler's `local` files are written by the profiler itself).
@@ -307,6 +326,11 @@ pub fn stats() -> Stats {
         profiles_dropped_shutdown: get(Counter::ProfilesDroppedShutdown),
         profiles_dropped_export_error: get(Counter::ProfilesDroppedExportError),
         profiles_dropped_backend_down: get(Counter::ProfilesDroppedBackendDown),
+        metric_measurements_invalid: get(Counter::MetricMeasurementsInvalid),
+        metric_measurements_overflowed: get(Counter::MetricMeasurementsOverflowed),
+        metric_measurements_dropped_thread_exit: get(Counter::MetricMeasurementsDroppedThreadExit),
+        metric_series_over_capacity: get(Counter::MetricSeriesOverCapacity),
+        metric_callbacks_failed: get(Counter::MetricCallbacksFailed),
         profiles_dropped_rejected: get(Counter::ProfilesDroppedRejected),
         profiles_retried: get(Counter::ProfilesRetried),
         exporters: EXPORTERS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|e| e.snapshot()).collect(),

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::metrics::AttrValue;
+
 /// A declared tag key. Implemented by [`tags!`](crate::tags); not meant to be implemented by hand.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a declared tag key",
@@ -150,29 +152,42 @@ impl From<String> for TagValue {
     note = "tags hold `&'static str`, `String`, `Cow<'static, str>`, integers, floats or `bool`"
 )]
 pub trait TagValueType: Sized + 'static {
+    #[doc(hidden)]
+    /// What a metric recording passes for an attribute of this type: the value itself, or a
+    /// borrowed `&'a str` for the types that own a string.
+    type Attr<'a>: AttrValue;
+
     /// Converts the value.
     fn into_tag_value(self) -> TagValue;
 }
 
 impl TagValueType for &'static str {
+    type Attr<'a> = &'static str;
+
     fn into_tag_value(self) -> TagValue {
         TagValue::Str(Cow::Borrowed(self))
     }
 }
 
 impl TagValueType for String {
+    type Attr<'a> = &'a str;
+
     fn into_tag_value(self) -> TagValue {
         TagValue::Str(Cow::Owned(self))
     }
 }
 
 impl TagValueType for Cow<'static, str> {
+    type Attr<'a> = &'a str;
+
     fn into_tag_value(self) -> TagValue {
         TagValue::Str(self)
     }
 }
 
 impl TagValueType for bool {
+    type Attr<'a> = bool;
+
     fn into_tag_value(self) -> TagValue {
         TagValue::Bool(self)
     }
@@ -181,6 +196,8 @@ impl TagValueType for bool {
 macro_rules! tag_value_types {
     ($variant:ident as $wide:ty: $($ty:ty),*) => {$(
         impl TagValueType for $ty {
+            type Attr<'a> = $ty;
+
             fn into_tag_value(self) -> TagValue {
                 TagValue::$variant(self as $wide)
             }

@@ -25,6 +25,7 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{compiler_fence, Ordering};
 
 use super::{ParentContext, Segment, NO_SPAN};
+use crate::id::{SpanId, TraceId};
 
 /// What code on this thread is recording into.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -72,6 +73,21 @@ impl Identity {
             endpoint_len: segment.endpoint.len(),
         }
     }
+}
+
+/// The span code on this thread records into, as a metric exemplar names it: its trace and span
+/// ids, and the id of its segment's first span when the CPU profiler covers the segment (the
+/// `pyroscope.profile.id` of its samples). `None` outside a sampled span.
+#[inline]
+pub(crate) fn exemplar_identity() -> Option<(TraceId, SpanId, Option<SpanId>)> {
+    let current = get();
+    if current.segment.is_null() {
+        return None;
+    }
+    // SAFETY: the installed segment is alive while installed, and only its owning thread (this
+    // one, in ordinary code) borrows it mutably, not during this call.
+    let segment = unsafe { &*current.segment };
+    segment.sampled.then(|| (segment.trace_id, segment.span_id(current.span), segment.profiled.then(|| segment.span_id(0))))
 }
 
 /// Entries of the enclosing stack kept per thread; deeper ones are counted but not kept (see
