@@ -3,8 +3,8 @@
 
 pub use crate::init::init_main;
 pub use crate::metrics::{
-    Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable,
-    UpDownCounter, ValueKind,
+    Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta,
+    Observable, UpDownCounter, ValueKind,
 };
 pub use crate::profiler::tag_state::{TagGuard, TagSet};
 pub use crate::profiler::with_tags::WithTags;

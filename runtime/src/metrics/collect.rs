@@ -14,7 +14,7 @@ use super::instrument::{InstrumentKind, InstrumentMeta, ValueKind};
 use super::observe;
 use super::registry::{self, Registry};
 use super::shard::{self, PAGE_SLOTS};
-use super::snapshot::{Exemplar, HistogramPoint, Metric, Number, Point, PointValue, Snapshot};
+use super::snapshot::{Exemplar, HistogramPoint, Metric, Number, Point, PointValue, Snapshot, Temporality};
 use crate::clock::{self, Converter};
 
 /// Why a snapshot is taken.
@@ -93,7 +93,9 @@ impl Totals {
                 totals.min = totals.min.min(f64::from_bits(cells[1].load(Ordering::Relaxed)));
                 totals.max = totals.max.max(f64::from_bits(cells[2].load(Ordering::Relaxed)));
             }
-            InstrumentKind::ObservableCounter | InstrumentKind::ObservableUpDownCounter | InstrumentKind::ObservableGauge => {}
+            InstrumentKind::ObservableCounter
+            | InstrumentKind::ObservableUpDownCounter
+            | InstrumentKind::ObservableGauge => {}
         }
     }
 
@@ -150,7 +152,9 @@ impl Totals {
                     max: if count == 0 { f64::NEG_INFINITY } else { totals.max },
                 }))
             }
-            InstrumentKind::ObservableCounter | InstrumentKind::ObservableUpDownCounter | InstrumentKind::ObservableGauge => None,
+            InstrumentKind::ObservableCounter
+            | InstrumentKind::ObservableUpDownCounter
+            | InstrumentKind::ObservableGauge => None,
         }
     }
 
@@ -195,7 +199,11 @@ fn has_exemplars(meta: &InstrumentMeta) -> bool {
 type Candidates = HashMap<(u32, usize), Vec<Read>>;
 
 /// Every shard's cells summed by slot; dead shards folded into `retired` and freed.
-fn sum_shards(registry: &mut Registry, retired: &mut Vec<Totals>, mut candidates: Option<&mut Candidates>) -> Vec<Totals> {
+fn sum_shards(
+    registry: &mut Registry,
+    retired: &mut Vec<Totals>,
+    mut candidates: Option<&mut Candidates>,
+) -> Vec<Totals> {
     let slots = registry.slots.len();
     retired.resize(slots, Totals::default());
     let metas: Vec<&'static InstrumentMeta> =
@@ -271,8 +279,16 @@ pub(crate) fn collect(why: Collection) -> Snapshot {
     let mut candidates = Candidates::new();
     let totals = sum_shards(&mut registry, &mut collector.retired, Some(&mut candidates));
     collector.exported.resize(totals.len(), false);
-    let mut metrics: Vec<Metric> =
-        registry.instruments.iter().map(|instrument| Metric { meta: instrument.core.meta, points: Vec::new() }).collect();
+    let mut metrics: Vec<Metric> = registry
+        .instruments
+        .iter()
+        .map(|instrument| Metric {
+            meta: instrument.core.meta,
+            temporality: Temporality::Cumulative,
+            start_unix_nanos: collector.start_unix_nanos,
+            points: Vec::new(),
+        })
+        .collect();
     for (slot, totals) in totals.iter().enumerate() {
         let instrument = registry.slots[slot].instrument as usize;
         let meta = metrics[instrument].meta;
@@ -283,9 +299,8 @@ pub(crate) fn collect(why: Collection) -> Snapshot {
         let Some(value) = totals.since(meta, baseline, collector.start_tick) else { continue };
         collector.exported[slot] = true;
         let buckets = if meta.kind == InstrumentKind::Histogram { meta.buckets.len() + 1 } else { 1 };
-        let exemplars: Vec<Exemplar> = (0..buckets)
-            .filter_map(|bucket| exemplar::merge(candidates.get(&(slot as u32, bucket))?))
-            .collect();
+        let exemplars: Vec<Exemplar> =
+            (0..buckets).filter_map(|bucket| exemplar::merge(candidates.get(&(slot as u32, bucket))?)).collect();
         metrics[instrument].points.push(Point {
             series: slot as u32,
             attributes: registry.slots[slot].attributes.clone(),
@@ -303,7 +318,11 @@ pub(crate) fn collect(why: Collection) -> Snapshot {
                 continue;
             }
             let value = number(core.meta.value, observation.bits);
-            let value = if core.meta.kind == InstrumentKind::ObservableGauge { PointValue::Gauge(value) } else { PointValue::Sum(value) };
+            let value = if core.meta.kind == InstrumentKind::ObservableGauge {
+                PointValue::Gauge(value)
+            } else {
+                PointValue::Sum(value)
+            };
             match points.iter_mut().find(|point| point.series == resolved.slot) {
                 // Several sets in the overflow series: sums add up, a gauge keeps the last.
                 Some(point) => point.value = combine(core.meta.value, &point.value, value),

@@ -107,7 +107,8 @@ fn keep(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<
     // SAFETY: allocated above or earlier by this thread, freed only with the shard.
     let Some(candidate) = unsafe { &*reservoir }.candidates.get(bucket) else { return };
     let epoch = EPOCH.load(Ordering::Relaxed);
-    let seen = if candidate.epoch.load(Ordering::Relaxed) == epoch { candidate.seen.load(Ordering::Relaxed) + 1 } else { 1 };
+    let seen =
+        if candidate.epoch.load(Ordering::Relaxed) == epoch { candidate.seen.load(Ordering::Relaxed) + 1 } else { 1 };
     candidate.seen.store(seen, Ordering::Relaxed);
     if seen > 1 && below(seen) != 0 {
         return;

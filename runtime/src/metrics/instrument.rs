@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::attributes::{AttributeSchema, AttributeSet};
 use super::cell::{self, Cell};
+use super::exemplar;
 use super::observe::Observer;
 use super::shard;
-use super::exemplar;
 
 /// What kind of instrument, as OpenTelemetry names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,7 +47,7 @@ pub(crate) mod snapshot;
 
 pub use attributes::{Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet};
 pub use instrument::{
-    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta,
-    MetricValue, Observable, UpDownCounter, ValueKind, DEFAULT_BUCKETS,
+    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram, InstrumentKind,
+    InstrumentMeta, MetricValue, Observable, UpDownCounter, ValueKind, DEFAULT_BUCKETS,
 };
 pub use observe::Observer;

@@ -63,7 +63,11 @@ type Callback = Box<dyn Fn(&mut Observations) + Send + Sync>;
 static CALLBACKS: Mutex<Vec<(u32, &'static InstrumentCore, Callback)>> = Mutex::new(Vec::new());
 
 /// Registers the callback of the instrument `id`, unless it already is.
-pub(crate) fn register(id: u32, core: &'static InstrumentCore, callback: impl Fn(&mut Observations) + Send + Sync + 'static) {
+pub(crate) fn register(
+    id: u32,
+    core: &'static InstrumentCore,
+    callback: impl Fn(&mut Observations) + Send + Sync + 'static,
+) {
     let mut callbacks = CALLBACKS.lock().unwrap_or_else(PoisonError::into_inner);
     if callbacks.iter().all(|(registered, ..)| *registered != id) {
         callbacks.push((id, core, Box::new(callback)));

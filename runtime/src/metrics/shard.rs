@@ -249,7 +249,13 @@ pub(crate) fn with_cell<A: AttributeSet>(instrument: &'static InstrumentCore, at
 }
 
 #[cold]
-fn resolve<A: AttributeSet>(shard: &Shard, instrument: &'static InstrumentCore, id: u32, hash: u64, attributes: &A) -> u32 {
+fn resolve<A: AttributeSet>(
+    shard: &Shard,
+    instrument: &'static InstrumentCore,
+    id: u32,
+    hash: u64,
+    attributes: &A,
+) -> u32 {
     let set = attributes::to_owned(attributes);
     let resolved = registry::resolve::<A>(instrument, id, &set);
     if resolved.keep {

@@ -8,10 +8,11 @@ use crate::tag::{TagMeta, TagValue};
 
 use super::instrument::InstrumentMeta;
 
-/// Every instrument's points at one collection, cumulative since the run started.
-#[derive(Debug)]
+/// Every instrument's points at one collection, cumulative since the run started as collected
+/// (an exporter that sends deltas turns its copy's sums and histograms into deltas).
+#[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
-    /// When the run started: the start of every cumulative point.
+    /// When the run started.
     pub start_unix_nanos: u64,
     /// When the collection was taken.
     pub time_unix_nanos: u64,
@@ -20,10 +21,22 @@ pub(crate) struct Snapshot {
 }
 
 /// One instrument's points.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Metric {
     pub meta: &'static InstrumentMeta,
+    /// How sums and histograms count; ignored for gauges.
+    pub temporality: Temporality,
+    /// The start of the points' time window: the run's start when cumulative, the previous
+    /// export when delta.
+    pub start_unix_nanos: u64,
     pub points: Vec<Point>,
+}
+
+/// Whether a point counts since the run started or since the previous export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Temporality {
+    Cumulative,
+    Delta,
 }
 
 /// One series: an attribute set's value.

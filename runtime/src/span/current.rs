@@ -87,7 +87,9 @@ pub(crate) fn exemplar_identity() -> Option<(TraceId, SpanId, Option<SpanId>)> {
     // SAFETY: the installed segment is alive while installed, and only its owning thread (this
     // one, in ordinary code) borrows it mutably, not during this call.
     let segment = unsafe { &*current.segment };
-    segment.sampled.then(|| (segment.trace_id, segment.span_id(current.span), segment.profiled.then(|| segment.span_id(0))))
+    segment
+        .sampled
+        .then(|| (segment.trace_id, segment.span_id(current.span), segment.profiled.then(|| segment.span_id(0))))
 }
 
 /// Entries of the enclosing stack kept per thread; deeper ones are counted but not kept (see
