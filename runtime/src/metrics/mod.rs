@@ -44,6 +44,8 @@ mod observe;
 pub(crate) mod registry;
 mod shard;
 pub(crate) mod snapshot;
+#[cfg(test)]
+mod tests;
 
 pub use attributes::{Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet};
 pub use instrument::{
