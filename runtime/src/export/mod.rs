@@ -11,7 +11,8 @@
 //! beyond its backlog while the others take every span, and a panic in an exporter is caught at
 //! its lane, which goes on. Exporters are the [`Exporter`]s below: one module per backend in
 //! its signal's folder, each owning only its wire mapping; each backend's settings are read by
-//! its own module into its signal's backend enum ([`TraceBackend`], [`MetricBackend`], [`ProfileBackend`]).
+//! its own module into its signal's backend enum ([`TraceBackend`], [`MetricBackend`],
+//! [`ProfileBackend`]).
 //!
 //! Metrics ride it too: the reporter itself collects them every export interval and hands each
 //! collection to every metrics lane ([`metrics`]), where a newer collection replaces one still

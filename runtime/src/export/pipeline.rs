@@ -20,9 +20,10 @@
 //! Under heavier traffic a queue a quarter full wakes it sooner: its wake-ups follow the load
 //! only when the interval would let the queue fill.
 //!
-//! With a metrics lane, the reporter also collects the metrics every `OTEL_METRIC_EXPORT_INTERVAL`
-//! (the first an interval after `init`; the interval is between the starts of two collections)
-//! and at each flush and the shutdown, so that shutdown delivers the values up to its end.
+//! With a metrics lane, the reporter collects the metrics every `OTEL_METRIC_EXPORT_INTERVAL`
+//! (the first an interval after `init`; the interval is between the starts of two
+//! collections), and at each flush and the shutdown, so that shutdown delivers the values up to
+//! its end.
 
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -242,6 +242,8 @@ fn is_forked_child() -> bool {
 fn shut_down_forked_child() {
     let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
     crate::state::withdraw();
+    // Nothing collects here: recordings would only be kept.
+    crate::metrics::registry::set_enabled(false);
     // A lock the parent held at the fork is never released here.
     let mut lifecycle = match LIFECYCLE.try_lock() {
         Ok(lifecycle) => Some(lifecycle),
