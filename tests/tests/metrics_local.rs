@@ -283,6 +283,12 @@ fn without_a_metrics_exporter_nothing_is_collected() {
     assert!(!spanscope::stats().exporters.iter().any(|e| e.signal == Signal::Metrics));
     drop(guard);
     assert!(!metrics_file(&dir).exists());
+    // Disabled, as spans are: nothing runs at all.
+    let dir = fresh_dir("disabled");
+    let guard = start(&dir, |config| config.var("OTEL_SDK_DISABLED", "true"));
+    UNSEEN.add(1, &Bare);
+    drop(guard);
+    assert!(!metrics_file(&dir).exists());
 }
 
 #[test]

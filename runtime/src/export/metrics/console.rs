@@ -1,8 +1,8 @@
 //! The `console` metrics exporter: each collection as a table on standard output, for
 //! development.
 //!
-//! One row per series: the instrument and its unit, the attributes, and the value with what it
-//! gained since the previous table (`7 (+3)`); a histogram shows its count, sum, the buckets
+//! One row per series: the instrument and its unit, the attributes, and the value since `init`
+//! with what it gained since the previous table (`7 (+3)`); a histogram shows its count, sum, the buckets
 //! its median and 99th percentile fall in, and its largest value. Text from the program (names,
 //! attribute values) is escaped as every line spanscope prints is, so that it cannot move the
 //! cursor or restyle the terminal.
@@ -76,12 +76,10 @@ impl<W: Write + Send + std::fmt::Debug + 'static> Exporter for MetricsConsole<W>
         }
         let width = |column: usize| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0);
         let (name_width, attributes_width) = (width(0).max("instrument".len()), width(1).max("attributes".len()));
-        let seconds = snapshot.time_unix_nanos / 1_000_000_000 % 86_400;
         let mut table = format!(
-            "spanscope metrics  {:02}:{:02}:{:02} UTC  (every {:?})\n",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60,
+            "spanscope metrics  {} UTC  (totals since {} UTC, every {:?})\n",
+            time_of_day(snapshot.time_unix_nanos),
+            time_of_day(snapshot.start_unix_nanos),
             self.interval
         );
         let _ = writeln!(table, "{:name_width$}  {:attributes_width$}  value", "instrument", "attributes");
@@ -103,6 +101,12 @@ impl<W: Write + Send + std::fmt::Debug + 'static> Exporter for MetricsConsole<W>
     fn shutdown(&mut self) {
         let _ = self.out.flush();
     }
+}
+
+/// `HH:MM:SS` of a Unix time, UTC.
+fn time_of_day(unix_nanos: u64) -> String {
+    let seconds = unix_nanos / 1_000_000_000 % 86_400;
+    format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
 }
 
 fn number_text(number: Number) -> String {
@@ -226,7 +230,7 @@ mod tests {
         let second = console.encode(&snapshot(7, [1, 2, 1]));
         assert_eq!(
             first,
-            "spanscope metrics  01:02:03 UTC  (every 60s)\n\
+            "spanscope metrics  01:02:03 UTC  (totals since 00:00:00 UTC, every 60s)\n\
              instrument           attributes                      value\n\
              shop.orders {order}  http.route=/check\\u{1b}[31mout  4\n\
              shop.duration s                                      count 2  sum 2.5  p50 ≤ 0.1  p99 ≤ 1  max 1.5\n"
