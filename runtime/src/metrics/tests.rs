@@ -7,7 +7,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::attributes::{AttrRef, AttrValue, AttributeSchema, AttributeSet};
 use super::collect::{collect, Collection};
-use super::instrument::{Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable, UpDownCounter, ValueKind};
+use super::instrument::{
+    Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable, UpDownCounter, ValueKind,
+};
 use super::observe::Observer;
 use super::registry;
 use super::snapshot::{Number, PointValue, Snapshot};
@@ -78,7 +80,10 @@ fn points(snapshot: &Snapshot, name: &str) -> Vec<(String, PointValue)> {
         .flat_map(|metric| &metric.points)
         .map(|point| {
             let tenant = point.attributes.iter().find(|(key, _)| key.wire_name() != "http.route");
-            (tenant.map_or_else(String::new, |(key, value)| format!("{}={value}", key.wire_name())), point.value.clone())
+            (
+                tenant.map_or_else(String::new, |(key, value)| format!("{}={value}", key.wire_name())),
+                point.value.clone(),
+            )
         })
         .collect();
     points.sort_by(|a, b| a.0.cmp(&b.0));
@@ -123,7 +128,8 @@ fn recordings_from_many_threads_and_through_bound_handles_sum_exactly() {
 fn a_collector_reading_while_threads_record_sees_every_series_only_grow_and_ends_on_the_total() {
     static META: InstrumentMeta = meta("test.sum.stress", InstrumentKind::Counter, ValueKind::U64, &[]);
     static HITS: Counter<u64> = Counter::new(&META);
-    static HIST_META: InstrumentMeta = meta("test.histogram.stress", InstrumentKind::Histogram, ValueKind::U64, &[10.0, 100.0]);
+    static HIST_META: InstrumentMeta =
+        meta("test.histogram.stress", InstrumentKind::Histogram, ValueKind::U64, &[10.0, 100.0]);
     static SIZES: Histogram<u64> = Histogram::new(&HIST_META);
     let _turn = collecting();
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -137,7 +143,10 @@ fn a_collector_reading_while_threads_record_sees_every_series_only_grow_and_ends
                             inner.spawn(|| {
                                 for i in 0..2_000u64 {
                                     HITS.add(1, &RouteTenant { route: "/", tenant: "stress" });
-                                    SIZES.record((i + round + thread) % 150, &RouteTenant { route: "/", tenant: "stress" });
+                                    SIZES.record(
+                                        (i + round + thread) % 150,
+                                        &RouteTenant { route: "/", tenant: "stress" },
+                                    );
                                 }
                             });
                         });
@@ -179,7 +188,8 @@ fn a_collector_reading_while_threads_record_sees_every_series_only_grow_and_ends
 
 #[test]
 fn a_histogram_counts_a_value_equal_to_a_bound_in_that_bounds_bucket() {
-    static META: InstrumentMeta = meta("test.histogram.bounds", InstrumentKind::Histogram, ValueKind::F64, &[1.0, 2.0, 5.0]);
+    static META: InstrumentMeta =
+        meta("test.histogram.bounds", InstrumentKind::Histogram, ValueKind::F64, &[1.0, 2.0, 5.0]);
     static LATENCY: Histogram<f64> = Histogram::new(&META);
     let _turn = collecting();
     let attributes = RouteTenant { route: "/", tenant: "bounds" };
@@ -246,13 +256,19 @@ fn sets_past_the_cardinality_limit_go_to_one_overflow_series_and_are_counted() {
     let overflow: Vec<_> = metric
         .points
         .iter()
-        .filter(|point| point.attributes.iter().any(|(key, value)| key.wire_name() == "otel.metric.overflow" && value.to_string() == "true"))
+        .filter(|point| {
+            point
+                .attributes
+                .iter()
+                .any(|(key, value)| key.wire_name() == "otel.metric.overflow" && value.to_string() == "true")
+        })
         .collect();
     assert_eq!(overflow.len(), 1);
     assert_eq!(overflow[0].value, PointValue::Sum(Number::U64(500)));
     assert_eq!(overflow[0].attributes.len(), 1, "the overflow series carries only otel.metric.overflow");
     assert_eq!(sum(&snapshot, "test.cardinality", "user-0"), Some(Number::U64(2)));
-    let total: u64 = metric.points.iter().map(|point| if let PointValue::Sum(Number::U64(v)) = point.value { v } else { 0 }).sum();
+    let total: u64 =
+        metric.points.iter().map(|point| if let PointValue::Sum(Number::U64(v)) = point.value { v } else { 0 }).sum();
     assert_eq!(total, limit as u64 + 501, "every recording counted exactly once");
     assert!(stats::get(Stat::MetricMeasurementsOverflowed) >= overflowed_before + 500);
 }
@@ -280,7 +296,8 @@ fn an_observable_reports_what_its_callback_observes_and_a_panicking_one_is_count
         observer.record(3, RouteTenant { route: "/", tenant: "a" });
         observer.record(u64::MAX, RouteTenant { route: "/", tenant: "b" });
     });
-    static PANIC_META: InstrumentMeta = meta("test.observable.panics", InstrumentKind::ObservableCounter, ValueKind::U64, &[]);
+    static PANIC_META: InstrumentMeta =
+        meta("test.observable.panics", InstrumentKind::ObservableCounter, ValueKind::U64, &[]);
     static PANICS: Observable<u64, RouteTenantSchema> = Observable::new(&PANIC_META, panicking);
     fn panicking(_: &mut Observer<'_, u64, RouteTenantSchema>) {
         panic!("the callback fails");
@@ -293,7 +310,10 @@ fn an_observable_reports_what_its_callback_observes_and_a_panicking_one_is_count
     let snapshot = collect(Collection::Scrape);
     assert_eq!(
         points(&snapshot, "test.observable"),
-        [("tenant=a".to_owned(), PointValue::Gauge(Number::U64(3))), ("tenant=b".to_owned(), PointValue::Gauge(Number::U64(u64::MAX)))]
+        [
+            ("tenant=a".to_owned(), PointValue::Gauge(Number::U64(3))),
+            ("tenant=b".to_owned(), PointValue::Gauge(Number::U64(u64::MAX)))
+        ]
     );
     assert!(points(&snapshot, "test.observable.panics").is_empty());
     assert!(stats::get(Stat::MetricCallbacksFailed) > failed_before);
