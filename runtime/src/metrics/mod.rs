@@ -36,6 +36,7 @@
 //! - `collect` and `snapshot`: summing the shards, and what the exporters receive.
 
 mod attributes;
+pub(crate) mod auto;
 mod cell;
 pub(crate) mod collect;
 pub(crate) mod exemplar;
