@@ -1,0 +1,3 @@
+//! Metric exporters.
+
+pub(crate) mod prometheus;
