@@ -55,6 +55,12 @@ impl Kind {
         format!("{article} `{}`", self.name())
     }
 
+    /// "A `Counter`", "An `UpDownCounter`", to begin a sentence.
+    fn with_capital_article(self) -> String {
+        let lower = self.with_article();
+        lower[..1].to_uppercase() + &lower[1..]
+    }
+
     pub(crate) fn is_observable(self) -> bool {
         matches!(self, Kind::ObservableCounter | Kind::ObservableUpDownCounter | Kind::ObservableGauge)
     }
@@ -109,7 +115,8 @@ impl Kind {
                 format!("`ExponentialHistogram` is not available yet: use `Histogram` with `buckets: [..]`. Kinds: {kinds}"),
             ));
         }
-        match Kind::ALL.into_iter().find(|kind| is_misspelling(&written, kind.name())) {
+        let meant = Kind::ALL.into_iter().find(|kind| kind.name().eq_ignore_ascii_case(&written));
+        match meant.or_else(|| Kind::ALL.into_iter().find(|kind| is_misspelling(&written, kind.name()))) {
             Some(kind) => {
                 errors.push(syn::Error::new(
                     ident.span(),
@@ -171,8 +178,9 @@ pub(crate) struct Instrument {
     pub(crate) attributes: Vec<AttributeKey>,
     /// `None`: the default bounds.
     pub(crate) buckets: Option<Vec<f64>>,
-    /// `None` only for a sync kind, or after the missing callback was reported.
-    pub(crate) callback: Option<Path>,
+    /// The `callback` key and the path; `None` only for a sync kind, or after a mistake in it
+    /// was reported.
+    pub(crate) callback: Option<(Ident, Path)>,
 }
 
 const EXAMPLE: &str = "`pub orders: Counter<u64> = \"shop.orders\" { unit: \"{order}\", attributes: [route] }`";
@@ -235,12 +243,13 @@ impl Instrument {
             callback: None,
         };
         instrument.check_name(errors);
+        let mut given = Vec::new();
         if input.peek(token::Brace) {
             let content;
             syn::braced!(content in input);
-            instrument.parse_settings(content.parse()?, errors);
+            given = instrument.parse_settings(content.parse()?, errors);
         }
-        if kind.is_observable() && instrument.callback.is_none() {
+        if kind.is_observable() && !given.iter().any(|setting| setting == "callback") {
             let ident = &instrument.ident;
             errors.push(syn::Error::new(
                 ident.span(),
@@ -281,7 +290,8 @@ impl Instrument {
         errors.push(error);
     }
 
-    fn parse_settings(&mut self, tokens: TokenStream, errors: &mut Errors) {
+    /// Applies the settings; returns the names of those given, right or not.
+    fn parse_settings(&mut self, tokens: TokenStream, errors: &mut Errors) -> Vec<String> {
         let kind = self.kind;
         let settings = list::parse(tokens, "settings", errors, |input, errors| Setting::parse(kind, input, errors).map(Some));
         let mut given: Vec<String> = Vec::new();
@@ -301,9 +311,11 @@ impl Instrument {
                 }
                 SettingValue::Attributes(keys) => self.attributes = keys,
                 SettingValue::Buckets(buckets) => self.buckets = buckets,
-                SettingValue::Callback(callback) => self.callback = Some(callback),
+                SettingValue::Callback(key, path) => self.callback = Some((key, path)),
+                SettingValue::Invalid => {}
             }
         }
+        given
     }
 }
 
@@ -332,15 +344,24 @@ struct Setting {
 }
 
 enum SettingValue {
+    /// A value that is not right, reported already.
+    Invalid,
     Unit(LitStr),
     Attributes(Vec<AttributeKey>),
     /// `None` after a mistake in the list, which is reported.
     Buckets(Option<Vec<f64>>),
-    Callback(Path),
+    /// The key, whose span the callback's expected type takes, and the path.
+    Callback(Ident, Path),
 }
 
 impl Setting {
     fn parse(kind: Kind, input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Setting> {
+        if !input.peek(Ident::peek_any) {
+            return Err(syn::Error::new_spanned(
+                list::item_tokens(input),
+                format!("a setting is written `key: value`; {} takes: {}", kind.with_article(), kind.settings().join(", ")),
+            ));
+        }
         let key = input.call(Ident::parse_any)?;
         let name = key.to_string();
         let allowed = kind.settings();
@@ -349,7 +370,7 @@ impl Setting {
                 "buckets" => "`buckets` applies to `Histogram` only".to_owned(),
                 "callback" => "`callback` applies to observable instruments only".to_owned(),
                 _ => {
-                    let takes = format!("{} takes: {}", kind.with_article(), allowed.join(", "));
+                    let takes = format!("{} takes: {}", kind.with_capital_article(), allowed.join(", "));
                     match allowed.iter().find(|allowed| is_misspelling(&name, allowed)) {
                         Some(meant) => format!("unknown setting `{name}`; did you mean `{meant}`? {takes}"),
                         None => format!("unknown setting `{name}`. {takes}"),
@@ -369,17 +390,29 @@ impl Setting {
         }
         input.parse::<Token![:]>()?;
         let value = match name.as_str() {
-            "unit" if input.peek(LitStr) => SettingValue::Unit(input.parse()?),
-            "unit" => return Err(input.error(format!("`unit` takes a string literal, e.g. {example}"))),
+            "unit" if input.peek(LitStr) => Ok(SettingValue::Unit(input.parse()?)),
+            "unit" => Err(input.error(format!("`unit` takes a string literal, e.g. {example}"))),
             "attributes" | "buckets" if !input.peek(token::Bracket) => {
-                return Err(input.error(format!("`{name}` takes a list in brackets, e.g. {example}")));
+                Err(input.error(format!("`{name}` takes a list in brackets, e.g. {example}")))
             }
-            "attributes" => SettingValue::Attributes(attribute_keys(bracketed(input)?, errors)),
-            "buckets" => SettingValue::Buckets(buckets(bracketed(input)?, errors)),
+            "attributes" => Ok(SettingValue::Attributes(attribute_keys(bracketed(input)?, errors))),
+            "buckets" => Ok(SettingValue::Buckets(buckets(bracketed(input)?, errors))),
             _ => match input.call(Path::parse_mod_style) {
-                Ok(path) => SettingValue::Callback(path),
-                Err(_) => return Err(input.error(format!("`callback` takes the path of a function, e.g. {example}"))),
+                Ok(path) if list::at_end(input) => Ok(SettingValue::Callback(key.clone(), path)),
+                _ => Err(syn::Error::new_spanned(
+                    list::item_tokens(input),
+                    format!("`callback` takes the path of a function, e.g. {example}"),
+                )),
             },
+        };
+        // The setting counts as given, so that it is not reported missing too.
+        let value = match value {
+            Ok(value) => value,
+            Err(error) => {
+                errors.push(error);
+                list::skip_item(input)?;
+                SettingValue::Invalid
+            }
         };
         Ok(Setting { key, value })
     }

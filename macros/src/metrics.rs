@@ -3,7 +3,7 @@
 //! it. The attribute keys keep the user's spans, so an undeclared key is rustc's error at the key.
 
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::{Attribute, Expr, ExprLit, Ident, Lit, Meta};
 
@@ -96,7 +96,7 @@ fn generate(instrument: &Instrument) -> TokenStream {
     let recording = if kind.is_observable() {
         observable(instrument, &value_type)
     } else {
-        sync(*kind, &value_type, &elided)
+        sync(*kind, ident, &value_type, &elided)
     };
 
     quote! {
@@ -149,48 +149,54 @@ fn generate(instrument: &Instrument) -> TokenStream {
     }
 }
 
-/// The static and functions of a counter, up-down counter, histogram or gauge.
-fn sync(kind: Kind, value: &Ident, elided: &TokenStream) -> TokenStream {
+/// The static and functions of a counter, up-down counter, histogram or gauge. The functions
+/// carry the span of the instrument's name, where rustc's "function defined here" then points.
+fn sync(kind: Kind, instrument: &Ident, value: &Ident, elided: &TokenStream) -> TokenStream {
+    let span = instrument.span();
+    let value = &Ident::new(&value.to_string(), span);
+    let elided = &elided.clone().into_iter().map(|mut token| {
+        token.set_span(span);
+        token
+    }).collect::<TokenStream>();
+    let add = Ident::new("add", span);
+    let record = Ident::new("record", span);
     let (runtime, bound, method, doc) = match kind {
         Kind::Counter => (
             quote!(Counter),
             quote!(BoundCounter),
-            quote!(add),
+            &add,
             "Adds `value` to the series of `attributes` (a negative, NaN or infinite value is dropped and counted).",
         ),
         Kind::UpDownCounter => (
             quote!(UpDownCounter),
             quote!(BoundUpDownCounter),
-            quote!(add),
+            &add,
             "Adds `value`, negative to subtract, to the series of `attributes`.",
         ),
         Kind::Histogram => (
             quote!(Histogram),
             quote!(BoundHistogram),
-            quote!(record),
+            &record,
             "Records `value` in the series of `attributes` (NaN and infinities are dropped and counted).",
         ),
         _ => (
             quote!(Gauge),
             quote!(BoundGauge),
-            quote!(record),
+            &record,
             "Sets the series of `attributes` to `value` (NaN and infinities are dropped and counted).",
         ),
     };
     // `spanscope::record!` calls `record`, which counters have beside `add`.
     let record_alias = matches!(kind, Kind::Counter | Kind::UpDownCounter).then(|| {
-        quote! {
+        quote_spanned! {span=>
             /// The same as `add`; `spanscope::record!` calls it.
             #[inline]
-            pub fn record(value: #value, attributes: Attributes #elided) {
+            pub fn #record(value: #value, attributes: Attributes #elided) {
                 INSTRUMENT.add(value, &attributes)
             }
         }
     });
-    quote! {
-        #[doc(hidden)]
-        pub static INSTRUMENT: ::spanscope::__private::#runtime<#value> = ::spanscope::__private::#runtime::new(&META);
-
+    let functions = quote_spanned! {span=>
         #[doc = #doc]
         #[inline]
         pub fn #method(value: #value, attributes: Attributes #elided) {
@@ -203,21 +209,36 @@ fn sync(kind: Kind, value: &Ident, elided: &TokenStream) -> TokenStream {
         pub fn bind(attributes: Attributes #elided) -> ::spanscope::metrics::#bound<#value> {
             INSTRUMENT.bind(&attributes)
         }
+    };
+    quote! {
+        #[doc(hidden)]
+        pub static INSTRUMENT: ::spanscope::__private::#runtime<#value> = ::spanscope::__private::#runtime::new(&META);
+
+        #functions
     }
 }
 
 /// The static, `Observer` and `register` of an observable instrument.
+///
+/// The callback is a constant of the type it must have, which is spanned by the `callback` key: a
+/// function of another signature is rustc's error at its path, "expected due to" the key.
 fn observable(instrument: &Instrument, value: &Ident) -> TokenStream {
-    // A missing callback was reported; one that observes nothing keeps the rest compiling.
-    let callback = instrument.callback.as_ref().map_or_else(|| quote!(|_| {}), |callback| quote!(#callback));
+    let (expected, callback) = match &instrument.callback {
+        Some((key, path)) => (key.span(), quote!(#path)),
+        // A missing callback was reported; one that observes nothing keeps the rest compiling.
+        None => (Span::call_site(), quote!(|_| {})),
+    };
+    let callback_type = quote_spanned!(expected=> fn(&mut Observer<'_>));
     let observer_doc = format!("What the callback reports the values of `{}` through.", instrument.name());
     quote! {
         #[doc = #observer_doc]
         pub type Observer<'o> = ::spanscope::metrics::Observer<'o, #value, Schema>;
 
+        const CALLBACK: #callback_type = #callback;
+
         #[doc(hidden)]
         pub static INSTRUMENT: ::spanscope::__private::Observable<#value, Schema> =
-            ::spanscope::__private::Observable::new(&META, #callback);
+            ::spanscope::__private::Observable::new(&META, CALLBACK);
 
         /// Has the callback called at every collection from now on. Calling it again does nothing.
         pub fn register() {

@@ -4,7 +4,7 @@
 //! missing-field error points at it, and an unknown field or a wrong type at the user's own token.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, Path, Token};
 
@@ -42,18 +42,20 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     }
     if position < 2 {
+        // Spanned by the instrument when there is one: the value belongs after it.
+        let span = instrument.as_ref().map_or_else(Span::call_site, |path| path.segments.last().expect("a parsed path has a segment").ident.span());
         errors.push(syn::Error::new(
-            Span::call_site(),
+            span,
             format!("`record!` takes the instrument, the value, then the attributes, e.g. {EXAMPLE}"),
         ));
     }
     // After a mistake, the call would only add rustc's errors about the same tokens.
     let call = match (instrument, value) {
         (Some(instrument), Some(value)) if errors.is_empty() => {
-            let last = &instrument.segments.last().expect("a parsed path has a segment").ident;
-            let record = Ident::new("record", last.span());
-            let attributes = Ident::new("Attributes", last.span());
-            quote!(#instrument::#record(#value, #instrument::#attributes { #(#fields),* }))
+            // The span of the user's tokens, not of this macro: rustc suggests a field for a
+            // misspelt one only in a struct expression of the fields' own context.
+            let span = instrument.segments.last().expect("a parsed path has a segment").ident.span();
+            quote_spanned!(span=> #instrument::record(#value, #instrument::Attributes { #(#fields),* }))
         }
         _ => TokenStream::new(),
     };
