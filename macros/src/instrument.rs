@@ -112,7 +112,9 @@ impl Kind {
         if written == "ExponentialHistogram" {
             return Err(syn::Error::new(
                 ident.span(),
-                format!("`ExponentialHistogram` is not available yet: use `Histogram` with `buckets: [..]`. Kinds: {kinds}"),
+                format!(
+                    "`ExponentialHistogram` is not available yet: use `Histogram` with `buckets: [..]`. Kinds: {kinds}"
+                ),
             ));
         }
         let meant = Kind::ALL.into_iter().find(|kind| kind.name().eq_ignore_ascii_case(&written));
@@ -191,7 +193,8 @@ impl Instrument {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
         let ident = parse_ident(input)?;
-        let needs_kind = || format!("the instrument `{ident}` needs a kind and a value type, e.g. `{ident}: Counter<u64>`");
+        let needs_kind =
+            || format!("the instrument `{ident}` needs a kind and a value type, e.g. `{ident}: Counter<u64>`");
         if !input.peek(Token![:]) || input.peek(Token![::]) {
             return Err(syn::Error::new(ident.span(), needs_kind()));
         }
@@ -204,7 +207,12 @@ impl Instrument {
         if !input.peek(Token![<]) {
             return Err(syn::Error::new(
                 kind_ident.span(),
-                format!("{} needs its value type, e.g. `{}<{}>`", kind.with_article(), kind.name(), kind.values()[0].name()),
+                format!(
+                    "{} needs its value type, e.g. `{}<{}>`",
+                    kind.with_article(),
+                    kind.name(),
+                    kind.values()[0].name()
+                ),
             ));
         }
         input.parse::<Token![<]>()?;
@@ -253,10 +261,7 @@ impl Instrument {
             let ident = &instrument.ident;
             errors.push(syn::Error::new(
                 ident.span(),
-                format!(
-                    "{} needs `callback: some_fn`, a `fn(&mut {ident}::Observer<'_>)`",
-                    kind.with_article()
-                ),
+                format!("{} needs `callback: some_fn`, a `fn(&mut {ident}::Observer<'_>)`", kind.with_article()),
             ));
         }
         Ok(instrument)
@@ -293,7 +298,8 @@ impl Instrument {
     /// Applies the settings; returns the names of those given, right or not.
     fn parse_settings(&mut self, tokens: TokenStream, errors: &mut Errors) -> Vec<String> {
         let kind = self.kind;
-        let settings = list::parse(tokens, "settings", errors, |input, errors| Setting::parse(kind, input, errors).map(Some));
+        let settings =
+            list::parse(tokens, "settings", errors, |input, errors| Setting::parse(kind, input, errors).map(Some));
         let mut given: Vec<String> = Vec::new();
         for Setting { key, value } in settings {
             let name = key.to_string();
@@ -328,7 +334,9 @@ fn parse_ident(input: ParseStream<'_>) -> syn::Result<Ident> {
         let keyword = input.call(Ident::parse_any)?;
         return Err(syn::Error::new(
             keyword.span(),
-            format!("`{keyword}` is a keyword: declare the instrument as `r#{keyword}`; its name is still \"{keyword}\""),
+            format!(
+                "`{keyword}` is a keyword: declare the instrument as `r#{keyword}`; its name is still \"{keyword}\""
+            ),
         ));
     }
     Err(syn::Error::new_spanned(
@@ -359,7 +367,11 @@ impl Setting {
         if !input.peek(Ident::peek_any) {
             return Err(syn::Error::new_spanned(
                 list::item_tokens(input),
-                format!("a setting is written `key: value`; {} takes: {}", kind.with_article(), kind.settings().join(", ")),
+                format!(
+                    "a setting is written `key: value`; {} takes: {}",
+                    kind.with_article(),
+                    kind.settings().join(", ")
+                ),
             ));
         }
         let key = input.call(Ident::parse_any)?;
@@ -463,9 +475,7 @@ fn buckets(tokens: TokenStream, errors: &mut Errors) -> Option<Vec<f64>> {
             _ => None,
         };
         match number {
-            Some(number) if list::at_end(input) => {
-                Ok(Some((if minus.is_some() { -number } else { number }, written)))
-            }
+            Some(number) if list::at_end(input) => Ok(Some((if minus.is_some() { -number } else { number }, written))),
             _ => {
                 wrong = true;
                 Err(syn::Error::new_spanned(written, "buckets must be number literals, e.g. [0.005, 0.01, 0.025]"))
@@ -484,7 +494,10 @@ fn buckets(tokens: TokenStream, errors: &mut Errors) -> Option<Vec<f64>> {
             }
         };
         if let Some(problem) = problem {
-            errors.push(syn::Error::new_spanned(&written, format!("buckets must be finite and strictly increasing: {problem}")));
+            errors.push(syn::Error::new_spanned(
+                &written,
+                format!("buckets must be finite and strictly increasing: {problem}"),
+            ));
             wrong = true;
         }
         bounds.push(bound);

@@ -130,7 +130,10 @@ mod tests {
             NameError::FirstNotLetter.message("7orders"),
             "instrument name \"7orders\" must start with an ASCII letter (OpenTelemetry's instrument name syntax), e.g. \"orders\""
         );
-        assert_eq!(NameError::TooLong(300).message("x"), "instrument name is 300 characters long; OpenTelemetry allows 1 to 255");
+        assert_eq!(
+            NameError::TooLong(300).message("x"),
+            "instrument name is 300 characters long; OpenTelemetry allows 1 to 255"
+        );
         for name in ["7orders", "_x y", "", "123", "größe", &"é".repeat(300)] {
             assert_eq!(check_name(&suggestion(name)), Ok(()), "{name}");
         }

@@ -52,7 +52,6 @@ fn generate(instrument: &Instrument) -> TokenStream {
         quote!(#[doc = #doc])
     });
     let unit = unit.as_ref().map(|unit| unit.value()).unwrap_or_default();
-    let value_type = Ident::new(value.name(), Span::call_site());
     let value_kind = Ident::new(
         match value {
             ValueType::U64 => "U64",
@@ -93,11 +92,8 @@ fn generate(instrument: &Instrument) -> TokenStream {
     };
     let attributes_doc = format!("The attributes of one recording of `{name}`.");
 
-    let recording = if kind.is_observable() {
-        observable(instrument, &value_type)
-    } else {
-        sync(*kind, ident, &value_type, &elided)
-    };
+    let recording =
+        if kind.is_observable() { observable(instrument) } else { sync(*kind, ident, *value, !attributes.is_empty()) };
 
     quote! {
         #(#attrs)*
@@ -151,13 +147,10 @@ fn generate(instrument: &Instrument) -> TokenStream {
 
 /// The static and functions of a counter, up-down counter, histogram or gauge. The functions
 /// carry the span of the instrument's name, where rustc's "function defined here" then points.
-fn sync(kind: Kind, instrument: &Ident, value: &Ident, elided: &TokenStream) -> TokenStream {
+fn sync(kind: Kind, instrument: &Ident, value: ValueType, has_attributes: bool) -> TokenStream {
     let span = instrument.span();
-    let value = &Ident::new(&value.to_string(), span);
-    let elided = &elided.clone().into_iter().map(|mut token| {
-        token.set_span(span);
-        token
-    }).collect::<TokenStream>();
+    let value = &Ident::new(value.name(), span);
+    let elided = has_attributes.then(|| quote_spanned!(span=> <'_>));
     let add = Ident::new("add", span);
     let record = Ident::new("record", span);
     let (runtime, bound, method, doc) = match kind {
@@ -222,7 +215,8 @@ fn sync(kind: Kind, instrument: &Ident, value: &Ident, elided: &TokenStream) -> 
 ///
 /// The callback is a constant of the type it must have, which is spanned by the `callback` key: a
 /// function of another signature is rustc's error at its path, "expected due to" the key.
-fn observable(instrument: &Instrument, value: &Ident) -> TokenStream {
+fn observable(instrument: &Instrument) -> TokenStream {
+    let value = Ident::new(instrument.value.name(), Span::call_site());
     let (expected, callback) = match &instrument.callback {
         Some((key, path)) => (key.span(), quote!(#path)),
         // A missing callback was reported; one that observes nothing keeps the rest compiling.

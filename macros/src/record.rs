@@ -43,7 +43,9 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     }
     if position < 2 {
         // Spanned by the instrument when there is one: the value belongs after it.
-        let span = instrument.as_ref().map_or_else(Span::call_site, |path| path.segments.last().expect("a parsed path has a segment").ident.span());
+        let span = instrument.as_ref().map_or_else(Span::call_site, |path| {
+            path.segments.last().expect("a parsed path has a segment").ident.span()
+        });
         errors.push(syn::Error::new(
             span,
             format!("`record!` takes the instrument, the value, then the attributes, e.g. {EXAMPLE}"),
