@@ -18,12 +18,15 @@
 //!     },
 //! }
 //!
-//! let tenant = String::from("acme");
-//! orders::add(1, orders::Attributes { route: "/checkout", tenant: &tenant });
-//! spanscope::record!(price_duration, 0.042, tenant = &tenant);
-//! // A bound handle: the attribute set is looked up once.
-//! let checkout = orders::bind(orders::Attributes { route: "/checkout", tenant: "acme" });
-//! checkout.add(1);
+//! // Declared at module level (not in `main`): each instrument's module sees its parent's items.
+//! fn main() {
+//!     let tenant = String::from("acme");
+//!     orders::add(1, orders::Attributes { route: "/checkout", tenant: &tenant });
+//!     spanscope::record!(price_duration, 0.042, tenant = &tenant);
+//!     // A bound handle: the attribute set is looked up once.
+//!     let checkout = orders::bind(orders::Attributes { route: "/checkout", tenant: "acme" });
+//!     checkout.add(1);
+//! }
 //! ```
 //!
 //! The map:
@@ -36,6 +39,7 @@
 //! - `collect` and `snapshot`: summing the shards, and what the exporters receive.
 
 mod attributes;
+pub(crate) mod auto;
 mod cell;
 pub(crate) mod collect;
 pub(crate) mod exemplar;
@@ -53,3 +57,5 @@ pub use instrument::{
     InstrumentMeta, MetricValue, Observable, UpDownCounter, ValueKind, DEFAULT_BUCKETS,
 };
 pub use observe::Observer;
+
+pub(crate) use cell::bucket_of;
