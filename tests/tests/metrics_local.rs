@@ -3,63 +3,61 @@
 //! `metrics.jsonl` and read back; the cardinality limit's overflow series; exemplars leading to
 //! the spans of `traces.jsonl`; the console table; bad values stopping start-up.
 //!
-//! The instruments are declared as `metrics!` declares them: a static per instrument over its
-//! `InstrumentMeta`, and an `AttributeSet` per attribute list.
+//! The instruments are declared with `metrics!`, each test recording its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use spanscope::metrics::{
-    AttrRef, AttributeSchema, AttributeSet, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable,
-    UpDownCounter, ValueKind,
-};
 use spanscope::profiler::ProfilerConfig;
-use spanscope::{Config, Guard, MetricsExporter, Signal, TagMeta, TracesExporter};
+use spanscope::{Config, Guard, MetricsExporter, Signal, TracesExporter};
 use spanscope_readback::metrics::{read_metrics, Collection, ExportedHistogram};
 use spanscope_tests::collector::{serial, wait_until};
 use spanscope_tests::{fresh_dir, read_spans};
 
 const MAIN: &str = env!("CARGO_BIN_EXE_fixture_main");
 
-const fn meta(name: &'static str, unit: &'static str, kind: InstrumentKind, value: ValueKind) -> InstrumentMeta {
-    InstrumentMeta { name, unit, description: "", kind, value, scope: ("spanscope-tests", "0.1.0"), buckets: &[] }
+spanscope::tags! {
+    /// The route served.
+    pub route: &'static str = "http.route",
 }
 
-fn route_key() -> &'static TagMeta {
-    static KEY: TagMeta = TagMeta::new("route", "http.route");
-    &KEY
+spanscope::metrics! {
+    /// Orders placed.
+    pub orders: Counter<u64> = "test.local.orders" { unit: "{order}", attributes: [route] },
+    /// Time taken.
+    pub latency: Histogram<f64> = "test.local.latency" { unit: "s", buckets: [0.1, 1.0] },
+    /// The oven's temperature.
+    pub temperature: Gauge<i64> = "test.local.temperature" { unit: "Cel" },
+    /// Orders waiting.
+    pub queue: UpDownCounter<i64> = "test.local.queue",
+    /// Worker threads.
+    pub threads: ObservableGauge<u64> = "test.local.threads" { attributes: [route], callback: count_threads },
+    /// Recorded by a thread that exits.
+    pub exited: Counter<u64> = "test.local.exited",
+    /// Recorded under more attribute sets than the limit.
+    pub overflow: Counter<u64> = "test.local.overflow" { attributes: [route] },
+    /// Prices computed.
+    pub priced: Counter<u64> = "test.local.priced",
+    /// Time to compute a price.
+    pub price_duration: Histogram<f64> = "test.local.price.duration" { unit: "s", buckets: [1.0] },
+    /// Recorded just before shutdown.
+    pub last: Counter<u64> = "test.local.shutdown",
+    /// Collected at each interval.
+    pub ticks: Counter<u64> = "test.local.interval",
+    /// Recorded while no metrics exporter runs.
+    pub unseen: Counter<u64> = "test.local.none",
+    /// Orders, printed on the console.
+    pub console_orders: Counter<u64> = "test.console.orders" { unit: "{order}", attributes: [route] },
 }
 
-/// `attributes: [route]`.
-struct Route<'a>(&'a str);
-
-impl AttributeSet for Route<'_> {
-    const KEYS: &'static [fn() -> &'static TagMeta] = &[route_key];
-
-    fn visit(&self, mut f: impl FnMut(AttrRef<'_>)) {
-        f(AttrRef::Str(self.0));
-    }
-}
-
-enum RouteSchema {}
-
-impl AttributeSchema for RouteSchema {
-    type Attributes<'a> = Route<'a>;
-}
-
-/// No attributes.
-struct Bare;
-
-impl AttributeSet for Bare {
-    const KEYS: &'static [fn() -> &'static TagMeta] = &[];
-
-    fn visit(&self, _: impl FnMut(AttrRef<'_>)) {}
+fn count_threads(observer: &mut threads::Observer<'_>) {
+    observer.record(7, threads::Attributes { route: "/observed" });
 }
 
 /// Starts spanscope writing metrics (and traces) to `dir`, collecting only when asked (the
-/// interval is an hour) unless `vars` say otherwise.
+/// interval is an hour) unless `adjust` says otherwise.
 fn start(dir: &Path, adjust: impl FnOnce(Config) -> Config) -> Guard {
     let config = Config::new()
         .service_name("meters")
@@ -86,56 +84,37 @@ fn value_of(collection: &Collection, name: &str, attributes: &[(&str, Value)]) -
 
 #[test]
 fn every_kind_of_instrument_is_written_with_its_values_at_a_flush() {
-    static ORDERS_META: InstrumentMeta = meta("test.local.orders", "{order}", InstrumentKind::Counter, ValueKind::U64);
-    static ORDERS: Counter<u64> = Counter::new(&ORDERS_META);
-    static LATENCY_META: InstrumentMeta = InstrumentMeta {
-        buckets: &[0.1, 1.0],
-        ..meta("test.local.latency", "s", InstrumentKind::Histogram, ValueKind::F64)
-    };
-    static LATENCY: Histogram<f64> = Histogram::new(&LATENCY_META);
-    static TEMPERATURE_META: InstrumentMeta =
-        meta("test.local.temperature", "Cel", InstrumentKind::Gauge, ValueKind::I64);
-    static TEMPERATURE: Gauge<i64> = Gauge::new(&TEMPERATURE_META);
-    static QUEUE_META: InstrumentMeta = meta("test.local.queue", "", InstrumentKind::UpDownCounter, ValueKind::I64);
-    static QUEUE: UpDownCounter<i64> = UpDownCounter::new(&QUEUE_META);
-    static THREADS_META: InstrumentMeta =
-        meta("test.local.threads", "", InstrumentKind::ObservableGauge, ValueKind::U64);
-    static THREADS: Observable<u64, RouteSchema> =
-        Observable::new(&THREADS_META, |observer| observer.record(7, Route("/observed")));
-
     let _serial = serial();
     let dir = fresh_dir("kinds");
     let guard = start(&dir, |config| config);
-    THREADS.register();
+    threads::register();
     std::thread::scope(|scope| {
         for thread in 0..4u64 {
             scope.spawn(move || {
                 for _ in 0..1000 {
-                    ORDERS.add(1, &Route("/checkout"));
+                    orders::add(1, orders::Attributes { route: "/checkout" });
                 }
-                ORDERS.add(thread, &Route("/cart"));
+                spanscope::record!(orders, thread, route = "/cart");
             });
         }
     });
     // A value on a bucket's bound counts in that bucket: (−∞, 0.1], (0.1, 1], (1, +∞).
     for value in [0.1, 0.5, 1.0, 2.0] {
-        LATENCY.record(value, &Bare);
+        spanscope::record!(latency, value);
     }
     // The last value recorded by any thread is the gauge's.
-    std::thread::spawn(|| TEMPERATURE.record(10, &Bare)).join().unwrap();
-    std::thread::spawn(|| TEMPERATURE.record(-20, &Bare)).join().unwrap();
-    QUEUE.add(5, &Bare);
-    QUEUE.add(-2, &Bare);
+    std::thread::spawn(|| spanscope::record!(temperature, 10)).join().unwrap();
+    std::thread::spawn(|| spanscope::record!(temperature, -20)).join().unwrap();
+    queue::add(5, queue::Attributes {});
+    spanscope::record!(queue, -2);
     assert!(spanscope::flush(), "flushed within the shutdown timeout");
 
     let collection = last_collection(&dir);
     assert_eq!(collection.service, "meters");
     let orders = collection.metric("test.local.orders").expect("orders");
     assert_eq!((orders.kind.as_str(), orders.temporality, orders.monotonic), ("sum", 2, true));
-    assert_eq!(
-        (orders.unit.as_str(), &orders.scope.0[..], &orders.scope.1[..]),
-        ("{order}", "spanscope-tests", "0.1.0")
-    );
+    assert_eq!((orders.unit.as_str(), orders.description.as_str()), ("{order}", "Orders placed."));
+    assert_eq!(orders.scope, (env!("CARGO_PKG_NAME").to_owned(), env!("CARGO_PKG_VERSION").to_owned()));
     assert_eq!(value_of(&collection, "test.local.orders", &[("http.route", json!("/checkout"))]), Some(4000.0));
     assert_eq!(value_of(&collection, "test.local.orders", &[("http.route", json!("/cart"))]), Some(6.0));
     let latency = collection.metric("test.local.latency").expect("latency");
@@ -167,15 +146,13 @@ fn every_kind_of_instrument_is_written_with_its_values_at_a_flush() {
 
 #[test]
 fn a_threads_recordings_are_kept_after_it_exits() {
-    static META: InstrumentMeta = meta("test.local.exited", "", InstrumentKind::Counter, ValueKind::U64);
-    static EXITED: Counter<u64> = Counter::new(&META);
     let _serial = serial();
     let dir = fresh_dir("exited");
     let guard = start(&dir, |config| config);
-    std::thread::spawn(|| EXITED.add(3, &Bare)).join().unwrap();
+    std::thread::spawn(|| spanscope::record!(exited, 3)).join().unwrap();
     assert!(spanscope::flush());
     assert_eq!(value_of(&last_collection(&dir), "test.local.exited", &[]), Some(3.0));
-    EXITED.add(2, &Bare);
+    spanscope::record!(exited, 2);
     assert!(spanscope::flush());
     assert_eq!(
         value_of(&last_collection(&dir), "test.local.exited", &[]),
@@ -187,14 +164,12 @@ fn a_threads_recordings_are_kept_after_it_exits() {
 
 #[test]
 fn sets_past_the_cardinality_limit_go_to_the_overflow_series() {
-    static META: InstrumentMeta = meta("test.local.overflow", "", InstrumentKind::Counter, ValueKind::U64);
-    static REQUESTS: Counter<u64> = Counter::new(&META);
     let _serial = serial();
     let dir = fresh_dir("overflow");
     let guard = start(&dir, |config| config.metrics_cardinality_limit(2));
     let before = spanscope::stats().metric_measurements_overflowed;
     for route in ["/a", "/b", "/c", "/d", "/c", "/a"] {
-        REQUESTS.add(1, &Route(route));
+        spanscope::record!(overflow, 1, route);
     }
     assert!(spanscope::flush());
     let collection = last_collection(&dir);
@@ -209,22 +184,15 @@ fn sets_past_the_cardinality_limit_go_to_the_overflow_series() {
 
 #[test]
 fn exemplars_carry_the_ids_of_spans_exported_in_the_same_run() {
-    static COUNT_META: InstrumentMeta = meta("test.local.priced", "", InstrumentKind::Counter, ValueKind::U64);
-    static PRICED: Counter<u64> = Counter::new(&COUNT_META);
-    static DURATION_META: InstrumentMeta = InstrumentMeta {
-        buckets: &[1.0],
-        ..meta("test.local.price.duration", "s", InstrumentKind::Histogram, ValueKind::F64)
-    };
-    static DURATION: Histogram<f64> = Histogram::new(&DURATION_META);
     let _serial = serial();
     let dir = fresh_dir("exemplars");
     let guard = start(&dir, |config| config.exporters([TracesExporter::Local]));
     spanscope::span::local("price").in_scope(|| {
-        PRICED.add(1, &Bare);
-        DURATION.record(0.25, &Bare);
+        spanscope::record!(priced, 1);
+        spanscope::record!(price_duration, 0.25);
     });
     // Outside a span, the default filter (trace_based) keeps no exemplar.
-    DURATION.record(5.0, &Bare);
+    spanscope::record!(price_duration, 5.0);
     assert!(spanscope::flush());
     let spans = read_spans(&dir.join("traces.jsonl"));
     let price = spans.iter().find(|span| span.name == "price").expect("the span was exported");
@@ -242,12 +210,10 @@ fn exemplars_carry_the_ids_of_spans_exported_in_the_same_run() {
 
 #[test]
 fn shutdown_writes_the_last_collection() {
-    static META: InstrumentMeta = meta("test.local.shutdown", "", InstrumentKind::Counter, ValueKind::U64);
-    static LAST: Counter<u64> = Counter::new(&META);
     let _serial = serial();
     let dir = fresh_dir("shutdown");
     let guard = start(&dir, |config| config);
-    LAST.add(9, &Bare);
+    spanscope::record!(last, 9);
     drop(guard);
     assert_eq!(value_of(&last_collection(&dir), "test.local.shutdown", &[]), Some(9.0));
     let stats = spanscope::stats();
@@ -257,12 +223,10 @@ fn shutdown_writes_the_last_collection() {
 
 #[test]
 fn the_reporter_collects_at_each_interval_without_being_asked() {
-    static META: InstrumentMeta = meta("test.local.interval", "", InstrumentKind::Counter, ValueKind::U64);
-    static TICKS: Counter<u64> = Counter::new(&META);
     let _serial = serial();
     let dir = fresh_dir("interval");
     let guard = start(&dir, |config| config.var("OTEL_METRIC_EXPORT_INTERVAL", "100"));
-    TICKS.add(1, &Bare);
+    spanscope::record!(ticks, 1);
     let file = metrics_file(&dir);
     wait_until("two collections at the interval", Duration::from_secs(30), || read_metrics(&file).len() >= 2);
     for collection in read_metrics(&file) {
@@ -273,12 +237,10 @@ fn the_reporter_collects_at_each_interval_without_being_asked() {
 
 #[test]
 fn without_a_metrics_exporter_nothing_is_collected() {
-    static META: InstrumentMeta = meta("test.local.none", "", InstrumentKind::Counter, ValueKind::U64);
-    static UNSEEN: Counter<u64> = Counter::new(&META);
     let _serial = serial();
     let dir = fresh_dir("none");
     let guard = start(&dir, |config| config.var("OTEL_METRICS_EXPORTER", "none"));
-    UNSEEN.add(1, &Bare);
+    spanscope::record!(unseen, 1);
     assert!(spanscope::flush());
     assert!(!spanscope::stats().exporters.iter().any(|e| e.signal == Signal::Metrics));
     drop(guard);
@@ -286,7 +248,7 @@ fn without_a_metrics_exporter_nothing_is_collected() {
     // Disabled, as spans are: nothing runs at all.
     let dir = fresh_dir("disabled");
     let guard = start(&dir, |config| config.var("OTEL_SDK_DISABLED", "true"));
-    UNSEEN.add(1, &Bare);
+    spanscope::record!(unseen, 1);
     drop(guard);
     assert!(!metrics_file(&dir).exists());
 }
@@ -325,14 +287,12 @@ const CONSOLE_CHILD: &str = "SPANSCOPE_TEST_METRICS_CONSOLE_CHILD";
 
 #[test]
 fn console_child() {
-    static META: InstrumentMeta = meta("test.console.orders", "{order}", InstrumentKind::Counter, ValueKind::U64);
-    static ORDERS: Counter<u64> = Counter::new(&META);
     if std::env::var_os(CONSOLE_CHILD).is_none() {
         return;
     }
     let guard =
         start(&fresh_dir("console"), |config| config.exporters([]).metrics_exporters([MetricsExporter::Console]));
-    ORDERS.add(3, &Route("/a\u{1b}[1m"));
+    spanscope::record!(console_orders, 3, route = "/a\u{1b}[1m");
     drop(guard);
 }
 
