@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::env::{items, parse_choice, parse_count, parse_list, parse_millis, parse_timeout, Vars};
+use crate::config::env::{items, parse_bool, parse_choice, parse_count, parse_list, parse_millis, parse_timeout, Vars};
 use crate::config::ConfigError;
 
 /// Where each collection of the metrics goes.
@@ -80,7 +80,9 @@ impl MetricsConfig {
         let cardinality_limit = vars
             .read("SPANSCOPE_METRICS_CARDINALITY_LIMIT", |var| parse_count(var, 1..=MAX_CARDINALITY_LIMIT))?
             .unwrap_or_else(|| self.cardinality_limit.unwrap_or(2000).clamp(1, MAX_CARDINALITY_LIMIT));
-        Ok(MetricsSettings { exporters, interval, timeout, exemplar_filter, cardinality_limit })
+        let process = vars.read("SPANSCOPE_METRICS_PROCESS", parse_bool)?.unwrap_or(true);
+        let own = vars.read("SPANSCOPE_METRICS_SELF", parse_bool)?.unwrap_or(true);
+        Ok(MetricsSettings { exporters, interval, timeout, exemplar_filter, cardinality_limit, process, own })
     }
 }
 
@@ -113,6 +115,10 @@ pub(crate) struct MetricsSettings {
     pub exemplar_filter: ExemplarFilter,
     /// Attribute sets each instrument keeps; past it, recordings go to its overflow series.
     pub cardinality_limit: usize,
+    /// Whether the process's resources are metrics (`process.*`).
+    pub process: bool,
+    /// Whether spanscope's own counters are metrics (`spanscope.*`).
+    pub own: bool,
 }
 
 #[cfg(test)]
@@ -129,6 +135,13 @@ mod tests {
         assert_eq!(s.exporters, [MetricsExporter::Local]);
         assert_eq!((s.interval, s.timeout), (Duration::from_secs(60), Duration::from_secs(30)));
         assert_eq!((s.exemplar_filter, s.cardinality_limit), (ExemplarFilter::TraceBased, 2000));
+        assert!(s.process && s.own);
+        let s = resolve(
+            MetricsConfig::default(),
+            &[("SPANSCOPE_METRICS_PROCESS", "false"), ("SPANSCOPE_METRICS_SELF", "FALSE")],
+        )
+        .unwrap();
+        assert!(!s.process && !s.own);
         let config = MetricsConfig {
             exporters: Some(vec![MetricsExporter::Console]),
             interval: Some(Duration::from_secs(5)),
@@ -181,6 +194,8 @@ mod tests {
             ("SPANSCOPE_METRICS_CARDINALITY_LIMIT", "0"),
             ("SPANSCOPE_METRICS_CARDINALITY_LIMIT", "65537"),
             ("SPANSCOPE_METRICS_CARDINALITY_LIMIT", "many"),
+            ("SPANSCOPE_METRICS_PROCESS", "yes"),
+            ("SPANSCOPE_METRICS_SELF", "0"),
         ] {
             let err = resolve(MetricsConfig::default(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var, "{value}: {err}");

@@ -131,8 +131,8 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     Ok(Guard { _private: () })
 }
 
-/// Turns metrics recording on for a run: its limit and exemplar filter, and its values counted
-/// from now. Without a metrics exporter it stays off, and a recording costs one check.
+/// Turns metrics recording on for a run: its limit and exemplar filter, the built-in process and
+/// spanscope metrics, and its values counted from now. Without a metrics exporter it stays off, and a recording costs one check.
 fn start_metrics(settings: &MetricsSettings) {
     use crate::metrics::{collect, exemplar, registry};
     registry::set_cardinality_limit(settings.cardinality_limit);
@@ -141,6 +141,8 @@ fn start_metrics(settings: &MetricsSettings) {
         ExemplarFilter::AlwaysOn => exemplar::Filter::AlwaysOn,
         ExemplarFilter::AlwaysOff => exemplar::Filter::AlwaysOff,
     });
+    // Registered once for the process: a later run without them still reads them.
+    crate::metrics::auto::register(settings.process, settings.own);
     collect::start_run();
     registry::set_enabled(true);
 }
