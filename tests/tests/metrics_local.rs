@@ -42,6 +42,8 @@ spanscope::metrics! {
     pub priced: Counter<u64> = "test.local.priced",
     /// Time to compute a price.
     pub price_duration: Histogram<f64> = "test.local.price.duration" { unit: "s", buckets: [1.0] },
+    /// Recorded under each exemplar filter.
+    pub filtered: Counter<u64> = "test.local.filtered",
     /// Recorded just before shutdown.
     pub last: Counter<u64> = "test.local.shutdown",
     /// Collected at each interval.
@@ -207,6 +209,26 @@ fn exemplars_carry_the_ids_of_spans_exported_in_the_same_run() {
     let duration = &collection.metric("test.local.price.duration").unwrap().points[0];
     assert_eq!(duration.exemplars[0].value, 0.25);
     drop(guard);
+}
+
+#[test]
+fn the_exemplar_filter_decides_which_recordings_become_exemplars() {
+    let _serial = serial();
+    for (filter, in_span, expected) in [("always_off", true, None), ("always_on", false, Some(None))] {
+        let dir = fresh_dir(filter);
+        let guard = start(&dir, |config| config.var("OTEL_METRICS_EXEMPLAR_FILTER", filter));
+        match in_span {
+            true => spanscope::span::local("in a span").in_scope(|| spanscope::record!(filtered, 1)),
+            false => spanscope::record!(filtered, 1),
+        }
+        assert!(spanscope::flush());
+        let collection = last_collection(&dir);
+        let point = &collection.metric("test.local.filtered").expect("the instrument").points[0];
+        // `always_on` keeps a recording made outside any span: an exemplar without ids.
+        let found = point.exemplars.first().map(|exemplar| exemplar.span_id.clone());
+        assert_eq!(found, expected, "{filter}: {point:?}");
+        drop(guard);
+    }
 }
 
 #[test]
