@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A Prometheus server scraping one target every second; stopped when dropped.
+#[derive(Debug)]
 pub struct Prometheus {
     child: Child,
     api: SocketAddr,
@@ -82,8 +83,9 @@ impl Prometheus {
 
     /// The status of the scrape target: `up`, `down` or `unknown`, with the last error.
     pub fn target_health(&self) -> (String, String) {
-        let body =
-            self.wait_for("/api/v1/targets", |status, body| status == 200 && !body.contains(r#""health":"unknown""#));
+        let body = self.wait_for("/api/v1/targets", |status, body| {
+            status == 200 && (body.contains(r#""health":"up""#) || body.contains(r#""health":"down""#))
+        });
         let targets: serde_json::Value = serde_json::from_str(&body).expect("JSON");
         let target = &targets["data"]["activeTargets"][0];
         (target["health"].as_str().unwrap_or("").to_owned(), target["lastError"].as_str().unwrap_or("").to_owned())

@@ -15,6 +15,9 @@ pub enum MetricsExporter {
     Local,
     /// Each collection printed to standard output as a table.
     Console,
+    /// A pull endpoint, `GET /metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`
+    /// (`localhost:9464`), answering each scrape with a fresh collection.
+    Prometheus,
 }
 
 /// Which recordings may be kept as exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
@@ -35,13 +38,16 @@ pub(crate) struct MetricsConfig {
 }
 
 /// The names of `OTEL_METRICS_EXPORTER`.
-const EXPORTERS: &[(&str, MetricsExporter)] =
-    &[("local", MetricsExporter::Local), ("console", MetricsExporter::Console)];
+const EXPORTERS: &[(&str, MetricsExporter)] = &[
+    ("local", MetricsExporter::Local),
+    ("console", MetricsExporter::Console),
+    ("prometheus", MetricsExporter::Prometheus),
+];
 
 /// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
 /// backends not available in this version: refused with a message saying so, rather than as
 /// unknown names.
-const NOT_YET: &[&str] = &["otlp", "prometheus", "skywalking", "datadog"];
+const NOT_YET: &[&str] = &["otlp", "skywalking", "datadog"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -95,7 +101,7 @@ fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExport
             name,
             value,
             format!(
-                "a comma-separated list of local, console, none ({} is not a metrics exporter in this version)",
+                "a comma-separated list of local, console, prometheus, none ({} is not a metrics exporter in this version)",
                 planned.to_ascii_lowercase()
             ),
         ));

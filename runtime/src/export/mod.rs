@@ -39,6 +39,7 @@ pub(crate) use lane::lane_catches_panic;
 pub(crate) use metrics::MetricBackend;
 pub(crate) use pipeline::{is_reporter_thread, start, Control, ControlSender, ReporterHandle};
 pub(crate) use profiles::{sinks as profile_sinks, ProfileBackend};
+pub(crate) use resource::Resource;
 pub(crate) use traces::backends::TraceBackend;
 
 use crate::clock::Converter;
@@ -50,7 +51,6 @@ use crate::profiler::sink::ProfileWindow;
 use crate::span::Segment;
 use crate::stats::{self, Counter, Signal};
 use lane::Launch;
-use resource::Resource;
 
 /// What a lane carries to its exporter: a [`Batch`] of spans, one window's CPU profile, or one
 /// collection of the metrics.
@@ -234,7 +234,10 @@ fn launches(settings: &Settings, backends: &Backends) -> Result<Launches, InitEr
             ProfileBackend::Files => None,
         })
         .collect();
-    let metrics =
-        backends.metrics.iter().map(|backend| backend.launch(settings, &resource)).collect::<Result<_, _>>()?;
+    let metrics = backends
+        .metrics
+        .iter()
+        .filter_map(|backend| backend.launch(settings, &resource).transpose())
+        .collect::<Result<_, _>>()?;
     Ok(Launches { spans, profiles, metrics })
 }

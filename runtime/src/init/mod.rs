@@ -53,6 +53,8 @@ struct Services {
     reporter: JoinHandle<()>,
     shutdown_timeout: Duration,
     profiler: Option<crate::profiler::Profiler>,
+    /// The metrics pull endpoints, serving until dropped.
+    endpoints: Vec<crate::export::metrics::prometheus::Server>,
 }
 
 fn lifecycle() -> std::sync::MutexGuard<'static, Lifecycle> {
@@ -101,6 +103,9 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         return Ok(Guard { _private: () });
     }
     crate::clock::start();
+    // Bound first: a port in use stops `init` before any thread starts.
+    let endpoints =
+        export::metrics::endpoints(&backends.metrics, &std::sync::Arc::new(export::Resource::new(&settings)))?;
     let export::ReporterHandle { outbox, control, reporter, profiles } = export::start(&settings, &backends)?;
     let profiler = match settings.profiler.enabled {
         true => {
@@ -127,7 +132,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     THREADS_PROCESS.store(std::process::id(), Ordering::Release);
     #[cfg(target_os = "linux")]
     crate::sys::fork::watch();
-    *lifecycle = Lifecycle::Running(Services { control, reporter, shutdown_timeout, profiler });
+    *lifecycle = Lifecycle::Running(Services { control, reporter, shutdown_timeout, profiler, endpoints });
     Ok(Guard { _private: () })
 }
 
@@ -213,6 +218,8 @@ pub(crate) fn shut_down() {
     if let Some(profiler) = services.profiler.take() {
         profiler.stop(now + services.shutdown_timeout / 2);
     }
+    // Scrapers get no answer from here: the run's last collection goes to the pushing backends.
+    services.endpoints.clear();
     // New segments become no-ops from here; ones still open are counted when they end.
     crate::state::withdraw();
     // So do metric recordings: the shutdown's collection, the run's last, then holds every

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::cell::{self, Cell, HISTOGRAM_HEADER};
 use super::exemplar::{self, Read};
-use super::instrument::{InstrumentKind, InstrumentMeta, ValueKind};
+use super::meta::{InstrumentKind, InstrumentMeta, ValueKind};
 use super::observe;
 use super::registry::{self, Registry};
 use super::shard::{self, PAGE_SLOTS};
@@ -210,7 +210,7 @@ fn sum_shards(
         registry.slots.iter().map(|slot| registry.instruments[slot.instrument as usize].core.meta).collect();
     let clock = Converter::current();
     let mut live = vec![Totals::default(); slots];
-    registry.shards.retain(|shard| {
+    shard::all().retain(|shard| {
         // SAFETY: registered shards are freed only below, by the collector, which holds the
         // collector's and the registry's locks.
         let state = unsafe { &*shard.0 };
@@ -229,7 +229,7 @@ fn sum_shards(
                 if let Some(candidates) = candidates.as_deref_mut().filter(|_| has_exemplars(meta)) {
                     let buckets = if meta.kind == InstrumentKind::Histogram { meta.buckets.len() + 1 } else { 1 };
                     for bucket in 0..buckets {
-                        if let Some(read) = exemplar::read(cell, bucket, meta.value, &clock) {
+                        if let Some(read) = exemplar::read(&cell.exemplars, bucket, meta.value, &clock) {
                             candidates.entry((slot as u32, bucket)).or_default().push(read);
                         }
                     }
@@ -247,7 +247,7 @@ fn sum_shards(
                             cell::free_histogram(histogram, meta.buckets);
                         }
                     }
-                    exemplar::free(cell);
+                    exemplar::free(&cell.exemplars);
                 });
             }
         }

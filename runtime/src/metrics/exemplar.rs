@@ -8,10 +8,9 @@
 //! the merged choice stays uniform. A periodic collection starts a new interval.
 
 use std::cell::Cell as StdCell;
-use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
-use super::cell::Cell;
-use super::instrument::ValueKind;
+use super::meta::ValueKind;
 use super::snapshot::{Exemplar, Number};
 use crate::clock::{self, Converter};
 use crate::id::{SpanId, TraceId};
@@ -86,34 +85,40 @@ pub(crate) use crate::span::ExemplarIdentity as Identity;
 /// Offers a recording of `bits` in `bucket` (of `buckets`) of the series whose cell is `cell`,
 /// made in the span current on this thread.
 #[inline]
-pub(crate) fn offer(cell: &Cell, bits: u64, bucket: usize, buckets: usize) {
+pub(crate) fn offer(reservoir: &AtomicPtr<Reservoir>, bits: u64, bucket: usize, buckets: usize) {
     if FILTER.load(Ordering::Relaxed) != Filter::AlwaysOff as u8 {
-        offer_for(cell, bits, bucket, buckets, current::exemplar_identity());
+        offer_for(reservoir, bits, bucket, buckets, current::exemplar_identity());
     }
 }
 
 /// [`offer`] for a recording that measured `identity`'s span (`None`: no sampled span), which
 /// need not be current: a request's duration is recorded where its span ends.
 #[inline]
-pub(crate) fn offer_for(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<Identity>) {
+pub(crate) fn offer_for(
+    reservoir: &AtomicPtr<Reservoir>,
+    bits: u64,
+    bucket: usize,
+    buckets: usize,
+    identity: Option<Identity>,
+) {
     let filter = FILTER.load(Ordering::Relaxed);
     if filter == Filter::AlwaysOff as u8 || (identity.is_none() && filter == Filter::TraceBased as u8) {
         return;
     }
-    keep(cell, bits, bucket, buckets, identity);
+    keep(reservoir, bits, bucket, buckets, identity);
 }
 
 #[cold]
-fn keep(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<Identity>) {
-    let mut reservoir = cell.exemplars.load(Ordering::Relaxed);
-    if reservoir.is_null() {
+fn keep(reservoir: &AtomicPtr<Reservoir>, bits: u64, bucket: usize, buckets: usize, identity: Option<Identity>) {
+    let mut candidates = reservoir.load(Ordering::Relaxed);
+    if candidates.is_null() {
         let new = Box::new(Reservoir { candidates: (0..buckets).map(|_| Candidate::default()).collect() });
-        reservoir = Box::into_raw(new);
+        candidates = Box::into_raw(new);
         // Release: the collector's acquire load sees the initialised candidates.
-        cell.exemplars.store(reservoir, Ordering::Release);
+        reservoir.store(candidates, Ordering::Release);
     }
     // SAFETY: allocated above or earlier by this thread, freed only with the shard.
-    let Some(candidate) = unsafe { &*reservoir }.candidates.get(bucket) else { return };
+    let Some(candidate) = unsafe { &*candidates }.candidates.get(bucket) else { return };
     let epoch = EPOCH.load(Ordering::Relaxed);
     let seen =
         if candidate.epoch.load(Ordering::Relaxed) == epoch { candidate.seen.load(Ordering::Relaxed) + 1 } else { 1 };
@@ -138,15 +143,15 @@ fn keep(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<
     candidate.seq.store(seq + 2, Ordering::Release);
 }
 
-/// Frees a cell's reservoir.
+/// Frees a reservoir.
 ///
 /// # Safety
-/// The cell's thread is gone and nothing else reads the reservoir.
-pub(crate) unsafe fn free(cell: &Cell) {
-    let reservoir = cell.exemplars.load(Ordering::Acquire);
-    if !reservoir.is_null() {
+/// The thread that kept it is gone and nothing else reads it.
+pub(crate) unsafe fn free(reservoir: &AtomicPtr<Reservoir>) {
+    let candidates = reservoir.load(Ordering::Acquire);
+    if !candidates.is_null() {
         // SAFETY: from `Box::into_raw` in `keep`, no longer shared.
-        drop(unsafe { Box::from_raw(reservoir) });
+        drop(unsafe { Box::from_raw(candidates) });
     }
 }
 
@@ -158,14 +163,19 @@ pub(crate) struct Read {
 }
 
 /// The current interval's candidate of `bucket` in `cell`, if its thread kept one.
-pub(crate) fn read(cell: &Cell, bucket: usize, kind: ValueKind, clock: &Converter) -> Option<Read> {
-    let reservoir = cell.exemplars.load(Ordering::Acquire);
-    if reservoir.is_null() {
+pub(crate) fn read(
+    reservoir: &AtomicPtr<Reservoir>,
+    bucket: usize,
+    kind: ValueKind,
+    clock: &Converter,
+) -> Option<Read> {
+    let candidates = reservoir.load(Ordering::Acquire);
+    if candidates.is_null() {
         return None;
     }
     // SAFETY: published with release by its thread, freed only with the shard, which the
     // collector (the caller) frees.
-    let candidate = unsafe { &*reservoir }.candidates.get(bucket)?;
+    let candidate = unsafe { &*candidates }.candidates.get(bucket)?;
     let epoch = EPOCH.load(Ordering::Relaxed);
     for _ in 0..64 {
         let before = candidate.seq.load(Ordering::Acquire);

@@ -30,12 +30,13 @@
 //! ```
 //!
 //! The map:
+//! - `meta`: what an instrument is (its declaration) and the numbers it records;
 //! - `instrument`: the instrument statics `metrics!` declares and their bound handles;
 //! - `attributes`: attribute sets, as the generated structs present them;
 //! - `shard` and `cell`: each thread's cells, and how a recording writes one;
-//! - `registry`: instruments, series and shards, process-wide, off the hot path;
+//! - `registry`: instruments and series, process-wide, off the hot path;
 //! - `exemplar`: recordings kept with the sampled span (and profile) they were made in;
-//! - `observe`: callbacks of observable instruments;
+//! - `observe`: observable instruments and their callbacks;
 //! - `collect` and `snapshot`: summing the shards, and what the exporters receive.
 
 mod attributes;
@@ -44,6 +45,7 @@ mod cell;
 pub(crate) mod collect;
 pub(crate) mod exemplar;
 mod instrument;
+mod meta;
 mod observe;
 pub(crate) mod registry;
 mod shard;
@@ -53,9 +55,9 @@ mod tests;
 
 pub use attributes::{Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet};
 pub use instrument::{
-    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram, InstrumentKind,
-    InstrumentMeta, MetricValue, Observable, UpDownCounter, ValueKind, DEFAULT_BUCKETS,
+    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, Counter, Gauge, Histogram, UpDownCounter,
 };
-pub use observe::Observer;
+pub use meta::{InstrumentKind, InstrumentMeta, MetricValue, ValueKind, DEFAULT_BUCKETS};
+pub use observe::{Observable, Observer};
 
 pub(crate) use cell::bucket_of;

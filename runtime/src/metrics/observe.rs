@@ -10,7 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, PoisonError};
 
 use super::attributes::{self, AttributeSchema, OwnedSet};
-use super::instrument::{InstrumentCore, MetricValue};
+use super::meta::{InstrumentMeta, MetricValue};
+use super::registry::InstrumentCore;
 use crate::stats::{self, Counter};
 use crate::tag::{TagMeta, TagValue};
 
@@ -95,4 +96,33 @@ pub(crate) fn run() -> Vec<(u32, &'static InstrumentCore, Observations)> {
         }
     }
     results
+}
+
+/// An observable counter, up-down counter or gauge declared with `metrics!`: its callback
+/// reports values at each collection, once [`register`](Self::register) was called.
+pub struct Observable<V: MetricValue, S: AttributeSchema> {
+    core: InstrumentCore,
+    callback: fn(&mut Observer<'_, V, S>),
+}
+
+impl<V: MetricValue, S: AttributeSchema> std::fmt::Debug for Observable<V, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observable").field("core", &self.core).finish_non_exhaustive()
+    }
+}
+
+impl<V: MetricValue, S: AttributeSchema> Observable<V, S> {
+    #[doc(hidden)]
+    pub const fn new(meta: &'static InstrumentMeta, callback: fn(&mut Observer<'_, V, S>)) -> Self {
+        Self { core: InstrumentCore::new(meta), callback }
+    }
+
+    /// Has the callback called at every collection from now on. Idempotent.
+    pub fn register(&'static self) {
+        let id = self.core.id();
+        register(id, &self.core, move |observations| {
+            let mut observer = Observer::new(observations);
+            (self.callback)(&mut observer);
+        });
+    }
 }

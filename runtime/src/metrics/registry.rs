@@ -1,8 +1,8 @@
-//! The process-wide registry: instrument numbers, series slots and their attributes, shards.
+//! The process-wide registry: instrument numbers, series slots and their attributes.
 //!
 //! Everything here is behind one lock and off the hot path: an instrument's first recording
-//! registers it, a thread's first recording of an attribute set resolves its slot, a thread's
-//! first recording at all registers its shard, and the collector reads the lists.
+//! registers it, a thread's first recording of an attribute set resolves its slot, and the
+//! collector reads the lists.
 //!
 //! Slots are never freed: a series keeps its slot (and its cumulative value) for the life of
 //! the process. Each instrument keeps at most the cardinality limit of attribute sets; past it,
@@ -10,15 +10,42 @@
 //! specification says.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::attributes::{self, AttributeSet, OwnedSet};
-use super::instrument::InstrumentCore;
-use super::shard::{Shard, MAX_SLOTS};
+use super::meta::InstrumentMeta;
 use super::snapshot::Attributes;
 use crate::stats::{self, Counter};
 use crate::tag::{TagMeta, TagValue};
+
+/// What every instrument static holds: its declaration, and its number once registered.
+#[derive(Debug)]
+pub struct InstrumentCore {
+    pub(crate) meta: &'static InstrumentMeta,
+    /// The instrument's number plus one; zero until its first recording registers it.
+    id: AtomicU32,
+}
+
+impl InstrumentCore {
+    pub(crate) const fn new(meta: &'static InstrumentMeta) -> Self {
+        Self { meta, id: AtomicU32::new(0) }
+    }
+
+    /// The instrument's number, registering it on first use.
+    #[inline]
+    pub(crate) fn id(&'static self) -> u32 {
+        match self.id.load(Ordering::Acquire) {
+            0 => self.register(),
+            id => id - 1,
+        }
+    }
+
+    #[cold]
+    fn register(&'static self) -> u32 {
+        register(self, |id| self.id.store(id + 1, Ordering::Release))
+    }
+}
 
 /// The attribute sets an instrument keeps by default.
 pub(crate) const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
@@ -28,15 +55,16 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The attribute sets an instrument keeps; applies to sets first seen from then on.
 static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_CARDINALITY_LIMIT);
 
-static REGISTRY: Mutex<Registry> =
-    Mutex::new(Registry { instruments: Vec::new(), slots: Vec::new(), shards: Vec::new() });
+/// Series per process, over all instruments.
+pub(crate) const MAX_SLOTS: usize = 1 << 17;
 
-/// The instruments, series and shards of the process.
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { instruments: Vec::new(), slots: Vec::new() });
+
+/// The instruments and series of the process.
 pub(crate) struct Registry {
     pub instruments: Vec<Instrument>,
     /// By slot.
     pub slots: Vec<Slot>,
-    pub shards: Vec<ShardRef>,
 }
 
 /// A registered instrument.
@@ -53,13 +81,6 @@ pub(crate) struct Slot {
     pub instrument: u32,
     pub attributes: Attributes,
 }
-
-/// A registered shard.
-pub(crate) struct ShardRef(pub *const Shard);
-
-// SAFETY: shards are `Sync`; the pointer is dereferenced under the registry's lock by the
-// collector, which alone frees them.
-unsafe impl Send for ShardRef {}
 
 /// The registry, locked. A panic while it was held left it consistent (every change is one push
 /// or insert), so poisoning is ignored.
@@ -94,10 +115,6 @@ pub(crate) fn register(core: &'static InstrumentCore, publish: impl FnOnce(u32))
     registry.instruments.push(Instrument { core, series: HashMap::new(), overflow: None });
     publish(id);
     id
-}
-
-pub(crate) fn add_shard(shard: &'static Shard) {
-    lock().shards.push(ShardRef(shard));
 }
 
 /// The slot of a recording that goes nowhere: every slot of the process is taken.

@@ -20,18 +20,31 @@ use std::cell::{Cell as StdCell, UnsafeCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::attributes::{self, AttributeSet, OwnedSet};
 use super::cell::Cell;
-use super::instrument::InstrumentCore;
-use super::registry;
+use super::registry::{self, InstrumentCore, MAX_SLOTS};
 use crate::stats::{self, Counter};
 
 /// Cells per page.
 pub(crate) const PAGE_SLOTS: usize = 128;
-/// Series per process, over all instruments.
-pub(crate) const MAX_SLOTS: usize = 1 << 17;
 const PAGES: usize = MAX_SLOTS / PAGE_SLOTS;
+
+/// Every thread's shard, until the collector frees it.
+static SHARDS: Mutex<Vec<ShardRef>> = Mutex::new(Vec::new());
+
+/// A registered shard.
+pub(crate) struct ShardRef(pub *const Shard);
+
+// SAFETY: shards are `Sync`; the pointer is dereferenced by the collector under the lock of
+// `SHARDS`, and only the collector frees shards.
+unsafe impl Send for ShardRef {}
+
+/// The shards, locked. (Poisoning is ignored: every change is one push or one `retain`.)
+pub(crate) fn all() -> MutexGuard<'static, Vec<ShardRef>> {
+    SHARDS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A page of cells, on cache lines of its own.
 #[repr(align(64))]
@@ -227,7 +240,7 @@ fn attach(shard: *const Shard) -> Option<&'static Shard> {
         return None;
     }
     let shard: &'static Shard = Box::leak(Box::new(Shard::new()));
-    registry::add_shard(shard);
+    all().push(ShardRef(shard));
     SHARD.with(|current| current.set(shard));
     Some(shard)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::id::{SpanId, TraceId};
 use crate::tag::{TagMeta, TagValue};
 
-use super::instrument::InstrumentMeta;
+use super::meta::InstrumentMeta;
 
 /// Every instrument's points at one collection, cumulative since the run started as collected
 /// (an exporter that sends deltas turns its copy's sums and histograms into deltas).

@@ -22,6 +22,7 @@ use crate::error::InitError;
 use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
 use crate::export::Load;
+use crate::metrics::collect::Collection;
 use crate::metrics::snapshot::Snapshot;
 use crate::stats::{self, Counter, Signal};
 
@@ -31,33 +32,43 @@ pub(crate) enum MetricBackend {
     /// `metrics.jsonl` in the output folder.
     File,
     Console,
+    /// The pull endpoint: not a lane (scrapes take their own collections, see [`endpoints`]).
+    Prometheus(prometheus::PrometheusSettings),
 }
 
 impl MetricBackend {
     /// The backends of the settings' metrics exporters, in their order; each reads its own
     /// variables, only when configured.
-    pub(crate) fn resolve_all(settings: &Settings, _vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
-        Ok(settings
+    pub(crate) fn resolve_all(settings: &Settings, vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        settings
             .metrics
             .exporters
             .iter()
-            .map(|exporter| match exporter {
-                MetricsExporter::Local => Self::File,
-                MetricsExporter::Console => Self::Console,
+            .map(|exporter| {
+                Ok(match exporter {
+                    MetricsExporter::Local => Self::File,
+                    MetricsExporter::Console => Self::Console,
+                    MetricsExporter::Prometheus => Self::Prometheus(prometheus::PrometheusSettings::resolve(vars)?),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The credentials it sends, which no line on standard error may show.
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
-            Self::File | Self::Console => Vec::new(),
+            Self::File | Self::Console | Self::Prometheus(_) => Vec::new(),
         }
     }
 
-    /// Its lane. Outputs that can be opened now (files) are, so that an error stops `init`.
-    pub(crate) fn launch(&self, settings: &Settings, resource: &Arc<Resource>) -> Result<Launch<Snapshot>, InitError> {
-        Ok(match self {
+    /// Its lane, if it has one. Outputs that can be opened now (files) are, so that an error
+    /// stops `init`.
+    pub(crate) fn launch(
+        &self,
+        settings: &Settings,
+        resource: &Arc<Resource>,
+    ) -> Result<Option<Launch<Snapshot>>, InitError> {
+        Ok(Some(match self {
             Self::File => {
                 // Metrics keep a sixteenth of the folder's budget (traces 7/16, profiles half):
                 // one line per interval is small beside a busy service's spans.
@@ -73,8 +84,36 @@ impl MetricBackend {
                 let (interval, timeout) = (settings.metrics.interval, settings.metrics.timeout);
                 lane::launch(move || console::MetricsConsole::new(std::io::stdout(), interval, timeout))
             }
-        })
+            Self::Prometheus(_) => return Ok(None),
+        }))
     }
+}
+
+/// Starts the pull endpoints among `backends`, each listening on its address (a port in use
+/// stops `init`); they serve until dropped. When no backend pushes, scrapes also start each new
+/// exemplar interval.
+pub(crate) fn endpoints(
+    backends: &[MetricBackend],
+    resource: &Arc<Resource>,
+) -> Result<Vec<prometheus::Server>, InitError> {
+    let pushed = backends.iter().any(|backend| !matches!(backend, MetricBackend::Prometheus(_)));
+    let mut servers = Vec::new();
+    for backend in backends {
+        if let MetricBackend::Prometheus(settings) = backend {
+            let endpoint = prometheus::Endpoint::bind(settings)?;
+            let address = endpoint.address().map_err(|error| prometheus::listen_error(settings, error))?;
+            if settings.port == 0 {
+                stderr_line!("spanscope: Prometheus endpoint at http://{address}/metrics");
+            }
+            let collection = if pushed { Collection::Scrape } else { Collection::Periodic };
+            servers.push(
+                endpoint
+                    .serve(Arc::clone(resource), collection)
+                    .map_err(|error| prometheus::listen_error(settings, error))?,
+            );
+        }
+    }
+    Ok(servers)
 }
 
 impl Load for Snapshot {

@@ -13,7 +13,7 @@
 
 use super::observables;
 use crate::metrics::{AttrRef, AttrValue, AttributeSchema, AttributeSet, Observer};
-use crate::stats::{stats, ExporterStats, Stats};
+use crate::stats::{stats, ExporterStats, Signal, Stats};
 use crate::tag::TagMeta;
 
 static SIGNAL: TagMeta = TagMeta::new("spanscope_signal", "spanscope.signal");
@@ -74,7 +74,12 @@ pub(crate) fn register() {
 
 /// The attributes naming `exporter`.
 fn of(exporter: &ExporterStats) -> Own<'_> {
-    Own { signal: Some(exporter.signal.noun()), exporter: Some(&exporter.name), ..Own::default() }
+    let signal = match exporter.signal {
+        Signal::Spans => "spans",
+        Signal::Profiles => "profiles",
+        Signal::Metrics => "metrics",
+    };
+    Own { signal: Some(signal), exporter: Some(&exporter.name), ..Own::default() }
 }
 
 fn exported(observer: &mut Observer<'_, u64, OwnSchema>) {

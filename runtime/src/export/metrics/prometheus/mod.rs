@@ -64,12 +64,7 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Binds `settings`' address: the host's first address that accepts.
     pub(crate) fn bind(settings: &PrometheusSettings) -> Result<Self, InitError> {
-        let address = format!("{}:{}", settings.host, settings.port);
-        let listen_error = |error: io::Error| InitError::Listen {
-            address: address.clone(),
-            variables: "OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT",
-            error,
-        };
+        let listen_error = |error: io::Error| listen_error(settings, error);
         let mut last = io::Error::new(io::ErrorKind::AddrNotAvailable, "the host has no address");
         for candidate in (settings.host.as_str(), settings.port).to_socket_addrs().map_err(listen_error)? {
             match TcpListener::bind(candidate) {
@@ -85,11 +80,12 @@ impl Endpoint {
         self.listener.local_addr()
     }
 
-    /// Serves scrapes on a thread of its own until the returned server is dropped.
-    pub(crate) fn serve(self, resource: Arc<Resource>) -> io::Result<Server> {
+    /// Serves scrapes on a thread of its own until the returned server is dropped; each scrape
+    /// takes a `collection` (periodic when no other backend starts exemplar intervals).
+    pub(crate) fn serve(self, resource: Arc<Resource>, collection: Collection) -> io::Result<Server> {
         self.listener.set_nonblocking(true)?;
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let scrapes = Arc::new(Scrapes { resource, state: Mutex::new(ScrapeState::default()) });
+        let scrapes = Arc::new(Scrapes { resource, collection, state: Mutex::new(ScrapeState::default()) });
         let listener = self.listener;
         let thread = crate::sys::threads::spawn("spanscope-prometheus", move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -120,9 +116,19 @@ impl Drop for Server {
     }
 }
 
+/// The error of an endpoint that cannot listen on `settings`' address.
+pub(crate) fn listen_error(settings: &PrometheusSettings, error: io::Error) -> InitError {
+    InitError::Listen {
+        address: format!("{}:{}", settings.host, settings.port),
+        variables: "OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT",
+        error,
+    }
+}
+
 /// What scrapes share: the resource, the exemplars shown, the last renderings.
 struct Scrapes {
     resource: Arc<Resource>,
+    collection: Collection,
     state: Mutex<ScrapeState>,
 }
 
@@ -214,7 +220,7 @@ fn render(scrapes: &Scrapes, format: Format) -> Bytes {
     {
         return body.clone();
     }
-    let snapshot = collect(Collection::Scrape);
+    let snapshot = collect(scrapes.collection);
     let mut out = String::with_capacity(16 * 1024);
     text::encode(&snapshot, &scrapes.resource, format, &mut state.exemplars, &mut out);
     let body = Bytes::from(out);
