@@ -1,0 +1,181 @@
+//! Metric recording, side by side in one run: spanscope's declared instruments (unbound, and
+//! bound to an attribute set) against the OpenTelemetry SDK, the `metrics` crate with
+//! `metrics-exporter-prometheus`'s recorder, and `prometheus-client`, each recording the same
+//! counter and histogram with two attributes; and two threads recording one series at once.
+//!
+//! ```sh
+//! cargo bench -p spanscope-benches --bench metrics
+//! ```
+//!
+//! Each peer is used as its documentation shows, with attributes built once outside the loop
+//! (their cheapest use): OpenTelemetry's `KeyValue` array, the `metrics` crate's labels in its
+//! macro (bound: the handle the macro returns, kept), `prometheus-client`'s label struct in a
+//! `Family` (bound: the metric `get_or_create` returned, kept).
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter as PromCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram as PromHistogram;
+
+spanscope::tags! {
+    route: &'static str = "http.route",
+    tenant: String,
+}
+
+spanscope::metrics! {
+    /// Orders placed.
+    orders: Counter<u64> = "shop.orders" { unit: "{order}", attributes: [route, tenant] },
+    /// Time to price a basket.
+    price_duration: Histogram<f64> = "shop.price.duration" {
+        unit: "s",
+        attributes: [route, tenant],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+    },
+}
+
+const ROUTE: &str = "/checkout";
+const TENANT: &str = "acme";
+const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Labels {
+    route: String,
+    tenant: String,
+}
+
+fn labels() -> Labels {
+    Labels { route: ROUTE.to_owned(), tenant: TENANT.to_owned() }
+}
+
+/// Every library set up: spanscope initialised with metrics on, the OpenTelemetry SDK's
+/// provider with a manual reader, the `metrics` crate's
+/// Prometheus recorder installed globally.
+struct Peers {
+    _spanscope: spanscope::Guard,
+    otel_counter: opentelemetry::metrics::Counter<u64>,
+    otel_histogram: opentelemetry::metrics::Histogram<f64>,
+    otel_attributes: [KeyValue; 2],
+    prom_counters: Family<Labels, PromCounter>,
+    prom_histograms: Family<Labels, PromHistogram>,
+    _otel_provider: opentelemetry_sdk::metrics::SdkMeterProvider,
+}
+
+fn peers() -> Peers {
+    let dir = std::env::temp_dir().join(format!("spanscope-metrics-bench-{}", std::process::id()));
+    let spanscope = spanscope::init(spanscope::Config::new().service_name("bench").out_dir(&dir));
+    // A reader that collects only when asked: nothing collects during the run.
+    let reader = opentelemetry_sdk::metrics::ManualReader::builder().build();
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().with_reader(reader).build();
+    let meter = provider.meter("bench");
+    let otel_counter = meter.u64_counter("shop.orders").build();
+    let otel_histogram = meter.f64_histogram("shop.price.duration").with_boundaries(BUCKETS.to_vec()).build();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::set_global_recorder(recorder).expect("the only recorder");
+    Peers {
+        _spanscope: spanscope,
+        otel_counter,
+        otel_histogram,
+        otel_attributes: [KeyValue::new("http.route", ROUTE), KeyValue::new("tenant", TENANT)],
+        prom_counters: Family::default(),
+        prom_histograms: Family::new_with_constructor(|| PromHistogram::new(BUCKETS)),
+        _otel_provider: provider,
+    }
+}
+
+fn recording(c: &mut Criterion) {
+    let peers = peers();
+    let attributes = || orders::Attributes { route: ROUTE, tenant: TENANT };
+
+    let mut group = c.benchmark_group("counter add, 2 attributes");
+    group.bench_function("spanscope", |b| b.iter(|| orders::add(black_box(1), attributes())));
+    let bound = orders::bind(attributes());
+    group.bench_function("spanscope bound", |b| b.iter(|| bound.add(black_box(1))));
+    group.bench_function("opentelemetry_sdk", |b| {
+        b.iter(|| peers.otel_counter.add(black_box(1), &peers.otel_attributes))
+    });
+    group.bench_function("metrics + prometheus exporter", |b| {
+        b.iter(|| metrics::counter!("shop.orders", "http.route" => ROUTE, "tenant" => TENANT).increment(black_box(1)))
+    });
+    let handle = metrics::counter!("shop.orders", "http.route" => ROUTE, "tenant" => TENANT);
+    group.bench_function("metrics + prometheus exporter, handle", |b| b.iter(|| handle.increment(black_box(1))));
+    let labels = labels();
+    group.bench_function("prometheus-client", |b| {
+        b.iter(|| peers.prom_counters.get_or_create(&labels).inc_by(black_box(1)))
+    });
+    let prom_counter = peers.prom_counters.get_or_create(&labels).clone();
+    group.bench_function("prometheus-client, handle", |b| b.iter(|| prom_counter.inc_by(black_box(1))));
+    group.finish();
+
+    let histogram_attributes = || price_duration::Attributes { route: ROUTE, tenant: TENANT };
+    let mut group = c.benchmark_group("histogram record, 2 attributes");
+    group.bench_function("spanscope", |b| b.iter(|| price_duration::record(black_box(0.042), histogram_attributes())));
+    let bound = price_duration::bind(histogram_attributes());
+    group.bench_function("spanscope bound", |b| b.iter(|| bound.record(black_box(0.042))));
+    group.bench_function("opentelemetry_sdk", |b| {
+        b.iter(|| peers.otel_histogram.record(black_box(0.042), &peers.otel_attributes))
+    });
+    group.bench_function("metrics + prometheus exporter", |b| {
+        b.iter(|| {
+            metrics::histogram!("shop.price.duration", "http.route" => ROUTE, "tenant" => TENANT)
+                .record(black_box(0.042))
+        })
+    });
+    group.bench_function("prometheus-client", |b| {
+        b.iter(|| peers.prom_histograms.get_or_create(&labels).observe(black_box(0.042)))
+    });
+    group.finish();
+
+    // Two threads adding to one series: each iteration is one add on every thread; the time is
+    // per add on one thread, so a library without a contended cache line shows the same time
+    // for 1 and 2 threads.
+    let mut group = c.benchmark_group("counter add, one series, threads");
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("spanscope", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| on_threads(threads, iters, || orders::add(black_box(1), attributes())))
+        });
+        group.bench_with_input(BenchmarkId::new("opentelemetry_sdk", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, || peers.otel_counter.add(black_box(1), &peers.otel_attributes))
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("prometheus-client", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, || {
+                    peers.prom_counters.get_or_create(&labels).inc_by(black_box(1));
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Runs `record` `iters` times on each of `threads` threads started together; the slowest
+/// thread's time.
+fn on_threads(threads: usize, iters: u64, record: impl Fn() + Sync) -> Duration {
+    let start = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let begun = Instant::now();
+                    for _ in 0..iters {
+                        record();
+                    }
+                    begun.elapsed()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().expect("worker")).max().unwrap_or_default()
+    })
+}
+
+criterion_group!(benches, recording);
+criterion_main!(benches);
