@@ -1,11 +1,13 @@
 //! What the demo prints once the services have flushed: the slowest trace as a tree across the
-//! three services' `traces.jsonl`, inventory's CPU time per tenant from its pprof files, and the
-//! files written. It reads them with the readers the tests use (`spanscope_readback`).
+//! three services' `traces.jsonl`, frontend's requests by route from its own metrics (rate,
+//! errors, percentiles, and an exemplar leading to a trace), inventory's CPU time per tenant
+//! from its pprof files, and the files written. It reads them with the readers the tests use (`spanscope_readback`).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use spanscope_readback::metrics::{read_metrics, ExportedPoint};
 use spanscope_readback::profiles::all_samples;
 use spanscope_readback::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
 
@@ -24,6 +26,9 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
             "Traces went to {} (OTEL_TRACES_EXPORTER); add `local` to see the slowest one here.",
             exporters.traces
         );
+    }
+    if let Some((_, frontend)) = services.iter().find(|(name, _)| *name == "frontend") {
+        print_routes(frontend, &spans);
     }
     println!();
     let inventory = services.iter().find(|(name, _)| *name == "inventory").map(|(_, dir)| *dir);
@@ -86,6 +91,94 @@ fn print_span(trace: &[&ExportedSpan], span: &ExportedSpan, zero: u128, lead: &s
         let (lead, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
         print_span(trace, child, zero, &format!("{indent}{lead}"), &format!("{indent}{more}"));
     }
+}
+
+/// Frontend's requests per route from its own metrics (the server layer's
+/// `http.server.request.duration`, last collection in `metrics.jsonl`): rate, error rate,
+/// latency percentiles, and the exemplar of the slowest bucket with the trace it leads to.
+fn print_routes(dir: &Path, spans: &[ExportedSpan]) {
+    let collections = read_metrics(&dir.join("metrics.jsonl"));
+    let Some(duration) = collections.last().and_then(|last| last.metric("http.server.request.duration")) else {
+        return;
+    };
+    let mut routes: BTreeMap<String, Vec<&ExportedPoint>> = BTreeMap::new();
+    for point in &duration.points {
+        let route = point.attributes.get("http.route").and_then(|r| r.as_str()).unwrap_or("(no route)");
+        let method = point.attributes.get("http.request.method").and_then(|m| m.as_str()).unwrap_or("");
+        routes.entry(format!("{method} {route}")).or_default().push(point);
+    }
+    println!();
+    println!("frontend's requests by route, from its metrics (http.server.request.duration):");
+    println!("  {:<40} {:>8} {:>7} {:>8} {:>8} {:>8}", "route", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms");
+    for (route, points) in &routes {
+        let count: u64 = points.iter().filter_map(|p| p.histogram.as_ref()).map(|h| h.count).sum();
+        let failed: u64 = points
+            .iter()
+            .filter(|p| p.attributes.contains_key("error.type"))
+            .filter_map(|p| p.histogram.as_ref())
+            .map(|h| h.count)
+            .sum();
+        let window = points.iter().map(|p| p.time.saturating_sub(p.start.unwrap_or(p.time))).max().unwrap_or(0);
+        let rate = if window > 0 { count as f64 / (window as f64 / 1e9) } else { 0.0 };
+        let merged = merged_buckets(points);
+        let percentile = |q: f64| merged.as_ref().map_or(f64::NAN, |(bounds, counts)| percentile(bounds, counts, q) * 1e3);
+        println!(
+            "  {route:<40} {rate:>8.1} {:>6.1}% {:>8.2} {:>8.2} {:>8.2}",
+            100.0 * failed as f64 / count.max(1) as f64,
+            percentile(0.50),
+            percentile(0.95),
+            percentile(0.99)
+        );
+        // The exemplar of the highest bucket that has one: a slow request, with its trace.
+        let slowest = points.iter().flat_map(|p| &p.exemplars).filter(|e| e.trace_id.is_some()).max_by(|a, b| a.value.total_cmp(&b.value));
+        if let Some(exemplar) = slowest {
+            let trace = exemplar.trace_id.as_deref().unwrap_or_default();
+            let in_trace = spans.in_trace(trace);
+            let root = in_trace.iter().find(|s| s.parent_span_id.is_none());
+            let profile = exemplar.filtered_attributes.get("pyroscope.profile.id").and_then(|p| p.as_str());
+            println!(
+                "    exemplar {:.2} ms -> trace {trace}{}{}",
+                exemplar.value * 1e3,
+                root.map(|r| format!(" ({}, {} spans)", r.name, in_trace.len())).unwrap_or_default(),
+                profile.map(|p| format!(", CPU profile pyroscope.profile.id={p}")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// The bucket bounds and the counts of `points` summed, if they are histograms with the same
+/// bounds.
+fn merged_buckets(points: &[&ExportedPoint]) -> Option<(Vec<f64>, Vec<u64>)> {
+    let mut histograms = points.iter().filter_map(|p| p.histogram.as_ref());
+    let first = histograms.next()?;
+    let mut counts = first.bucket_counts.clone();
+    for histogram in histograms.filter(|h| h.explicit_bounds == first.explicit_bounds) {
+        for (sum, count) in counts.iter_mut().zip(&histogram.bucket_counts) {
+            *sum += count;
+        }
+    }
+    Some((first.explicit_bounds.clone(), counts))
+}
+
+/// The `q` quantile of a bucketed distribution, interpolated linearly inside its bucket (the
+/// first bucket from 0, the last one reported at its lower bound).
+fn percentile(bounds: &[f64], counts: &[u64], q: f64) -> f64 {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return f64::NAN;
+    }
+    let rank = q * total as f64;
+    let mut below = 0.0;
+    for (bucket, count) in counts.iter().enumerate() {
+        let count = *count as f64;
+        if below + count >= rank && count > 0.0 {
+            let low = if bucket == 0 { 0.0 } else { bounds[bucket - 1] };
+            let Some(high) = bounds.get(bucket) else { return low };
+            return low + (high - low) * (rank - below) / count;
+        }
+        below += count;
+    }
+    bounds.last().copied().unwrap_or(f64::NAN)
 }
 
 fn millis(nanos: u128) -> f64 {
