@@ -19,6 +19,7 @@
 //! [`Load`]; only its counters differ.
 
 mod lane;
+pub(crate) mod metrics;
 mod pipeline;
 pub(crate) mod profiles;
 mod resource;

@@ -192,14 +192,15 @@ enum Transport {
 }
 
 impl OtlpClient {
-    /// A client for `settings`; `what` names the exporter in messages (`otlp`, `otlp metrics`).
-    pub(crate) fn new(settings: &OtlpSettings, what: &str) -> Self {
+    /// A client for `settings`, named `otlp (<protocol> <endpoint>)` in messages (and in
+    /// `stats()`, beside its signal).
+    pub(crate) fn new(settings: &OtlpSettings) -> Self {
         let protocol = match settings.protocol {
             Protocol::Grpc => "grpc",
             Protocol::HttpProtobuf => "http/protobuf",
             Protocol::HttpJson => "http/json",
         };
-        let name = format!("{what} ({protocol} {})", settings.endpoint);
+        let name = format!("otlp ({protocol} {})", settings.endpoint);
         let transport = match settings.protocol {
             Protocol::Grpc => {
                 let target = GrpcTarget { uri: settings.endpoint.clone(), ca: settings.ca.clone() };

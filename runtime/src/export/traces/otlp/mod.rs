@@ -31,7 +31,7 @@ pub(crate) struct OtlpExporter {
 
 impl OtlpExporter {
     pub(crate) fn new(settings: OtlpSettings, resource: &Resource) -> Self {
-        let client = OtlpClient::new(&settings, "otlp");
+        let client = OtlpClient::new(&settings);
         let json = client.json().then(|| RequestWriter::new(resource));
         Self { client, resource: model::resource(resource), json }
     }

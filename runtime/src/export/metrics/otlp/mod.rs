@@ -1,0 +1,3 @@
+//! The OTLP metrics exporter.
+
+pub(crate) mod model;
