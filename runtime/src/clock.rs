@@ -7,7 +7,7 @@
 //! against `Instant` over the whole time since that anchor, so it gets more exact as the process
 //! runs. The clock must never be read before [`start`] (spans are no-ops until `init`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +55,20 @@ fn instant_ticks() -> u64 {
     }
 }
 
+/// The tick rate last estimated by [`Converter::current`] (`f64` bits); zero before the first.
+static NANOS_PER_TICK: AtomicU64 = AtomicU64::new(0);
+
+/// Seconds between two raw ticks, at the rate last estimated (each export batch estimates it
+/// again): for durations measured on hot paths, which cannot afford a clock read to estimate.
+#[inline]
+pub(crate) fn seconds_between(start: u64, end: u64) -> f64 {
+    let nanos_per_tick = match NANOS_PER_TICK.load(Ordering::Relaxed) {
+        0 => Converter::current().nanos_per_tick,
+        bits => f64::from_bits(bits),
+    };
+    end.saturating_sub(start) as f64 * nanos_per_tick * 1e-9
+}
+
 /// Converts raw ticks to Unix nanoseconds. Made once per export batch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Converter {
@@ -75,6 +89,7 @@ impl Converter {
         let elapsed = anchor.instant.elapsed().as_nanos() as f64;
         let ticks = read_tsc().wrapping_sub(anchor.tsc) as f64;
         let nanos_per_tick = if ticks > 0.0 && elapsed > 0.0 { elapsed / ticks } else { 1.0 };
+        NANOS_PER_TICK.store(nanos_per_tick.to_bits(), Ordering::Relaxed);
         Self { origin_ticks: anchor.tsc, origin_unix_nanos: anchor.unix_nanos, nanos_per_tick }
     }
 

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 
 use crate::integrations::interned;
+use crate::integrations::request_metrics::{RequestKind, RequestMetric};
 use crate::propagation::Http2Headers;
 use crate::span::{ErrorInfo, Parent, Span, SpanKind};
 use crate::tag::{TagMeta, TagValue};
@@ -86,6 +87,15 @@ impl GrpcPath {
         self.part(self.0.strip_prefix('/').unwrap_or(&self.0))
     }
 
+    /// The fully qualified `rpc.method` of the RPC conventions' metrics (`package.Service/Method`),
+    /// `_OTHER` for a path that is not a gRPC method.
+    pub(crate) fn rpc_method(&self) -> Cow<'static, str> {
+        match grpc_method(&self.0) {
+            Some(_) => self.span_name(),
+            None => Cow::Borrowed("_OTHER"),
+        }
+    }
+
     /// Tags `rpc.system`, `rpc.service` and `rpc.method`.
     pub(crate) fn tag(&self, span: &mut Span) {
         span.set_tag(&RPC_SYSTEM, TagValue::Str(Cow::Borrowed("grpc")));
@@ -144,25 +154,6 @@ fn grpc_is_error(side: Side, code: i32) -> bool {
     }
 }
 
-/// Records the gRPC status found in `headers` (if any) on `span`: its code, and an error with the
-/// status name and `grpc-message` when `side` counts it as one. Returns whether a status was found.
-pub(crate) fn record_grpc_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
-    let Some(code) = grpc_status(headers) else {
-        return false;
-    };
-    if !span.is_recording() {
-        return true;
-    }
-    span.set_tag(&RPC_GRPC_STATUS_CODE, TagValue::I64(code.into()));
-    if grpc_is_error(side, code) {
-        let name = usize::try_from(code).ok().and_then(|c| GRPC_CODE_NAMES.get(c)).copied().unwrap_or("UNKNOWN");
-        let message = headers.get("grpc-message").map(percent_decode).unwrap_or_default();
-        span.set_tag(&ERROR_TYPE, TagValue::Str(Cow::Borrowed(name)));
-        span.set_error(Some(ErrorInfo::new("grpc.status", if message.is_empty() { name.to_owned() } else { message })));
-    }
-    true
-}
-
 /// `grpc-message` is percent-encoded UTF-8; what does not decode is kept as it came.
 fn percent_decode(value: &HeaderValue) -> String {
     let bytes = value.as_bytes();
@@ -182,24 +173,6 @@ fn percent_decode(value: &HeaderValue) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Records a response status on a recording `span`: the tag, and an error when `side` counts it
-/// as one (5xx on the server, 4xx and 5xx on the client). A gRPC call's `200` says nothing (its
-/// outcome is the gRPC status) and is not recorded; any other status is (a proxy's error).
-pub(crate) fn record_http_status(span: &mut Span, side: Side, status: StatusCode, grpc: bool) {
-    if !span.is_recording() || (grpc && status == StatusCode::OK) {
-        return;
-    }
-    span.set_tag(&HTTP_RESPONSE_STATUS_CODE, TagValue::I64(status.as_u16().into()));
-    let error = match side {
-        Side::Server => status.is_server_error(),
-        Side::Client => status.is_client_error() || status.is_server_error(),
-    };
-    if error {
-        span.set_tag(&ERROR_TYPE, TagValue::Str(Cow::Owned(status.as_str().to_owned())));
-        span.set_error(None);
-    }
 }
 
 /// Tags the request method of a recording span (`_OTHER` plus the original for unknown ones).
@@ -234,26 +207,37 @@ pub(crate) struct Outgoing<'a> {
     pub query: Option<&'a str>,
 }
 
-/// The exit span of an outgoing request, started by [`start_client`].
+/// A request's span and duration, carried by a layer or middleware from the request's start to
+/// where its response (or failure) ends: the server side's entry span, or the client side's exit
+/// span started by [`start_client`].
 #[derive(Debug)]
-pub(crate) struct ClientSpan {
+pub(crate) struct Exchange {
     pub span: Span,
+    side: Side,
     /// Whether the request is a gRPC call (its status comes in the response).
     pub grpc: bool,
+    metric: Option<RequestMetric>,
 }
 
 /// Starts the exit span of `request` (whose headers are `headers`) under the current span; the
-/// caller then [injects](ClientSpan::inject) it. `fallback_peer` is the remote address to record
+/// caller then [injects](Exchange::inject) it. `fallback_peer` is the remote address to record
 /// when the URL has no host (tonic's generated clients send only the path).
-pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback_peer: Option<&str>) -> ClientSpan {
+pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback_peer: Option<&str>) -> Exchange {
     if !enabled() {
-        return ClientSpan::idle();
+        return Exchange::idle();
     }
     let grpc = is_grpc(headers).then(|| GrpcPath::new(request.path));
+    let port = request.port.or_else(|| default_port(request.scheme));
+    let address = || request.host.map(|host| interned::name(host.trim_start_matches('[').trim_end_matches(']')));
+    let metric = RequestMetric::start(match &grpc {
+        Some(grpc) => RequestKind::RpcClient { method: grpc.rpc_method(), address: address(), port },
+        None => {
+            RequestKind::HttpClient { method: method_name(request.method), address: address(), port, version: None }
+        }
+    });
     let name = grpc.as_ref().map_or(Cow::Borrowed(span_method(request.method)), GrpcPath::span_name);
     let mut span = Span::start_named(name, SpanKind::Exit, Parent::Current);
     if span.is_recording() {
-        let port = request.port.or_else(|| default_port(request.scheme));
         match (request.host, port) {
             (Some(host), Some(port)) => {
                 let mut peer = String::with_capacity(host.len() + 6);
@@ -278,7 +262,7 @@ pub(crate) fn start_client(request: &Outgoing<'_>, headers: &HeaderMap, fallback
             }
         }
     }
-    ClientSpan { span, grpc: grpc.is_some() }
+    Exchange { span, side: Side::Client, grpc: grpc.is_some(), metric }
 }
 
 /// `scheme://host[:port]/path[?query]`, without user information; in one allocation.
@@ -296,10 +280,16 @@ fn full_url(scheme: &str, host: &str, request: &Outgoing<'_>) -> String {
     url
 }
 
-impl ClientSpan {
-    /// No span: spanscope is off, or the request already completed.
+impl Exchange {
+    /// No span and no timing: spanscope is off, or the request already completed.
     pub(crate) fn idle() -> Self {
-        Self { span: Span::idle(), grpc: false }
+        Self { span: Span::idle(), side: Side::Client, grpc: false, metric: None }
+    }
+
+    /// The server side of a request: its entry span and timing.
+    #[cfg(feature = "tower")]
+    pub(crate) fn server(span: Span, grpc: bool, metric: Option<RequestMetric>) -> Self {
+        Self { span, side: Side::Server, grpc, metric }
     }
 
     /// Writes the span's context into the outgoing request's `headers`; also for an unsampled
@@ -316,13 +306,84 @@ impl ClientSpan {
     /// Records the response's head: its status, and for gRPC the status of a trailers-only
     /// response. Returns whether a gRPC status is still to come (in the trailers).
     pub(crate) fn record_response(&mut self, status: StatusCode, headers: &HeaderMap) -> bool {
-        record_http_status(&mut self.span, Side::Client, status, self.grpc);
-        self.grpc && !record_grpc_status(&mut self.span, Side::Client, headers)
+        self.record_http_status(status);
+        self.grpc && !self.record_grpc_status(headers)
     }
 
-    /// Ends the span with the request's failure.
-    pub(crate) fn fail<E: std::fmt::Display + ?Sized>(self, error: &E) {
-        self.span.finish(|| Some(ErrorInfo::of(error)));
+    /// Records a response status: on the duration, and on a recording span the tag and an error
+    /// when the side counts it as one (5xx on the server, 4xx and 5xx on the client). A gRPC
+    /// call's `200` says nothing (its outcome is the gRPC status) and is not recorded; any other
+    /// status is (a proxy's error).
+    fn record_http_status(&mut self, status: StatusCode) {
+        let error = match self.side {
+            Side::Server => status.is_server_error(),
+            Side::Client => status.is_client_error() || status.is_server_error(),
+        };
+        if let Some(metric) = &mut self.metric {
+            metric.http_status(status.as_u16(), error);
+        }
+        if !self.span.is_recording() || (self.grpc && status == StatusCode::OK) {
+            return;
+        }
+        self.span.set_tag(&HTTP_RESPONSE_STATUS_CODE, TagValue::I64(status.as_u16().into()));
+        if error {
+            self.span.set_tag(&ERROR_TYPE, TagValue::Str(Cow::Owned(status.as_str().to_owned())));
+            self.span.set_error(None);
+        }
+    }
+
+    /// Records the gRPC status found in `headers` (if any): on the duration, and on the span its
+    /// code and an error with the status name and `grpc-message` when the side counts it as one.
+    /// Returns whether a status was found.
+    pub(crate) fn record_grpc_status(&mut self, headers: &HeaderMap) -> bool {
+        let Some(code) = grpc_status(headers) else {
+            return false;
+        };
+        let name = usize::try_from(code).ok().and_then(|c| GRPC_CODE_NAMES.get(c)).copied().unwrap_or("UNKNOWN");
+        let error = grpc_is_error(self.side, code);
+        if let Some(metric) = &mut self.metric {
+            metric.grpc_status(name, error);
+        }
+        if !self.span.is_recording() {
+            return true;
+        }
+        self.span.set_tag(&RPC_GRPC_STATUS_CODE, TagValue::I64(code.into()));
+        if error {
+            let message = headers.get("grpc-message").map(percent_decode).unwrap_or_default();
+            self.span.set_tag(&ERROR_TYPE, TagValue::Str(Cow::Borrowed(name)));
+            self.span.set_error(Some(ErrorInfo::new(
+                "grpc.status",
+                if message.is_empty() { name.to_owned() } else { message },
+            )));
+        }
+        true
+    }
+
+    /// Ends the request: its duration, then its span.
+    pub(crate) fn finish(mut self) {
+        if let Some(metric) = self.metric.take() {
+            metric.finish(&self.span, None);
+        }
+        std::mem::replace(&mut self.span, Span::idle()).finish(|| None);
+    }
+
+    /// Ends the request with its failure (before a response, or in the response body): the
+    /// error's type is the duration's `error.type` unless a status said what failed.
+    pub(crate) fn fail<E: std::fmt::Display + ?Sized>(mut self, error: &E) {
+        if let Some(metric) = self.metric.take() {
+            metric.finish(&self.span, Some(std::any::type_name::<E>()));
+        }
+        std::mem::replace(&mut self.span, Span::idle()).finish(|| Some(ErrorInfo::of(error)));
+    }
+}
+
+impl Drop for Exchange {
+    /// A request dropped before its end (a response body the peer stopped reading, a future
+    /// cancelled) is timed to here; its span ends as a dropped span does.
+    fn drop(&mut self) {
+        if let Some(metric) = self.metric.take() {
+            metric.finish(&self.span, std::thread::panicking().then_some("panic"));
+        }
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod http_semconv;
 pub(crate) mod interned;
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub(crate) mod request_metrics;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 #[cfg(feature = "tower")]

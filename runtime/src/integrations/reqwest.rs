@@ -59,7 +59,7 @@ impl reqwest_middleware::Middleware for Middleware {
         match next.run(request, extensions).await {
             Ok(response) => {
                 client.record_response(response.status(), response.headers());
-                client.span.finish(|| None);
+                client.finish();
                 Ok(response)
             }
             Err(error) => {

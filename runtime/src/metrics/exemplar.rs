@@ -81,22 +81,31 @@ fn below(bound: u64) -> u64 {
     })
 }
 
-/// Offers a recording of `bits` in `bucket` (of `buckets`) of the series whose cell is `cell`.
+/// The span an exemplar names: its trace and span ids, and the span whose CPU profile covers it.
+pub(crate) type Identity = (TraceId, SpanId, Option<SpanId>);
+
+/// Offers a recording of `bits` in `bucket` (of `buckets`) of the series whose cell is `cell`,
+/// made in the span current on this thread.
 #[inline]
 pub(crate) fn offer(cell: &Cell, bits: u64, bucket: usize, buckets: usize) {
-    let identity = match FILTER.load(Ordering::Relaxed) {
-        f if f == Filter::TraceBased as u8 => match current::exemplar_identity() {
-            Some(identity) => Some(identity),
-            None => return,
-        },
-        f if f == Filter::AlwaysOn as u8 => current::exemplar_identity(),
-        _ => return,
-    };
+    if FILTER.load(Ordering::Relaxed) != Filter::AlwaysOff as u8 {
+        offer_for(cell, bits, bucket, buckets, current::exemplar_identity());
+    }
+}
+
+/// [`offer`] for a recording that measured `identity`'s span (`None`: no sampled span), which
+/// need not be current: a request's duration is recorded where its span ends.
+#[inline]
+pub(crate) fn offer_for(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<Identity>) {
+    let filter = FILTER.load(Ordering::Relaxed);
+    if filter == Filter::AlwaysOff as u8 || (identity.is_none() && filter == Filter::TraceBased as u8) {
+        return;
+    }
     keep(cell, bits, bucket, buckets, identity);
 }
 
 #[cold]
-fn keep(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<(TraceId, SpanId, Option<SpanId>)>) {
+fn keep(cell: &Cell, bits: u64, bucket: usize, buckets: usize, identity: Option<Identity>) {
     let mut reservoir = cell.exemplars.load(Ordering::Relaxed);
     if reservoir.is_null() {
         let new = Box::new(Reservoir { candidates: (0..buckets).map(|_| Candidate::default()).collect() });

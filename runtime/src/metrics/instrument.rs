@@ -265,6 +265,26 @@ impl<V: MetricValue> Histogram<V> {
         });
     }
 
+    /// [`record`](Self::record) a measurement of the span `identity` names, which need not be
+    /// current (its exemplar points there).
+    #[inline]
+    pub(crate) fn record_for<A: AttributeSet>(
+        &'static self,
+        value: V,
+        attributes: &A,
+        identity: Option<exemplar::Identity>,
+    ) {
+        let value_f64 = value.to_f64();
+        if !value_f64.is_finite() {
+            return cell::invalid();
+        }
+        let buckets = self.core.meta.buckets;
+        shard::with_cell(&self.core, attributes, |cell| {
+            let bucket = cell::record_histogram(cell, buckets, value_f64);
+            exemplar::offer_for(cell, value.to_bits(), bucket, buckets.len() + 1, identity);
+        });
+    }
+
     /// A handle on the series of `attributes`.
     pub fn bind<A: AttributeSet>(&'static self, attributes: &A) -> BoundHistogram<V> {
         BoundHistogram { series: Series::bind(&self.core, attributes), value: PhantomData }

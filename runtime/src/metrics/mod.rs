@@ -36,6 +36,7 @@
 //! - `collect` and `snapshot`: summing the shards, and what the exporters receive.
 
 mod attributes;
+pub(crate) mod auto;
 mod cell;
 pub(crate) mod collect;
 pub(crate) mod exemplar;
@@ -44,6 +45,8 @@ mod observe;
 pub(crate) mod registry;
 mod shard;
 pub(crate) mod snapshot;
+#[cfg(test)]
+mod tests;
 
 pub use attributes::{Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet};
 pub use instrument::{

@@ -346,6 +346,22 @@ impl Span {
         }
     }
 
+    /// The span as a metric exemplar names it (see [`current::exemplar_identity`]); `None`
+    /// when it does not record.
+    pub(crate) fn exemplar_identity(
+        &self,
+    ) -> Option<(crate::id::TraceId, crate::id::SpanId, Option<crate::id::SpanId>)> {
+        let identity = |segment: &super::Segment, index: u32| {
+            (segment.trace_id, segment.span_id(index), segment.profiled.then(|| segment.span_id(0)))
+        };
+        match &self.state {
+            SpanState::Idle => None,
+            // SAFETY: the owned segment is alive until this handle finishes it.
+            SpanState::Root { segment } => Some(identity(unsafe { segment.as_ref() }, 0)),
+            SpanState::Child { segment, index } => segment.with(|segment| identity(segment, *index)),
+        }
+    }
+
     /// Ends the span; the error `error` gives, if any, marks it failed and is logged on it.
     /// `error` runs only for a span that records, so an unrecorded one never formats it.
     #[inline(always)]

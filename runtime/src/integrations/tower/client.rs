@@ -18,7 +18,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::integrations::http_semconv::{start_client, ClientSpan, Outgoing, Side};
+use crate::integrations::http_semconv::{start_client, Exchange, Outgoing};
 use crate::integrations::tower::ResponseBody;
 
 /// A [`Layer`] that records every request its service sends as an exit span (see the
@@ -96,7 +96,7 @@ pin_project! {
     pub struct ClientFuture<F> {
         #[pin]
         inner: F,
-        client: ClientSpan,
+        client: Exchange,
     }
 }
 
@@ -111,11 +111,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let mut client = std::mem::replace(this.client, ClientSpan::idle());
+        let mut client = std::mem::replace(this.client, Exchange::idle());
         Poll::Ready(match result {
             Ok(response) => {
                 let trailers = client.record_response(response.status(), response.headers());
-                Ok(response.map(|body| ResponseBody::new(body, client.span, trailers.then_some(Side::Client))))
+                Ok(response.map(|body| ResponseBody::new(body, client, trailers)))
             }
             Err(error) => {
                 client.fail(&error);

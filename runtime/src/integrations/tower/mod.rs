@@ -52,38 +52,38 @@ use std::task::{Context, Poll};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::integrations::http_semconv::{record_grpc_status, Side};
+use crate::integrations::http_semconv::Exchange;
 use crate::span::current::RestoreOnDrop;
-use crate::span::{ErrorInfo, Span};
 
 pub use client::{ClientFuture, ClientLayer, ClientService};
 pub use server::{ServerFuture, ServerLayer, ServerService};
 
 pin_project! {
     /// The body of a response that passed through [`ServerLayer`] or [`ClientLayer`]: the same
-    /// frames, with the request's span entered while the inner body is polled and ended when the
-    /// body ends (or fails, or is dropped). A gRPC status in the trailers is recorded on it.
+    /// frames, with the request's span entered while the inner body is polled, and the request
+    /// (its span and duration) ended when the body ends (or fails, or is dropped). A gRPC status
+    /// in the trailers is recorded on it.
     #[derive(Debug)]
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
-        span: Option<Span>,
-        // `Some` while a gRPC status is expected in the trailers; says how to judge it.
-        trailers: Option<Side>,
+        exchange: Option<Exchange>,
+        // Whether a gRPC status is expected in the trailers.
+        trailers: bool,
     }
 }
 
 impl<B: Body> ResponseBody<B> {
-    fn new(inner: B, span: Span, trailers: Option<Side>) -> Self {
-        // A body with nothing to send (an error status, often) may never be polled: its span ends
-        // now, before the response leaves, not whenever the connection drops the body.
-        let span = if inner.is_end_stream() {
-            span.finish(|| None);
+    fn new(inner: B, exchange: Exchange, trailers: bool) -> Self {
+        // A body with nothing to send (an error status, often) may never be polled: the request
+        // ends now, before the response leaves, not whenever the connection drops the body.
+        let exchange = if inner.is_end_stream() {
+            exchange.finish();
             None
         } else {
-            Some(span)
+            Some(exchange)
         };
-        Self { inner, span, trailers }
+        Self { inner, exchange, trailers }
     }
 }
 
@@ -97,36 +97,36 @@ where
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let mut this = self.project();
-        let entered = this.span.as_ref().and_then(Span::enter).map(RestoreOnDrop);
+        let entered = this.exchange.as_ref().and_then(|exchange| exchange.span.enter()).map(RestoreOnDrop);
         let polled = this.inner.as_mut().poll_frame(cx);
         // Leave before the span may end below: a segment is uninstalled before it is handed over.
         drop(entered);
         match &polled {
             Poll::Pending => {}
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(side), Some(trailers), Some(span)) =
-                    (*this.trailers, frame.trailers_ref(), &mut *this.span)
+                if let (true, Some(trailers), Some(exchange)) =
+                    (*this.trailers, frame.trailers_ref(), &mut *this.exchange)
                 {
-                    if record_grpc_status(span, side, trailers) {
-                        *this.trailers = None;
+                    if exchange.record_grpc_status(trailers) {
+                        *this.trailers = false;
                     }
                 }
-                // The last frame: the span ends before it is sent, so it is complete by the time
-                // the peer has the whole response.
+                // The last frame: the request ends before it is sent, so its span is complete by
+                // the time the peer has the whole response.
                 if this.inner.is_end_stream() {
-                    if let Some(span) = this.span.take() {
-                        span.finish(|| None);
+                    if let Some(exchange) = this.exchange.take() {
+                        exchange.finish();
                     }
                 }
             }
             Poll::Ready(Some(Err(error))) => {
-                if let Some(span) = this.span.take() {
-                    span.finish(|| Some(ErrorInfo::of(error)));
+                if let Some(exchange) = this.exchange.take() {
+                    exchange.fail(error);
                 }
             }
             Poll::Ready(None) => {
-                if let Some(span) = this.span.take() {
-                    span.finish(|| None);
+                if let Some(exchange) = this.exchange.take() {
+                    exchange.finish();
                 }
             }
         }

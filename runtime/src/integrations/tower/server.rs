@@ -15,11 +15,12 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::integrations::http_semconv::{self as semconv, GrpcPath, Side};
+use crate::integrations::http_semconv::{self as semconv, Exchange, GrpcPath};
 use crate::integrations::interned;
+use crate::integrations::request_metrics::{RequestKind, RequestMetric};
 use crate::integrations::tower::ResponseBody;
 use crate::span::current::RestoreOnDrop;
-use crate::span::{ErrorInfo, Instrumented, Parent, Span, SpanKind};
+use crate::span::{Instrumented, Parent, Span, SpanKind};
 use crate::tag::{TagMeta, TagValue};
 
 static HTTP_ROUTE: TagMeta = TagMeta::new("http_route", "http.route");
@@ -114,22 +115,26 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if !semconv::enabled() {
-            return ServerFuture { inner: Instrumented::new(Span::idle(), self.inner.call(request)), grpc: false };
+            return ServerFuture {
+                inner: Instrumented::new(Span::idle(), self.inner.call(request)),
+                grpc: false,
+                metric: None,
+            };
         }
         let (parts, body) = request.into_parts();
-        let (span, grpc) = self.layer.start_span(&parts);
+        let (span, grpc, metric) = self.layer.start(&parts);
         let request = Request::from_parts(parts, body);
         // Services do work in `call` too: it runs in the span.
         let entered = span.enter().map(RestoreOnDrop);
         let future = self.inner.call(request);
         drop(entered);
-        ServerFuture { inner: Instrumented::new(span, future), grpc }
+        ServerFuture { inner: Instrumented::new(span, future), grpc, metric }
     }
 }
 
 impl ServerLayer {
-    /// Starts the entry span of a request; also says whether it is a gRPC call.
-    fn start_span(&self, parts: &Parts) -> (Span, bool) {
+    /// Starts the entry span and the timing of a request; also says whether it is a gRPC call.
+    fn start(&self, parts: &Parts) -> (Span, bool, Option<RequestMetric>) {
         let grpc = semconv::is_grpc(&parts.headers).then(|| GrpcPath::new(parts.uri.path()));
         let route = match (&self.route, &grpc) {
             (_, Some(_)) => None,
@@ -152,11 +157,25 @@ impl ServerLayer {
         // A malformed context was counted by the extraction; the span then starts a new trace.
         let parent = crate::propagation::extract_parent(&parts.headers).map_or(Parent::Current, Parent::Context);
         let mut span = Span::start_named(name, SpanKind::Entry, parent);
+        let metrics = crate::metrics::registry::enabled();
+        let route = match span.is_recording() || metrics {
+            true => route.map(|route| kept_route.map_or_else(|| interned::name(&route), Cow::Borrowed)),
+            false => None,
+        };
+        let metric = match (metrics, &grpc) {
+            (false, _) => None,
+            (true, Some(grpc)) => RequestMetric::start(RequestKind::RpcServer { method: grpc.rpc_method() }),
+            (true, None) => RequestMetric::start(RequestKind::HttpServer {
+                method: semconv::method_name(&parts.method),
+                https: parts.uri.scheme_str() == Some("https"),
+                route: route.clone(),
+                version: protocol_version(parts.version),
+            }),
+        };
         if span.is_recording() {
-            let route = route.map(|route| kept_route.map_or_else(|| interned::name(&route), Cow::Borrowed));
             tag_request(&mut span, parts, route, grpc.as_ref());
         }
-        (span, grpc.is_some())
+        (span, grpc.is_some(), metric)
     }
 }
 
@@ -237,6 +256,7 @@ pin_project! {
         #[pin]
         inner: Instrumented<F>,
         grpc: bool,
+        metric: Option<RequestMetric>,
     }
 }
 
@@ -250,15 +270,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let (result, mut span) = ready!(this.inner.poll(cx));
+        let (result, span) = ready!(this.inner.poll(cx));
+        let mut exchange = Exchange::server(span, *this.grpc, this.metric.take());
         match result {
             Ok(response) => {
-                semconv::record_http_status(&mut span, Side::Server, response.status(), *this.grpc);
-                let trailers = *this.grpc && !semconv::record_grpc_status(&mut span, Side::Server, response.headers());
-                Poll::Ready(Ok(response.map(|body| ResponseBody::new(body, span, trailers.then_some(Side::Server)))))
+                let trailers = exchange.record_response(response.status(), response.headers());
+                Poll::Ready(Ok(response.map(|body| ResponseBody::new(body, exchange, trailers))))
             }
             Err(error) => {
-                span.finish(|| Some(ErrorInfo::of(&error)));
+                exchange.fail(&error);
                 Poll::Ready(Err(error))
             }
         }
