@@ -20,6 +20,15 @@ pub enum InitError {
     },
     /// spanscope is already initialised; drop the first guard before initialising again.
     AlreadyInitialized,
+    /// An endpoint could not listen on its address (the Prometheus endpoint, on a port in use).
+    Listen {
+        /// The address, as configured.
+        address: String,
+        /// The variables that set it.
+        variables: &'static str,
+        /// Why.
+        error: std::io::Error,
+    },
 }
 
 impl fmt::Display for InitError {
@@ -28,6 +37,9 @@ impl fmt::Display for InitError {
             Self::Config(error) => error.fmt(f),
             Self::Io { path, error } => write!(f, "cannot write to {}: {error}", path.display()),
             Self::AlreadyInitialized => f.write_str("spanscope is already initialised"),
+            Self::Listen { address, variables, error } => {
+                write!(f, "cannot listen on {address} ({variables}): {error}")
+            }
         }
     }
 }
@@ -36,7 +48,7 @@ impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Config(error) => Some(error),
-            Self::Io { error, .. } => Some(error),
+            Self::Io { error, .. } | Self::Listen { error, .. } => Some(error),
             Self::AlreadyInitialized => None,
         }
     }

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod hostile;
 pub mod http;
 pub mod profiles;
+pub mod prometheus;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -54,3 +54,5 @@ pub use instrument::{
     InstrumentMeta, MetricValue, Observable, UpDownCounter, ValueKind, DEFAULT_BUCKETS,
 };
 pub use observe::Observer;
+
+pub(crate) use cell::bucket_of;

@@ -1,4 +1,5 @@
-//! Metrics exporters (scaffold until the pipeline's module lands).
+//! Metric exporters.
 
 pub(crate) mod otlp;
+pub(crate) mod prometheus;
 pub(crate) mod temporality;
