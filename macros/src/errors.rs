@@ -14,6 +14,11 @@ impl Errors {
         }
     }
 
+    /// Whether no error was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Appends a `compile_error!` for every error to `output`.
     pub(crate) fn emit(self, mut output: TokenStream) -> TokenStream {
         if let Some(error) = self.0 {

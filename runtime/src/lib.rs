@@ -30,6 +30,8 @@
 //! - [`macro@entry`], [`macro@exit`], [`macro@local`]: a span around a function (server side,
 //!   client side, in-process); [`macro@profiled`]: profiler tags around a function;
 //!   [`macro@main`]: set everything up for `main`; [`tags!`]: declare tag keys.
+//! - [`metrics!`]: declare instruments, [`record!`]: record into one; [`metrics`](mod@metrics):
+//!   their runtime (bound handles, observers).
 //! - [`init`] / [`Config`] / [`Guard`]: set up and shut down without the macro.
 //! - [`span`]: spans by hand ([`span::local`], [`span::entry`], [`span::exit`]) where a macro
 //!   does not fit.
@@ -102,6 +104,6 @@ pub use span::{
     capture, current, extract, extract_with, inject, inject_with, thread, CapturedContext, ErrorInfo, FutureExt,
     RemoteContext, Sampler, SpanContext, SpanKind, SpanRef, WithContext,
 };
-pub use spanscope_macros::{entry, exit, local, main, profiled, tags};
+pub use spanscope_macros::{entry, exit, local, main, metrics, profiled, record, tags};
 pub use stats::{stats, ExporterStats, Signal, Stats};
 pub use tag::{TagKey, TagMeta, TagValue, TagValueType};

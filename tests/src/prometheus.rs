@@ -73,15 +73,17 @@ impl Prometheus {
 
     /// The exemplars stored for the series `query` selects, once there is at least one.
     pub fn exemplars(&self, query: &str) -> serde_json::Value {
-        let body = self.wait_for(&format!("/api/v1/query_exemplars?query={}&start=0&end=9999999999", encode(query)), |status, body| {
-            status == 200 && body.contains(r#""exemplars":[{"#)
-        });
+        let body = self.wait_for(
+            &format!("/api/v1/query_exemplars?query={}&start=0&end=9999999999", encode(query)),
+            |status, body| status == 200 && body.contains(r#""exemplars":[{"#),
+        );
         serde_json::from_str(&body).expect("Prometheus answers JSON")
     }
 
     /// The status of the scrape target: `up`, `down` or `unknown`, with the last error.
     pub fn target_health(&self) -> (String, String) {
-        let body = self.wait_for("/api/v1/targets", |status, body| status == 200 && !body.contains(r#""health":"unknown""#));
+        let body =
+            self.wait_for("/api/v1/targets", |status, body| status == 200 && !body.contains(r#""health":"unknown""#));
         let targets: serde_json::Value = serde_json::from_str(&body).expect("JSON");
         let target = &targets["data"]["activeTargets"][0];
         (target["health"].as_str().unwrap_or("").to_owned(), target["lastError"].as_str().unwrap_or("").to_owned())

@@ -5,86 +5,12 @@
 use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 
+pub use crate::tag::{AttrRef, AttrValue};
 use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
-
-/// One attribute value as a recording passes it: borrowed, never cloned on the hot path.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AttrRef<'a> {
-    /// A string.
-    Str(&'a str),
-    /// A signed integer.
-    I64(i64),
-    /// An unsigned integer.
-    U64(u64),
-    /// A floating-point number (compared by its bits).
-    F64(f64),
-    /// A boolean.
-    Bool(bool),
-    /// An optional attribute given as `None`: the key is left out of the set.
-    Absent,
-}
 
 /// The type an attribute field of a generated `Attributes<'a>` has: the tag's value type,
 /// borrowed where it owns (`String` and `Cow` become `&'a str`).
 pub type Attr<'a, K> = <<K as TagKey>::Value as TagValueType>::Attr<'a>;
-
-/// A value a recording can carry as an attribute.
-pub trait AttrValue: Copy {
-    /// The value, borrowed.
-    fn attr_ref(&self) -> AttrRef<'_>;
-}
-
-impl AttrValue for &str {
-    #[inline]
-    fn attr_ref(&self) -> AttrRef<'_> {
-        AttrRef::Str(self)
-    }
-}
-
-impl AttrValue for bool {
-    #[inline]
-    fn attr_ref(&self) -> AttrRef<'_> {
-        AttrRef::Bool(*self)
-    }
-}
-
-impl AttrValue for f64 {
-    #[inline]
-    fn attr_ref(&self) -> AttrRef<'_> {
-        AttrRef::F64(*self)
-    }
-}
-
-impl AttrValue for f32 {
-    #[inline]
-    fn attr_ref(&self) -> AttrRef<'_> {
-        AttrRef::F64(f64::from(*self))
-    }
-}
-
-macro_rules! integer_attr_values {
-    ($variant:ident as $wide:ty: $($ty:ty),*) => {$(
-        impl AttrValue for $ty {
-            #[inline]
-            fn attr_ref(&self) -> AttrRef<'_> {
-                AttrRef::$variant(*self as $wide)
-            }
-        }
-    )*};
-}
-
-integer_attr_values!(I64 as i64: i8, i16, i32, i64, isize);
-integer_attr_values!(U64 as u64: u8, u16, u32, u64, usize);
-
-impl<T: AttrValue> AttrValue for Option<T> {
-    #[inline]
-    fn attr_ref(&self) -> AttrRef<'_> {
-        match self {
-            Some(value) => value.attr_ref(),
-            None => AttrRef::Absent,
-        }
-    }
-}
 
 /// The attributes of one recording of an instrument: the `Attributes<'a>` struct `metrics!`
 /// generates, one field per declared key.

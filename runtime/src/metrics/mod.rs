@@ -18,12 +18,15 @@
 //!     },
 //! }
 //!
-//! let tenant = String::from("acme");
-//! orders::add(1, orders::Attributes { route: "/checkout", tenant: &tenant });
-//! spanscope::record!(price_duration, 0.042, tenant = &tenant);
-//! // A bound handle: the attribute set is looked up once.
-//! let checkout = orders::bind(orders::Attributes { route: "/checkout", tenant: "acme" });
-//! checkout.add(1);
+//! // Declared at module level (not in `main`): each instrument's module sees its parent's items.
+//! fn main() {
+//!     let tenant = String::from("acme");
+//!     orders::add(1, orders::Attributes { route: "/checkout", tenant: &tenant });
+//!     spanscope::record!(price_duration, 0.042, tenant = &tenant);
+//!     // A bound handle: the attribute set is looked up once.
+//!     let checkout = orders::bind(orders::Attributes { route: "/checkout", tenant: "acme" });
+//!     checkout.add(1);
+//! }
 //! ```
 //!
 //! The map:
