@@ -32,9 +32,9 @@ impl Macro {
     /// The arguments this macro takes, in the order error messages list them.
     pub(crate) fn arguments(self) -> &'static [&'static str] {
         match self {
-            Macro::Entry => &["name", "headers", "tags"],
-            Macro::Exit => &["peer", "name", "inject", "tags"],
-            Macro::Local => &["name", "tags"],
+            Macro::Entry => &["name", "headers", "tags", "metrics"],
+            Macro::Exit => &["peer", "name", "inject", "tags", "metrics"],
+            Macro::Local => &["name", "tags", "metrics"],
             Macro::Main => &["service", "flavor", "worker_threads"],
             Macro::Profiled => &[],
         }
@@ -79,6 +79,7 @@ pub(crate) fn example(key: &str) -> &'static str {
         "peer" => "peer = \"inventory:8080\"",
         "inject" => "inject = req.headers_mut()",
         "tags" => "tags(route = \"checkout\")",
+        "metrics" => "metrics = true",
         "service" => "service = \"checkout\"",
         "flavor" => "flavor = \"multi_thread\"",
         _ => "worker_threads = 4",
@@ -187,6 +188,21 @@ impl RawArg {
         }
     }
 
+    /// The value of `key = true` or `key = false`.
+    fn lit_bool(self, errors: &mut Errors) -> Option<bool> {
+        let key = self.key.to_string();
+        match self.expr(errors)? {
+            Expr::Lit(ExprLit { lit: Lit::Bool(lit), .. }) => Some(lit.value),
+            other => {
+                errors.push(syn::Error::new_spanned(
+                    other,
+                    format!("`{key}` takes `true` or `false`, e.g. `{}`", example(&key)),
+                ));
+                None
+            }
+        }
+    }
+
     /// The tags of `key(route = .., ..)`.
     fn list(self, errors: &mut Errors) -> Vec<TagArg> {
         match self.value {
@@ -269,6 +285,9 @@ pub(crate) struct SpanArgs {
     pub(crate) headers: Option<Expr>,
     pub(crate) peer: Option<Peer>,
     pub(crate) inject: Option<Expr>,
+    /// `metrics = ..`: whether the function's calls are timed in `spanscope.span.duration`
+    /// (by default, those of `#[entry]` and `#[exit]`).
+    pub(crate) metrics: Option<bool>,
 }
 
 impl SpanArgs {
@@ -279,6 +298,7 @@ impl SpanArgs {
             "tags" => args.tags = arg.list(errors),
             "headers" => args.headers = arg.expr(errors),
             "inject" => args.inject = arg.expr(errors),
+            "metrics" => args.metrics = arg.lit_bool(errors),
             _ => {
                 args.peer = arg.expr(errors).and_then(|expr| match expr {
                     Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => non_empty("peer", lit, errors).map(Peer::Literal),

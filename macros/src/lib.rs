@@ -48,7 +48,8 @@ use crate::args::Macro;
 ///
 /// `#[entry]`, `#[entry(name = "GET /orders/{id}", headers = req.headers(), tags(route = "x"))]`.
 /// `headers` is any carrier the runtime can extract a remote context from; `tags(...)` takes keys
-/// declared with `tags!`. The span is named after the function unless `name` is given.
+/// declared with `tags!`. The span is named after the function unless `name` is given. Each call
+/// is timed in the `spanscope.span.duration` histogram (`metrics = false` opts out).
 #[proc_macro_attribute]
 pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
     span::expand(Macro::Entry, args.into(), item.into()).into()
@@ -59,6 +60,7 @@ pub fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[exit(peer = "inventory:8080")]`, `#[exit(peer = self.addr, inject = req.headers_mut())]`.
 /// `peer` (required) is the address of the remote side: a string literal, or any expression that
 /// implements `Display`. `inject` is a carrier the span's context is written into before the body runs.
+/// Each call is timed in the `spanscope.span.duration` histogram (`metrics = false` opts out).
 #[proc_macro_attribute]
 pub fn exit(args: TokenStream, item: TokenStream) -> TokenStream {
     span::expand(Macro::Exit, args.into(), item.into()).into()
@@ -66,7 +68,8 @@ pub fn exit(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Instruments a function as a **local** span: in-process work inside the current trace.
 ///
-/// `#[local]`, `#[local(name = "price", tags(tenant = t.clone()))]`.
+/// `#[local]`, `#[local(name = "price", tags(tenant = t.clone()))]`. `metrics = true` times each
+/// call in the `spanscope.span.duration` histogram, as `#[entry]` and `#[exit]` do by default.
 #[proc_macro_attribute]
 pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
     span::expand(Macro::Local, args.into(), item.into()).into()

@@ -28,14 +28,26 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
     };
     let prologue = prologue(mac, args, function, &handle);
     let probe = body::probe();
+    // A timed call starts its timer before the span and ends both together; an untimed one
+    // costs nothing more.
+    let timed = args.metrics.unwrap_or(mac != Macro::Local);
+    let (timer, finish) = if timed {
+        (
+            quote!(let __spanscope_timer = ::spanscope::__private::SpanTimer::start(&__SPANSCOPE_META);),
+            quote!(::spanscope::__private::SpanTimer::finish(__spanscope_timer, __spanscope_span, || #probe);),
+        )
+    } else {
+        (quote!(), quote!(__spanscope_span.finish(|| #probe);))
+    };
     let result = body.result(quote!(__spanscope_ret));
     match body.kind {
         Kind::Sync => {
             let closure = body.closure();
             quote! {
                 #prologue
+                #timer
                 let __spanscope_ret = ::spanscope::__private::call_once(#closure);
-                __spanscope_span.finish(|| #probe);
+                #finish
                 #result
             }
         }
@@ -43,9 +55,10 @@ fn generate(mac: Macro, args: &SpanArgs, function: &Function, body: &Body) -> To
             let future = body.future();
             quote! {
                 #prologue
+                #timer
                 let (__spanscope_ret, __spanscope_span) =
                     ::spanscope::__private::Instrumented::new(__spanscope_span, #future).await;
-                __spanscope_span.finish(|| #probe);
+                #finish
                 #result
             }
         }

@@ -91,7 +91,7 @@ pub use integrations::tracing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::{Config, ConfigError, TracesExporter};
+pub use config::{Config, ConfigError, MetricsExporter, TracesExporter};
 pub use error::InitError;
 pub use id::{SegmentId, SpanId, TraceId};
 pub use init::{flush, init, try_init, Guard};

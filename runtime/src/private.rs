@@ -2,6 +2,7 @@
 //! and signatures here change whenever the macros change.
 
 pub use crate::init::init_main;
+pub use crate::metrics::auto::spans::{SpanTimer, TimedSpan};
 pub use crate::metrics::{
     Attr, AttrRef, AttrValue, AttributeSchema, AttributeSet, Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta,
     Observable, UpDownCounter, ValueKind,

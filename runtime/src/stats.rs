@@ -49,6 +49,13 @@ pub(crate) enum Counter {
     MetricMeasurementsDroppedThreadExit,
     MetricSeriesOverCapacity,
     MetricCallbacksFailed,
+    MetricPointsExported,
+    MetricPointsDroppedShutdown,
+    MetricPointsDroppedExportError,
+    MetricPointsDroppedBackendDown,
+    MetricPointsDroppedRejected,
+    MetricPointsRetried,
+    MetricSnapshotsSuperseded,
     /// Not a counter: the number of counters. Must stay last.
     Len,
 }
@@ -74,6 +81,9 @@ pub enum Signal {
     Spans,
     /// CPU profiles: an entry's counts are profiles (one per window).
     Profiles,
+    /// Collections of the metrics: an entry's counts are metric points (one per series of each
+    /// collection).
+    Metrics,
 }
 
 impl Signal {
@@ -82,6 +92,7 @@ impl Signal {
         match self {
             Self::Spans => "spans",
             Self::Profiles => "profiles",
+            Self::Metrics => "metric_points",
         }
     }
 
@@ -100,6 +111,12 @@ impl Signal {
             (Self::Profiles, Outcome::DroppedRejected) => Counter::ProfilesDroppedRejected,
             (Self::Profiles, Outcome::DroppedExportError) => Counter::ProfilesDroppedExportError,
             (Self::Profiles, Outcome::DroppedShutdown) => Counter::ProfilesDroppedShutdown,
+            (Self::Metrics, Outcome::Exported) => Counter::MetricPointsExported,
+            (Self::Metrics, Outcome::Retried) => Counter::MetricPointsRetried,
+            (Self::Metrics, Outcome::DroppedBackendDown) => Counter::MetricPointsDroppedBackendDown,
+            (Self::Metrics, Outcome::DroppedRejected) => Counter::MetricPointsDroppedRejected,
+            (Self::Metrics, Outcome::DroppedExportError) => Counter::MetricPointsDroppedExportError,
+            (Self::Metrics, Outcome::DroppedShutdown) => Counter::MetricPointsDroppedShutdown,
         }
     }
 }
@@ -160,7 +177,7 @@ pub(crate) fn set_exporters(exporters: Vec<Arc<ExporterCounters>>) {
 }
 
 /// What one exporter delivered and dropped since the `init` that started it, in its signal's
-/// units (spans, or profiles). Counts are kept as the process-wide ones in [`Stats`] are, and
+/// units (spans, profiles, or metric points). Counts are kept as the process-wide ones in [`Stats`] are, and
 /// add to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -288,9 +305,29 @@ pub struct Stats {
     pub metric_series_over_capacity: u64,
     /// Collections at which an observable instrument's callback panicked.
     pub metric_callbacks_failed: u64,
+    /// Metric points delivered (one per series of each collection), summed over the metrics
+    /// exporters.
+    pub metric_points_exported: u64,
+    /// Metric points of collections that shutdown could not deliver by its deadline.
+    pub metric_points_dropped_shutdown: u64,
+    /// Metric points a metrics exporter failed on itself: a file or stream it could not write,
+    /// or a panic in its code.
+    pub metric_points_dropped_export_error: u64,
+    /// Metric points given up while a backend was unreachable or failing. (A collection that
+    /// waits while a newer one arrives is replaced by it, not dropped: collections are
+    /// cumulative; see `metric_snapshots_superseded`.)
+    pub metric_points_dropped_backend_down: u64,
+    /// Metric points a backend refused.
+    pub metric_points_dropped_rejected: u64,
+    /// Metric points sent again after a retryable failure, counted once per retry.
+    pub metric_points_retried: u64,
+    /// Collections an exporter never sent because a newer one arrived while they waited: the
+    /// newer one holds everything they did (values are cumulative), only their exemplars are lost.
+    pub metric_snapshots_superseded: u64,
     /// Each exporter's own counts, for the exporters of the running `init` (or of the last one,
     /// once shut down), in the order configured: span exporters, then profile exporters with a
-    /// network destination (the profiler's `local` files are written by the profiler itself).
+    /// network destination (the profiler's `local` files are written by the profiler itself),
+    /// then metrics exporters.
     pub exporters: Vec<ExporterStats>,
 }
 
@@ -331,6 +368,13 @@ pub fn stats() -> Stats {
         metric_measurements_dropped_thread_exit: get(Counter::MetricMeasurementsDroppedThreadExit),
         metric_series_over_capacity: get(Counter::MetricSeriesOverCapacity),
         metric_callbacks_failed: get(Counter::MetricCallbacksFailed),
+        metric_points_exported: get(Counter::MetricPointsExported),
+        metric_points_dropped_shutdown: get(Counter::MetricPointsDroppedShutdown),
+        metric_points_dropped_export_error: get(Counter::MetricPointsDroppedExportError),
+        metric_points_dropped_backend_down: get(Counter::MetricPointsDroppedBackendDown),
+        metric_points_dropped_rejected: get(Counter::MetricPointsDroppedRejected),
+        metric_points_retried: get(Counter::MetricPointsRetried),
+        metric_snapshots_superseded: get(Counter::MetricSnapshotsSuperseded),
         profiles_dropped_rejected: get(Counter::ProfilesDroppedRejected),
         profiles_retried: get(Counter::ProfilesRetried),
         exporters: EXPORTERS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|e| e.snapshot()).collect(),

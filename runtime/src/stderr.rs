@@ -147,7 +147,7 @@ fn is_escaped(c: char) -> bool {
 
 /// `text` with the characters [`is_escaped`] picks written as `escape_debug` writes them
 /// (`\n`, `\u{1b}`); everything else as it is.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_escaped(c) {

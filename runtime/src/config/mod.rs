@@ -15,6 +15,7 @@ use std::time::Duration;
 #[cfg(feature = "testing")]
 mod code_exporter;
 pub(crate) mod env;
+pub(crate) mod metrics;
 pub(crate) mod profiler;
 mod propagator;
 pub(crate) mod sampler;
@@ -25,6 +26,7 @@ pub(crate) use code_exporter::sealed;
 pub use code_exporter::CodeExporter;
 #[cfg(feature = "testing")]
 use code_exporter::CodeExporters;
+pub use metrics::MetricsExporter;
 pub use propagator::Propagator;
 pub use sampler::Sampler;
 
@@ -69,6 +71,7 @@ pub struct Config {
     propagators: Option<Vec<Propagator>>,
     vars: Vec<(String, String)>,
     profiler: profiler::ProfilerConfig,
+    metrics: metrics::MetricsConfig,
     #[cfg(feature = "testing")]
     code_exporters: CodeExporters,
 }
@@ -118,6 +121,28 @@ impl Config {
         self
     }
 
+    /// Where metrics go (`OTEL_METRICS_EXPORTER` wins; default `local`). Empty means none: the
+    /// instruments then keep nothing (a recording costs one check).
+    pub fn metrics_exporters(mut self, exporters: impl IntoIterator<Item = MetricsExporter>) -> Self {
+        self.metrics.exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// The time between the starts of two collections of the metrics, from 100 ms to 2³¹ − 1 ms
+    /// (`OTEL_METRIC_EXPORT_INTERVAL`, in ms, wins; default 60 s).
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metrics.interval = Some(interval);
+        self
+    }
+
+    /// The attribute sets each instrument keeps, 1 to 65536; recordings of further sets go to
+    /// its `otel.metric.overflow=true` series (`SPANSCOPE_METRICS_CARDINALITY_LIMIT` wins;
+    /// default 2000).
+    pub fn metrics_cardinality_limit(mut self, limit: usize) -> Self {
+        self.metrics.cardinality_limit = Some(limit);
+        self
+    }
+
     /// The folder of the local exporters (`SPANSCOPE_OUT_DIR` wins; default `./spanscope-out`). A
     /// path over 4000 bytes, or with a name in it over 255, is refused: no file could be
     /// written there.
@@ -127,8 +152,8 @@ impl Config {
     }
 
     /// The most the local exporters keep in their folder, in MB, 1 to 16777216 (16 TiB)
-    /// (`SPANSCOPE_OUT_MAX_MB` wins; default 1024): half for traces, half for the profiles this
-    /// process writes. Past it the oldest are deleted, so that a service left on the default
+    /// (`SPANSCOPE_OUT_MAX_MB` wins; default 1024): 7/16 for traces, 1/16 for metrics, half for
+    /// the profiles this process writes. Past it the oldest are deleted, so that a service left on the default
     /// exporter does not fill its disk. (Profiles left by earlier processes in the folder are
     /// not counted or deleted.)
     pub fn out_max_mb(mut self, megabytes: usize) -> Self {
@@ -272,6 +297,7 @@ impl Config {
             .read("SPANSCOPE_EXPORT_MAX_BACKOFF", |var| parse_millis(var, 100..=MAX_SECONDS * 1000))?
             .unwrap_or(Duration::from_secs(5));
         let profiler = self.profiler.resolve(vars)?;
+        let metrics = self.metrics.resolve(vars)?;
         let max_spans =
             count(vars, "SPANSCOPE_MAX_SPANS_PER_SEGMENT", self.max_spans_per_segment.map(|m| m as usize), 1000)?;
         Ok(Settings {
@@ -294,6 +320,7 @@ impl Config {
             export_backlog,
             max_backoff,
             profiler,
+            metrics,
             #[cfg(feature = "testing")]
             code_exporters: self.code_exporters,
         })
@@ -351,6 +378,8 @@ pub(crate) struct Settings {
     pub max_backoff: Duration,
     /// The CPU profiler's.
     pub profiler: profiler::ProfilerSettings,
+    /// The metrics'.
+    pub metrics: metrics::MetricsSettings,
     /// The exporters given in code.
     #[cfg(feature = "testing")]
     pub code_exporters: CodeExporters,

@@ -159,9 +159,16 @@ impl<L: Load> Lane<L> {
         !self.state.borrow().failing
     }
 
-    /// Queues a load, dropping the oldest waiting ones beyond the backlog bound.
+    /// Queues a load, dropping the oldest waiting ones beyond the backlog bound; a load that
+    /// supersedes older ones replaces those waiting.
     pub(crate) fn push(&self, load: Arc<L>) {
         let mut state = self.state.borrow_mut();
+        if L::SUPERSEDED_BY_NEWER {
+            for (_, older) in std::mem::take(&mut state.waiting) {
+                state.units -= older.units();
+                older.count_superseded();
+            }
+        }
         let place = state.pushed;
         state.pushed += 1;
         state.units += load.units();
@@ -418,9 +425,14 @@ async fn deliver<E: Exporter>(lane: &Lane<E::Load>, exporter: &mut E, said: &mut
             Err(ExportError::Retryable { reason, after }) => {
                 lane.counters.add(Outcome::Retried, units);
                 if lane.fail(reason.clone()) {
+                    let kept = match <E::Load as Load>::SUPERSEDED_BY_NEWER {
+                        true => "the newest collection".to_owned(),
+                        false => format!("the newest {} {noun}", lane.limits.backlog),
+                    };
                     stderr_line!(
-                        "spanscope: {}: {reason}; retrying with backoff up to {:?}, keeping the newest {} {noun} meanwhile",
-                        lane.name, lane.limits.max_backoff, lane.limits.backlog
+                        "spanscope: {}: {reason}; retrying with backoff up to {:?}, keeping {kept} meanwhile",
+                        lane.name,
+                        lane.limits.max_backoff
                     );
                 }
                 let backoff = backoff(lane.count_failure(), lane.limits.max_backoff);
@@ -622,6 +634,75 @@ mod tests {
             drop(state);
             assert_eq!(counts(&lane).dropped_backend_down, 30, "parcels 2 to 4, counted as this lane's own");
             assert!(!lane.has_room(10), "a full lane takes no more without dropping");
+        });
+    }
+
+    /// A cumulative reading, known by its number: a newer one holds everything an older one does.
+    #[derive(Debug)]
+    struct Reading(u64);
+
+    impl Load for Reading {
+        const SIGNAL: Signal = Signal::Metrics;
+        const SUPERSEDED_BY_NEWER: bool = true;
+
+        fn units(&self) -> u64 {
+            3
+        }
+
+        fn count_superseded(&self) {
+            crate::stats::add(crate::stats::Counter::MetricSnapshotsSuperseded, 1);
+        }
+    }
+
+    /// Keeps the readings it sends; never finishes sending the first.
+    #[derive(Debug, Default)]
+    struct Meter {
+        sent: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Exporter for Meter {
+        type Load = Reading;
+        type Payload = u64;
+
+        fn name(&self) -> &str {
+            "meter"
+        }
+
+        fn timeout(&self) -> Duration {
+            Duration::MAX
+        }
+
+        fn encode(&mut self, reading: &Reading) -> u64 {
+            reading.0
+        }
+
+        async fn send(&mut self, number: &u64) -> Result<Sent, ExportError> {
+            if *number == 1 {
+                std::future::pending::<()>().await;
+            }
+            self.sent.lock().unwrap().push(*number);
+            Ok(Sent::default())
+        }
+    }
+
+    #[test]
+    fn a_newer_load_replaces_a_waiting_older_one_without_a_drop() {
+        on_reporter_runtime(async {
+            let meter = Meter::default();
+            let lane = launch(move || meter)(&LaneLimits { backlog: 1, ..LIMITS }, &Rc::new(Notify::new()));
+            let superseded = crate::stats::get(crate::stats::Counter::MetricSnapshotsSuperseded);
+            lane.push(Arc::new(Reading(1)));
+            until("the first reading in hand", || lane.state.borrow().in_hand.is_some()).await;
+            for number in 2..=4 {
+                lane.push(Arc::new(Reading(number)));
+            }
+            let state = lane.state.borrow();
+            let waiting: Vec<u64> = state.waiting.iter().map(|(_, reading)| reading.0).collect();
+            assert_eq!((waiting, state.units), (vec![4], 6), "the one in hand and the newest");
+            drop(state);
+            let counts = lane.counters().snapshot();
+            assert_eq!((counts.dropped_backend_down, counts.dropped_shutdown), (0, 0), "superseded is not dropped");
+            assert_eq!(crate::stats::get(crate::stats::Counter::MetricSnapshotsSuperseded) - superseded, 2);
         });
     }
 

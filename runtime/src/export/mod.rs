@@ -1,5 +1,5 @@
-//! Export: the way out for every signal, by signal (`traces/`, `profiles/`) over shared
-//! transports (`transport/`).
+//! Export: the way out for every signal, by signal (`traces/`, `metrics/`, `profiles/`) over
+//! shared transports (`transport/`).
 //!
 //! Application threads only put a finished segment into span's outbox, one non-blocking
 //! bounded-queue operation; when the queue is full the segment is dropped and counted. One
@@ -11,13 +11,19 @@
 //! beyond its backlog while the others take every span, and a panic in an exporter is caught at
 //! its lane, which goes on. Exporters are the [`Exporter`]s below: one module per backend in
 //! its signal's folder, each owning only its wire mapping; each backend's settings are read by
-//! its own module into its signal's backend enum ([`TraceBackend`], [`ProfileBackend`]).
+//! its own module into its signal's backend enum ([`TraceBackend`], [`MetricBackend`],
+//! [`ProfileBackend`]).
+//!
+//! Metrics ride it too: the reporter itself collects them every export interval and hands each
+//! collection to every metrics lane ([`metrics`]), where a newer collection replaces one still
+//! waiting (collections are cumulative).
 //!
 //! The profiler's network exporters ride the same machinery: its collector thread hands each
 //! window's encoded profile over with one non-blocking send ([`profiles`]), and a lane per
 //! profile backend delivers it exactly as span lanes deliver batches. What a lane carries is a
 //! [`Load`]; only its counters differ.
 
+mod jsonl;
 mod lane;
 pub(crate) mod metrics;
 mod pipeline;
@@ -30,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use lane::lane_catches_panic;
+pub(crate) use metrics::MetricBackend;
 pub(crate) use pipeline::{is_reporter_thread, start, Control, ControlSender, ReporterHandle};
 pub(crate) use profiles::{sinks as profile_sinks, ProfileBackend};
 pub(crate) use traces::backends::TraceBackend;
@@ -38,13 +45,15 @@ use crate::clock::Converter;
 use crate::config::env::Vars;
 use crate::config::{ConfigError, Settings};
 use crate::error::InitError;
+use crate::metrics::snapshot::Snapshot;
 use crate::profiler::sink::ProfileWindow;
 use crate::span::Segment;
 use crate::stats::{self, Counter, Signal};
 use lane::Launch;
 use resource::Resource;
 
-/// What a lane carries to its exporter: a [`Batch`] of spans, or one window's CPU profile.
+/// What a lane carries to its exporter: a [`Batch`] of spans, one window's CPU profile, or one
+/// collection of the metrics.
 pub(crate) trait Load: std::fmt::Debug + 'static {
     /// What it is: which counters of `stats()` its deliveries and drops go to.
     const SIGNAL: Signal;
@@ -54,6 +63,14 @@ pub(crate) trait Load: std::fmt::Debug + 'static {
 
     /// Counts what a delivery adds besides the units exported (a batch's segments).
     fn count_delivered(&self) {}
+
+    /// Whether a newer load holds everything a waiting older one does (cumulative metrics): a
+    /// lane then keeps only its newest waiting load, and the older ones it lets go are not
+    /// drops.
+    const SUPERSEDED_BY_NEWER: bool = false;
+
+    /// Counts a waiting load a newer one replaced.
+    fn count_superseded(&self) {}
 }
 
 /// A batch of finished segments, shared by every lane until each has delivered or dropped it.
@@ -139,6 +156,7 @@ pub(crate) trait Exporter: 'static {
 pub(crate) struct Backends {
     pub traces: Vec<TraceBackend>,
     pub profiles: Vec<ProfileBackend>,
+    pub metrics: Vec<MetricBackend>,
 }
 
 impl Backends {
@@ -147,13 +165,15 @@ impl Backends {
         Ok(Self {
             traces: TraceBackend::resolve_all(settings, vars)?,
             profiles: ProfileBackend::resolve_all(&settings.profiler, vars)?,
+            metrics: MetricBackend::resolve_all(settings, vars)?,
         })
     }
 
     /// The credentials the exporters send, which no line on standard error may show.
     pub(crate) fn credentials(&self) -> Vec<&str> {
         let traces = self.traces.iter().flat_map(TraceBackend::credentials);
-        traces.chain(self.profiles.iter().flat_map(ProfileBackend::credentials)).collect()
+        let profiles = self.profiles.iter().flat_map(ProfileBackend::credentials);
+        traces.chain(profiles).chain(self.metrics.iter().flat_map(MetricBackend::credentials)).collect()
     }
 }
 
@@ -161,6 +181,7 @@ impl Backends {
 pub(crate) struct Launches {
     pub spans: Vec<Launch<Batch>>,
     pub profiles: Vec<Launch<ProfileWindow>>,
+    pub metrics: Vec<Launch<Snapshot>>,
 }
 
 /// The lanes of `backends`. Outputs that can be opened now (files) are, so that an error stops
@@ -175,7 +196,7 @@ fn launches(settings: &Settings, backends: &Backends) -> Result<Launches, InitEr
             Ok(match backend.clone() {
                 TraceBackend::File => {
                     let exporter =
-                        traces::file::TraceFile::open(&settings.out_dir, resource, settings.out_max_bytes / 2)?;
+                        traces::file::TraceFile::open(&settings.out_dir, resource, settings.out_max_bytes / 16 * 7)?;
                     lane::launch(move || exporter)
                 }
                 TraceBackend::Console => {
@@ -213,5 +234,7 @@ fn launches(settings: &Settings, backends: &Backends) -> Result<Launches, InitEr
             ProfileBackend::Files => None,
         })
         .collect();
-    Ok(Launches { spans, profiles })
+    let metrics =
+        backends.metrics.iter().map(|backend| backend.launch(settings, &resource)).collect::<Result<_, _>>()?;
+    Ok(Launches { spans, profiles, metrics })
 }

@@ -1,6 +1,6 @@
 //! The queue from application threads to the reporter thread, and the reporter's loop:
-//! batching, handing batches to the span lanes and profiles to the profile lanes, flush and
-//! shutdown within their deadlines.
+//! batching, handing batches to the span lanes and profiles to the profile lanes, collecting
+//! the metrics for the metrics lanes, flush and shutdown within their deadlines.
 //!
 //! The reporter thread runs one current-thread tokio runtime with a `LocalSet`: this loop and
 //! every lane are tasks on it, so they share state without locks. Batches are cut at
@@ -19,6 +19,11 @@
 //! one wake-up per interval instead of one (a futex call and a context switch) per segment.
 //! Under heavier traffic a queue a quarter full wakes it sooner: its wake-ups follow the load
 //! only when the interval would let the queue fill.
+//!
+//! With a metrics lane, the reporter collects the metrics every `OTEL_METRIC_EXPORT_INTERVAL`
+//! (the first an interval after `init`; the interval is between the starts of two
+//! collections), and at each flush and the shutdown, so that shutdown delivers the values up to
+//! its end.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -35,6 +40,8 @@ use crate::error::InitError;
 use crate::export::lane::{Lane, LaneControl, LaneLimits};
 use crate::export::profiles::{self, ProfileSender};
 use crate::export::{Backends, Batch, Launches};
+use crate::metrics::collect::{self, Collection};
+use crate::metrics::snapshot::Snapshot;
 use crate::profiler::sink::ProfileWindow;
 use crate::span::outbox::{self, Outbox, OutboxReceiver};
 use crate::span::Segment;
@@ -97,7 +104,11 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
     let limits = Limits {
         spans: LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff },
         profiles: LaneLimits { backlog: profiles::BACKLOG as u64, max_backoff: settings.max_backoff },
+        // A metrics lane holds one waiting collection, whatever its points: a newer one
+        // replaces it.
+        metrics: LaneLimits { backlog: u64::MAX, max_backoff: settings.max_backoff },
     };
+    let metrics_interval = settings.metrics.interval;
     let (ready, launched) = std::sync::mpsc::channel();
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
     let reporter = crate::sys::threads::spawn("spanscope-reporter", move || {
@@ -114,6 +125,9 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
             progress: Rc::new(Notify::new()),
             lanes: Vec::new(),
             profile_lanes: Vec::new(),
+            metric_lanes: Vec::new(),
+            metrics_interval,
+            next_collection: None,
             flushes: VecDeque::new(),
         };
         let local = tokio::task::LocalSet::new();
@@ -135,11 +149,12 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
     Ok(ReporterHandle { outbox, control, reporter, profiles })
 }
 
-/// The bounds of span lanes and of profile lanes.
+/// The bounds of span lanes, profile lanes and metrics lanes.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     spans: LaneLimits,
     profiles: LaneLimits,
+    metrics: LaneLimits,
 }
 
 /// The reporter's loop state. Lives on the reporter thread only.
@@ -159,6 +174,10 @@ struct Reporter {
     progress: Rc<Notify>,
     lanes: Vec<Rc<Lane<Batch>>>,
     profile_lanes: Vec<Rc<Lane<ProfileWindow>>>,
+    metric_lanes: Vec<Rc<Lane<Snapshot>>>,
+    metrics_interval: Duration,
+    /// When to collect the metrics next; `None` without metrics lanes.
+    next_collection: Option<tokio::time::Instant>,
     /// Flushes waiting for the lanes, in the order asked: their tickets and deadlines only grow.
     flushes: VecDeque<PendingFlush>,
 }
@@ -178,8 +197,15 @@ impl Reporter {
         self.lanes = launches.spans.into_iter().map(|launch| launch(&limits.spans, &self.progress)).collect();
         self.profile_lanes =
             launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
+        self.metric_lanes =
+            launches.metrics.into_iter().map(|launch| launch(&limits.metrics, &self.progress)).collect();
         let spans = self.lanes.iter().map(|lane| Arc::clone(lane.counters()));
-        stats::set_exporters(spans.chain(self.profile_lanes.iter().map(|lane| Arc::clone(lane.counters()))).collect());
+        let profiles = self.profile_lanes.iter().map(|lane| Arc::clone(lane.counters()));
+        let metrics = self.metric_lanes.iter().map(|lane| Arc::clone(lane.counters()));
+        stats::set_exporters(spans.chain(profiles).chain(metrics).collect());
+        if !self.metric_lanes.is_empty() {
+            self.next_collection = Some(tokio::time::Instant::now() + self.metrics_interval);
+        }
         let _ = ready.send(());
         // A cut batch waiting while no exporter whose backend answers has room for it.
         let mut pending: Option<Arc<Batch>> = None;
@@ -221,6 +247,9 @@ impl Reporter {
                     Some(window) => self.dispatch_profile(&window),
                     None => self.profiles = None,
                 },
+                () = sleep_until(self.next_collection), if self.next_collection.is_some() => {
+                    self.collect_metrics_when_due();
+                }
                 segment = self.queue.segments.recv(), if pending.is_none() && collect_at.is_none() => match segment {
                     Some(segment) => {
                         pending = self.add(segment).or_else(|| self.take_queued().0);
@@ -300,10 +329,32 @@ impl Reporter {
         }
     }
 
-    /// Every lane, span and profile, as the reporter controls them.
+    /// Collects the metrics, if there is a metrics lane, and hands the collection to each.
+    fn collect_metrics(&self) {
+        if self.metric_lanes.is_empty() {
+            return;
+        }
+        let snapshot = Arc::new(collect::collect(Collection::Periodic));
+        for lane in &self.metric_lanes {
+            lane.push(Arc::clone(&snapshot));
+        }
+    }
+
+    /// The interval's collection; the next is due an interval after this one was (or after
+    /// now, if the reporter fell that far behind). Flushes take collections of their own
+    /// without moving this schedule.
+    fn collect_metrics_when_due(&mut self) {
+        let Some(due) = self.next_collection else { return };
+        self.collect_metrics();
+        let (next, now) = (due + self.metrics_interval, tokio::time::Instant::now());
+        self.next_collection = Some(if next <= now { now + self.metrics_interval } else { next });
+    }
+
+    /// Every lane, span, profile and metrics, as the reporter controls them.
     fn every_lane(&self) -> impl Iterator<Item = &dyn LaneControl> {
         let spans = self.lanes.iter().map(|lane| &**lane as &dyn LaneControl);
-        spans.chain(self.profile_lanes.iter().map(|lane| &**lane as &dyn LaneControl))
+        let profiles = self.profile_lanes.iter().map(|lane| &**lane as &dyn LaneControl);
+        spans.chain(profiles).chain(self.metric_lanes.iter().map(|lane| &**lane as &dyn LaneControl))
     }
 
     /// Dispatches `batch` once a lane has room, or at the deadline regardless (then every lane
@@ -319,8 +370,9 @@ impl Reporter {
         self.dispatch(&batch);
     }
 
-    /// Moves everything submitted so far into the lanes.
+    /// Moves everything submitted so far into the lanes, with a collection of the metrics.
     async fn drain(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) {
+        self.collect_metrics();
         while let Some(Ok(window)) = self.profiles.as_mut().map(mpsc::Receiver::try_recv) {
             self.dispatch_profile(&window);
         }

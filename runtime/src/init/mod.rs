@@ -2,9 +2,9 @@
 //! the profiler together, and shuts them down.
 //!
 //! `init` resolves the settings and each backend's, starts the reporter thread (`export`) and
-//! the profiler with the reporter's hand-over as one of its sinks, installs the outbox finished
-//! segments go to, then publishes the run's state (`state`) that hot paths read. Shutdown does
-//! it backwards.
+//! the profiler with the reporter's hand-over as one of its sinks, turns metrics recording on
+//! when a metrics exporter is configured, installs the outbox finished segments go to, then
+//! publishes the run's state (`state`) that hot paths read. Shutdown does it backwards.
 
 pub(crate) mod panic_hook;
 
@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config::env::Vars;
+use crate::config::metrics::{ExemplarFilter, MetricsSettings};
 use crate::config::{Config, ConfigError, Settings};
 use crate::error::InitError;
 use crate::export::{self, Backends, Control, ControlSender};
@@ -107,6 +108,9 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         }
         false => None,
     };
+    if !backends.metrics.is_empty() {
+        start_metrics(&settings.metrics);
+    }
     let Settings {
         sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, ..
     } = settings;
@@ -125,6 +129,22 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     crate::sys::fork::watch();
     *lifecycle = Lifecycle::Running(Services { control, reporter, shutdown_timeout, profiler });
     Ok(Guard { _private: () })
+}
+
+/// Turns metrics recording on for a run: its limit and exemplar filter, the built-in process and
+/// spanscope metrics, and its values counted from now. Without a metrics exporter it stays off, and a recording costs one check.
+fn start_metrics(settings: &MetricsSettings) {
+    use crate::metrics::{collect, exemplar, registry};
+    registry::set_cardinality_limit(settings.cardinality_limit);
+    exemplar::set_filter(match settings.exemplar_filter {
+        ExemplarFilter::TraceBased => exemplar::Filter::TraceBased,
+        ExemplarFilter::AlwaysOn => exemplar::Filter::AlwaysOn,
+        ExemplarFilter::AlwaysOff => exemplar::Filter::AlwaysOff,
+    });
+    // Registered once for the process: a later run without them still reads them.
+    crate::metrics::auto::register(settings.process, settings.own);
+    collect::start_run();
+    registry::set_enabled(true);
 }
 
 /// The settings `environment` (the process's, in `init`) and `config` give, then the settings
@@ -195,6 +215,10 @@ pub(crate) fn shut_down() {
     }
     // New segments become no-ops from here; ones still open are counted when they end.
     crate::state::withdraw();
+    // So do metric recordings: the shutdown's collection, the run's last, then holds every
+    // recording kept (turned off after it, a recording in between would be kept and never
+    // exported).
+    crate::metrics::registry::set_enabled(false);
     let (done, answer) = mpsc::channel();
     let sent = services.control.send(Control::Shutdown { done, deadline }).is_ok();
     // The reporter answers by the deadline, having counted and reported what it could not
@@ -220,6 +244,8 @@ fn is_forked_child() -> bool {
 fn shut_down_forked_child() {
     let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
     crate::state::withdraw();
+    // Nothing collects here: recordings would only be kept.
+    crate::metrics::registry::set_enabled(false);
     // A lock the parent held at the fork is never released here.
     let mut lifecycle = match LIFECYCLE.try_lock() {
         Ok(lifecycle) => Some(lifecycle),

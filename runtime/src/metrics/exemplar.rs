@@ -81,8 +81,7 @@ fn below(bound: u64) -> u64 {
     })
 }
 
-/// The span an exemplar names: its trace and span ids, and the span whose CPU profile covers it.
-pub(crate) type Identity = (TraceId, SpanId, Option<SpanId>);
+pub(crate) use crate::span::ExemplarIdentity as Identity;
 
 /// Offers a recording of `bits` in `bucket` (of `buckets`) of the series whose cell is `cell`,
 /// made in the span current on this thread.

@@ -25,7 +25,6 @@ use std::cell::{Cell, RefCell};
 use std::sync::atomic::{compiler_fence, Ordering};
 
 use super::{ParentContext, Segment, NO_SPAN};
-use crate::id::{SpanId, TraceId};
 
 /// What code on this thread is recording into.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -79,7 +78,7 @@ impl Identity {
 /// ids, and the id of its segment's first span when the CPU profiler covers the segment (the
 /// `pyroscope.profile.id` of its samples). `None` outside a sampled span.
 #[inline]
-pub(crate) fn exemplar_identity() -> Option<(TraceId, SpanId, Option<SpanId>)> {
+pub(crate) fn exemplar_identity() -> Option<super::ExemplarIdentity> {
     let current = get();
     if current.segment.is_null() {
         return None;

@@ -24,6 +24,16 @@ impl SpanMeta {
     pub const fn new(name: &'static str, kind: SpanKind, peer: Option<&'static str>) -> Self {
         Self { name, kind, peer }
     }
+
+    /// The span's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The span's kind.
+    pub(crate) fn kind(&self) -> SpanKind {
+        self.kind
+    }
 }
 
 #[cfg(any(feature = "tower", feature = "reqwest", feature = "tracing", feature = "opentelemetry"))]
@@ -348,9 +358,7 @@ impl Span {
 
     /// The span as a metric exemplar names it (see [`current::exemplar_identity`]); `None`
     /// when it does not record.
-    pub(crate) fn exemplar_identity(
-        &self,
-    ) -> Option<(crate::id::TraceId, crate::id::SpanId, Option<crate::id::SpanId>)> {
+    pub(crate) fn exemplar_identity(&self) -> Option<super::ExemplarIdentity> {
         let identity = |segment: &super::Segment, index: u32| {
             (segment.trace_id, segment.span_id(index), segment.profiled.then(|| segment.span_id(0)))
         };
@@ -565,6 +573,16 @@ impl SyncSpan {
             EnteredState::Child { segment, index, .. } => segment.with(|segment| segment.span_context(*index)),
             // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
             EnteredState::Root { segment, .. } => Some(unsafe { segment.as_ref() }.span_context(0)),
+        }
+    }
+
+    /// The span as a metric exemplar names it; `None` when it does not record.
+    pub(crate) fn exemplar_identity(&self) -> Option<super::ExemplarIdentity> {
+        match &self.guard {
+            EnteredState::Idle => None,
+            EnteredState::Child { segment, index, .. } => segment.with(|segment| segment.exemplar_identity(*index)),
+            // SAFETY: the guard owns the segment; nothing borrows it mutably while this runs.
+            EnteredState::Root { segment, .. } => Some(unsafe { segment.as_ref() }.exemplar_identity(0)),
         }
     }
 

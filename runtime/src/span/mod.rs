@@ -69,3 +69,7 @@ pub(crate) use current::{identity, set_panic_message};
 pub(crate) use handle::{Parent, Span};
 pub(crate) use record::{SpanLog, SpanRecord, NO_SPAN};
 pub(crate) use segment::Segment;
+
+/// A span as a metric exemplar names it: its trace and span ids, and the id of the span whose
+/// CPU profile covers it (`pyroscope.profile.id`), if the profiler does.
+pub(crate) type ExemplarIdentity = (crate::id::TraceId, crate::id::SpanId, Option<crate::id::SpanId>);

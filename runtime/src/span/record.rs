@@ -73,6 +73,11 @@ impl ErrorInfo {
         Self::new(std::any::type_name::<E>(), error.to_string())
     }
 
+    /// The error's type.
+    pub(crate) fn kind(&self) -> &Cow<'static, str> {
+        &self.kind
+    }
+
     pub(crate) fn into_log(self, span: u32, tick: u64) -> SpanLog {
         SpanLog {
             span,

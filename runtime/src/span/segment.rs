@@ -156,6 +156,12 @@ impl Segment {
         super::SpanContext { trace_id: self.trace_id, span_id: self.span_id(index), sampled: self.sampled }
     }
 
+    /// The span at `index` as a metric exemplar names it: its ids, and the segment's first span
+    /// when the CPU profiler covers the segment (the `pyroscope.profile.id` of its samples).
+    pub(crate) fn exemplar_identity(&self, index: u32) -> super::ExemplarIdentity {
+        (self.trace_id, self.span_id(index), self.profiled.then(|| self.span_id(0)))
+    }
+
     /// The 64-bit id of the span at `index`.
     pub(crate) fn span_id(&self, index: u32) -> SpanId {
         self.id.span_id(if index == NO_SPAN { 0 } else { index })

@@ -1,5 +1,94 @@
-//! Metric exporters.
+//! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
+//! (`file`: `local`, `console`), the OTLP/JSON mapping (`json`), and the Prometheus pull
+//! endpoint (`prometheus`), which takes its own collections when scraped.
+//!
+//! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
+//! and shutdown) and hands the same snapshot to every metrics lane. Snapshots are cumulative,
+//! so a lane keeps only the newest waiting one: a newer snapshot replaces one not yet sent
+//! (counted in `metric_snapshots_superseded`, not as a drop). Every export, local ones
+//! included, is bounded by `OTEL_METRIC_EXPORT_TIMEOUT`, as OpenTelemetry's periodic reader
+//! bounds each of its exports.
 
+mod console;
+mod file;
+pub(crate) mod json;
 pub(crate) mod otlp;
 pub(crate) mod prometheus;
 pub(crate) mod temporality;
+
+use std::sync::Arc;
+
+use crate::config::env::Vars;
+use crate::config::{ConfigError, MetricsExporter, Settings};
+use crate::error::InitError;
+use crate::export::lane::{self, Launch};
+use crate::export::resource::Resource;
+use crate::export::Load;
+use crate::metrics::snapshot::Snapshot;
+use crate::stats::{self, Counter, Signal};
+
+/// A configured metrics backend.
+#[derive(Debug, Clone)]
+pub(crate) enum MetricBackend {
+    /// `metrics.jsonl` in the output folder.
+    File,
+    Console,
+}
+
+impl MetricBackend {
+    /// The backends of the settings' metrics exporters, in their order; each reads its own
+    /// variables, only when configured.
+    pub(crate) fn resolve_all(settings: &Settings, _vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        Ok(settings
+            .metrics
+            .exporters
+            .iter()
+            .map(|exporter| match exporter {
+                MetricsExporter::Local => Self::File,
+                MetricsExporter::Console => Self::Console,
+            })
+            .collect())
+    }
+
+    /// The credentials it sends, which no line on standard error may show.
+    pub(crate) fn credentials(&self) -> Vec<&str> {
+        match self {
+            Self::File | Self::Console => Vec::new(),
+        }
+    }
+
+    /// Its lane. Outputs that can be opened now (files) are, so that an error stops `init`.
+    pub(crate) fn launch(&self, settings: &Settings, resource: &Arc<Resource>) -> Result<Launch<Snapshot>, InitError> {
+        Ok(match self {
+            Self::File => {
+                // Metrics keep a sixteenth of the folder's budget (traces 7/16, profiles half):
+                // one line per interval is small beside a busy service's spans.
+                let exporter = file::MetricsFile::open(
+                    &settings.out_dir,
+                    Arc::clone(resource),
+                    settings.out_max_bytes / 16,
+                    settings.metrics.timeout,
+                )?;
+                lane::launch(move || exporter)
+            }
+            Self::Console => {
+                let (interval, timeout) = (settings.metrics.interval, settings.metrics.timeout);
+                lane::launch(move || console::MetricsConsole::new(std::io::stdout(), interval, timeout))
+            }
+        })
+    }
+}
+
+impl Load for Snapshot {
+    const SIGNAL: Signal = Signal::Metrics;
+    const SUPERSEDED_BY_NEWER: bool = true;
+
+    /// Its points: one per series.
+    fn units(&self) -> u64 {
+        self.metrics.iter().map(|metric| metric.points.len() as u64).sum()
+    }
+
+    fn count_superseded(&self) {
+        stats::add(Counter::MetricSnapshotsSuperseded, 1);
+    }
+}

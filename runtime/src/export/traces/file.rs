@@ -2,14 +2,13 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::{File, Metadata, OpenOptions};
 use std::hash::{BuildHasher, RandomState};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::InitError;
+use crate::export::jsonl::JsonLines;
 use crate::export::resource::Resource;
 use crate::export::traces::otlp::json::RequestWriter;
 use crate::export::{Batch, ExportError, Exporter, Sent};
@@ -17,26 +16,14 @@ use crate::id::TraceId;
 
 /// Appends each batch of finished segments to `traces.jsonl` as one line of OTLP/JSON (an
 /// `ExportTraceServiceRequest`, as the OpenTelemetry Collector's file exporter writes them), in
-/// one write so that lines from several processes sharing the folder never interleave. A line
-/// per batch rather than per segment writes the resource once per batch: it was a fifth of the
-/// bytes, and the bytes a busy service writes are what its disk's writeback pays for.
-///
-/// Once `traces.jsonl` holds a quarter of `SPANSCOPE_OUT_MAX_MB`, it becomes `traces.1.jsonl`
-/// (replacing the one before) and a new one is started: traces keep at most half the folder's
-/// budget, the newest of them. If that cannot be done (the folder refuses the rename), the
-/// lines go on into the full file rather than being lost, and it is said once.
+/// one write (see [`JsonLines`]). A line per batch rather than per segment writes the resource
+/// once per batch: it was a fifth of the bytes, and the bytes a busy service writes are what its
+/// disk's writeback pays for. Traces keep 7/16 of `SPANSCOPE_OUT_MAX_MB` (metrics a sixteenth,
+/// profiles half).
 #[derive(Debug)]
 pub(crate) struct TraceFile {
     name: String,
-    path: PathBuf,
-    /// Where `path` goes when it fills up.
-    previous: PathBuf,
-    file: File,
-    rotate_at: u64,
-    /// How many times `file` filled up, or was found rotated, and a new one was opened.
-    rotations: u64,
-    /// Whether keeping to the budget failed (said once).
-    rotation_failed: bool,
+    lines: JsonLines,
     requests: RequestWriter,
     spans: u64,
     traces: DistinctTraces,
@@ -45,107 +32,15 @@ pub(crate) struct TraceFile {
 impl TraceFile {
     /// Appends to `dir/traces.jsonl`, keeping at most `max_bytes` of traces in `dir`.
     pub(crate) fn open(dir: &Path, resource: Arc<Resource>, max_bytes: u64) -> Result<Self, InitError> {
-        let path = dir.join("traces.jsonl");
-        let io = |error| InitError::Io { path: path.clone(), error };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let file = append_to(&path).map_err(io)?;
+        let lines = JsonLines::open(dir, "traces", max_bytes)?;
         Ok(Self {
-            name: format!("local ({})", path.display()),
-            previous: dir.join("traces.1.jsonl"),
-            path,
-            file,
-            rotate_at: (max_bytes / 2).max(1),
-            rotations: 0,
-            rotation_failed: false,
+            name: format!("local ({})", lines.path().display()),
+            lines,
             requests: RequestWriter::new(&resource),
             spans: 0,
             traces: DistinctTraces::default(),
         })
     }
-
-    /// Keeps `file` the one at `path`, starting a new one when it has filled up.
-    ///
-    /// Every batch checks (one `stat` each) that the open file is still the one at `path`:
-    /// another process sharing the folder may have rotated it, whatever its own budget, and
-    /// then this one only opens the new file. Processes that find it full at the same instant
-    /// take turns ([`RotationTurn`]): the first renames it, the others find it gone.
-    fn keep_current(&mut self) -> io::Result<()> {
-        let ours = self.file.metadata()?;
-        if self.is_at_path(&ours) && ours.len() < self.rotate_at {
-            return Ok(());
-        }
-        let new_file = {
-            let _turn = RotationTurn::take(&self.file);
-            if self.is_at_path(&ours) {
-                std::fs::rename(&self.path, &self.previous)?;
-            }
-            append_to(&self.path)?
-        };
-        self.file = new_file;
-        self.rotations += 1;
-        Ok(())
-    }
-
-    /// Whether the file `ours` describes is still the one at `path`.
-    fn is_at_path(&self, ours: &Metadata) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|at_path| same_file(ours, &at_path))
-    }
-}
-
-/// An exclusive lock (`flock`) on a full `traces.jsonl` while it is rotated, held by one of the
-/// processes sharing the folder at a time. Without it, two that found the file full at once
-/// could both rename it, the second moving the first's new file over `traces.1.jsonl`, which
-/// loses the older lines early. Only rotations take it, not batches. Elsewhere than on Linux
-/// there is no lock, and that race remains.
-struct RotationTurn<'a> {
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    file: &'a File,
-}
-
-impl<'a> RotationTurn<'a> {
-    /// Waits for the other processes' turns on `file`. If the lock cannot be had (a file
-    /// system without locks), the rotation goes ahead without it.
-    fn take(file: &'a File) -> Self {
-        #[cfg(target_os = "linux")]
-        loop {
-            use std::os::fd::AsRawFd;
-            // SAFETY: `flock` on the descriptor `file` owns, open for the borrow's lifetime.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0
-                || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted
-            {
-                break;
-            }
-        }
-        Self { file }
-    }
-}
-
-impl Drop for RotationTurn<'_> {
-    fn drop(&mut self) {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            // SAFETY: as in `take`; unlocking a file that is not locked does nothing.
-            unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
-        }
-    }
-}
-
-fn append_to(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
-#[cfg(unix)]
-fn same_file(a: &Metadata, b: &Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    (a.dev(), a.ino()) == (b.dev(), b.ino())
-}
-
-/// Without inode numbers, a file is taken to be still where it was opened (so processes sharing
-/// a folder each rotate it when they find it full).
-#[cfg(not(unix))]
-fn same_file(_: &Metadata, _: &Metadata) -> bool {
-    true
 }
 
 /// A batch's lines, and what it adds to the totals reported at exit.
@@ -246,15 +141,7 @@ impl Exporter for TraceFile {
     }
 
     async fn send(&mut self, lines: &Lines) -> Result<Sent, ExportError> {
-        if let Err(error) = self.keep_current() {
-            if !std::mem::replace(&mut self.rotation_failed, true) {
-                stderr_line!(
-                    "spanscope: cannot start a new {} ({error}); writing on past SPANSCOPE_OUT_MAX_MB",
-                    self.path.display()
-                );
-            }
-        }
-        self.file.write_all(&lines.text).map_err(ExportError::Io)?;
+        self.lines.write(&lines.text).map_err(ExportError::Io)?;
         self.spans += lines.spans;
         for &trace in &lines.traces {
             self.traces.add(trace);
@@ -263,27 +150,18 @@ impl Exporter for TraceFile {
     }
 
     fn flush(&mut self) {
-        // Write errors were counted and reported as they happened.
-        let _ = self.file.flush();
+        self.lines.flush();
     }
 
     fn shutdown(&mut self) {
-        let _ = self.file.flush();
+        self.lines.flush();
         if self.spans > 0 {
-            let rotated = match self.rotations {
-                0 => String::new(),
-                // Past the first rotation, each one replaced the previous file.
-                n => format!(
-                    " (the oldest moved to {}{}, to stay within SPANSCOPE_OUT_MAX_MB)",
-                    self.previous.display(),
-                    if n > 1 { " or deleted" } else { "" }
-                ),
-            };
             stderr_line!(
-                "spanscope: wrote {} spans of {} to {}{rotated}",
+                "spanscope: wrote {} spans of {} to {}{}",
                 self.spans,
                 self.traces.count(),
-                self.path.display()
+                self.lines.path().display(),
+                self.lines.rotated_note()
             );
         }
     }
@@ -292,6 +170,7 @@ impl Exporter for TraceFile {
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
+    use std::path::PathBuf;
 
     use super::*;
     use crate::clock::Converter;
@@ -425,7 +304,7 @@ mod tests {
         let (current, previous) = (size("traces.jsonl"), size("traces.1.jsonl"));
         let _ = std::fs::remove_dir_all(&dir);
         assert!(written > 8 * 8_000, "the test writes well past the budget: {written}");
-        assert!(exporter.rotations > 8, "{}", exporter.rotations);
+        assert!(exporter.lines.rotations() > 8, "{}", exporter.lines.rotations());
         // Each file holds under half the share, plus the one batch that crossed the line.
         let batch_bytes = written / 50 + 1;
         assert!(current > 0 && current < 4_000 + batch_bytes, "{current}");
@@ -440,7 +319,7 @@ mod tests {
     fn processes_finding_the_file_full_at_once_take_turns_to_rotate_it() {
         const WRITERS: usize = 4;
         let (dir, mut first) = exporter("turns", 4_000);
-        let (rotate_at, lines) = (first.rotate_at, first.encode(&batch(1..2)));
+        let (rotate_at, lines) = (first.lines.rotate_at(), first.encode(&batch(1..2)));
         let start = std::sync::Barrier::new(WRITERS);
         let rotations: u64 = std::thread::scope(|scope| {
             let writers: Vec<_> = (0..WRITERS)
@@ -455,7 +334,7 @@ mod tests {
                                 assert!(previous.len() >= rotate_at, "a new file was rotated: {}", previous.len());
                             }
                         }
-                        exporter.rotations
+                        exporter.lines.rotations()
                     })
                 })
                 .collect();
@@ -479,7 +358,7 @@ mod tests {
         let text = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
         let (current, previous) = (text("traces.jsonl"), text("traces.1.jsonl"));
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!((first.rotations, second.rotations), (1, 1));
+        assert_eq!((first.lines.rotations(), second.lines.rotations()), (1, 1));
         assert_eq!(previous.lines().count(), 1, "the line written before the rotation is kept");
         assert_eq!(current.lines().count(), 2, "both lines written after it are in the new file");
     }

@@ -1,12 +1,14 @@
 //! Metrics every program gets without declaring them: the process's resources
 //! ([`process`], OpenTelemetry's process conventions) and spanscope's own counters
-//! ([`own`], the figures of `stats()`), as observable instruments read at each collection.
+//! ([`own`], the figures of `stats()`), as observable instruments read at each collection;
+//! and the duration of every `#[entry]` and `#[exit]` function ([`spans`]).
 //! (The request durations the HTTP and gRPC integrations record live with them, in
 //! `integrations::request_metrics`.)
 
 pub(crate) mod own;
 #[cfg(target_os = "linux")]
 pub(crate) mod process;
+pub(crate) mod spans;
 
 use super::attributes::{AttrRef, AttributeSchema, AttributeSet};
 use crate::tag::TagMeta;

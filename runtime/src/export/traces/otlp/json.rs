@@ -142,18 +142,18 @@ fn push_trace_state(out: &mut Vec<u8>, trace_state: &str) {
 }
 
 /// A repeated field, written only if it has an element (ProtoJSON leaves empty ones out).
-struct List {
+pub(crate) struct List {
     /// The field's name and colon, with the comma before it if any; taken by the first item.
     field: Option<&'static [u8]>,
 }
 
 impl List {
-    fn new(field: &'static [u8]) -> Self {
+    pub(crate) fn new(field: &'static [u8]) -> Self {
         Self { field: Some(field) }
     }
 
     /// Starts an element: the field's name and `[` before the first, a comma before the rest.
-    fn item(&mut self, out: &mut Vec<u8>) {
+    pub(crate) fn item(&mut self, out: &mut Vec<u8>) {
         match self.field.take() {
             Some(field) => {
                 out.extend_from_slice(field);
@@ -163,7 +163,7 @@ impl List {
         }
     }
 
-    fn end(self, out: &mut Vec<u8>) {
+    pub(crate) fn end(self, out: &mut Vec<u8>) {
         if self.field.is_none() {
             out.push(b']');
         }
@@ -171,7 +171,11 @@ impl List {
 }
 
 /// The `field` of `{"key", "value"}` objects that `attributes` visits, if it visits any.
-fn write_attributes(out: &mut Vec<u8>, field: &'static [u8], attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) {
+pub(crate) fn write_attributes(
+    out: &mut Vec<u8>,
+    field: &'static [u8],
+    attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>)),
+) {
     let mut list = List::new(field);
     attributes(&mut |key, value| {
         list.item(out);
@@ -230,7 +234,7 @@ fn quoted(out: &mut Vec<u8>, head: &[u8], write: impl FnOnce(&mut Vec<u8>)) {
 
 /// A decimal integer, two digits per division, without `fmt`'s machinery (every span has
 /// two 19-digit timestamps).
-fn push_u64(out: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut value: u64) {
     const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
@@ -259,7 +263,7 @@ pub(crate) fn push_json_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// The inside of a JSON string literal: `text` escaped per RFC 8259.
-fn push_escaped(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn push_escaped(out: &mut Vec<u8>, text: &str) {
     // Nearly every string (names, keys, paths, addresses) needs no escape: one scan, one copy.
     if !any_needs_escape(text.as_bytes()) {
         out.extend_from_slice(text.as_bytes());
