@@ -15,6 +15,9 @@ pub enum MetricsExporter {
     Local,
     /// Each collection printed to standard output as a table.
     Console,
+    /// Each collection sent to an OTLP receiver (`OTEL_EXPORTER_OTLP_METRICS_*` and the generic
+    /// `OTEL_EXPORTER_OTLP_*` variables).
+    Otlp,
 }
 
 /// Which recordings may be kept as exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
@@ -36,12 +39,12 @@ pub(crate) struct MetricsConfig {
 
 /// The names of `OTEL_METRICS_EXPORTER`.
 const EXPORTERS: &[(&str, MetricsExporter)] =
-    &[("local", MetricsExporter::Local), ("console", MetricsExporter::Console)];
+    &[("local", MetricsExporter::Local), ("console", MetricsExporter::Console), ("otlp", MetricsExporter::Otlp)];
 
 /// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
 /// backends not available in this version: refused with a message saying so, rather than as
 /// unknown names.
-const NOT_YET: &[&str] = &["otlp", "prometheus", "skywalking", "datadog"];
+const NOT_YET: &[&str] = &["prometheus", "skywalking", "datadog"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -95,7 +98,7 @@ fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExport
             name,
             value,
             format!(
-                "a comma-separated list of local, console, none ({} is not a metrics exporter in this version)",
+                "a comma-separated list of local, console, otlp, none ({} is not a metrics exporter in this version)",
                 planned.to_ascii_lowercase()
             ),
         ));
@@ -205,12 +208,13 @@ mod tests {
 
     #[test]
     fn backends_not_available_yet_are_refused_saying_which_work() {
-        for value in ["otlp", "local,Prometheus", "skywalking", "datadog,console"] {
+        for value in ["otlp,prometheus", "local,Prometheus", "skywalking", "datadog,console"] {
             let err = resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", value)]).unwrap_err();
             assert_eq!(err.variable(), "OTEL_METRICS_EXPORTER");
             let shown = err.to_string();
             assert!(
-                shown.contains("local, console, none") && shown.contains("not a metrics exporter in this version"),
+                shown.contains("local, console, otlp, none")
+                    && shown.contains("not a metrics exporter in this version"),
                 "{shown}"
             );
         }

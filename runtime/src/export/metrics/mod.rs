@@ -1,5 +1,5 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`), the OTLP/JSON mapping (`json`), and the Prometheus pull
+//! (`file`: `local`, `console`, `otlp`), the OTLP/JSON mapping (`json`), and the Prometheus pull
 //! endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
@@ -33,26 +33,31 @@ pub(crate) enum MetricBackend {
     /// `metrics.jsonl` in the output folder.
     File,
     Console,
+    Otlp(otlp::OtlpMetricSettings),
 }
 
 impl MetricBackend {
     /// The backends of the settings' metrics exporters, in their order; each reads its own
     /// variables, only when configured.
-    pub(crate) fn resolve_all(settings: &Settings, _vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
-        Ok(settings
+    pub(crate) fn resolve_all(settings: &Settings, vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        settings
             .metrics
             .exporters
             .iter()
-            .map(|exporter| match exporter {
-                MetricsExporter::Local => Self::File,
-                MetricsExporter::Console => Self::Console,
+            .map(|exporter| {
+                Ok(match exporter {
+                    MetricsExporter::Local => Self::File,
+                    MetricsExporter::Console => Self::Console,
+                    MetricsExporter::Otlp => Self::Otlp(otlp::OtlpMetricSettings::resolve(vars)?),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The credentials it sends, which no line on standard error may show.
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
+            Self::Otlp(settings) => settings.otlp.credentials(),
             Self::File | Self::Console => Vec::new(),
         }
     }
@@ -74,6 +79,10 @@ impl MetricBackend {
             Self::Console => {
                 let (interval, timeout) = (settings.metrics.interval, settings.metrics.timeout);
                 lane::launch(move || console::MetricsConsole::new(std::io::stdout(), interval, timeout))
+            }
+            Self::Otlp(settings) => {
+                let (settings, resource) = (settings.clone(), Arc::clone(resource));
+                lane::launch(move || otlp::OtlpMetricExporter::new(settings, resource))
             }
         })
     }
