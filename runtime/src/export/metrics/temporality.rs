@@ -212,8 +212,10 @@ mod tests {
         })
     }
 
-    /// Each metric's (name's kind, temporality, start, values by series).
-    fn sent(snapshot: &Snapshot) -> Vec<(InstrumentKind, Temporality, u64, Vec<(u32, PointValue)>)> {
+    /// A metric as sent: its instrument's kind, temporality, start, and values by series.
+    type Sent = (InstrumentKind, Temporality, u64, Vec<(u32, PointValue)>);
+
+    fn sent(snapshot: &Snapshot) -> Vec<Sent> {
         let metrics = snapshot.metrics.iter();
         metrics
             .map(|m| {

@@ -7,7 +7,7 @@
 //! `OTEL_EXPORTER_OTLP_METRICS_*` variables before the generic ones, plus
 //! `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`cumulative`, the default, `delta` or
 //! `lowmemory`, in any case), which the exporter's
-//! [`Temporalizer`](crate::export::metrics::temporality::Temporalizer) applies to each
+//! [`Temporalizer`] applies to each
 //! collection as it encodes it. A collection in which nothing is left to send (deltas that did
 //! not change) sends no request. A partial success's `rejected_data_points` count as rejected
 //! points; failures are retried as the trace exporter's are, by the lane.
