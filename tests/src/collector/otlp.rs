@@ -20,7 +20,6 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -32,7 +31,7 @@ use super::{serve_http, Server};
 #[derive(Debug, Default)]
 pub struct Received {
     pub requests: Vec<ExportTraceServiceRequest>,
-    /// Bodies of `http/json` requests.
+    /// Bodies of `http/json` trace requests.
     pub json: Vec<serde_json::Value>,
     /// Headers (gRPC metadata) of the last request.
     pub headers: HeaderMap,
@@ -52,16 +51,6 @@ impl Received {
     pub fn spans(&self) -> impl Iterator<Item = &Span> {
         self.requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans)
     }
-
-    /// Each metrics request's metrics, by request.
-    pub fn metric_requests(&self) -> Vec<Vec<&Metric>> {
-        self.metrics.iter().map(metrics_of).collect()
-    }
-}
-
-/// The metrics of one request.
-fn metrics_of(request: &ExportMetricsServiceRequest) -> Vec<&Metric> {
-    request.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics).collect()
 }
 
 /// A running receiver.

@@ -6,10 +6,9 @@
 //! ([`transport::otlp`](crate::export::transport::otlp)), read from the
 //! `OTEL_EXPORTER_OTLP_METRICS_*` variables before the generic ones, plus
 //! `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`cumulative`, the default, `delta` or
-//! `lowmemory`, in any case), which the exporter's
-//! [`Temporalizer`] applies to each
-//! collection as it encodes it. A collection in which nothing is left to send (deltas that did
-//! not change) sends no request. A partial success's `rejected_data_points` count as rejected
+//! `lowmemory`, in any case), which the exporter's [`Temporalizer`] applies to each collection
+//! as it encodes it. A collection in which nothing is left to send (deltas that did not change)
+//! sends no request. A partial success's `rejected_data_points` count as rejected
 //! points; failures are retried as the trace exporter's are, by the lane.
 
 pub(crate) mod model;
