@@ -280,7 +280,7 @@ fn without_a_metrics_exporter_nothing_is_collected() {
 fn a_bad_metrics_variable_stops_start_up_naming_it() {
     let _serial = serial();
     for (name, value) in [
-        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_METRICS_EXPORTER", "skywalking"),
         ("OTEL_METRICS_EXPORTER", "local,statsd"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "10"),
         ("OTEL_METRIC_EXPORT_TIMEOUT", "soon"),
@@ -301,7 +301,10 @@ fn a_bad_metrics_variable_stops_start_up_naming_it() {
         .expect("run fixture");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("OTEL_METRICS_EXPORTER") && stderr.contains("local, console, none"), "{stderr}");
+    assert!(
+        stderr.contains("OTEL_METRICS_EXPORTER") && stderr.contains("local, console, otlp, prometheus, none"),
+        "{stderr}"
+    );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("done"), "main did not run");
 }
 

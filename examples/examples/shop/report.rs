@@ -121,7 +121,8 @@ fn print_routes(dir: &Path, spans: &[ExportedSpan]) {
         let window = points.iter().map(|p| p.time.saturating_sub(p.start.unwrap_or(p.time))).max().unwrap_or(0);
         let rate = if window > 0 { count as f64 / (window as f64 / 1e9) } else { 0.0 };
         let merged = merged_buckets(points);
-        let percentile = |q: f64| merged.as_ref().map_or(f64::NAN, |(bounds, counts)| percentile(bounds, counts, q) * 1e3);
+        let percentile =
+            |q: f64| merged.as_ref().map_or(f64::NAN, |(bounds, counts)| percentile(bounds, counts, q) * 1e3);
         println!(
             "  {route:<40} {rate:>8.1} {:>6.1}% {:>8.2} {:>8.2} {:>8.2}",
             100.0 * failed as f64 / count.max(1) as f64,
@@ -130,7 +131,11 @@ fn print_routes(dir: &Path, spans: &[ExportedSpan]) {
             percentile(0.99)
         );
         // The exemplar of the highest bucket that has one: a slow request, with its trace.
-        let slowest = points.iter().flat_map(|p| &p.exemplars).filter(|e| e.trace_id.is_some()).max_by(|a, b| a.value.total_cmp(&b.value));
+        let slowest = points
+            .iter()
+            .flat_map(|p| &p.exemplars)
+            .filter(|e| e.trace_id.is_some())
+            .max_by(|a, b| a.value.total_cmp(&b.value));
         if let Some(exemplar) = slowest {
             let trace = exemplar.trace_id.as_deref().unwrap_or_default();
             let in_trace = spans.in_trace(trace);

@@ -15,6 +15,9 @@ pub enum MetricsExporter {
     Local,
     /// Each collection printed to standard output as a table.
     Console,
+    /// Each collection sent to an OTLP receiver (`OTEL_EXPORTER_OTLP_METRICS_*` and the generic
+    /// `OTEL_EXPORTER_OTLP_*` variables).
+    Otlp,
     /// A pull endpoint, `GET /metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`
     /// (`localhost:9464`), answering each scrape with a fresh collection.
     Prometheus,
@@ -41,13 +44,14 @@ pub(crate) struct MetricsConfig {
 const EXPORTERS: &[(&str, MetricsExporter)] = &[
     ("local", MetricsExporter::Local),
     ("console", MetricsExporter::Console),
+    ("otlp", MetricsExporter::Otlp),
     ("prometheus", MetricsExporter::Prometheus),
 ];
 
 /// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
 /// backends not available in this version: refused with a message saying so, rather than as
 /// unknown names.
-const NOT_YET: &[&str] = &["otlp", "skywalking", "datadog"];
+const NOT_YET: &[&str] = &["skywalking", "datadog"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -101,7 +105,7 @@ fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExport
             name,
             value,
             format!(
-                "a comma-separated list of local, console, prometheus, none ({} is not a metrics exporter in this version)",
+                "a comma-separated list of local, console, otlp, prometheus, none ({} is not a metrics exporter in this version)",
                 planned.to_ascii_lowercase()
             ),
         ));
@@ -211,12 +215,13 @@ mod tests {
 
     #[test]
     fn backends_not_available_yet_are_refused_saying_which_work() {
-        for value in ["otlp", "local,Prometheus", "skywalking", "datadog,console"] {
+        for value in ["skywalking", "local,SkyWalking", "datadog,console", "otlp,datadog"] {
             let err = resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", value)]).unwrap_err();
             assert_eq!(err.variable(), "OTEL_METRICS_EXPORTER");
             let shown = err.to_string();
             assert!(
-                shown.contains("local, console, none") && shown.contains("not a metrics exporter in this version"),
+                shown.contains("local, console, otlp, prometheus, none")
+                    && shown.contains("not a metrics exporter in this version"),
                 "{shown}"
             );
         }

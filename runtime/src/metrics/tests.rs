@@ -7,10 +7,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::attributes::{AttrRef, AttrValue, AttributeSchema, AttributeSet};
 use super::collect::{collect, Collection};
-use super::instrument::{
-    Counter, Gauge, Histogram, InstrumentKind, InstrumentMeta, Observable, UpDownCounter, ValueKind,
-};
-use super::observe::Observer;
+use super::instrument::{Counter, Gauge, Histogram, UpDownCounter};
+use super::meta::{InstrumentKind, InstrumentMeta, ValueKind};
+use super::observe::{Observable, Observer};
 use super::registry;
 use super::snapshot::{Number, PointValue, Snapshot};
 use crate::stats::{self, Counter as Stat};

@@ -1,5 +1,7 @@
-//! OTLP receivers: gRPC (`TraceService` from opentelemetry-proto's generated server) and
-//! HTTP (`POST /v1/traces`, protobuf or JSON, gzip or not), recording what arrives.
+//! OTLP receivers: gRPC (`TraceService` and `MetricsService` from opentelemetry-proto's generated
+//! servers) and HTTP (`POST /v1/traces` and `/v1/metrics`, protobuf or JSON, gzip or not),
+//! recording what arrives. Metrics requests are decoded with opentelemetry-proto's own types,
+//! JSON ones with its serde support, so the exporter's two encodings are checked alike.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -10,6 +12,12 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -23,12 +31,20 @@ use super::{serve_http, Server};
 #[derive(Debug, Default)]
 pub struct Received {
     pub requests: Vec<ExportTraceServiceRequest>,
-    /// Bodies of `http/json` requests.
+    /// Bodies of `http/json` trace requests.
     pub json: Vec<serde_json::Value>,
     /// Headers (gRPC metadata) of the last request.
     pub headers: HeaderMap,
     /// Requests answered, whatever the answer.
     pub calls: usize,
+    /// Metrics requests, protobuf or JSON, in arrival order.
+    pub metrics: Vec<ExportMetricsServiceRequest>,
+    /// How many of `metrics` came as OTLP/JSON.
+    pub metrics_json: usize,
+    /// The path of each HTTP request.
+    pub paths: Vec<String>,
+    /// Data points each metrics answer says were rejected (a partial success when not 0).
+    pub reject_points: i64,
 }
 
 impl Received {
@@ -118,11 +134,15 @@ fn serve(
         })
     } else {
         Server::start(addr, move |listener| async move {
-            let service = TraceServiceServer::new(Grpc { received })
+            let traces = TraceServiceServer::new(Grpc { received: Arc::clone(&received) })
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(64 << 20);
+            let metrics = MetricsServiceServer::new(Grpc { received })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(64 << 20);
             let _ = tonic::transport::Server::builder()
-                .add_service(service)
+                .add_service(traces)
+                .add_service(metrics)
                 .serve_with_incoming(super::Incoming(listener))
                 .await;
         })
@@ -148,6 +168,30 @@ impl TraceService for Grpc {
     }
 }
 
+#[tonic::async_trait]
+impl MetricsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let mut received = self.received.lock().unwrap();
+        received.calls += 1;
+        received.headers = request.metadata().clone().into_headers();
+        received.metrics.push(request.into_inner());
+        Ok(tonic::Response::new(metrics_answer(received.reject_points)))
+    }
+}
+
+/// The answer to a metrics request: a partial success when `rejected` is not 0.
+fn metrics_answer(rejected: i64) -> ExportMetricsServiceResponse {
+    ExportMetricsServiceResponse {
+        partial_success: (rejected != 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: rejected,
+            error_message: "some points refused".to_owned(),
+        }),
+    }
+}
+
 async fn handle(
     request: Request<Body>,
     status: StatusCode,
@@ -158,23 +202,39 @@ async fn handle(
     let mut received = received.lock().unwrap();
     received.calls += 1;
     received.headers = parts.headers.clone();
-    if status == StatusCode::OK && parts.uri.path() == "/v1/traces" {
-        let gzip = parts.headers.get("content-encoding").is_some_and(|v| v == "gzip");
-        let body = if gzip {
-            let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain).expect("gzip body");
-            Bytes::from(plain)
-        } else {
-            body
-        };
-        let json = parts.headers.get("content-type").is_some_and(|v| v == "application/json");
-        if json {
-            received.json.push(serde_json::from_slice(&body).expect("OTLP/JSON body"));
-        } else {
-            received.requests.push(ExportTraceServiceRequest::decode(body).expect("protobuf body"));
+    received.paths.push(parts.uri.path().to_owned());
+    let gzip = parts.headers.get("content-encoding").is_some_and(|v| v == "gzip");
+    let body = if gzip {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain).expect("gzip body");
+        Bytes::from(plain)
+    } else {
+        body
+    };
+    let json = parts.headers.get("content-type").is_some_and(|v| v == "application/json");
+    // The traces' path, or the metrics' (`/v1/metrics`, or a per-signal endpoint's own path).
+    let answer = match parts.uri.path() {
+        _ if status != StatusCode::OK => Vec::new(),
+        "/v1/traces" => {
+            if json {
+                received.json.push(serde_json::from_slice(&body).expect("OTLP/JSON body"));
+            } else {
+                received.requests.push(ExportTraceServiceRequest::decode(body).expect("protobuf body"));
+            }
+            ExportTraceServiceResponse::default().encode_to_vec()
         }
-    }
-    let answer = ExportTraceServiceResponse::default().encode_to_vec();
+        path if path.ends_with("metrics") => {
+            let request = if json {
+                received.metrics_json += 1;
+                serde_json::from_slice(&body).expect("OTLP/JSON metrics body")
+            } else {
+                ExportMetricsServiceRequest::decode(body).expect("protobuf metrics body")
+            };
+            received.metrics.push(request);
+            metrics_answer(received.reject_points).encode_to_vec()
+        }
+        _ => Vec::new(),
+    };
     Ok(Response::builder()
         .status(status)
         .header("content-type", "application/x-protobuf")

@@ -91,7 +91,7 @@ fn write_metric(out: &mut Vec<u8>, metric: &Metric, time_unix_nanos: u64) {
         if index > 0 {
             out.push(b',');
         }
-        write_point(out, point, start, time_unix_nanos);
+        write_point(out, point, start, time_unix_nanos, metric.temporality == Temporality::Delta);
     }
     out.push(b']');
     if kind == InstrumentKind::Histogram || kind.is_sum() {
@@ -105,7 +105,7 @@ fn write_metric(out: &mut Vec<u8>, metric: &Metric, time_unix_nanos: u64) {
 }
 
 /// A `NumberDataPoint` or a `HistogramDataPoint`, as the point's value is.
-fn write_point(out: &mut Vec<u8>, point: &Point, start: Option<u64>, time_unix_nanos: u64) {
+fn write_point(out: &mut Vec<u8>, point: &Point, start: Option<u64>, time_unix_nanos: u64, delta: bool) {
     out.push(b'{');
     if let Some(start) = start {
         out.extend_from_slice(br#""startTimeUnixNano":""#);
@@ -117,7 +117,7 @@ fn write_point(out: &mut Vec<u8>, point: &Point, start: Option<u64>, time_unix_n
     out.extend_from_slice(br#"","#);
     match &point.value {
         PointValue::Sum(number) | PointValue::Gauge(number) => write_number(out, *number),
-        PointValue::Histogram(histogram) => write_histogram(out, histogram),
+        PointValue::Histogram(histogram) => write_histogram(out, histogram, delta),
     }
     let mut exemplars = List::new(br#","exemplars":"#);
     for exemplar in &point.exemplars {
@@ -135,8 +135,9 @@ fn write_point(out: &mut Vec<u8>, point: &Point, start: Option<u64>, time_unix_n
 
 /// `"count":…,"sum":…,"bucketCounts":[…],"explicitBounds":[…],"min":…,"max":…`. The sum is
 /// left out once a negative value was recorded (OTLP's sum is meant for non-negative
-/// recordings), min and max while nothing was.
-fn write_histogram(out: &mut Vec<u8>, histogram: &HistogramPoint) {
+/// recordings), min and max while nothing was, and from a delta point (its extremes are the
+/// run's, not the interval's).
+fn write_histogram(out: &mut Vec<u8>, histogram: &HistogramPoint, delta: bool) {
     out.extend_from_slice(br#""count":""#);
     push_u64(out, histogram.count);
     out.push(b'"');
@@ -160,7 +161,7 @@ fn write_histogram(out: &mut Vec<u8>, histogram: &HistogramPoint) {
         push_f64(out, *bound);
     }
     bounds.end(out);
-    if histogram.count > 0 {
+    if histogram.count > 0 && !delta {
         out.extend_from_slice(br#","min":"#);
         push_f64(out, histogram.min);
         out.extend_from_slice(br#","max":"#);
@@ -469,15 +470,16 @@ mod tests {
                                 3,
                                 Some(4.5),
                                 vec![1, 0, 2],
-                                Some(0.25),
-                                Some(2.25),
+                                // A delta point: its extremes would be the run's.
+                                None,
+                                None,
                                 vec![otlp::Exemplar {
                                     time_unix_nano: 4_500,
                                     value: Some(exemplar::Value::AsDouble(2.25)),
                                     ..Default::default()
                                 }],
                             ),
-                            histogram(vec![], 1, None, vec![1, 0, 0], Some(-1.0), Some(-1.0), vec![]),
+                            histogram(vec![], 1, None, vec![1, 0, 0], None, None, vec![]),
                             histogram(vec![], 0, Some(0.0), vec![0, 0, 0], None, None, vec![]),
                         ],
                         aggregation_temporality: 1,
@@ -531,5 +533,39 @@ mod tests {
         let snapshot = Snapshot { start_unix_nanos: 1, time_unix_nanos: 2, metrics: Vec::new() };
         let decoded = decode(&snapshot);
         assert!(decoded.resource_metrics[0].scope_metrics.is_empty());
+    }
+
+    #[test]
+    fn a_delta_histogram_carries_no_min_or_max() {
+        let latency = meta("l", InstrumentKind::Histogram, ValueKind::F64, "s");
+        let histogram = |temporality| Snapshot {
+            start_unix_nanos: 1,
+            time_unix_nanos: 2,
+            metrics: vec![metric(
+                latency,
+                temporality,
+                vec![point(
+                    0,
+                    vec![],
+                    PointValue::Histogram(HistogramPoint {
+                        bounds: &[1.0],
+                        counts: vec![1, 1],
+                        count: 2,
+                        sum: 3.5,
+                        min: 0.5,
+                        max: 3.0,
+                    }),
+                )],
+            )],
+        };
+        let text = |temporality| {
+            let mut json = Vec::new();
+            encode(&histogram(temporality), &resource(), &mut json);
+            String::from_utf8(json).unwrap()
+        };
+        assert!(text(Temporality::Cumulative).contains(r#""min":0.5,"max":3.0"#), "{}", text(Temporality::Cumulative));
+        let delta = text(Temporality::Delta);
+        assert!(!delta.contains(r#""min""#) && !delta.contains(r#""max""#), "{delta}");
+        decode(&histogram(Temporality::Delta));
     }
 }

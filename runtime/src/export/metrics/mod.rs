@@ -1,5 +1,5 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`), the OTLP/JSON mapping (`json`), and the Prometheus pull
+//! (`file`: `local`, `console`, `otlp`), the OTLP/JSON mapping (`json`), and the Prometheus pull
 //! endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
@@ -12,7 +12,9 @@
 mod console;
 mod file;
 pub(crate) mod json;
+pub(crate) mod otlp;
 pub(crate) mod prometheus;
+pub(crate) mod temporality;
 
 use std::sync::Arc;
 
@@ -32,6 +34,7 @@ pub(crate) enum MetricBackend {
     /// `metrics.jsonl` in the output folder.
     File,
     Console,
+    Otlp(otlp::OtlpMetricSettings),
     /// The pull endpoint: not a lane (scrapes take their own collections, see [`endpoints`]).
     Prometheus(prometheus::PrometheusSettings),
 }
@@ -48,6 +51,7 @@ impl MetricBackend {
                 Ok(match exporter {
                     MetricsExporter::Local => Self::File,
                     MetricsExporter::Console => Self::Console,
+                    MetricsExporter::Otlp => Self::Otlp(otlp::OtlpMetricSettings::resolve(vars)?),
                     MetricsExporter::Prometheus => Self::Prometheus(prometheus::PrometheusSettings::resolve(vars)?),
                 })
             })
@@ -57,6 +61,7 @@ impl MetricBackend {
     /// The credentials it sends, which no line on standard error may show.
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
+            Self::Otlp(settings) => settings.otlp.credentials(),
             Self::File | Self::Console | Self::Prometheus(_) => Vec::new(),
         }
     }
@@ -83,6 +88,10 @@ impl MetricBackend {
             Self::Console => {
                 let (interval, timeout) = (settings.metrics.interval, settings.metrics.timeout);
                 lane::launch(move || console::MetricsConsole::new(std::io::stdout(), interval, timeout))
+            }
+            Self::Otlp(settings) => {
+                let (settings, resource) = (settings.clone(), Arc::clone(resource));
+                lane::launch(move || otlp::OtlpMetricExporter::new(settings, resource))
             }
             Self::Prometheus(_) => return Ok(None),
         }))

@@ -5,8 +5,8 @@
 use crate::config::env::Vars;
 use crate::config::{ConfigError, Settings, TracesExporter};
 use crate::export::traces::datadog::DatadogSettings;
-use crate::export::traces::otlp::OtlpSettings;
 use crate::export::traces::skywalking::SkywalkingSettings;
+use crate::export::transport::otlp::{OtlpSettings, OtlpSignal};
 
 /// A configured trace backend.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ impl TraceBackend {
                 Ok(match exporter {
                     TracesExporter::Local => Self::File,
                     TracesExporter::Console => Self::Console,
-                    TracesExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars)?),
+                    TracesExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars, OtlpSignal::Traces)?),
                     TracesExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                     TracesExporter::Datadog => Self::Datadog(DatadogSettings::resolve(vars)?),
                 })
@@ -48,7 +48,7 @@ impl TraceBackend {
     /// The credentials it sends, which no line on standard error may show.
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
-            Self::Otlp(otlp) => otlp.headers.values().filter_map(|value| value.to_str().ok()).collect(),
+            Self::Otlp(otlp) => otlp.credentials(),
             Self::Skywalking(skywalking) => skywalking.authentication.as_deref().into_iter().collect(),
             Self::File | Self::Console | Self::Datadog(_) => Vec::new(),
             #[cfg(feature = "testing")]

@@ -312,7 +312,7 @@ fn key_values(attributes: impl FnOnce(&mut dyn FnMut(&str, Value<'_>))) -> Vec<K
     out
 }
 
-fn key_value(key: &str, value: Value<'_>) -> KeyValue {
+pub(crate) fn key_value(key: &str, value: Value<'_>) -> KeyValue {
     let value = match value {
         Value::Str(s) => any_value::Value::StringValue(s.to_owned()),
         Value::Int(v) => any_value::Value::IntValue(v),
