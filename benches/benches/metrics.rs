@@ -54,8 +54,26 @@ fn labels() -> Labels {
     Labels { route: ROUTE.to_owned(), tenant: TENANT.to_owned() }
 }
 
+/// The OpenTelemetry SDK's exporter that keeps nothing.
+struct Discard;
+
+impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for Discard {
+    async fn export(&self, _: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    }
+}
+
 /// Every library set up: spanscope initialised with metrics on, the OpenTelemetry SDK's
-/// provider with a manual reader, the `metrics` crate's
+/// provider with a periodic reader that does not fire during the run, the `metrics` crate's
 /// Prometheus recorder installed globally.
 struct Peers {
     _spanscope: spanscope::Guard,
@@ -70,8 +88,8 @@ struct Peers {
 fn peers() -> Peers {
     let dir = std::env::temp_dir().join(format!("spanscope-metrics-bench-{}", std::process::id()));
     let spanscope = spanscope::init(spanscope::Config::new().service_name("bench").out_dir(&dir));
-    // A reader that collects only when asked: nothing collects during the run.
-    let reader = opentelemetry_sdk::metrics::ManualReader::builder().build();
+    // A periodic reader whose interval does not come during the run, exporting nowhere.
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(Discard).with_interval(Duration::from_secs(3600)).build();
     let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().with_reader(reader).build();
     let meter = provider.meter("bench");
     let otel_counter = meter.u64_counter("shop.orders").build();
