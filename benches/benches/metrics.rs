@@ -32,6 +32,8 @@ spanscope::tags! {
 spanscope::metrics! {
     /// Orders placed.
     orders: Counter<u64> = "shop.orders" { unit: "{order}", attributes: [route, tenant] },
+    /// Requests by user, for the collection case.
+    per_user: Counter<u64> = "shop.user.requests" { unit: "{request}", attributes: [tenant] },
     /// Time to price a basket.
     price_duration: Histogram<f64> = "shop.price.duration" {
         unit: "s",
@@ -54,11 +56,24 @@ fn labels() -> Labels {
     Labels { route: ROUTE.to_owned(), tenant: TENANT.to_owned() }
 }
 
+/// spanscope initialised with metrics on (`local`), for the whole run.
+fn spanscope_on() {
+    static GUARD: std::sync::OnceLock<spanscope::Guard> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("spanscope-metrics-bench-{}", std::process::id()));
+        // Room for the collection case's 10,000 series in one instrument.
+        spanscope::init(spanscope::Config::new().service_name("bench").out_dir(&dir).metrics_cardinality_limit(10_000))
+    });
+}
+
 /// The OpenTelemetry SDK's exporter that keeps nothing.
 struct Discard;
 
 impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for Discard {
-    async fn export(&self, _: &opentelemetry_sdk::metrics::data::ResourceMetrics) -> opentelemetry_sdk::error::OTelSdkResult {
+    async fn export(
+        &self,
+        _: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
         Ok(())
     }
     fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
@@ -76,7 +91,6 @@ impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for Discard {
 /// provider with a periodic reader that does not fire during the run, the `metrics` crate's
 /// Prometheus recorder installed globally.
 struct Peers {
-    _spanscope: spanscope::Guard,
     otel_counter: opentelemetry::metrics::Counter<u64>,
     otel_histogram: opentelemetry::metrics::Histogram<f64>,
     otel_attributes: [KeyValue; 2],
@@ -86,10 +100,10 @@ struct Peers {
 }
 
 fn peers() -> Peers {
-    let dir = std::env::temp_dir().join(format!("spanscope-metrics-bench-{}", std::process::id()));
-    let spanscope = spanscope::init(spanscope::Config::new().service_name("bench").out_dir(&dir));
+    spanscope_on();
     // A periodic reader whose interval does not come during the run, exporting nowhere.
-    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(Discard).with_interval(Duration::from_secs(3600)).build();
+    let reader =
+        opentelemetry_sdk::metrics::PeriodicReader::builder(Discard).with_interval(Duration::from_secs(3600)).build();
     let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().with_reader(reader).build();
     let meter = provider.meter("bench");
     let otel_counter = meter.u64_counter("shop.orders").build();
@@ -97,7 +111,6 @@ fn peers() -> Peers {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     metrics::set_global_recorder(recorder).expect("the only recorder");
     Peers {
-        _spanscope: spanscope,
         otel_counter,
         otel_histogram,
         otel_attributes: [KeyValue::new("http.route", ROUTE), KeyValue::new("tenant", TENANT)],
@@ -195,5 +208,18 @@ fn on_threads(threads: usize, iters: u64, record: impl Fn() + Sync) -> Duration 
     })
 }
 
-criterion_group!(benches, recording);
+/// What the reporter spends on one collection of 10,000 series and its export to `local`
+/// (`metrics.jsonl`): `flush()` waits for exactly that (no span is queued).
+fn collection(c: &mut Criterion) {
+    spanscope_on();
+    for user in 0..10_000 {
+        per_user::add(1, per_user::Attributes { tenant: &format!("user-{user}") });
+    }
+    let mut group = c.benchmark_group("collection");
+    group.sample_size(20);
+    group.bench_function("10,000 series, collected and written to local", |b| b.iter(spanscope::flush));
+    group.finish();
+}
+
+criterion_group!(benches, recording, collection);
 criterion_main!(benches);

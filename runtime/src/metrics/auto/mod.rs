@@ -40,10 +40,16 @@ impl AttributeSchema for NoAttributes {
     type Attributes<'a> = NoAttributes;
 }
 
-/// Declares built-in observable instruments: `static NAME: Observable<V, Schema> = "wire.name"
-/// { kind, unit, description, callback }`, in scope `spanscope`.
+/// Declares built-in observable instruments, `static NAME: Observable<V, Schema> = "wire.name"
+/// { kind, unit, description, callback }` in scope `spanscope`, and `fn register()` registering
+/// them all.
 macro_rules! observables {
-    ($($static:ident: $value:ty, $schema:ty = $name:literal { $kind:ident, $unit:literal, $description:literal, $callback:expr });* $(;)?) => {$(
+    ($($static:ident: $value:ty, $schema:ty = $name:literal { $kind:ident, $unit:literal, $description:literal, $callback:expr });* $(;)?) => {
+        /// Registers the instruments of this module.
+        pub(crate) fn register() {
+            $($static.register();)*
+        }
+        $(
         static $static: $crate::metrics::Observable<$value, $schema> = {
             static META: $crate::metrics::InstrumentMeta = $crate::metrics::InstrumentMeta {
                 name: $name,

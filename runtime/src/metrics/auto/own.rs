@@ -61,17 +61,6 @@ observables! {
     MEASUREMENTS_DROPPED: u64, OwnSchema = "spanscope.metrics.measurements.dropped" { ObservableCounter, "{measurement}", "Metric recordings not kept in their own series, by reason.", measurements_dropped };
 }
 
-/// Registers spanscope's own instruments.
-pub(crate) fn register() {
-    EXPORTED.register();
-    DROPPED.register();
-    RETRIED.register();
-    SPANS_DROPPED.register();
-    PROFILER_SAMPLES.register();
-    PROPAGATION_REJECTED.register();
-    MEASUREMENTS_DROPPED.register();
-}
-
 /// The attributes naming `exporter`.
 fn of(exporter: &ExporterStats) -> Own<'_> {
     let signal = match exporter.signal {

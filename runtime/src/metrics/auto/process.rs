@@ -33,15 +33,6 @@ observables! {
     FILE_DESCRIPTORS: i64, NoAttributes = "process.unix.file_descriptor.count" { ObservableUpDownCounter, "{file_descriptor}", "Number of unix file descriptors in use by the process.", file_descriptors };
 }
 
-/// Registers the process's instruments.
-pub(crate) fn register() {
-    CPU_TIME.register();
-    MEMORY_USAGE.register();
-    MEMORY_VIRTUAL.register();
-    THREAD_COUNT.register();
-    FILE_DESCRIPTORS.register();
-}
-
 fn cpu_time(observer: &mut Observer<'_, f64, CpuMode>) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: `getrusage` writes a whole `rusage` into the pointer on success.
