@@ -126,7 +126,11 @@ impl Agent {
     fn flushed(&self, max_payload: usize) -> Vec<Line> {
         assert!(spanscope::flush(), "flush");
         let datagrams = self.datagrams();
-        assert!(datagrams.iter().all(|d| d.len() <= max_payload), "{:?}", datagrams.iter().map(String::len).collect::<Vec<_>>());
+        assert!(
+            datagrams.iter().all(|d| d.len() <= max_payload),
+            "{:?}",
+            datagrams.iter().map(String::len).collect::<Vec<_>>()
+        );
         datagrams.iter().flat_map(|d| d.split('\n')).map(Line::parse).collect()
     }
 }

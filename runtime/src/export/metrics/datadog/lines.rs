@@ -76,7 +76,9 @@ fn for_each_value(kind: InstrumentKind, point: &Point, mut line: impl FnMut(Text
     };
     match &point.value {
         PointValue::Sum(number) if kind.is_monotonic() => finite(*number).into_iter().for_each(|v| line(v, "c", 1)),
-        PointValue::Sum(number) | PointValue::Gauge(number) => finite(*number).into_iter().for_each(|v| line(v, "g", 1)),
+        PointValue::Sum(number) | PointValue::Gauge(number) => {
+            finite(*number).into_iter().for_each(|v| line(v, "g", 1))
+        }
         PointValue::Histogram(histogram) => {
             for (bucket, &count) in histogram.counts.iter().enumerate() {
                 let value = representative(histogram, bucket);
@@ -235,14 +237,8 @@ mod tests {
 
     #[test]
     fn each_kind_has_its_type_and_constant_tags_come_first() {
-        let histogram = HistogramPoint {
-            bounds: &[1.0, 3.0],
-            counts: vec![1, 4, 3],
-            count: 8,
-            sum: 20.0,
-            min: 0.25,
-            max: 9.5,
-        };
+        let histogram =
+            HistogramPoint { bounds: &[1.0, 3.0], counts: vec![1, 4, 3], count: 8, sum: 20.0, min: 0.25, max: 9.5 };
         let snapshot = snapshot(vec![
             (&ORDERS, vec![point(0, vec![(&ROUTE, TagValue::from("/checkout"))], PointValue::Sum(Number::U64(3)))]),
             (&QUEUE, vec![point(1, vec![], PointValue::Sum(Number::I64(-2)))]),
@@ -262,7 +258,10 @@ mod tests {
         );
         assert_eq!(datagrams[0].points, 4, "a histogram's lines are one point");
         let bare = encode(&snapshot, &[], 1432);
-        assert!(text(&bare)[0].starts_with("shop.orders:3|c|#http.route:/checkout\nshop_queue_depth:-2|g\n"), "{bare:?}");
+        assert!(
+            text(&bare)[0].starts_with("shop.orders:3|c|#http.route:/checkout\nshop_queue_depth:-2|g\n"),
+            "{bare:?}"
+        );
     }
 
     #[test]
@@ -297,18 +296,26 @@ mod tests {
             InstrumentKind::Counter,
             ValueKind::U64,
         );
-        let lines = text(&encode(&snapshot(vec![(&LONG, vec![point(0, vec![], PointValue::Sum(Number::U64(1)))])]), &[], 1432));
+        let lines =
+            text(&encode(&snapshot(vec![(&LONG, vec![point(0, vec![], PointValue::Sum(Number::U64(1)))])]), &[], 1432));
         assert_eq!(lines[0].split_once(':').unwrap().0.len(), MAX_NAME);
     }
 
     #[test]
     fn lines_are_packed_up_to_the_payload_and_never_split() {
         let points: Vec<Point> = (0..100)
-            .map(|series| point(series, vec![(&ROUTE, TagValue::from(format!("/route/{series}")))], PointValue::Sum(Number::U64(7))))
+            .map(|series| {
+                point(
+                    series,
+                    vec![(&ROUTE, TagValue::from(format!("/route/{series}")))],
+                    PointValue::Sum(Number::U64(7)),
+                )
+            })
             .collect();
         let snapshot = snapshot(vec![(&ORDERS, points)]);
         let datagrams = encode(&snapshot, &[], 200);
-        let lines: Vec<String> = text(&datagrams).iter().flat_map(|d| d.split('\n').map(str::to_owned).collect::<Vec<_>>()).collect();
+        let lines: Vec<String> =
+            text(&datagrams).iter().flat_map(|d| d.split('\n').map(str::to_owned).collect::<Vec<_>>()).collect();
         assert_eq!(lines.len(), 100);
         assert!(lines.iter().enumerate().all(|(i, line)| *line == format!("shop.orders:7|c|#http.route:/route/{i}")));
         assert!(datagrams.len() > 1 && datagrams.iter().all(|d| d.text.len() <= 200), "{datagrams:?}");

@@ -113,7 +113,8 @@ pub(crate) struct DogStatsdExporter {
 impl DogStatsdExporter {
     pub(crate) fn new(settings: DogStatsdSettings, resource: &Resource, timeout: Duration) -> Self {
         let env = resource.get("deployment.environment.name").or_else(|| resource.get("deployment.environment"));
-        let tags = [("env", env), ("service", Some(resource.service.clone())), ("version", resource.get("service.version"))];
+        let tags =
+            [("env", env), ("service", Some(resource.service.clone())), ("version", resource.get("service.version"))];
         let constant_tags =
             tags.into_iter().filter_map(|(key, value)| Some(lines::tag(key, &TagValue::from(value?)))).collect();
         Self {
@@ -190,8 +191,12 @@ mod tests {
     fn the_url_wins_then_the_dogstatsd_host_then_the_agent_host() {
         assert_eq!(resolve(&[]).unwrap(), udp("localhost", 8125));
         assert_eq!(resolve(&[("DD_AGENT_HOST", "agent"), ("DD_DOGSTATSD_PORT", "9125")]).unwrap(), udp("agent", 9125));
-        assert_eq!(resolve(&[("DD_AGENT_HOST", "agent"), ("DD_DOGSTATSD_HOST", " statsd ")]).unwrap(), udp("statsd", 8125));
-        let url = |url: &str| resolve(&[("DD_DOGSTATSD_URL", url), ("DD_AGENT_HOST", "agent"), ("DD_DOGSTATSD_PORT", "1")]);
+        assert_eq!(
+            resolve(&[("DD_AGENT_HOST", "agent"), ("DD_DOGSTATSD_HOST", " statsd ")]).unwrap(),
+            udp("statsd", 8125)
+        );
+        let url =
+            |url: &str| resolve(&[("DD_DOGSTATSD_URL", url), ("DD_AGENT_HOST", "agent"), ("DD_DOGSTATSD_PORT", "1")]);
         assert_eq!(url("udp://10.0.0.7:8200").unwrap(), udp("10.0.0.7", 8200));
         assert_eq!(url("udp://statsd").unwrap(), udp("statsd", 8125));
         assert_eq!(url("udp://[::1]:9000").unwrap(), udp("::1", 9000));

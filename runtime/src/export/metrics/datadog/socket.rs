@@ -128,5 +128,8 @@ impl AgentSocket {
 /// Whether `error` says no agent is there (rather than that one datagram could not go).
 pub(crate) fn agent_gone(error: &io::Error) -> bool {
     use io::ErrorKind::{AddrNotAvailable, BrokenPipe, ConnectionRefused, ConnectionReset, NotConnected, NotFound};
-    matches!(error.kind(), ConnectionRefused | ConnectionReset | NotConnected | NotFound | BrokenPipe | AddrNotAvailable)
+    matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionReset | NotConnected | NotFound | BrokenPipe | AddrNotAvailable
+    )
 }
