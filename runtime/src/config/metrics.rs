@@ -21,6 +21,9 @@ pub enum MetricsExporter {
     /// A pull endpoint, `GET /metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`
     /// (`localhost:9464`), answering each scrape with a fresh collection.
     Prometheus,
+    /// DogStatsD datagrams to the Datadog agent (`DD_DOGSTATSD_URL`, else UDP to
+    /// `DD_DOGSTATSD_HOST` or `DD_AGENT_HOST` on `DD_DOGSTATSD_PORT`, `localhost:8125`).
+    Datadog,
 }
 
 /// Which recordings may be kept as exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
@@ -46,12 +49,13 @@ const EXPORTERS: &[(&str, MetricsExporter)] = &[
     ("console", MetricsExporter::Console),
     ("otlp", MetricsExporter::Otlp),
     ("prometheus", MetricsExporter::Prometheus),
+    ("datadog", MetricsExporter::Datadog),
 ];
 
 /// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
 /// backends not available in this version: refused with a message saying so, rather than as
 /// unknown names.
-const NOT_YET: &[&str] = &["skywalking", "datadog"];
+const NOT_YET: &[&str] = &["skywalking"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -105,7 +109,7 @@ fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExport
             name,
             value,
             format!(
-                "a comma-separated list of local, console, otlp, prometheus, none ({} is not a metrics exporter in this version)",
+                "a comma-separated list of local, console, otlp, prometheus, datadog, none ({} is not a metrics exporter in this version)",
                 planned.to_ascii_lowercase()
             ),
         ));
@@ -215,12 +219,12 @@ mod tests {
 
     #[test]
     fn backends_not_available_yet_are_refused_saying_which_work() {
-        for value in ["skywalking", "local,SkyWalking", "datadog,console", "otlp,datadog"] {
+        for value in ["skywalking", "local,SkyWalking", "datadog,skywalking", "otlp,skywalking"] {
             let err = resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", value)]).unwrap_err();
             assert_eq!(err.variable(), "OTEL_METRICS_EXPORTER");
             let shown = err.to_string();
             assert!(
-                shown.contains("local, console, otlp, prometheus, none")
+                shown.contains("local, console, otlp, prometheus, datadog, none")
                     && shown.contains("not a metrics exporter in this version"),
                 "{shown}"
             );

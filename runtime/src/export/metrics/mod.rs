@@ -1,5 +1,5 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`, `otlp`), the OTLP/JSON mapping (`json`), and the Prometheus pull
+//! (`file`: `local`, `console`, `otlp`, `datadog`), the OTLP/JSON mapping (`json`), and the Prometheus pull
 //! endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
@@ -10,6 +10,7 @@
 //! bounds each of its exports.
 
 mod console;
+mod datadog;
 mod file;
 pub(crate) mod json;
 pub(crate) mod otlp;
@@ -37,6 +38,7 @@ pub(crate) enum MetricBackend {
     Otlp(otlp::OtlpMetricSettings),
     /// The pull endpoint: not a lane (scrapes take their own collections, see [`endpoints`]).
     Prometheus(prometheus::PrometheusSettings),
+    Datadog(datadog::DogStatsdSettings),
 }
 
 impl MetricBackend {
@@ -53,6 +55,7 @@ impl MetricBackend {
                     MetricsExporter::Console => Self::Console,
                     MetricsExporter::Otlp => Self::Otlp(otlp::OtlpMetricSettings::resolve(vars)?),
                     MetricsExporter::Prometheus => Self::Prometheus(prometheus::PrometheusSettings::resolve(vars)?),
+                    MetricsExporter::Datadog => Self::Datadog(datadog::DogStatsdSettings::resolve(vars)?),
                 })
             })
             .collect()
@@ -62,7 +65,7 @@ impl MetricBackend {
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
             Self::Otlp(settings) => settings.otlp.credentials(),
-            Self::File | Self::Console | Self::Prometheus(_) => Vec::new(),
+            Self::File | Self::Console | Self::Prometheus(_) | Self::Datadog(_) => Vec::new(),
         }
     }
 
@@ -92,6 +95,10 @@ impl MetricBackend {
             Self::Otlp(settings) => {
                 let (settings, resource) = (settings.clone(), Arc::clone(resource));
                 lane::launch(move || otlp::OtlpMetricExporter::new(settings, resource))
+            }
+            Self::Datadog(agent) => {
+                let (agent, resource, timeout) = (agent.clone(), Arc::clone(resource), settings.metrics.timeout);
+                lane::launch(move || datadog::DogStatsdExporter::new(agent, &resource, timeout))
             }
             Self::Prometheus(_) => return Ok(None),
         }))
