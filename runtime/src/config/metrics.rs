@@ -21,6 +21,9 @@ pub enum MetricsExporter {
     /// A pull endpoint, `GET /metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`
     /// (`localhost:9464`), answering each scrape with a fresh collection.
     Prometheus,
+    /// Each collection sent to a SkyWalking OAP as meters, with the trace exporter's OAP
+    /// settings (`SW_AGENT_COLLECTOR_BACKEND_SERVICES`, `SW_AGENT_AUTHENTICATION`, ...).
+    Skywalking,
 }
 
 /// Which recordings may be kept as exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
@@ -46,12 +49,13 @@ const EXPORTERS: &[(&str, MetricsExporter)] = &[
     ("console", MetricsExporter::Console),
     ("otlp", MetricsExporter::Otlp),
     ("prometheus", MetricsExporter::Prometheus),
+    ("skywalking", MetricsExporter::Skywalking),
 ];
 
 /// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
 /// backends not available in this version: refused with a message saying so, rather than as
 /// unknown names.
-const NOT_YET: &[&str] = &["skywalking", "datadog"];
+const NOT_YET: &[&str] = &["datadog"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -105,7 +109,7 @@ fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExport
             name,
             value,
             format!(
-                "a comma-separated list of local, console, otlp, prometheus, none ({} is not a metrics exporter in this version)",
+                "a comma-separated list of local, console, otlp, prometheus, skywalking, none ({} is not a metrics exporter in this version)",
                 planned.to_ascii_lowercase()
             ),
         ));
@@ -165,7 +169,7 @@ mod tests {
         let s = resolve(
             config,
             &[
-                ("OTEL_METRICS_EXPORTER", "LOCAL, console,local"),
+                ("OTEL_METRICS_EXPORTER", "LOCAL, console,local,SkyWalking"),
                 ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
                 ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
                 ("OTEL_METRICS_EXEMPLAR_FILTER", "Always_Off"),
@@ -173,7 +177,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(s.exporters, [MetricsExporter::Local, MetricsExporter::Console]);
+        assert_eq!(s.exporters, [MetricsExporter::Local, MetricsExporter::Console, MetricsExporter::Skywalking]);
         assert_eq!((s.interval, s.timeout), (Duration::from_millis(100), crate::config::env::NO_LIMIT));
         assert_eq!((s.exemplar_filter, s.cardinality_limit), (ExemplarFilter::AlwaysOff, 65_536));
         assert!(resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", "none")]).unwrap().exporters.is_empty());
@@ -215,12 +219,12 @@ mod tests {
 
     #[test]
     fn backends_not_available_yet_are_refused_saying_which_work() {
-        for value in ["skywalking", "local,SkyWalking", "datadog,console", "otlp,datadog"] {
+        for value in ["datadog", "local,DataDog", "datadog,console", "otlp,datadog"] {
             let err = resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", value)]).unwrap_err();
             assert_eq!(err.variable(), "OTEL_METRICS_EXPORTER");
             let shown = err.to_string();
             assert!(
-                shown.contains("local, console, otlp, prometheus, none")
+                shown.contains("local, console, otlp, prometheus, skywalking, none")
                     && shown.contains("not a metrics exporter in this version"),
                 "{shown}"
             );

@@ -1,5 +1,5 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`, `otlp`), the OTLP/JSON mapping (`json`), and the Prometheus pull
+//! (`file`: `local`, `console`, `otlp`, `skywalking`), the OTLP/JSON mapping (`json`), and the Prometheus pull
 //! endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
@@ -14,6 +14,7 @@ mod file;
 pub(crate) mod json;
 pub(crate) mod otlp;
 pub(crate) mod prometheus;
+mod skywalking;
 pub(crate) mod temporality;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::config::{ConfigError, MetricsExporter, Settings};
 use crate::error::InitError;
 use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
+use crate::export::traces::skywalking::SkywalkingSettings;
 use crate::export::Load;
 use crate::metrics::collect::Collection;
 use crate::metrics::snapshot::Snapshot;
@@ -37,6 +39,8 @@ pub(crate) enum MetricBackend {
     Otlp(otlp::OtlpMetricSettings),
     /// The pull endpoint: not a lane (scrapes take their own collections, see [`endpoints`]).
     Prometheus(prometheus::PrometheusSettings),
+    /// The trace exporter's OAP settings.
+    Skywalking(SkywalkingSettings),
 }
 
 impl MetricBackend {
@@ -53,6 +57,7 @@ impl MetricBackend {
                     MetricsExporter::Console => Self::Console,
                     MetricsExporter::Otlp => Self::Otlp(otlp::OtlpMetricSettings::resolve(vars)?),
                     MetricsExporter::Prometheus => Self::Prometheus(prometheus::PrometheusSettings::resolve(vars)?),
+                    MetricsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                 })
             })
             .collect()
@@ -62,6 +67,7 @@ impl MetricBackend {
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
             Self::Otlp(settings) => settings.otlp.credentials(),
+            Self::Skywalking(settings) => settings.authentication.as_deref().into_iter().collect(),
             Self::File | Self::Console | Self::Prometheus(_) => Vec::new(),
         }
     }
@@ -92,6 +98,10 @@ impl MetricBackend {
             Self::Otlp(settings) => {
                 let (settings, resource) = (settings.clone(), Arc::clone(resource));
                 lane::launch(move || otlp::OtlpMetricExporter::new(settings, resource))
+            }
+            Self::Skywalking(oap) => {
+                let (oap, resource, timeout) = (oap.clone(), Arc::clone(resource), settings.metrics.timeout);
+                lane::launch(move || skywalking::SkywalkingMeterExporter::new(oap, resource, timeout))
             }
             Self::Prometheus(_) => return Ok(None),
         }))
