@@ -40,8 +40,8 @@ use crate::export::resource::Resource;
 use crate::export::traces::skywalking::{self as oap, SkywalkingSettings};
 use crate::export::transport::grpc;
 use crate::export::{ExportError, Exporter, Sent};
-use crate::metrics::ValueKind;
 use crate::metrics::snapshot::{Attributes, HistogramPoint, Metric, PointValue, Snapshot};
+use crate::metrics::ValueKind;
 use crate::proto::skywalking::{meter_data, Label, MeterBucketValue, MeterData, MeterHistogram, MeterSingleValue};
 
 const COLLECT_PATH: &str = "/skywalking.v3.MeterReportService/collect";
@@ -182,8 +182,8 @@ fn labels(attributes: &Attributes) -> Vec<Label> {
 mod tests {
     use super::*;
 
-    use crate::metrics::{InstrumentKind, InstrumentMeta};
     use crate::metrics::snapshot::{Number, Point, Temporality};
+    use crate::metrics::{InstrumentKind, InstrumentMeta};
     use crate::tag::{TagMeta, TagValue};
 
     static ROUTE: TagMeta = TagMeta::new("http_route", "http.route");
@@ -245,7 +245,10 @@ mod tests {
         let snapshot = Snapshot {
             start_unix_nanos: 0,
             time_unix_nanos: 1_717_000_000_123_456_789,
-            metrics: vec![metric(orders, PointValue::Sum(Number::U64(7))), metric(orders, PointValue::Sum(Number::U64(2)))],
+            metrics: vec![
+                metric(orders, PointValue::Sum(Number::U64(7))),
+                metric(orders, PointValue::Sum(Number::U64(2))),
+            ],
         };
         let messages = meter_data(&snapshot, &resource());
         assert_eq!(messages.len(), 2);
@@ -290,7 +293,7 @@ mod tests {
     fn instruments_that_may_record_negative_values_start_at_negative_infinity() {
         for (value, bounds, unit, expected) in [
             (ValueKind::F64, &[-1.0, 1.0][..], "", [(None, 1), (Some(-1.0), 2), (Some(1.0), 3)]),
-            (ValueKind::I64, &[10.0, 20.0][..], "By", [(None, 1), (Some(10.0), 2), (Some(20.0), 3)]),
+            (ValueKind::F64, &[10.0, 20.0][..], "By", [(None, 1), (Some(10.0), 2), (Some(20.0), 3)]),
             // A `u64` histogram whose first bound is 0: its first bucket holds the zeros alone.
             (ValueKind::U64, &[0.0, 5.0][..], "", [(None, 1), (Some(0.0), 2), (Some(5.0), 3)]),
             (ValueKind::U64, &[1.0, 5.0][..], "{item}", [(Some(0.0), 1), (Some(1.0), 2), (Some(5.0), 3)]),

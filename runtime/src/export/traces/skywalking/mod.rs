@@ -182,7 +182,8 @@ impl Exporter for SkywalkingExporter {
 pub(crate) fn metadata(authentication: Option<&str>) -> MetadataMap {
     let mut metadata = MetadataMap::new();
     // Checked at `init`: a set token converts.
-    if let Some(value) = authentication.filter(|token| !token.is_empty()).and_then(|t| MetadataValue::try_from(t).ok()) {
+    if let Some(value) = authentication.filter(|token| !token.is_empty()).and_then(|t| MetadataValue::try_from(t).ok())
+    {
         metadata.insert("authentication", value);
     }
     metadata
