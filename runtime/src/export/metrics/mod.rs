@@ -1,6 +1,6 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`, `otlp`, `skywalking`), the OTLP/JSON mapping (`json`), and the Prometheus pull
-//! endpoint (`prometheus`), which takes its own collections when scraped.
+//! (`file`: `local`, `console`, `otlp`, `skywalking`), the OTLP/JSON mapping (`json`), and the
+//! Prometheus pull endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
 //! and shutdown) and hands the same snapshot to every metrics lane. Snapshots are cumulative,
