@@ -280,7 +280,7 @@ fn without_a_metrics_exporter_nothing_is_collected() {
 fn a_bad_metrics_variable_stops_start_up_naming_it() {
     let _serial = serial();
     for (name, value) in [
-        ("OTEL_METRICS_EXPORTER", "skywalking"),
+        ("OTEL_METRICS_EXPORTER", "zipkin"),
         ("OTEL_METRICS_EXPORTER", "local,statsd"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "10"),
         ("OTEL_METRIC_EXPORT_TIMEOUT", "soon"),
@@ -296,13 +296,14 @@ fn a_bad_metrics_variable_stops_start_up_naming_it() {
     let output = Command::new(MAIN)
         .arg("ok")
         .env("SPANSCOPE_OUT_DIR", &dir)
-        .env("OTEL_METRICS_EXPORTER", "prometheus")
+        .env("OTEL_METRICS_EXPORTER", "statsd")
         .output()
         .expect("run fixture");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("OTEL_METRICS_EXPORTER") && stderr.contains("local, console, otlp, prometheus, none"),
+        stderr.contains("OTEL_METRICS_EXPORTER")
+            && stderr.contains("local, console, otlp, prometheus, datadog, skywalking, none"),
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("done"), "main did not run");

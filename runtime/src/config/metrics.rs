@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::env::{items, parse_bool, parse_choice, parse_count, parse_list, parse_millis, parse_timeout, Vars};
+use crate::config::env::{parse_bool, parse_choice, parse_count, parse_list, parse_millis, parse_timeout, Vars};
 use crate::config::ConfigError;
 
 /// Where each collection of the metrics goes.
@@ -24,6 +24,9 @@ pub enum MetricsExporter {
     /// DogStatsD datagrams to the Datadog agent (`DD_DOGSTATSD_URL`, else UDP to
     /// `DD_DOGSTATSD_HOST` or `DD_AGENT_HOST` on `DD_DOGSTATSD_PORT`, `localhost:8125`).
     Datadog,
+    /// Each collection sent to a SkyWalking OAP as meters, with the trace exporter's OAP
+    /// settings (`SW_AGENT_COLLECTOR_BACKEND_SERVICES`, `SW_AGENT_AUTHENTICATION`, ...).
+    Skywalking,
 }
 
 /// Which recordings may be kept as exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
@@ -50,12 +53,8 @@ const EXPORTERS: &[(&str, MetricsExporter)] = &[
     ("otlp", MetricsExporter::Otlp),
     ("prometheus", MetricsExporter::Prometheus),
     ("datadog", MetricsExporter::Datadog),
+    ("skywalking", MetricsExporter::Skywalking),
 ];
-
-/// Names of `OTEL_METRICS_EXPORTER` that OpenTelemetry or this project's design use for
-/// backends not available in this version: refused with a message saying so, rather than as
-/// unknown names.
-const NOT_YET: &[&str] = &["skywalking"];
 
 /// The shortest export interval: shorter, collecting would cost more than it tells.
 const MIN_INTERVAL_MILLIS: u64 = 100;
@@ -100,20 +99,8 @@ impl MetricsConfig {
     }
 }
 
-/// `OTEL_METRICS_EXPORTER`: a list of [`EXPORTERS`]; a backend named in [`NOT_YET`] is refused
-/// with a message of its own.
+/// `OTEL_METRICS_EXPORTER`: a list of [`EXPORTERS`].
 fn parse_exporters(var: &crate::config::env::SetVar) -> Result<Vec<MetricsExporter>, ConfigError> {
-    let (name, value) = var;
-    if let Some(planned) = items(value).find(|item| NOT_YET.iter().any(|n| n.eq_ignore_ascii_case(item))) {
-        return Err(ConfigError::new(
-            name,
-            value,
-            format!(
-                "a comma-separated list of local, console, otlp, prometheus, datadog, none ({} is not a metrics exporter in this version)",
-                planned.to_ascii_lowercase()
-            ),
-        ));
-    }
     parse_list(var, EXPORTERS)
 }
 
@@ -169,7 +156,7 @@ mod tests {
         let s = resolve(
             config,
             &[
-                ("OTEL_METRICS_EXPORTER", "LOCAL, console,local"),
+                ("OTEL_METRICS_EXPORTER", "LOCAL, console,local,SkyWalking"),
                 ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
                 ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
                 ("OTEL_METRICS_EXEMPLAR_FILTER", "Always_Off"),
@@ -177,7 +164,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(s.exporters, [MetricsExporter::Local, MetricsExporter::Console]);
+        assert_eq!(s.exporters, [MetricsExporter::Local, MetricsExporter::Console, MetricsExporter::Skywalking]);
         assert_eq!((s.interval, s.timeout), (Duration::from_millis(100), crate::config::env::NO_LIMIT));
         assert_eq!((s.exemplar_filter, s.cardinality_limit), (ExemplarFilter::AlwaysOff, 65_536));
         assert!(resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", "none")]).unwrap().exporters.is_empty());
@@ -218,14 +205,13 @@ mod tests {
     }
 
     #[test]
-    fn backends_not_available_yet_are_refused_saying_which_work() {
-        for value in ["skywalking", "local,SkyWalking", "datadog,skywalking", "otlp,skywalking"] {
+    fn an_unknown_exporter_is_refused_naming_those_that_work() {
+        for value in ["zipkin", "local,statsd", "otlp,,prom"] {
             let err = resolve(MetricsConfig::default(), &[("OTEL_METRICS_EXPORTER", value)]).unwrap_err();
             assert_eq!(err.variable(), "OTEL_METRICS_EXPORTER");
             let shown = err.to_string();
             assert!(
-                shown.contains("local, console, otlp, prometheus, datadog, none")
-                    && shown.contains("not a metrics exporter in this version"),
+                shown.contains("skywalking") && shown.contains("datadog") && shown.contains("prometheus"),
                 "{shown}"
             );
         }

@@ -1,5 +1,6 @@
-//! A SkyWalking OAP stand-in: `TraceSegmentReportService` and `ManagementService` from the
-//! project's own SkyWalking protocol files, recording what arrives.
+//! A SkyWalking OAP stand-in: `TraceSegmentReportService`, `ManagementService` and
+//! `MeterReportService` from the project's own SkyWalking protocol files, recording what
+//! arrives.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,11 @@ pub mod proto {
 }
 
 use proto::management_service_server::{ManagementService, ManagementServiceServer};
+use proto::meter_report_service_server::{MeterReportService, MeterReportServiceServer};
 use proto::trace_segment_report_service_server::{TraceSegmentReportService, TraceSegmentReportServiceServer};
-use proto::{Commands, InstancePingPkg, InstanceProperties, SegmentCollection, SegmentObject};
+use proto::{
+    Commands, InstancePingPkg, InstanceProperties, MeterData, MeterDataCollection, SegmentCollection, SegmentObject,
+};
 
 /// Everything the collector received.
 #[derive(Debug, Default)]
@@ -25,6 +29,8 @@ pub struct Received {
     pub segments: Vec<SegmentObject>,
     pub properties: Vec<InstanceProperties>,
     pub pings: Vec<InstancePingPkg>,
+    /// The meter streams accepted, each as its messages.
+    pub meter_streams: Vec<Vec<MeterData>>,
     /// `collect` calls, accepted or refused.
     pub collect_calls: usize,
     /// The `authentication` metadata of the last call.
@@ -72,6 +78,32 @@ impl TraceSegmentReportService for Oap {
     async fn collect_in_sync(&self, request: Request<SegmentCollection>) -> Result<Response<Commands>, Status> {
         self.check(&request)?;
         self.received.lock().unwrap().segments.extend(request.into_inner().segments);
+        Ok(Response::new(Commands::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MeterReportService for Oap {
+    async fn collect(&self, request: Request<Streaming<MeterData>>) -> Result<Response<Commands>, Status> {
+        self.check(&request)?;
+        let mut stream = request.into_inner();
+        let mut meters = Vec::new();
+        while let Some(data) = stream.message().await? {
+            meters.push(data);
+        }
+        self.received.lock().unwrap().meter_streams.push(meters);
+        Ok(Response::new(Commands::default()))
+    }
+
+    async fn collect_batch(
+        &self,
+        request: Request<Streaming<MeterDataCollection>>,
+    ) -> Result<Response<Commands>, Status> {
+        self.check(&request)?;
+        let mut stream = request.into_inner();
+        while let Some(collection) = stream.message().await? {
+            self.received.lock().unwrap().meter_streams.push(collection.meter_data);
+        }
         Ok(Response::new(Commands::default()))
     }
 }
@@ -143,6 +175,7 @@ fn serve(addr: SocketAddr, oap: Oap) -> Server {
         let incoming = super::Incoming(listener);
         let _ = builder
             .add_service(TraceSegmentReportServiceServer::new(oap.clone()))
+            .add_service(MeterReportServiceServer::new(oap.clone()))
             .add_service(ManagementServiceServer::new(oap))
             .serve_with_incoming(incoming)
             .await;

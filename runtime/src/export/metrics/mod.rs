@@ -1,6 +1,6 @@
 //! Metrics exporters: the lanes each collection's [`Snapshot`] goes to, one module per backend
-//! (`file`: `local`, `console`, `otlp`, `datadog`), the OTLP/JSON mapping (`json`), and the Prometheus pull
-//! endpoint (`prometheus`), which takes its own collections when scraped.
+//! (`file`: `local`, `console`, `otlp`, `datadog`, `skywalking`), the OTLP/JSON mapping (`json`),
+//! and the Prometheus pull endpoint (`prometheus`), which takes its own collections when scraped.
 //!
 //! The reporter takes a periodic collection every `OTEL_METRIC_EXPORT_INTERVAL` (and at flush
 //! and shutdown) and hands the same snapshot to every metrics lane. Snapshots are cumulative,
@@ -15,6 +15,7 @@ mod file;
 pub(crate) mod json;
 pub(crate) mod otlp;
 pub(crate) mod prometheus;
+mod skywalking;
 pub(crate) mod temporality;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::config::{ConfigError, MetricsExporter, Settings};
 use crate::error::InitError;
 use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
+use crate::export::traces::skywalking::SkywalkingSettings;
 use crate::export::Load;
 use crate::metrics::collect::Collection;
 use crate::metrics::snapshot::Snapshot;
@@ -39,6 +41,8 @@ pub(crate) enum MetricBackend {
     /// The pull endpoint: not a lane (scrapes take their own collections, see [`endpoints`]).
     Prometheus(prometheus::PrometheusSettings),
     Datadog(datadog::DogStatsdSettings),
+    /// The trace exporter's OAP settings.
+    Skywalking(SkywalkingSettings),
 }
 
 impl MetricBackend {
@@ -56,6 +60,7 @@ impl MetricBackend {
                     MetricsExporter::Otlp => Self::Otlp(otlp::OtlpMetricSettings::resolve(vars)?),
                     MetricsExporter::Prometheus => Self::Prometheus(prometheus::PrometheusSettings::resolve(vars)?),
                     MetricsExporter::Datadog => Self::Datadog(datadog::DogStatsdSettings::resolve(vars)?),
+                    MetricsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                 })
             })
             .collect()
@@ -65,6 +70,7 @@ impl MetricBackend {
     pub(crate) fn credentials(&self) -> Vec<&str> {
         match self {
             Self::Otlp(settings) => settings.otlp.credentials(),
+            Self::Skywalking(settings) => settings.authentication.as_deref().into_iter().collect(),
             Self::File | Self::Console | Self::Prometheus(_) | Self::Datadog(_) => Vec::new(),
         }
     }
@@ -99,6 +105,10 @@ impl MetricBackend {
             Self::Datadog(agent) => {
                 let (agent, resource, timeout) = (agent.clone(), Arc::clone(resource), settings.metrics.timeout);
                 lane::launch(move || datadog::DogStatsdExporter::new(agent, &resource, timeout))
+            }
+            Self::Skywalking(oap) => {
+                let (oap, resource, timeout) = (oap.clone(), Arc::clone(resource), settings.metrics.timeout);
+                lane::launch(move || skywalking::SkywalkingMeterExporter::new(oap, resource, timeout))
             }
             Self::Prometheus(_) => return Ok(None),
         }))

@@ -9,7 +9,7 @@
 //! format reused for [`REUSE`], so a flood of scrapes costs one collection per half second.
 //! Nothing a scraper sends can stop or slow the application.
 
-mod names;
+pub(crate) mod names;
 mod text;
 
 use std::io::{self, Write as _};

@@ -134,14 +134,7 @@ impl SkywalkingExporter {
             instance: resource.instance.clone(),
             component_id: config.component_id,
         };
-        let mut metadata = MetadataMap::new();
-        let token = config.authentication.unwrap_or_default();
-        if !token.is_empty() {
-            // Checked at `init`: this cannot fail.
-            if let Ok(value) = MetadataValue::try_from(token.as_str()) {
-                metadata.insert("authentication", value);
-            }
-        }
+        let metadata = metadata(config.authentication.as_deref());
         let grpc = grpc::channel(&config.targets, config.timeout).map(Grpc::new);
         if let Ok(grpc) = &grpc {
             tokio::task::spawn_local(management::run(management::Heartbeat {
@@ -180,15 +173,38 @@ impl Exporter for SkywalkingExporter {
     }
 
     async fn send(&mut self, segments: &Vec<Bytes>) -> Result<Sent, ExportError> {
-        let grpc = self.grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
-        grpc.ready().await.map_err(|e| ExportError::retryable(format!("unavailable: {e}")))?;
-        let stream = tokio_stream::iter(segments.clone());
-        let request = grpc::request(stream, &self.metadata, self.timeout);
-        grpc.client_streaming(request, PathAndQuery::from_static(COLLECT_PATH), PreEncoded::<Commands>::default())
-            .await
-            .map_err(|status| grpc::classify(&status))?;
+        client_stream(&mut self.grpc, COLLECT_PATH, segments, &self.metadata, self.timeout).await?;
         Ok(Sent::default())
     }
+}
+
+/// The metadata every call to the OAP carries: `authentication` when a token is set.
+pub(crate) fn metadata(authentication: Option<&str>) -> MetadataMap {
+    let mut metadata = MetadataMap::new();
+    // Checked at `init`: a set token converts.
+    if let Some(value) = authentication.filter(|token| !token.is_empty()).and_then(|t| MetadataValue::try_from(t).ok())
+    {
+        metadata.insert("authentication", value);
+    }
+    metadata
+}
+
+/// Sends `messages` as one client stream to the OAP's `path` and waits for its `Commands`: how
+/// segments and meters are both reported.
+pub(crate) async fn client_stream(
+    grpc: &mut Result<Grpc<Channel>, String>,
+    path: &'static str,
+    messages: &[Bytes],
+    metadata: &MetadataMap,
+    timeout: Duration,
+) -> Result<(), ExportError> {
+    let grpc = grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
+    grpc.ready().await.map_err(|e| ExportError::retryable(format!("unavailable: {e}")))?;
+    let request = grpc::request(tokio_stream::iter(messages.to_vec()), metadata, timeout);
+    grpc.client_streaming(request, PathAndQuery::from_static(path), PreEncoded::<Commands>::default())
+        .await
+        .map_err(|status| grpc::classify(&status))?;
+    Ok(())
 }
 
 /// A segment as the OAP receives it.
