@@ -105,10 +105,11 @@ pub(crate) fn exported<A: AttributeSet>(owned: &[OwnedAttr]) -> Vec<(&'static Ta
     A::KEYS.iter().zip(owned).filter_map(|(key, value)| Some((key(), value.tag_value()?))).collect()
 }
 
-/// The hash of a set, seeded once per process so that crafted values cannot aim at one chain.
+/// The hash of a set, seeded with the process's [`seed`] so that crafted values cannot aim at
+/// one chain.
 #[inline]
-pub(crate) fn hash<A: AttributeSet>(attributes: &A, instrument: u32) -> u64 {
-    let mut hasher = Mixer(seed() ^ u64::from(instrument));
+pub(crate) fn hash<A: AttributeSet>(attributes: &A, instrument: u32, seed: u64) -> u64 {
+    let mut hasher = Mixer(seed ^ u64::from(instrument));
     attributes.visit(|value| match value {
         AttrRef::Str(s) => {
             hasher.write(s.as_bytes());
@@ -123,9 +124,26 @@ pub(crate) fn hash<A: AttributeSet>(attributes: &A, instrument: u32) -> u64 {
     hasher.finish()
 }
 
-fn seed() -> u64 {
+/// The seed of every attribute-set hash, drawn once per process (each shard keeps a copy, so
+/// the hot path does not ask again).
+pub(crate) fn seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
     *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64))
+}
+
+/// The last 1 to 7 bytes of a string as one word, in at most two loads (overlapping ones for 4
+/// to 7 bytes, as wyhash reads them): the string's length is hashed beside it, so which bytes
+/// overlap never makes two strings of different lengths equal.
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let low = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let high = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
+        u64::from(low) | u64::from(high) << 32
+    } else {
+        u64::from(rest[0]) | u64::from(rest[n / 2]) << 8 | u64::from(rest[n - 1]) << 16
+    }
 }
 
 /// A multiply–rotate mixer over 8-byte words (FxHash's construction with a seed): a few cycles
@@ -150,9 +168,7 @@ impl Hasher for Mixer {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.word(u64::from_le_bytes(last));
+            self.word(tail_word(rest));
         }
     }
 

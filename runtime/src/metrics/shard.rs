@@ -59,6 +59,8 @@ pub(crate) struct Shard {
     pub pages: Box<[AtomicPtr<Page>]>,
     /// Set when the thread exits: the collector then folds and frees the shard.
     pub dead: AtomicBool,
+    /// The process's attribute-set hash seed.
+    seed: u64,
     /// The owner's: slots by attribute-set hash.
     lookup: UnsafeCell<Lookup>,
 }
@@ -124,6 +126,7 @@ impl Shard {
         Self {
             pages: (0..PAGES).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(),
             dead: AtomicBool::new(false),
+            seed: attributes::seed(),
             lookup: UnsafeCell::new(Lookup::default()),
         }
     }
@@ -215,10 +218,14 @@ pub(crate) unsafe fn free(shard: *const Shard, mut free_cell: impl FnMut(usize, 
 
 /// This thread's shard: made at its first recording once metrics are on; `None` when they are
 /// off or the thread is exiting.
-#[inline]
+#[inline(always)]
 fn current() -> Option<&'static Shard> {
     let shard = SHARD.try_with(StdCell::get).unwrap_or(GONE);
     if shard.is_null() || shard == GONE {
+        // Metrics off: one more load, and no call.
+        if shard.is_null() && !registry::enabled() {
+            return None;
+        }
         return attach(shard);
     }
     // SAFETY: a registered shard lives until its owner (this thread) has exited.
@@ -250,7 +257,7 @@ fn attach(shard: *const Shard) -> Option<&'static Shard> {
 pub(crate) fn with_cell<A: AttributeSet>(instrument: &'static InstrumentCore, attributes: &A, f: impl FnOnce(&Cell)) {
     let Some(shard) = current() else { return };
     let id = instrument.id();
-    let hash = attributes::hash(attributes, id);
+    let hash = attributes::hash(attributes, id, shard.seed);
     let slot = match shard.find(hash, id, attributes) {
         Some(slot) => slot,
         None => match resolve(shard, instrument, id, hash, attributes) {
