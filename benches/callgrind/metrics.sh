@@ -23,7 +23,7 @@ total() {
 }
 echo "| case | instructions per recording |"
 echo "| --- | ---: |"
-for case in counter bound histogram off; do
+for case in counter bound histogram off entry entry-off; do
   small=$(total "$case" 100000)
   large=$(total "$case" 1100000)
   echo "| $case | $(( (large - small) / 1000000 )) |"

@@ -4,10 +4,10 @@
 //!
 //! Each configuration is its own `spanscope::init`, measured, then shut down by dropping the
 //! guard before the next one starts. Sampled spans go to the default exporter (`local`:
-//! OTLP/JSON lines in `Config::out_dir`), here a temporary directory removed afterwards. The
-//! rest of the configuration is the default (the CPU profiler included), so environment
-//! variables such as `OTEL_TRACES_SAMPLER` or `SPANSCOPE_PROFILER` still apply; leave them unset
-//! when comparing numbers.
+//! OTLP/JSON lines in `Config::out_dir`), here a temporary directory removed afterwards. Metrics
+//! are off, so that spans are compared with spans; the rest of the configuration is the default
+//! (the CPU profiler included), so environment variables such as `OTEL_TRACES_SAMPLER` or
+//! `SPANSCOPE_PROFILER` still apply; leave them unset when comparing numbers.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -49,7 +49,9 @@ struct Session {
 impl Session {
     fn start(name: &'static str, configure: impl FnOnce(Config) -> Config) -> Self {
         let out_dir = std::env::temp_dir().join(format!("spanscope-bench-{}-{name}", std::process::id()));
-        let config = configure(Config::new().service_name("bench").out_dir(&out_dir));
+        // Spans alone, as the peers record them: `#[entry]`'s duration histogram is measured by
+        // `callgrind/metrics.sh` (the `entry` case).
+        let config = configure(Config::new().service_name("bench").out_dir(&out_dir).metrics_exporters([]));
         let stats_at_start = spanscope::stats();
         let guard = spanscope::init(config);
         Self { name, out_dir, guard: Some(guard), stats_at_start }

@@ -2,7 +2,9 @@
 //! times, so that instructions per recording are (total at N₂ − total at N₁) / (N₂ − N₁), with
 //! start-up and first-use costs cancelled out. Cases: `counter` (unbound, two attributes),
 //! `bound` (a bound counter), `histogram` (unbound, two attributes, 14 buckets), `off` (a
-//! counter with metrics off: `OTEL_METRICS_EXPORTER=none`).
+//! counter with metrics off: `OTEL_METRICS_EXPORTER=none`), and `entry` / `entry-off`: an
+//! `#[entry]` function in an unsampled trace with metrics on and off, whose difference is what
+//! `spanscope.span.duration` adds to a call.
 //!
 //! ```text
 //! metrics-hot-path CASE N
@@ -26,14 +28,23 @@ spanscope::metrics! {
     },
 }
 
+#[spanscope::entry(name = "handler")]
+#[inline(never)]
+fn handler(input: u64) -> u64 {
+    black_box(input)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_default();
     let n: u64 = args.next().and_then(|n| n.parse().ok()).expect("usage: metrics-hot-path CASE N");
     let dir = std::env::temp_dir().join(format!("spanscope-metrics-hot-path-{}", std::process::id()));
     let mut config = spanscope::Config::new().service_name("hot-path").out_dir(&dir);
-    if case == "off" {
+    if case == "off" || case == "entry-off" {
         config = config.metrics_exporters([]);
+    }
+    if case.starts_with("entry") {
+        config = config.sampler(spanscope::Sampler::AlwaysOff);
     }
     let guard = spanscope::init(config);
     let attributes = || orders::Attributes { route: "/checkout", tenant: "acme" };
@@ -46,7 +57,10 @@ fn main() {
         "histogram" => (0..n).for_each(|_| {
             price_duration::record(black_box(0.042), price_duration::Attributes { route: "/checkout", tenant: "acme" })
         }),
-        other => panic!("unknown case {other:?}: counter, bound, histogram or off"),
+        "entry" | "entry-off" => (0..n).for_each(|i| {
+            black_box(handler(i));
+        }),
+        other => panic!("unknown case {other:?}: counter, bound, histogram, off, entry or entry-off"),
     }
     drop(guard);
     let _ = std::fs::remove_dir_all(dir);
