@@ -7,6 +7,7 @@ pub mod collector;
 pub mod headers;
 pub mod hostile;
 pub mod http;
+pub mod metrics;
 pub mod profiles;
 pub mod prometheus;
 

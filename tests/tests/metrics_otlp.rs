@@ -11,10 +11,11 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, HistogramDataPoint, Metric, NumberDataPoint};
-use spanscope::{ExporterStats, Signal, TracesExporter};
+use spanscope::{Signal, TracesExporter};
 use spanscope_tests::collector::otlp::Collector;
 use spanscope_tests::collector::{free_addr, serial, wait_until};
 use spanscope_tests::fresh_dir;
+use spanscope_tests::metrics::{assert_a_down_backend_loses_only_what_it_counts, metrics_exporter};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 /// `AggregationTemporality`.
@@ -130,12 +131,6 @@ fn orders_by_route(metrics: &[&Metric]) -> BTreeMap<String, i64> {
         other => panic!("route {other:?}"),
     };
     points.iter().map(|p| (route(p), int(p))).collect()
-}
-
-/// This run's metrics exporter's counts.
-fn metrics_exporter() -> ExporterStats {
-    let stats = spanscope::stats();
-    stats.exporters.into_iter().find(|e| e.signal == Signal::Metrics).expect("a metrics exporter")
 }
 
 /// Flushes, then the metrics requests received.
@@ -313,24 +308,11 @@ fn a_receiver_that_is_down_costs_the_recording_nothing_and_its_points_are_counte
         ],
     );
     record();
-    // A flush cannot finish while the receiver is down; recording goes on meanwhile.
-    let flush = std::thread::spawn(spanscope::flush);
-    wait_until("a failed attempt", PATIENCE, || metrics_exporter().retried > 0);
-    for _ in 0..10_000 {
-        orders::add(1, orders::Attributes { route: "/cart" });
-    }
-    drop(guard);
-    assert!(!flush.join().unwrap(), "the flush says not everything was delivered");
-    let after = spanscope::stats();
-    let exporter = after.exporters.iter().find(|e| e.signal == Signal::Metrics).unwrap();
-    assert_eq!(exporter.exported, 0, "{exporter:?}");
-    let lost = exporter.dropped_backend_down + exporter.dropped_shutdown;
-    assert!(lost >= 5, "the points in hand at shutdown are counted: {exporter:?}");
-    assert_eq!(
-        after.metric_points_dropped_backend_down + after.metric_points_dropped_shutdown
-            - before.metric_points_dropped_backend_down
-            - before.metric_points_dropped_shutdown,
-        lost
+    assert_a_down_backend_loses_only_what_it_counts(
+        guard,
+        &before,
+        || orders::add(1, orders::Attributes { route: "/cart" }),
+        5,
     );
 }
 

@@ -5,7 +5,6 @@
 //! and gRPC.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,19 +13,19 @@ use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use spanscope::tower::ServerLayer;
-use spanscope::{entry, ExporterStats, Signal};
+use spanscope::entry;
 use spanscope_tests::collector::skywalking::proto::{meter_data, MeterBucketValue, MeterData};
 use spanscope_tests::collector::skywalking::{Collector, Options};
-use spanscope_tests::collector::{free_addr, serial, wait_until, Incoming as TcpIncoming};
+use spanscope_tests::collector::{free_addr, serial, Incoming as TcpIncoming};
 use spanscope_tests::fresh_dir;
 use spanscope_tests::http::serve_http1;
+use spanscope_tests::metrics::{assert_a_down_backend_loses_only_what_it_counts, metrics_exporter};
 use tonic::{Request as GrpcRequest, Response as GrpcResponse, Status};
 
 mod echo {
     tonic::include_proto!("spanscope.test.echo.v1");
 }
 
-const PATIENCE: Duration = Duration::from_secs(60);
 /// The OAP rules the README tells users to install.
 const RULES: &str = include_str!("../../docs/skywalking/spanscope.yaml");
 
@@ -116,10 +115,6 @@ fn by_series(stream: &[MeterData]) -> (BTreeMap<Series, f64>, BTreeMap<Series, V
 /// (lower bound, or None for −∞; count) of each bucket.
 fn shape(values: &[MeterBucketValue]) -> Vec<(Option<f64>, i64)> {
     values.iter().map(|v| ((!v.is_negative_infinity).then_some(v.bucket), v.count)).collect()
-}
-
-fn metrics_exporter() -> ExporterStats {
-    spanscope::stats().exporters.into_iter().find(|e| e.signal == Signal::Metrics).expect("a metrics exporter")
 }
 
 #[test]
@@ -217,24 +212,11 @@ fn an_oap_that_is_down_costs_the_recording_nothing_and_its_points_are_counted() 
         ("SPANSCOPE_SHUTDOWN_TIMEOUT", "2000".to_owned()),
     ]);
     record();
-    // A flush cannot finish while the OAP is down; recording goes on meanwhile.
-    let flush = std::thread::spawn(spanscope::flush);
-    wait_until("a failed attempt", PATIENCE, || metrics_exporter().retried > 0);
-    for _ in 0..10_000 {
-        orders::add(1, orders::Attributes { route: "/cart" });
-    }
-    drop(guard);
-    assert!(!flush.join().unwrap(), "the flush says not everything was delivered");
-    let after = spanscope::stats();
-    let exporter = after.exporters.iter().find(|e| e.signal == Signal::Metrics).unwrap();
-    assert_eq!(exporter.exported, 0, "{exporter:?}");
-    let lost = exporter.dropped_backend_down + exporter.dropped_shutdown;
-    assert!(lost >= 7, "the points in hand at shutdown are counted: {exporter:?}");
-    assert_eq!(
-        after.metric_points_dropped_backend_down + after.metric_points_dropped_shutdown
-            - before.metric_points_dropped_backend_down
-            - before.metric_points_dropped_shutdown,
-        lost
+    assert_a_down_backend_loses_only_what_it_counts(
+        guard,
+        &before,
+        || orders::add(1, orders::Attributes { route: "/cart" }),
+        7,
     );
 }
 
