@@ -86,23 +86,26 @@ pub(crate) use crate::span::ExemplarIdentity as Identity;
 /// made in the span current on this thread.
 #[inline]
 pub(crate) fn offer(reservoir: &AtomicPtr<Reservoir>, bits: u64, bucket: usize, buckets: usize) {
-    if FILTER.load(Ordering::Relaxed) != Filter::AlwaysOff as u8 {
-        offer_for(reservoir, bits, bucket, buckets, current::exemplar_identity());
-    }
+    offer_for(reservoir, bits, bucket, buckets, current::exemplar_identity);
 }
 
-/// [`offer`] for a recording that measured `identity`'s span (`None`: no sampled span), which
-/// need not be current: a request's duration is recorded where its span ends.
+/// [`offer`] for a recording that measured the span `identity` gives (`None`: no sampled span),
+/// which need not be current: a request's duration is recorded where its span ends. `identity`
+/// runs only when the filter may keep the recording.
 #[inline]
 pub(crate) fn offer_for(
     reservoir: &AtomicPtr<Reservoir>,
     bits: u64,
     bucket: usize,
     buckets: usize,
-    identity: Option<Identity>,
+    identity: impl FnOnce() -> Option<Identity>,
 ) {
     let filter = FILTER.load(Ordering::Relaxed);
-    if filter == Filter::AlwaysOff as u8 || (identity.is_none() && filter == Filter::TraceBased as u8) {
+    if filter == Filter::AlwaysOff as u8 {
+        return;
+    }
+    let identity = identity();
+    if identity.is_none() && filter == Filter::TraceBased as u8 {
         return;
     }
     keep(reservoir, bits, bucket, buckets, identity);

@@ -115,7 +115,7 @@ impl<V: MetricValue> Histogram<V> {
         let buckets = self.core.meta.buckets;
         shard::with_cell(&self.core, attributes, |cell| {
             let bucket = cell::record_histogram(cell, buckets, value_f64);
-            exemplar::offer_for(&cell.exemplars, value.to_bits(), bucket, buckets.len() + 1, identity);
+            exemplar::offer_for(&cell.exemplars, value.to_bits(), bucket, buckets.len() + 1, || identity);
         });
     }
 
