@@ -66,7 +66,9 @@ mod export;
 mod id;
 mod init;
 mod integrations;
+mod logs;
 pub mod metrics;
+mod outbox;
 pub mod profiler;
 mod propagation;
 mod proto;
@@ -78,6 +80,8 @@ mod tag;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "log")]
+pub use integrations::log;
 #[cfg(feature = "opentelemetry")]
 pub use integrations::opentelemetry;
 #[cfg(feature = "reqwest")]
@@ -91,7 +95,7 @@ pub use integrations::tracing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::{Config, ConfigError, MetricsExporter, TracesExporter};
+pub use config::{Config, ConfigError, LogsExporter, MetricsExporter, TracesExporter};
 pub use error::InitError;
 pub use id::{SegmentId, SpanId, TraceId};
 pub use init::{flush, init, try_init, Guard};

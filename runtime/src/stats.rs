@@ -56,6 +56,17 @@ pub(crate) enum Counter {
     MetricPointsDroppedRejected,
     MetricPointsRetried,
     MetricSnapshotsSuperseded,
+    LogRecordsFiltered,
+    LogRecordsRateLimited,
+    LogRecordsTruncated,
+    LogAttributesDropped,
+    LogRecordsExported,
+    LogRecordsDroppedQueueFull,
+    LogRecordsDroppedShutdown,
+    LogRecordsDroppedExportError,
+    LogRecordsDroppedBackendDown,
+    LogRecordsDroppedRejected,
+    LogRecordsRetried,
     /// Not a counter: the number of counters. Must stay last.
     Len,
 }
@@ -84,6 +95,8 @@ pub enum Signal {
     /// Collections of the metrics: an entry's counts are metric points (one per series of each
     /// collection).
     Metrics,
+    /// Batches of log records: an entry's counts are log records.
+    Logs,
 }
 
 impl Signal {
@@ -93,6 +106,7 @@ impl Signal {
             Self::Spans => "spans",
             Self::Profiles => "profiles",
             Self::Metrics => "metric_points",
+            Self::Logs => "log_records",
         }
     }
 
@@ -117,6 +131,12 @@ impl Signal {
             (Self::Metrics, Outcome::DroppedRejected) => Counter::MetricPointsDroppedRejected,
             (Self::Metrics, Outcome::DroppedExportError) => Counter::MetricPointsDroppedExportError,
             (Self::Metrics, Outcome::DroppedShutdown) => Counter::MetricPointsDroppedShutdown,
+            (Self::Logs, Outcome::Exported) => Counter::LogRecordsExported,
+            (Self::Logs, Outcome::Retried) => Counter::LogRecordsRetried,
+            (Self::Logs, Outcome::DroppedBackendDown) => Counter::LogRecordsDroppedBackendDown,
+            (Self::Logs, Outcome::DroppedRejected) => Counter::LogRecordsDroppedRejected,
+            (Self::Logs, Outcome::DroppedExportError) => Counter::LogRecordsDroppedExportError,
+            (Self::Logs, Outcome::DroppedShutdown) => Counter::LogRecordsDroppedShutdown,
         }
     }
 }
@@ -324,10 +344,35 @@ pub struct Stats {
     /// Collections an exporter never sent because a newer one arrived while they waited: the
     /// newer one holds everything they did (values are cumulative), only their exemplars are lost.
     pub metric_snapshots_superseded: u64,
+    /// Log records the filter (`SPANSCOPE_LOGS_FILTER`) turned away after a bridge asked for
+    /// them: a level or target the filter does not pass (records a logging facade's own level
+    /// check already stopped are not seen, nor counted).
+    pub log_records_filtered: u64,
+    /// Log records dropped by their call site's rate limit (`SPANSCOPE_LOGS_RATE_LIMIT`).
+    pub log_records_rate_limited: u64,
+    /// Log records whose body or an attribute value was cut to its length limit.
+    pub log_records_truncated: u64,
+    /// Attributes left off log records beyond `OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`.
+    pub log_attributes_dropped: u64,
+    /// Log records delivered, summed over the logs exporters.
+    pub log_records_exported: u64,
+    /// Log records dropped because the queue to the reporter was full
+    /// (`OTEL_BLRP_MAX_QUEUE_SIZE`).
+    pub log_records_dropped_queue_full: u64,
+    /// Log records made after shutdown, or that shutdown could not deliver by its deadline.
+    pub log_records_dropped_shutdown: u64,
+    /// Log records an exporter failed on itself: a file or stream it could not write.
+    pub log_records_dropped_export_error: u64,
+    /// Log records given up while a backend was unreachable, failing or too slow.
+    pub log_records_dropped_backend_down: u64,
+    /// Log records a backend refused.
+    pub log_records_dropped_rejected: u64,
+    /// Log records sent again after a retryable failure, counted once per retry.
+    pub log_records_retried: u64,
     /// Each exporter's own counts, for the exporters of the running `init` (or of the last one,
     /// once shut down), in the order configured: span exporters, then profile exporters with a
     /// network destination (the profiler's `local` files are written by the profiler itself),
-    /// then metrics exporters.
+    /// then metrics exporters, then logs exporters.
     pub exporters: Vec<ExporterStats>,
 }
 
@@ -375,6 +420,17 @@ pub fn stats() -> Stats {
         metric_points_dropped_rejected: get(Counter::MetricPointsDroppedRejected),
         metric_points_retried: get(Counter::MetricPointsRetried),
         metric_snapshots_superseded: get(Counter::MetricSnapshotsSuperseded),
+        log_records_filtered: get(Counter::LogRecordsFiltered),
+        log_records_rate_limited: get(Counter::LogRecordsRateLimited),
+        log_records_truncated: get(Counter::LogRecordsTruncated),
+        log_attributes_dropped: get(Counter::LogAttributesDropped),
+        log_records_exported: get(Counter::LogRecordsExported),
+        log_records_dropped_queue_full: get(Counter::LogRecordsDroppedQueueFull),
+        log_records_dropped_shutdown: get(Counter::LogRecordsDroppedShutdown),
+        log_records_dropped_export_error: get(Counter::LogRecordsDroppedExportError),
+        log_records_dropped_backend_down: get(Counter::LogRecordsDroppedBackendDown),
+        log_records_dropped_rejected: get(Counter::LogRecordsDroppedRejected),
+        log_records_retried: get(Counter::LogRecordsRetried),
         profiles_dropped_rejected: get(Counter::ProfilesDroppedRejected),
         profiles_retried: get(Counter::ProfilesRetried),
         exporters: EXPORTERS.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|e| e.snapshot()).collect(),

@@ -15,6 +15,9 @@ use std::time::Duration;
 #[cfg(feature = "testing")]
 mod code_exporter;
 pub(crate) mod env;
+pub(crate) mod log_filter;
+pub(crate) mod log_level;
+pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod profiler;
 mod propagator;
@@ -26,6 +29,7 @@ pub(crate) use code_exporter::sealed;
 pub use code_exporter::CodeExporter;
 #[cfg(feature = "testing")]
 use code_exporter::CodeExporters;
+pub use logs::LogsExporter;
 pub use metrics::MetricsExporter;
 pub use propagator::Propagator;
 pub use sampler::Sampler;
@@ -72,6 +76,7 @@ pub struct Config {
     vars: Vec<(String, String)>,
     profiler: profiler::ProfilerConfig,
     metrics: metrics::MetricsConfig,
+    logs: logs::LogsConfig,
     #[cfg(feature = "testing")]
     code_exporters: CodeExporters,
 }
@@ -128,6 +133,20 @@ impl Config {
         self
     }
 
+    /// Where log records go (`OTEL_LOGS_EXPORTER` wins; default `local`). Empty means none: the
+    /// `log` and `tracing` bridges then keep nothing (a record costs one check).
+    pub fn logs_exporters(mut self, exporters: impl IntoIterator<Item = LogsExporter>) -> Self {
+        self.logs.exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Which log records are kept, by level and target, in `RUST_LOG`'s directive syntax
+    /// (`SPANSCOPE_LOGS_FILTER` wins; default `info`): `warn,my_app=debug,hyper=off`.
+    pub fn logs_filter(mut self, filter: impl Into<String>) -> Self {
+        self.logs.filter = Some(filter.into());
+        self
+    }
+
     /// The time between the starts of two collections of the metrics, from 100 ms to 2³¹ − 1 ms
     /// (`OTEL_METRIC_EXPORT_INTERVAL`, in ms, wins; default 60 s).
     pub fn metric_export_interval(mut self, interval: Duration) -> Self {
@@ -152,7 +171,7 @@ impl Config {
     }
 
     /// The most the local exporters keep in their folder, in MB, 1 to 16777216 (16 TiB)
-    /// (`SPANSCOPE_OUT_MAX_MB` wins; default 1024): 7/16 for traces, 1/16 for metrics, half for
+    /// (`SPANSCOPE_OUT_MAX_MB` wins; default 1024): 5/16 for traces, 2/16 for logs, 1/16 for metrics, half for
     /// the profiles this process writes. Past it the oldest are deleted, so that a service left on the default
     /// exporter does not fill its disk. (Profiles left by earlier processes in the folder are
     /// not counted or deleted.)
@@ -298,6 +317,7 @@ impl Config {
             .unwrap_or(Duration::from_secs(5));
         let profiler = self.profiler.resolve(vars)?;
         let metrics = self.metrics.resolve(vars)?;
+        let logs = self.logs.resolve(vars)?;
         let max_spans =
             count(vars, "SPANSCOPE_MAX_SPANS_PER_SEGMENT", self.max_spans_per_segment.map(|m| m as usize), 1000)?;
         Ok(Settings {
@@ -321,6 +341,7 @@ impl Config {
             max_backoff,
             profiler,
             metrics,
+            logs,
             #[cfg(feature = "testing")]
             code_exporters: self.code_exporters,
         })
@@ -380,6 +401,8 @@ pub(crate) struct Settings {
     pub profiler: profiler::ProfilerSettings,
     /// The metrics'.
     pub metrics: metrics::MetricsSettings,
+    /// The logs'.
+    pub logs: logs::LogsSettings,
     /// The exporters given in code.
     #[cfg(feature = "testing")]
     pub code_exporters: CodeExporters,

@@ -116,6 +116,9 @@ pub(crate) trait LaneControl {
 
     /// Counts what is still waiting or in hand as dropped at shutdown, and says so.
     fn give_up(&self);
+
+    /// The counters `stats()` lists for this lane's exporter.
+    fn counters(&self) -> &Arc<ExporterCounters>;
 }
 
 impl<L: Load> Lane<L> {
@@ -140,11 +143,6 @@ impl<L: Load> Lane<L> {
             work: Notify::new(),
             progress,
         }
-    }
-
-    /// The counters `stats()` lists for this lane's exporter.
-    pub(crate) fn counters(&self) -> &Arc<ExporterCounters> {
-        &self.counters
     }
 
     /// Whether the lane takes `units` more now without dropping any it holds.
@@ -277,6 +275,10 @@ impl<L: Load> Lane<L> {
 }
 
 impl<L: Load> LaneControl for Lane<L> {
+    fn counters(&self) -> &Arc<ExporterCounters> {
+        &self.counters
+    }
+
     fn request_flush(&self) -> u64 {
         let mut state = self.state.borrow_mut();
         let ticket = state.pushed;

@@ -20,6 +20,12 @@
 //! Under heavier traffic a queue a quarter full wakes it sooner: its wake-ups follow the load
 //! only when the interval would let the queue fill.
 //!
+//! Log records come through a queue of their own, taken the same way (woken by the first record
+//! after a quiet spell, then every [`COLLECT_EVERY`]), cut into batches at
+//! `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` records or when the oldest has waited
+//! `OTEL_BLRP_SCHEDULE_DELAY`, and handed to every logs lane at once: logs lanes never make the
+//! reporter wait, they drop their own oldest records instead.
+//!
 //! With a metrics lane, the reporter collects the metrics every `OTEL_METRIC_EXPORT_INTERVAL`
 //! (the first an interval after `init`; the interval is between the starts of two
 //! collections), and at each flush and the shutdown, so that shutdown delivers the values up to
@@ -38,12 +44,14 @@ use crate::clock::Converter;
 use crate::config::Settings;
 use crate::error::InitError;
 use crate::export::lane::{Lane, LaneControl, LaneLimits};
+use crate::export::logs::LogBatch;
 use crate::export::profiles::{self, ProfileSender};
 use crate::export::{Backends, Batch, Launches};
+use crate::logs::LogRecord;
 use crate::metrics::collect::{self, Collection};
 use crate::metrics::snapshot::Snapshot;
+use crate::outbox::{self, Outbox, OutboxReceiver};
 use crate::profiler::sink::ProfileWindow;
-use crate::span::outbox::{self, Outbox, OutboxReceiver};
 use crate::span::Segment;
 use crate::stats::{self, Counter};
 
@@ -69,7 +77,9 @@ pub(crate) enum Control {
 #[derive(Debug)]
 pub(crate) struct ReporterHandle {
     /// Where finished segments go, for `init` to install.
-    pub outbox: Outbox,
+    pub outbox: Outbox<Box<Segment>>,
+    /// Where log records go, for `init` to install.
+    pub logs: Outbox<LogRecord>,
     pub control: ControlSender,
     pub reporter: JoinHandle<()>,
     /// Where the profiler hands its windows over, when a profile backend is configured.
@@ -91,9 +101,11 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
     let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(crate::sys::threads::mark_own)
         .build()
         .map_err(io("the spanscope-reporter runtime"))?;
     let (outbox, queue) = outbox::channel(settings.max_queue_size);
+    let (logs, log_queue) = outbox::channel(settings.logs.max_queue_size);
     let (control, control_rx) = mpsc::unbounded_channel();
     let (profiles, profiles_rx) = if launches.profiles.is_empty() {
         (None, None)
@@ -107,10 +119,12 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
         // A metrics lane holds one waiting collection, whatever its points: a newer one
         // replaces it.
         metrics: LaneLimits { backlog: u64::MAX, max_backoff: settings.max_backoff },
+        logs: LaneLimits { backlog: settings.export_backlog as u64, max_backoff: settings.max_backoff },
     };
     let metrics_interval = settings.metrics.interval;
     let (ready, launched) = std::sync::mpsc::channel();
     let (max_batch, delay) = (settings.max_export_batch_size as u64, settings.schedule_delay);
+    let (log_max_batch, log_delay) = (settings.logs.max_export_batch_size, settings.logs.schedule_delay);
     let reporter = crate::sys::threads::spawn("spanscope-reporter", move || {
         IS_REPORTER.with(|r| r.set(true));
         let reporter = Reporter {
@@ -126,6 +140,15 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
             lanes: Vec::new(),
             profile_lanes: Vec::new(),
             metric_lanes: Vec::new(),
+            logs: LogIntake {
+                queue: log_queue,
+                batch: Vec::new(),
+                deadline: None,
+                collect_at: None,
+                max_batch: log_max_batch,
+                delay: log_delay,
+                lanes: Vec::new(),
+            },
             metrics_interval,
             next_collection: None,
             flushes: VecDeque::new(),
@@ -146,21 +169,23 @@ pub(crate) fn start(settings: &Settings, backends: &Backends) -> Result<Reporter
         path: "the spanscope-reporter thread".into(),
         error: std::io::Error::other("it ended while starting the exporters"),
     })?;
-    Ok(ReporterHandle { outbox, control, reporter, profiles })
+    Ok(ReporterHandle { outbox, logs, control, reporter, profiles })
 }
 
-/// The bounds of span lanes, profile lanes and metrics lanes.
+/// The bounds of span lanes, profile lanes, metrics lanes and logs lanes.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     spans: LaneLimits,
     profiles: LaneLimits,
     metrics: LaneLimits,
+    logs: LaneLimits,
 }
 
 /// The reporter's loop state. Lives on the reporter thread only.
 #[derive(Debug)]
 struct Reporter {
-    queue: OutboxReceiver,
+    queue: OutboxReceiver<Box<Segment>>,
+    logs: LogIntake,
     control: mpsc::UnboundedReceiver<Control>,
     /// Windows from the profiler; `None` without profile lanes, or once closed.
     profiles: Option<mpsc::Receiver<Arc<ProfileWindow>>>,
@@ -182,6 +207,74 @@ struct Reporter {
     flushes: VecDeque<PendingFlush>,
 }
 
+/// The log records' side of the reporter: their queue, the batch being filled, their lanes.
+#[derive(Debug)]
+struct LogIntake {
+    queue: OutboxReceiver<LogRecord>,
+    batch: Vec<LogRecord>,
+    /// When the batch being filled must be cut: its first record's arrival plus the delay.
+    deadline: Option<tokio::time::Instant>,
+    /// When to take queued records next, while they keep coming (see [`COLLECT_EVERY`]).
+    collect_at: Option<tokio::time::Instant>,
+    max_batch: usize,
+    delay: Duration,
+    lanes: Vec<Rc<Lane<LogBatch>>>,
+}
+
+impl LogIntake {
+    /// Takes the first record after a quiet spell, and what is queued behind it.
+    fn arrived(&mut self, record: LogRecord) {
+        self.add(record);
+        self.take_queued();
+        self.collect_at = Some(tokio::time::Instant::now() + COLLECT_EVERY);
+    }
+
+    /// Takes what is queued; while records keep coming, looks again after [`COLLECT_EVERY`].
+    fn collect(&mut self) {
+        let took = self.take_queued();
+        self.collect_at = took.then(|| tokio::time::Instant::now() + COLLECT_EVERY);
+    }
+
+    /// Adds the records queued now to batches; whether there was any.
+    fn take_queued(&mut self) -> bool {
+        let mut took = false;
+        while let Ok(record) = self.queue.items.try_recv() {
+            took = true;
+            self.add(record);
+        }
+        took
+    }
+
+    fn add(&mut self, record: LogRecord) {
+        if self.batch.is_empty() {
+            self.deadline = Some(tokio::time::Instant::now() + self.delay);
+        }
+        self.batch.push(record);
+        if self.batch.len() >= self.max_batch {
+            self.cut();
+        }
+    }
+
+    /// Ends the batch being filled and hands it to every logs lane; a lane without room drops
+    /// its own oldest records to take it.
+    fn cut(&mut self) {
+        self.deadline = None;
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = Arc::new(LogBatch { records: std::mem::take(&mut self.batch), clock: Converter::current() });
+        for lane in &self.lanes {
+            lane.push(Arc::clone(&batch));
+        }
+    }
+
+    /// Moves everything queued so far into the lanes.
+    fn drain(&mut self) {
+        self.take_queued();
+        self.cut();
+    }
+}
+
 /// A flush whose batches are in the lanes: answered once every lane has flushed what it held
 /// when asked, or at the deadline.
 #[derive(Debug)]
@@ -199,10 +292,9 @@ impl Reporter {
             launches.profiles.into_iter().map(|launch| launch(&limits.profiles, &self.progress)).collect();
         self.metric_lanes =
             launches.metrics.into_iter().map(|launch| launch(&limits.metrics, &self.progress)).collect();
-        let spans = self.lanes.iter().map(|lane| Arc::clone(lane.counters()));
-        let profiles = self.profile_lanes.iter().map(|lane| Arc::clone(lane.counters()));
-        let metrics = self.metric_lanes.iter().map(|lane| Arc::clone(lane.counters()));
-        stats::set_exporters(spans.chain(profiles).chain(metrics).collect());
+        self.logs.lanes = launches.logs.into_iter().map(|launch| launch(&limits.logs, &self.progress)).collect();
+        let counters = self.every_lane().map(|lane| Arc::clone(lane.counters())).collect();
+        stats::set_exporters(counters);
         if !self.metric_lanes.is_empty() {
             self.next_collection = Some(tokio::time::Instant::now() + self.metrics_interval);
         }
@@ -250,7 +342,15 @@ impl Reporter {
                 () = sleep_until(self.next_collection), if self.next_collection.is_some() => {
                     self.collect_metrics_when_due();
                 }
-                segment = self.queue.segments.recv(), if pending.is_none() && collect_at.is_none() => match segment {
+                record = self.logs.queue.items.recv(), if self.logs.collect_at.is_none() => match record {
+                    Some(record) => self.logs.arrived(record),
+                    None => return,
+                },
+                () = collection_due(self.logs.collect_at, &self.logs.queue.filling), if self.logs.collect_at.is_some() => {
+                    self.logs.collect();
+                }
+                () = sleep_until(self.logs.deadline), if self.logs.deadline.is_some() => self.logs.cut(),
+                segment = self.queue.items.recv(), if pending.is_none() && collect_at.is_none() => match segment {
                     Some(segment) => {
                         pending = self.add(segment).or_else(|| self.take_queued().0);
                         collect_at = Some(tokio::time::Instant::now() + COLLECT_EVERY);
@@ -286,7 +386,7 @@ impl Reporter {
     /// whether there was any.
     fn take_queued(&mut self) -> (Option<Arc<Batch>>, bool) {
         let mut took = false;
-        while let Ok(segment) = self.queue.segments.try_recv() {
+        while let Ok(segment) = self.queue.items.try_recv() {
             took = true;
             if let Some(batch) = self.add(segment) {
                 return (Some(batch), true);
@@ -350,11 +450,12 @@ impl Reporter {
         self.next_collection = Some(if next <= now { now + self.metrics_interval } else { next });
     }
 
-    /// Every lane, span, profile and metrics, as the reporter controls them.
+    /// Every lane, span, profile, metrics and logs, as the reporter controls them.
     fn every_lane(&self) -> impl Iterator<Item = &dyn LaneControl> {
         let spans = self.lanes.iter().map(|lane| &**lane as &dyn LaneControl);
         let profiles = self.profile_lanes.iter().map(|lane| &**lane as &dyn LaneControl);
-        spans.chain(profiles).chain(self.metric_lanes.iter().map(|lane| &**lane as &dyn LaneControl))
+        let metrics = self.metric_lanes.iter().map(|lane| &**lane as &dyn LaneControl);
+        spans.chain(profiles).chain(metrics).chain(self.logs.lanes.iter().map(|lane| &**lane as &dyn LaneControl))
     }
 
     /// Dispatches `batch` once a lane has room, or at the deadline regardless (then every lane
@@ -373,6 +474,7 @@ impl Reporter {
     /// Moves everything submitted so far into the lanes, with a collection of the metrics.
     async fn drain(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) {
         self.collect_metrics();
+        self.logs.drain();
         while let Some(Ok(window)) = self.profiles.as_mut().map(mpsc::Receiver::try_recv) {
             self.dispatch_profile(&window);
         }
@@ -429,7 +531,8 @@ impl Reporter {
     /// Stops taking segments and profiles, delivers what it can by the deadline, and counts
     /// and reports what it could not.
     async fn shutdown(&mut self, pending: Option<Arc<Batch>>, deadline: Instant) -> bool {
-        self.queue.segments.close();
+        self.queue.items.close();
+        self.logs.queue.items.close();
         if let Some(profiles) = &mut self.profiles {
             profiles.close();
         }

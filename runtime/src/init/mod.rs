@@ -106,7 +106,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     // Bound first: a port in use stops `init` before any thread starts.
     let endpoints =
         export::metrics::endpoints(&backends.metrics, &std::sync::Arc::new(export::Resource::new(&settings)))?;
-    let export::ReporterHandle { outbox, control, reporter, profiles } = export::start(&settings, &backends)?;
+    let export::ReporterHandle { outbox, logs, control, reporter, profiles } = export::start(&settings, &backends)?;
     let profiler = match settings.profiler.enabled {
         true => {
             crate::profiler::start(&settings.profiler, export::profile_sinks(&settings, &backends.profiles, profiles)?)?
@@ -120,6 +120,15 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
         sampler, max_spans_per_segment, shutdown_timeout, service_name, service_instance, propagators, ..
     } = settings;
     crate::span::outbox::install(outbox);
+    crate::logs::queue::install(logs);
+    let logs = &settings.logs;
+    crate::logs::run::publish(crate::logs::run::LogRun {
+        export: !backends.logs.is_empty(),
+        filter: logs.filter.clone(),
+        limits: logs.limits,
+        rate_limit: logs.rate_limit,
+    });
+    crate::integrations::logs_filter_changed();
     let link = ReporterLink { control: control.clone(), shutdown_timeout };
     REPORTER.store(Box::leak(Box::new(link)), Ordering::Release);
     crate::state::publish(crate::state::Run {
@@ -220,8 +229,11 @@ pub(crate) fn shut_down() {
     }
     // Scrapers get no answer from here: the run's last collection goes to the pushing backends.
     services.endpoints.clear();
-    // New segments become no-ops from here; ones still open are counted when they end.
+    // New segments become no-ops from here; ones still open are counted when they end. Log
+    // records too: a bridge's check costs one load again.
     crate::state::withdraw();
+    crate::logs::run::withdraw();
+    crate::integrations::logs_filter_changed();
     // So do metric recordings: the shutdown's collection, the run's last, then holds every
     // recording kept (turned off after it, a recording in between would be kept and never
     // exported).
@@ -251,6 +263,7 @@ fn is_forked_child() -> bool {
 fn shut_down_forked_child() {
     let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
     crate::state::withdraw();
+    crate::logs::run::withdraw();
     // Nothing collects here: recordings would only be kept.
     crate::metrics::registry::set_enabled(false);
     // A lock the parent held at the fork is never released here.

@@ -91,6 +91,49 @@ pub(crate) fn exemplar_identity() -> Option<super::ExemplarIdentity> {
         .then(|| (segment.trace_id, segment.span_id(current.span), segment.profiled.then(|| segment.span_id(0))))
 }
 
+/// The span a log record made on this thread belongs to, sampled or not: the current span of
+/// the installed segment, else the span a context carried here names (a segment not begun yet).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LogIdentity {
+    pub trace_id: crate::id::TraceId,
+    pub span_id: crate::id::SpanId,
+    /// W3C trace flags; the sampled bit says whether the span is exported.
+    pub flags: u8,
+    /// The span's segment and index in it (SkyWalking's segment id and span id).
+    pub segment: Option<(crate::id::SegmentId, u32)>,
+    /// The trace id as a SkyWalking caller sent it, when it is not 32 hex digits.
+    pub sw_trace_id: Option<std::sync::Arc<str>>,
+}
+
+/// The span a log record made here belongs to; `None` outside any span and context.
+#[inline]
+pub(crate) fn log_identity() -> Option<LogIdentity> {
+    let current = get();
+    if !current.segment.is_null() {
+        // SAFETY: the installed segment is alive while installed, and only its owning thread
+        // (this one, in ordinary code) borrows it mutably, not during this call.
+        let segment = unsafe { &*current.segment };
+        let span = if current.span == NO_SPAN { 0 } else { current.span };
+        return Some(LogIdentity {
+            trace_id: segment.trace_id,
+            span_id: segment.span_id(span),
+            flags: segment.flags,
+            segment: Some((segment.id, span)),
+            sw_trace_id: segment.propagated.sw_trace_id.clone(),
+        });
+    }
+    // SAFETY: an installed parent is kept alive by whoever installed it until it restores the
+    // previous context, which happens after this call returns.
+    let parent = unsafe { current.parent.as_ref() }?;
+    Some(LogIdentity {
+        trace_id: parent.trace_id,
+        span_id: parent.span_id,
+        flags: (parent.flags & !1) | u8::from(parent.sampled),
+        segment: parent.segment,
+        sw_trace_id: parent.propagated.sw_trace_id.clone(),
+    })
+}
+
 /// Entries of the enclosing stack kept per thread; deeper ones are counted but not kept (see
 /// [`installed_segments`]).
 pub(crate) const MAX_ENCLOSING: usize = 16;

@@ -84,7 +84,7 @@ impl MetricBackend {
     ) -> Result<Option<Launch<Snapshot>>, InitError> {
         Ok(Some(match self {
             Self::File => {
-                // Metrics keep a sixteenth of the folder's budget (traces 7/16, profiles half):
+                // Metrics keep a sixteenth of the folder's budget (traces 5/16, logs 2/16, profiles half):
                 // one line per interval is small beside a busy service's spans.
                 let exporter = file::MetricsFile::open(
                     &settings.out_dir,

@@ -44,6 +44,7 @@ pub(crate) enum Protocol {
 pub(crate) enum OtlpSignal {
     Traces,
     Metrics,
+    Logs,
 }
 
 /// A signal's variables, each before its generic one, and its paths.
@@ -83,11 +84,23 @@ const METRICS: SignalNames = SignalNames {
     grpc_path: "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
 };
 
+const LOGS: SignalNames = SignalNames {
+    endpoint: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    protocol: ["OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+    headers: ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_LOGS_HEADERS"],
+    compression: ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"],
+    timeout: ["OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
+    certificate: ["OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"],
+    http_path: "/v1/logs",
+    grpc_path: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+};
+
 impl OtlpSignal {
     fn names(self) -> &'static SignalNames {
         match self {
             Self::Traces => &TRACES,
             Self::Metrics => &METRICS,
+            Self::Logs => &LOGS,
         }
     }
 }

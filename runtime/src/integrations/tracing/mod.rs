@@ -52,6 +52,7 @@
 //! line to correlate logs with traces.
 
 mod fields;
+mod log_records;
 mod span_ext;
 
 use std::any::TypeId;
@@ -62,6 +63,7 @@ use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Level, Subscriber};
+use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -71,14 +73,18 @@ use crate::span::{Parent, ParentContext, Span, SpanContext, SpanLog, NO_SPAN};
 use crate::tag::TagValue;
 use fields::{EventFields, SpanFields, Visitor};
 
+pub use log_records::EventFilter;
 pub use span_ext::SpanExt;
 
-/// The layer that bridges `tracing` spans and events into spanscope (see the [module](self)).
-pub fn layer<S>() -> SpanscopeLayer<S>
+/// The layer that bridges `tracing` spans and events into spanscope (see the [module](self)),
+/// behind its per-layer filter: events `SPANSCOPE_LOGS_FILTER` turns away never reach it, and
+/// other layers still see them.
+pub fn layer<S>() -> Filtered<SpanscopeLayer<S>, EventFilter, S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     SpanscopeLayer { with_bridged: WithBridged(with_bridged::<S>), _subscriber: PhantomData }
+        .with_filter(EventFilter::new())
 }
 
 /// A `tracing_subscriber` layer recording `tracing` spans and events as spanscope spans and
@@ -234,6 +240,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        log_records::record(event);
         if !recording_here() {
             return;
         }

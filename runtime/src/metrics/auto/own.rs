@@ -58,6 +58,7 @@ observables! {
     SPANS_DROPPED: u64, OwnSchema = "spanscope.spans.dropped" { ObservableCounter, "{span}", "Spans dropped before any exporter, by reason.", spans_dropped };
     PROFILER_SAMPLES: u64, OwnSchema = "spanscope.profiler.samples" { ObservableCounter, "{sample}", "CPU samples the profiler kept or dropped.", profiler_samples };
     PROPAGATION_REJECTED: u64, OwnSchema = "spanscope.propagation.rejected" { ObservableCounter, "{header}", "Incoming propagation headers ignored, by format and reason.", propagation_rejected };
+    LOGS_DROPPED: u64, OwnSchema = "spanscope.logs.dropped" { ObservableCounter, "{log_record}", "Log records dropped before any exporter, by reason.", logs_dropped };
     MEASUREMENTS_DROPPED: u64, OwnSchema = "spanscope.metrics.measurements.dropped" { ObservableCounter, "{measurement}", "Metric recordings not kept in their own series, by reason.", measurements_dropped };
 }
 
@@ -67,6 +68,7 @@ fn of(exporter: &ExporterStats) -> Own<'_> {
         Signal::Spans => "spans",
         Signal::Profiles => "profiles",
         Signal::Metrics => "metrics",
+        Signal::Logs => "logs",
     };
     Own { signal: Some(signal), exporter: Some(&exporter.name), ..Own::default() }
 }
@@ -107,6 +109,11 @@ fn by_reason(observer: &mut Observer<'_, u64, OwnSchema>, counts: &[(&'static st
 fn spans_dropped(observer: &mut Observer<'_, u64, OwnSchema>) {
     let Stats { spans_dropped_queue_full, spans_dropped_segment_full, .. } = stats();
     by_reason(observer, &[("queue_full", spans_dropped_queue_full), ("segment_full", spans_dropped_segment_full)]);
+}
+
+fn logs_dropped(observer: &mut Observer<'_, u64, OwnSchema>) {
+    let Stats { log_records_dropped_queue_full, log_records_rate_limited, .. } = stats();
+    by_reason(observer, &[("queue_full", log_records_dropped_queue_full), ("rate_limited", log_records_rate_limited)]);
 }
 
 fn profiler_samples(observer: &mut Observer<'_, u64, OwnSchema>) {

@@ -1,0 +1,89 @@
+//! Logs exporters: the lanes each batch of records goes to, one module per backend.
+//!
+//! Records come from the bridges through their own queue (`OTEL_BLRP_MAX_QUEUE_SIZE`); the
+//! reporter cuts a batch at `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` records or when its oldest has
+//! waited `OTEL_BLRP_SCHEDULE_DELAY`, and hands it to every logs lane, which never makes the
+//! reporter wait: a lane whose backend is slow or down drops its own oldest records beyond its
+//! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
+
+use std::sync::Arc;
+
+use crate::clock::Converter;
+use crate::config::env::Vars;
+use crate::config::{ConfigError, LogsExporter, Settings};
+use crate::error::InitError;
+use crate::export::lane::Launch;
+use crate::export::resource::Resource;
+use crate::export::traces::skywalking::SkywalkingSettings;
+use crate::export::transport::otlp::{OtlpSettings, OtlpSignal};
+use crate::export::Load;
+use crate::logs::LogRecord;
+use crate::stats::Signal;
+
+/// A configured logs backend.
+#[derive(Debug, Clone)]
+pub(crate) enum LogBackend {
+    /// `logs.jsonl` in the output folder.
+    File,
+    Console,
+    Otlp(OtlpSettings),
+    /// The trace exporter's OAP settings.
+    Skywalking(SkywalkingSettings),
+}
+
+impl LogBackend {
+    /// The backends of the settings' logs exporters, in their order; each reads its own
+    /// variables, only when configured.
+    pub(crate) fn resolve_all(settings: &Settings, vars: &Vars<'_>) -> Result<Vec<Self>, ConfigError> {
+        settings
+            .logs
+            .exporters
+            .iter()
+            .map(|exporter| {
+                Ok(match exporter {
+                    LogsExporter::Local => Self::File,
+                    LogsExporter::Console => Self::Console,
+                    LogsExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars, OtlpSignal::Logs)?),
+                    LogsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
+                })
+            })
+            .collect()
+    }
+
+    /// The credentials it sends, which no line on standard error may show.
+    pub(crate) fn credentials(&self) -> Vec<&str> {
+        match self {
+            Self::Otlp(otlp) => otlp.credentials(),
+            Self::Skywalking(settings) => settings.authentication.as_deref().into_iter().collect(),
+            Self::File | Self::Console => Vec::new(),
+        }
+    }
+
+    /// Its lane. Outputs that can be opened now (files) are, so that an error stops `init`.
+    pub(crate) fn launch(
+        &self,
+        settings: &Settings,
+        resource: &Arc<Resource>,
+    ) -> Result<Option<Launch<LogBatch>>, InitError> {
+        let _ = (settings, resource);
+        Ok(match self {
+            Self::File | Self::Console | Self::Otlp(_) | Self::Skywalking(_) => None,
+        })
+    }
+}
+
+/// A batch of records, shared by every logs lane until each has delivered or dropped it.
+#[derive(Debug)]
+pub(crate) struct LogBatch {
+    pub records: Vec<LogRecord>,
+    /// Turns the records' raw ticks into Unix time; taken when the batch was cut.
+    pub clock: Converter,
+}
+
+impl Load for LogBatch {
+    const SIGNAL: Signal = Signal::Logs;
+
+    fn units(&self) -> u64 {
+        self.records.len() as u64
+    }
+}

@@ -1,0 +1,123 @@
+//! `tracing` events as log records: the filter deciding which events the layer sees, and the
+//! record each one becomes.
+//!
+//! The filter is a per-layer filter: an event it turns away is turned away for spanscope only
+//! (other layers, `fmt` included, still see it), and since the filter does not change while a
+//! run lasts, its answer is cached in the event's call site: a filtered-out event costs the
+//! `tracing` macro's check of that cache. Spans always pass.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+use tracing_core::subscriber::Interest;
+use tracing_core::{Event, Metadata};
+use tracing_subscriber::layer::{Context, Filter};
+
+use crate::logs::{self, Level, Location};
+use crate::tag::TagValue;
+
+/// The events spanscope sees: those `SPANSCOPE_LOGS_FILTER` passes, while spanscope runs.
+/// Every span passes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFilter {
+    _private: (),
+}
+
+impl EventFilter {
+    pub(super) fn new() -> Self {
+        Self { _private: () }
+    }
+
+    fn passes(metadata: &Metadata<'_>) -> bool {
+        metadata.is_span()
+            || logs::run::current().is_some_and(|run| run.filter.passes(level(*metadata.level()), metadata.target()))
+    }
+}
+
+impl<S> Filter<S> for EventFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        Self::passes(metadata)
+    }
+
+    /// The run's filter is fixed from `init` to shutdown, which rebuild every call site's
+    /// cached interest.
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if Self::passes(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+}
+
+pub(super) fn level(level: tracing_core::Level) -> Level {
+    match level {
+        tracing_core::Level::ERROR => Level::Error,
+        tracing_core::Level::WARN => Level::Warn,
+        tracing_core::Level::INFO => Level::Info,
+        tracing_core::Level::DEBUG => Level::Debug,
+        _ => Level::Trace,
+    }
+}
+
+/// Makes and queues the log record of `event`, if logs are exported and its call site's rate
+/// limit admits it.
+pub(super) fn record(event: &Event<'_>) {
+    let metadata = event.metadata();
+    let location = metadata.file().map(|file| Location { file: Cow::Borrowed(file), line: metadata.line() });
+    let callsite = std::ptr::from_ref(metadata) as usize;
+    let Some(mut draft) = logs::draft(level(*metadata.level()), Cow::Borrowed(metadata.target()), location, callsite)
+    else {
+        return;
+    };
+    event.record(&mut RecordFields(&mut draft));
+    draft.submit();
+}
+
+/// Writes an event's `message` as the body and its other fields as attributes.
+struct RecordFields<'a>(&'a mut logs::Draft);
+
+impl RecordFields<'_> {
+    fn value(&mut self, field: &Field, value: TagValue) {
+        self.0.attribute(Cow::Borrowed(field.name()), value);
+    }
+}
+
+impl Visit for RecordFields<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.value(field, TagValue::F64(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.value(field, TagValue::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.value(field, TagValue::U64(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.value(field, TagValue::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.set_body(value);
+        } else {
+            self.value(field, TagValue::Str(Cow::Owned(value.to_owned())));
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.formatted_attribute(Cow::Borrowed(field.name()), |out| write!(out, "{value}"));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0.write_body(|out| write!(out, "{value:?}"));
+        } else {
+            self.0.formatted_attribute(Cow::Borrowed(field.name()), |out| write!(out, "{value:?}"));
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Logs: the records the `log` and `tracing` bridges make, and their queue to the reporter.
+//!
+//! A bridge asks [`enabled`] first (a level check, then the filter: a disabled record costs
+//! that and nothing else), then [`draft`] checks the call site's rate limit and starts a record
+//! with the time and the identity of the current span, sampled or not; the bridge writes the
+//! body and the attributes into it, and [`Draft::submit`] adds the `#[profiled]` tags current
+//! here and queues it, one non-blocking queue operation. Records are not sampled by trace.
+//!
+//! Records made on spanscope's own threads (the reporter, its HTTP and gRPC clients, the
+//! profiler's collector) are never kept, so exporting cannot feed itself.
+
+pub(crate) mod queue;
+mod rate_limit;
+pub(crate) mod record;
+pub(crate) mod run;
+
+use std::borrow::Cow;
+
+pub(crate) use crate::config::log_level::Level;
+use crate::stats::{self, Counter};
+pub(crate) use record::{Draft, Location, LogRecord};
+
+/// Whether a record of `level` from `target` would be exported: spanscope runs with a logs
+/// exporter, this is not one of its own threads, and the filter passes it. Turned away by the
+/// filter, it is counted.
+#[inline]
+pub(crate) fn enabled(level: Level, target: &str) -> bool {
+    if run::max_level().is_none_or(|max| level > max) {
+        return false;
+    }
+    passes_filter(level, target)
+}
+
+#[inline(never)]
+fn passes_filter(level: Level, target: &str) -> bool {
+    let Some(run) = run::current().filter(|run| run.export) else { return false };
+    if crate::sys::threads::is_own_thread() {
+        return false;
+    }
+    let passes = run.filter.passes(level, target);
+    if !passes {
+        stats::add(Counter::LogRecordsFiltered, 1);
+    }
+    passes
+}
+
+/// Starts a record of `level` from `target`, made at `callsite` (any address unique to the
+/// call site), if [`enabled`] would say so and the call site's rate limit admits it (a record
+/// it turns away is counted).
+pub(crate) fn draft(
+    level: Level,
+    target: Cow<'static, str>,
+    location: Option<Location>,
+    callsite: usize,
+) -> Option<Draft> {
+    if !enabled(level, &target) {
+        return None;
+    }
+    let run = run::current()?;
+    let tick = crate::clock::now();
+    if !rate_limit::admit(callsite, crate::clock::seconds_between(0, tick) as u64, run.rate_limit) {
+        stats::add(Counter::LogRecordsRateLimited, 1);
+        return None;
+    }
+    let record = LogRecord {
+        tick,
+        level,
+        body: String::new(),
+        target,
+        location,
+        attributes: Vec::new(),
+        dropped_attributes: 0,
+        span: crate::span::current::log_identity(),
+    };
+    Some(Draft::new(run, record))
+}
