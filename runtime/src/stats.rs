@@ -344,9 +344,9 @@ pub struct Stats {
     /// Collections an exporter never sent because a newer one arrived while they waited: the
     /// newer one holds everything they did (values are cumulative), only their exemplars are lost.
     pub metric_snapshots_superseded: u64,
-    /// Log records the filter (`SPANSCOPE_LOGS_FILTER`) turned away after a bridge asked for
-    /// them: a level or target the filter does not pass (records a logging facade's own level
-    /// check already stopped are not seen, nor counted).
+    /// Log records the filter (`SPANSCOPE_LOGS_FILTER`) turned away for their target after a
+    /// bridge asked for them. Records below every level the filter passes are stopped by a
+    /// first check (or by the facade's own cached one) and not counted.
     pub log_records_filtered: u64,
     /// Log records dropped by their call site's rate limit (`SPANSCOPE_LOGS_RATE_LIMIT`).
     pub log_records_rate_limited: u64,

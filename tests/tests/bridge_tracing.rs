@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use spanscope::tracing::SpanExt as _;
 use spanscope::{entry, local};
-use spanscope_tests::{exported, setup, ExportedSpan, SpanSet, CLIENT, INTERNAL, SERVER};
+use spanscope_tests::{exported, ExportedSpan, SpanSet, CLIENT, INTERNAL, SERVER};
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -16,14 +16,14 @@ spanscope::tags! {
 }
 
 /// spanscope with the layer installed as the global `tracing` subscriber (every thread and
-/// tokio worker sees it).
+/// tokio worker sees it), its filter passing `debug!` events.
 fn init() -> &'static std::path::Path {
     static SUBSCRIBER: Once = Once::new();
     SUBSCRIBER.call_once(|| {
         let subscriber = tracing_subscriber::registry().with(spanscope::tracing::layer());
         tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
     });
-    setup()
+    spanscope_tests::setup_with(|config| config.logs_filter("debug"))
 }
 
 /// Code that knows only `tracing`.

@@ -43,10 +43,14 @@ async fn checkout(
     State(orders): State<Orders>,
     Path((tenant, item, quantity)): Path<(String, String, u32)>,
 ) -> Result<String, (StatusCode, String)> {
+    tracing::info!(tenant = %tenant, item = %item, quantity, "checkout");
     let url = format!("{}/{tenant}/{item}/{quantity}", orders.url);
     let bad_gateway = |error: reqwest_middleware::Error| (StatusCode::BAD_GATEWAY, error.to_string());
-    let response = orders.client.post(url).send().await.map_err(bad_gateway)?;
-    let status = response.status();
-    let body = response.text().await.map_err(|e| bad_gateway(e.into()))?;
-    examples::shop::relay(status, body)
+    let reply = async {
+        let response = orders.client.post(url).send().await.map_err(bad_gateway)?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| bad_gateway(e.into()))?;
+        examples::shop::relay(status, body)
+    };
+    reply.await.inspect_err(|(status, error)| tracing::warn!(status = status.as_u16(), "checkout failed: {error}"))
 }

@@ -43,7 +43,9 @@ pub async fn serve(listener: TcpListener, stop: impl Future<Output = ()>) -> Res
 impl Inventory for Warehouse {
     async fn reserve(&self, request: Request<ReserveRequest>) -> Result<Response<Reservation>, Status> {
         let hold = |item: &str, quantity| self.hold(item, quantity);
-        shop::reserve(&self.stock, request.into_inner(), hold, price).map(Response::new)
+        shop::reserve(&self.stock, request.into_inner(), hold, price)
+            .inspect_err(|status| tracing::warn!(code = ?status.code(), "reservation refused: {}", status.message()))
+            .map(Response::new)
     }
 }
 
@@ -61,7 +63,10 @@ impl Warehouse {
 #[inline(never)]
 fn price(contract: &Contract, unit_cents: u64, quantity: u32) -> (u64, u32) {
     let total = best_tier_price(contract.tiers, unit_cents, quantity);
-    (total, fraud_risk(contract.screening_rounds, total))
+    let risk = fraud_risk(contract.screening_rounds, total);
+    // Made under the `#[profiled]` tags: the record carries the tenant and the route.
+    tracing::info!(total_cents = total, risk, "priced");
+    (total, risk)
 }
 
 /// The lowest total among the contract's price tiers.

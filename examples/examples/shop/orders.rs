@@ -43,5 +43,9 @@ async fn place_order(
     Path((tenant, item, quantity)): Path<(String, String, u32)>,
 ) -> Result<String, (StatusCode, String)> {
     let reservation = inventory.reserve(ReserveRequest { tenant, item, quantity }).await;
+    match &reservation {
+        Ok(reservation) => tracing::info!(order = reservation.get_ref().id, "order placed"),
+        Err(status) => tracing::warn!(code = ?status.code(), "inventory refused the order: {}", status.message()),
+    }
     shop::order_reply(reservation.map(tonic::Response::into_inner))
 }

@@ -97,6 +97,11 @@ fn role_defaults(role: Role) {
 
 #[spanscope::main]
 async fn main() -> Result<(), Error> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // The services log with `tracing`; spanscope exports each event as a log record with the
+    // ids of its span.
+    tracing_subscriber::registry().with(spanscope::tracing::layer()).init();
     // Parsed again: `main` takes no arguments.
     let args = Args::from_env()?;
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;

@@ -13,6 +13,8 @@ pub(crate) mod queue;
 mod rate_limit;
 pub(crate) mod record;
 pub(crate) mod run;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 

@@ -1,10 +1,10 @@
-//! `tracing` events as log records: the filter deciding which events the layer sees, and the
-//! record each one becomes.
+//! `tracing` events as log records: the filter deciding which spans and events the layer sees,
+//! and the record each event becomes.
 //!
-//! The filter is a per-layer filter: an event it turns away is turned away for spanscope only
-//! (other layers, `fmt` included, still see it), and since the filter does not change while a
-//! run lasts, its answer is cached in the event's call site: a filtered-out event costs the
-//! `tracing` macro's check of that cache. Spans always pass.
+//! The filter is a per-layer filter: what it turns away is turned away for spanscope only (other
+//! layers, `fmt` included, still see it), and since the filter does not change while a run
+//! lasts, its answer is cached in the call site: a filtered-out event or span costs the `tracing`
+//! macro's check of that cache.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -17,25 +17,25 @@ use tracing_subscriber::layer::{Context, Filter};
 use crate::logs::{self, Level, Location};
 use crate::tag::TagValue;
 
-/// The events spanscope sees: those `SPANSCOPE_LOGS_FILTER` passes, while spanscope runs.
-/// Every span passes.
+/// The spans and events spanscope sees: those `SPANSCOPE_LOGS_FILTER` passes, by level and
+/// target, while spanscope runs. (Libraries' `trace!`-level spans, h2's and tokio's, are not
+/// bridged by default.)
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EventFilter {
+pub struct BridgeFilter {
     _private: (),
 }
 
-impl EventFilter {
+impl BridgeFilter {
     pub(super) fn new() -> Self {
         Self { _private: () }
     }
 
     fn passes(metadata: &Metadata<'_>) -> bool {
-        metadata.is_span()
-            || logs::run::current().is_some_and(|run| run.filter.passes(level(*metadata.level()), metadata.target()))
+        logs::run::current().is_some_and(|run| run.filter.passes(level(*metadata.level()), metadata.target()))
     }
 }
 
-impl<S> Filter<S> for EventFilter {
+impl<S> Filter<S> for BridgeFilter {
     fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
         Self::passes(metadata)
     }

@@ -1,5 +1,6 @@
 //! The `tracing` bridge (feature `tracing`): library code instrumented with `tracing` shows
-//! up in spanscope traces and in the profiler's span labels.
+//! up in spanscope traces and in the profiler's span labels, and its events are exported as log
+//! records correlated with their spans.
 //!
 //! ```no_run
 //! use tracing_subscriber::layer::SubscriberExt as _;
@@ -8,8 +9,12 @@
 //! tracing_subscriber::registry().with(spanscope::tracing::layer()).init();
 //! ```
 //!
-//! Every `tracing` callsite the layer is interested in is evaluated; add the usual filter
-//! (`layer().with_filter(LevelFilter::INFO)`) to keep `debug!` and `trace!` out of the traces.
+//! The layer comes with its own per-layer filter ([`BridgeFilter`]): spans and events
+//! `SPANSCOPE_LOGS_FILTER` turns away (`debug` and `trace` levels by default; the syntax is
+//! `RUST_LOG`'s) never reach spanscope (neither as spans, log records nor span events), while
+//! the other layers (`fmt`) still see them; the answer is cached in each call site, so such a
+//! span or event costs `tracing`'s check of that cache. So libraries' `trace`-level spans (h2,
+//! tokio) are not bridged unless asked for (`SPANSCOPE_LOGS_FILTER=info,h2=trace`).
 //!
 //! # What becomes what
 //! - A `tracing` span created while a sampled spanscope segment is installed on the thread
@@ -36,10 +41,17 @@
 //!   `otel.kind` (at creation) makes `server`/`consumer` an entry span, `client`/`producer` an
 //!   exit span, anything else local; `otel.status_code = "ERROR"` fails the span, and
 //!   `otel.status_description` (or `otel.status_message`) fails it with that message.
-//! - Events become logs on their explicit parent if it is bridged in the installed segment,
-//!   else on the current spanscope span (whether or not a `tracing` span is entered), named
-//!   after their `message` (or their event name), with their other fields plus `level` and
-//!   `target`. As in tracing-opentelemetry, an `ERROR` event fails the span, and an event with
+//! - Events become log records (when a logs exporter is configured, `OTEL_LOGS_EXPORTER`):
+//!   the `message` field is the body, the other fields attributes with their types (`Debug` and
+//!   `Display` values formatted, cut at the value limit), the level the severity, the target the
+//!   logger's name, the file and line `code.file.path` and `code.line.number`, plus the
+//!   `#[profiled]` tags current here; with the trace id, span id and trace flags of the
+//!   spanscope span current here, sampled or not (none outside any span). Each call site may
+//!   emit `SPANSCOPE_LOGS_RATE_LIMIT` records a second (1000 by default).
+//! - In a sampled segment, events also become span events on their explicit parent if it is
+//!   bridged in the installed segment, else on the current spanscope span (whether or not a
+//!   `tracing` span is entered), named after their `message` (or their event name), with their
+//!   other fields plus `level` and `target`. As in tracing-opentelemetry, an `ERROR` event fails the span, and an event with
 //!   an `error` field and no message (what `#[instrument(err)]` emits) is logged as an
 //!   `exception` with `exception.message`, which becomes the span's status message.
 //! - Spans closed or entered away from their segment (another thread, after the segment
@@ -73,18 +85,18 @@ use crate::span::{Parent, ParentContext, Span, SpanContext, SpanLog, NO_SPAN};
 use crate::tag::TagValue;
 use fields::{EventFields, SpanFields, Visitor};
 
-pub use log_records::EventFilter;
+pub use log_records::BridgeFilter;
 pub use span_ext::SpanExt;
 
 /// The layer that bridges `tracing` spans and events into spanscope (see the [module](self)),
-/// behind its per-layer filter: events `SPANSCOPE_LOGS_FILTER` turns away never reach it, and
-/// other layers still see them.
-pub fn layer<S>() -> Filtered<SpanscopeLayer<S>, EventFilter, S>
+/// behind its per-layer filter: spans and events `SPANSCOPE_LOGS_FILTER` turns away never reach
+/// it, and other layers still see them.
+pub fn layer<S>() -> Filtered<SpanscopeLayer<S>, BridgeFilter, S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     SpanscopeLayer { with_bridged: WithBridged(with_bridged::<S>), _subscriber: PhantomData }
-        .with_filter(EventFilter::new())
+        .with_filter(BridgeFilter::new())
 }
 
 /// A `tracing_subscriber` layer recording `tracing` spans and events as spanscope spans and
