@@ -1,5 +1,5 @@
 //! What the demo prints once the services have flushed: the slowest trace as a tree across the
-//! three services' `traces.jsonl`, frontend's requests by route from its own metrics (rate,
+//! three services' `traces.jsonl` with the log lines its requests wrote (`logs.jsonl`), frontend's requests by route from its own metrics (rate,
 //! errors, percentiles, and an exemplar leading to a trace), inventory's CPU time per tenant
 //! from its pprof files, and the files written. It reads them with the readers the tests use (`spanscope_readback`).
 
@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use spanscope_readback::logs::{read_logs, ExportedLog};
 use spanscope_readback::metrics::{read_metrics, ExportedPoint};
 use spanscope_readback::profiles::all_samples;
 use spanscope_readback::{read_spans, ExportedSpan, SpanSet, CLIENT, SERVER};
@@ -18,7 +19,8 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
     println!();
     let spans: Vec<ExportedSpan> = services.iter().flat_map(|(_, dir)| read_spans(&dir.join("traces.jsonl"))).collect();
     if !spans.is_empty() {
-        print_slowest_trace(&spans);
+        let logs: Vec<ExportedLog> = services.iter().flat_map(|(_, dir)| read_logs(&dir.join("logs.jsonl"))).collect();
+        print_slowest_trace(&spans, &logs);
     } else if has_local(&exporters.traces) {
         println!("No trace was written (OTEL_SDK_DISABLED, or a sampler that kept none).");
     } else {
@@ -46,8 +48,9 @@ pub fn print(services: &[(&str, &Path)], exporters: &Exporters) {
 }
 
 /// The trace whose root took longest, as a tree: start (from the root's), duration, service,
-/// kind and name of each span, children under their parents across processes.
-fn print_slowest_trace(spans: &[ExportedSpan]) {
+/// kind and name of each span, children under their parents across processes; then the log
+/// records made in it, found by their trace id.
+fn print_slowest_trace(spans: &[ExportedSpan], logs: &[ExportedLog]) {
     let roots: Vec<&ExportedSpan> = spans.iter().filter(|s| s.parent_span_id.is_none()).collect();
     let Some(root) = roots.iter().copied().max_by_key(|s| s.end.saturating_sub(s.start)) else {
         println!("No complete trace was written.");
@@ -63,6 +66,38 @@ fn print_slowest_trace(spans: &[ExportedSpan]) {
     );
     println!("{:>9} {:>9}  {:<10} {:<9} span", "start ms", "took ms", "service", "kind");
     print_span(&trace, root, root.start, "", "");
+    print_trace_logs(&trace, logs, root);
+}
+
+/// The records made in `root`'s trace, in time order: start (from the root's), service, level,
+/// body, attributes, and the span each was made in.
+fn print_trace_logs(trace: &[&ExportedSpan], logs: &[ExportedLog], root: &ExportedSpan) {
+    let mut lines: Vec<&ExportedLog> =
+        logs.iter().filter(|log| log.trace_id.as_deref() == Some(root.trace_id.as_str())).collect();
+    if lines.is_empty() {
+        return;
+    }
+    lines.sort_by_key(|log| log.time);
+    println!();
+    println!("Its log lines (logs.jsonl, joined by trace id):");
+    println!("{:>9}  {:<10} {:<5} message", "at ms", "service", "level");
+    for log in lines {
+        let span = log.span_id.as_deref().and_then(|id| trace.iter().find(|s| s.span_id == id));
+        let fields: String = log
+            .attributes
+            .iter()
+            .filter(|(key, _)| !key.starts_with("code."))
+            .map(|(key, value)| format!(" {key}={value}"))
+            .collect();
+        println!(
+            "{:>9.2}  {:<10} {:<5} {}{fields}{}",
+            millis(log.time.saturating_sub(root.start)),
+            log.service,
+            log.severity_text,
+            log.body,
+            span.map(|s| format!("  (in {})", s.name)).unwrap_or_default()
+        );
+    }
 }
 
 /// One line for `span`, then its children: `lead` goes before its name, `indent` before its

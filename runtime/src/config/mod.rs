@@ -15,6 +15,8 @@ use std::time::Duration;
 #[cfg(feature = "testing")]
 mod code_exporter;
 pub(crate) mod env;
+// Used by the record path, which only the `log` and `tracing` bridges call.
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) mod log_filter;
 pub(crate) mod log_level;
 pub(crate) mod logs;
