@@ -122,7 +122,7 @@ pub fn try_init(config: Config) -> Result<Guard, InitError> {
     crate::span::outbox::install(outbox);
     crate::logs::queue::install(logs);
     let logs = &settings.logs;
-    crate::logs::run::publish(crate::logs::run::LogRun {
+    crate::state::publish_logs(crate::state::LogRun {
         export: !backends.logs.is_empty(),
         filter: logs.filter.clone(),
         limits: logs.limits,
@@ -232,7 +232,6 @@ pub(crate) fn shut_down() {
     // New segments become no-ops from here; ones still open are counted when they end. Log
     // records too: a bridge's check costs one load again.
     crate::state::withdraw();
-    crate::logs::run::withdraw();
     crate::integrations::logs_filter_changed();
     // So do metric recordings: the shutdown's collection, the run's last, then holds every
     // recording kept (turned off after it, a recording in between would be kept and never
@@ -263,7 +262,6 @@ fn is_forked_child() -> bool {
 fn shut_down_forked_child() {
     let parent = THREADS_PROCESS.swap(0, Ordering::AcqRel);
     crate::state::withdraw();
-    crate::logs::run::withdraw();
     // Nothing collects here: recordings would only be kept.
     crate::metrics::registry::set_enabled(false);
     // A lock the parent held at the fork is never released here.

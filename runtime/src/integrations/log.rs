@@ -62,8 +62,8 @@ pub(crate) fn max_level_changed() {
     if !INSTALLED.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    let max = match logs::run::current() {
-        Some(_) => logs::run::max_level().map_or(log::LevelFilter::Off, |level| level_filter(level)),
+    let max = match crate::state::logs() {
+        Some(_) => crate::state::log_max_level().map_or(log::LevelFilter::Off, |level| level_filter(level)),
         None => log::LevelFilter::Trace,
     };
     log::set_max_level(max);

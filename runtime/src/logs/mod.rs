@@ -9,10 +9,10 @@
 //! Records made on spanscope's own threads (the reporter, its HTTP and gRPC clients, the
 //! profiler's collector) are never kept, so exporting cannot feed itself.
 
+mod draft;
 pub(crate) mod queue;
 mod rate_limit;
 pub(crate) mod record;
-pub(crate) mod run;
 #[cfg(test)]
 mod tests;
 
@@ -20,14 +20,15 @@ use std::borrow::Cow;
 
 pub(crate) use crate::config::log_level::Level;
 use crate::stats::{self, Counter};
-pub(crate) use record::{Draft, Location, LogRecord};
+pub(crate) use draft::Draft;
+pub(crate) use record::{Location, LogRecord};
 
 /// Whether a record of `level` from `target` would be exported: spanscope runs with a logs
 /// exporter, this is not one of its own threads, and the filter passes it. Turned away by the
 /// filter, it is counted.
 #[inline]
 pub(crate) fn enabled(level: Level, target: &str) -> bool {
-    if run::max_level().is_none_or(|max| level > max) {
+    if crate::state::log_max_level().is_none_or(|max| level > max) {
         return false;
     }
     passes_filter(level, target)
@@ -35,8 +36,8 @@ pub(crate) fn enabled(level: Level, target: &str) -> bool {
 
 #[inline(never)]
 fn passes_filter(level: Level, target: &str) -> bool {
-    let Some(run) = run::current().filter(|run| run.export) else { return false };
-    if crate::sys::threads::is_own_thread() {
+    let Some(run) = crate::state::logs().filter(|run| run.export) else { return false };
+    if crate::state::is_own_thread() {
         return false;
     }
     let passes = run.filter.passes(level, target);
@@ -58,7 +59,7 @@ pub(crate) fn draft(
     if !enabled(level, &target) {
         return None;
     }
-    let run = run::current()?;
+    let run = crate::state::logs()?;
     let tick = crate::clock::now();
     if !rate_limit::admit(callsite, crate::clock::seconds_between(0, tick) as u64, run.rate_limit) {
         stats::add(Counter::LogRecordsRateLimited, 1);

@@ -19,7 +19,7 @@ fn installed(capacity: usize, rate_limit: u32) -> (MutexGuard<'static, ()>, Outb
     crate::clock::start();
     let (sender, receiver) = outbox::channel(capacity);
     queue::install(sender);
-    run::publish(run::LogRun {
+    crate::state::publish_logs(crate::state::LogRun {
         export: true,
         filter: Filter::parse("SPANSCOPE_LOGS_FILTER", "info,app::noisy=warn").unwrap(),
         limits: Limits { body: 100, value: 10, attributes: 128 },
@@ -98,7 +98,7 @@ fn the_filter_the_rate_limit_and_own_threads_turn_records_away_and_count_them() 
     assert!((5..=10).contains(&admitted), "{admitted} admitted");
     assert_eq!(stats::get(Counter::LogRecordsRateLimited), limited + 20 - admitted as u64);
     std::thread::spawn(|| {
-        crate::sys::threads::mark_own();
+        crate::state::mark_own_thread();
         assert!(draft_at(Level::Error, callsite!()).is_none(), "spanscope's own threads keep nothing");
     })
     .join()
@@ -129,7 +129,7 @@ fn a_storm_from_eight_threads_stays_within_the_queue_and_every_record_is_counted
 #[test]
 fn nothing_is_kept_once_withdrawn() {
     let (_guard, mut receiver) = installed(16, 0);
-    run::withdraw();
+    crate::state::withdraw_logs();
     assert!(!enabled(Level::Error, "app"));
     assert!(draft_at(Level::Error, callsite!()).is_none());
     assert!(received(&mut receiver).is_empty());

@@ -33,7 +33,6 @@ pub(crate) fn watch() {
 
 extern "C" fn in_child() {
     crate::state::withdraw();
-    crate::logs::run::withdraw();
     SPANS_DROPPED_AT_FORK.store(stats::get(Counter::SpansDroppedShutdown), Ordering::Relaxed);
     // `getpid` is async-signal-safe.
     CHILD.store(std::process::id(), Ordering::Release);

@@ -17,26 +17,10 @@
 //! spanscope's own, so that the logs of the libraries they run (hyper, tonic) are not exported
 //! by the very exporters that make them.
 
-use std::cell::Cell;
 use std::io;
 use std::thread::JoinHandle;
 
-thread_local! {
-    static OWN: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the calling thread as one of spanscope's own: records made on it are not kept (see
-/// `logs`), so exporting never feeds itself. For threads spawned by libraries on spanscope's
-/// behalf (its runtime's blocking pool).
-pub(crate) fn mark_own() {
-    OWN.with(|own| own.set(true));
-}
-
-/// Whether the calling thread is one of spanscope's own.
-#[inline]
-pub(crate) fn is_own_thread() -> bool {
-    OWN.try_with(Cell::get).unwrap_or(false)
-}
+pub(crate) use crate::state::mark_own_thread as mark_own;
 
 /// Starts a thread named `name` running `body`, with the exit signals and SIGPROF blocked in it.
 pub(crate) fn spawn<T: Send + 'static>(

@@ -31,7 +31,7 @@ impl BridgeFilter {
     }
 
     fn passes(metadata: &Metadata<'_>) -> bool {
-        logs::run::current().is_some_and(|run| run.filter.passes(level(*metadata.level()), metadata.target()))
+        crate::state::logs().is_some_and(|run| run.filter.passes(level(*metadata.level()), metadata.target()))
     }
 }
 
