@@ -35,6 +35,7 @@ use crate::export::resource::Resource;
 use crate::export::transport::grpc::{self, GrpcTarget, PreEncoded};
 use crate::export::transport::http_client::HttpTarget;
 use crate::export::{Batch, ExportError, Exporter, Sent};
+use crate::id::TraceId;
 use crate::proto::skywalking::{
     Commands, KeyStringValuePair, Log, RefType, SegmentObject, SegmentReference, SpanLayer, SpanObject, SpanType,
 };
@@ -209,10 +210,7 @@ pub(crate) async fn client_stream(
 
 /// A segment as the OAP receives it.
 pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Identity) -> SegmentObject {
-    let trace_id = match &segment.propagated.sw_trace_id {
-        Some(id) => id.to_string(),
-        None => segment.trace_id.to_string(),
-    };
+    let trace_id = trace_id(segment.propagated.sw_trace_id.as_deref(), segment.trace_id);
     let millis = |tick| (clock.unix_nanos(tick) / 1_000_000) as i64;
     let spans = segment
         .spans
@@ -260,6 +258,15 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
         service: identity.service.clone(),
         service_instance: identity.instance.clone(),
         is_size_limited: segment.dropped_spans > 0,
+    }
+}
+
+/// A trace id as the OAP knows it: the caller's SkyWalking trace id when `sw8` brought one that
+/// is not 32 hex digits (`sw_trace_id`), else ours in hex. Segments and logs both use it.
+pub(crate) fn trace_id(sw_trace_id: Option<&str>, trace_id: TraceId) -> String {
+    match sw_trace_id {
+        Some(id) => id.to_owned(),
+        None => trace_id.to_string(),
     }
 }
 
