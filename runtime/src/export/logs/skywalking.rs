@@ -24,15 +24,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
-use tonic::client::Grpc;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 
 use crate::clock::Converter;
 use crate::export::logs::LogBatch;
 use crate::export::resource::Resource;
-use crate::export::traces::skywalking::{self as oap, SkywalkingSettings};
-use crate::export::transport::grpc;
+use crate::export::traces::skywalking::{self as oap, OapClient, SkywalkingSettings};
 use crate::export::{ExportError, Exporter, Sent};
 use crate::logs::LogRecord;
 use crate::proto::skywalking::{
@@ -48,26 +44,15 @@ const TEXT: &str = "TEXT";
 /// Sends batches of log records to a SkyWalking OAP.
 #[derive(Debug)]
 pub(crate) struct SkywalkingLogExporter {
-    name: String,
     resource: Arc<Resource>,
-    grpc: Result<Grpc<Channel>, String>,
-    metadata: MetadataMap,
-    timeout: Duration,
+    oap: OapClient,
 }
 
 impl SkywalkingLogExporter {
     /// Connects lazily; each send is bounded by the shorter of the OAP's upstream timeout and
     /// `OTEL_BLRP_EXPORT_TIMEOUT` (`export_timeout`).
     pub(crate) fn new(settings: &SkywalkingSettings, resource: Arc<Resource>, export_timeout: Duration) -> Self {
-        let addresses: Vec<&str> = settings.targets.iter().map(|t| t.uri.as_str()).collect();
-        let timeout = settings.timeout.min(export_timeout);
-        Self {
-            name: format!("skywalking logs ({})", addresses.join(",")),
-            resource,
-            grpc: grpc::channel(&settings.targets, timeout).map(Grpc::new),
-            metadata: oap::metadata(settings.authentication.as_deref()),
-            timeout,
-        }
+        Self { resource, oap: OapClient::new(settings, "logs", settings.timeout.min(export_timeout)) }
     }
 }
 
@@ -77,11 +62,11 @@ impl Exporter for SkywalkingLogExporter {
     type Payload = Vec<Bytes>;
 
     fn name(&self) -> &str {
-        &self.name
+        &self.oap.name
     }
 
     fn timeout(&self) -> Duration {
-        self.timeout
+        self.oap.timeout
     }
 
     fn encode(&mut self, batch: &LogBatch) -> Vec<Bytes> {
@@ -93,9 +78,7 @@ impl Exporter for SkywalkingLogExporter {
     }
 
     async fn send(&mut self, messages: &Vec<Bytes>) -> Result<Sent, ExportError> {
-        if !messages.is_empty() {
-            oap::client_stream(&mut self.grpc, COLLECT_PATH, messages, &self.metadata, self.timeout).await?;
-        }
+        self.oap.client_stream(COLLECT_PATH, messages).await?;
         Ok(Sent::default())
     }
 }
