@@ -1,6 +1,6 @@
-//! A SkyWalking OAP stand-in: `TraceSegmentReportService`, `ManagementService` and
-//! `MeterReportService` from the project's own SkyWalking protocol files, recording what
-//! arrives.
+//! A SkyWalking OAP stand-in: `TraceSegmentReportService`, `ManagementService`,
+//! `MeterReportService` and `LogReportService` from the project's own SkyWalking protocol files,
+//! recording what arrives.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,11 +16,13 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/skywalking.v3.rs"));
 }
 
+use proto::log_report_service_server::{LogReportService, LogReportServiceServer};
 use proto::management_service_server::{ManagementService, ManagementServiceServer};
 use proto::meter_report_service_server::{MeterReportService, MeterReportServiceServer};
 use proto::trace_segment_report_service_server::{TraceSegmentReportService, TraceSegmentReportServiceServer};
 use proto::{
-    Commands, InstancePingPkg, InstanceProperties, MeterData, MeterDataCollection, SegmentCollection, SegmentObject,
+    Commands, InstancePingPkg, InstanceProperties, LogData, MeterData, MeterDataCollection, SegmentCollection,
+    SegmentObject,
 };
 
 /// Everything the collector received.
@@ -31,6 +33,8 @@ pub struct Received {
     pub pings: Vec<InstancePingPkg>,
     /// The meter streams accepted, each as its messages.
     pub meter_streams: Vec<Vec<MeterData>>,
+    /// The log streams accepted, each as its messages.
+    pub log_streams: Vec<Vec<LogData>>,
     /// `collect` calls, accepted or refused.
     pub collect_calls: usize,
     /// The `authentication` metadata of the last call.
@@ -63,6 +67,15 @@ impl Oap {
     }
 }
 
+/// Every message of a client stream, once the client completes it.
+async fn all<T>(mut stream: Streaming<T>) -> Result<Vec<T>, Status> {
+    let mut messages = Vec::new();
+    while let Some(message) = stream.message().await? {
+        messages.push(message);
+    }
+    Ok(messages)
+}
+
 #[tonic::async_trait]
 impl TraceSegmentReportService for Oap {
     async fn collect(&self, request: Request<Streaming<SegmentObject>>) -> Result<Response<Commands>, Status> {
@@ -86,11 +99,7 @@ impl TraceSegmentReportService for Oap {
 impl MeterReportService for Oap {
     async fn collect(&self, request: Request<Streaming<MeterData>>) -> Result<Response<Commands>, Status> {
         self.check(&request)?;
-        let mut stream = request.into_inner();
-        let mut meters = Vec::new();
-        while let Some(data) = stream.message().await? {
-            meters.push(data);
-        }
+        let meters = all(request.into_inner()).await?;
         self.received.lock().unwrap().meter_streams.push(meters);
         Ok(Response::new(Commands::default()))
     }
@@ -104,6 +113,16 @@ impl MeterReportService for Oap {
         while let Some(collection) = stream.message().await? {
             self.received.lock().unwrap().meter_streams.push(collection.meter_data);
         }
+        Ok(Response::new(Commands::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogReportService for Oap {
+    async fn collect(&self, request: Request<Streaming<LogData>>) -> Result<Response<Commands>, Status> {
+        self.check(&request)?;
+        let logs = all(request.into_inner()).await?;
+        self.received.lock().unwrap().log_streams.push(logs);
         Ok(Response::new(Commands::default()))
     }
 }
@@ -163,6 +182,11 @@ impl Collector {
     pub fn spans(&self) -> usize {
         self.received.lock().unwrap().segments.iter().map(|s| s.spans.len()).sum()
     }
+
+    /// The logs received, in the order they arrived.
+    pub fn logs(&self) -> Vec<LogData> {
+        self.received.lock().unwrap().log_streams.iter().flatten().cloned().collect()
+    }
 }
 
 fn serve(addr: SocketAddr, oap: Oap) -> Server {
@@ -176,6 +200,7 @@ fn serve(addr: SocketAddr, oap: Oap) -> Server {
         let _ = builder
             .add_service(TraceSegmentReportServiceServer::new(oap.clone()))
             .add_service(MeterReportServiceServer::new(oap.clone()))
+            .add_service(LogReportServiceServer::new(oap.clone()))
             .add_service(ManagementServiceServer::new(oap))
             .serve_with_incoming(incoming)
             .await;

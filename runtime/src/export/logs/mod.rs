@@ -6,13 +6,15 @@
 //! reporter wait: a lane whose backend is slow or down drops its own oldest records beyond its
 //! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
 
+mod skywalking;
+
 use std::sync::Arc;
 
 use crate::clock::Converter;
 use crate::config::env::Vars;
 use crate::config::{ConfigError, LogsExporter, Settings};
 use crate::error::InitError;
-use crate::export::lane::Launch;
+use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
 use crate::export::traces::skywalking::SkywalkingSettings;
 use crate::export::transport::otlp::{OtlpSettings, OtlpSignal};
@@ -67,7 +69,11 @@ impl LogBackend {
     ) -> Result<Option<Launch<LogBatch>>, InitError> {
         let _ = (settings, resource);
         Ok(match self {
-            Self::File | Self::Console | Self::Otlp(_) | Self::Skywalking(_) => None,
+            Self::File | Self::Console | Self::Otlp(_) => None,
+            Self::Skywalking(oap) => {
+                let (oap, resource, timeout) = (oap.clone(), Arc::clone(resource), settings.logs.export_timeout);
+                Some(lane::launch(move || skywalking::SkywalkingLogExporter::new(&oap, resource, timeout)))
+            }
         })
     }
 }

@@ -31,14 +31,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
-use tonic::client::Grpc;
-use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 
 use crate::export::metrics::prometheus::names;
 use crate::export::resource::Resource;
-use crate::export::traces::skywalking::{self as oap, SkywalkingSettings};
-use crate::export::transport::grpc;
+use crate::export::traces::skywalking::{OapClient, SkywalkingSettings};
 use crate::export::{ExportError, Exporter, Sent};
 use crate::metrics::snapshot::{Attributes, HistogramPoint, Metric, PointValue, Snapshot};
 use crate::metrics::ValueKind;
@@ -49,26 +45,15 @@ const COLLECT_PATH: &str = "/skywalking.v3.MeterReportService/collect";
 /// Sends collections to a SkyWalking OAP as meters.
 #[derive(Debug)]
 pub(crate) struct SkywalkingMeterExporter {
-    name: String,
     resource: Arc<Resource>,
-    grpc: Result<Grpc<Channel>, String>,
-    metadata: MetadataMap,
-    timeout: Duration,
+    oap: OapClient,
 }
 
 impl SkywalkingMeterExporter {
     /// Connects lazily; each send is bounded by the shorter of the OAP's upstream timeout and
     /// `OTEL_METRIC_EXPORT_TIMEOUT` (`export_timeout`).
     pub(crate) fn new(settings: SkywalkingSettings, resource: Arc<Resource>, export_timeout: Duration) -> Self {
-        let addresses: Vec<&str> = settings.targets.iter().map(|t| t.uri.as_str()).collect();
-        let timeout = settings.timeout.min(export_timeout);
-        Self {
-            name: format!("skywalking meters ({})", addresses.join(",")),
-            resource,
-            grpc: grpc::channel(&settings.targets, timeout).map(Grpc::new),
-            metadata: oap::metadata(settings.authentication.as_deref()),
-            timeout,
-        }
+        Self { resource, oap: OapClient::new(&settings, "meters", settings.timeout.min(export_timeout)) }
     }
 }
 
@@ -78,11 +63,11 @@ impl Exporter for SkywalkingMeterExporter {
     type Payload = Vec<Bytes>;
 
     fn name(&self) -> &str {
-        &self.name
+        &self.oap.name
     }
 
     fn timeout(&self) -> Duration {
-        self.timeout
+        self.oap.timeout
     }
 
     fn encode(&mut self, snapshot: &Snapshot) -> Vec<Bytes> {
@@ -90,9 +75,7 @@ impl Exporter for SkywalkingMeterExporter {
     }
 
     async fn send(&mut self, messages: &Vec<Bytes>) -> Result<Sent, ExportError> {
-        if !messages.is_empty() {
-            oap::client_stream(&mut self.grpc, COLLECT_PATH, messages, &self.metadata, self.timeout).await?;
-        }
+        self.oap.client_stream(COLLECT_PATH, messages).await?;
         Ok(Sent::default())
     }
 }

@@ -35,6 +35,7 @@ use crate::export::resource::Resource;
 use crate::export::transport::grpc::{self, GrpcTarget, PreEncoded};
 use crate::export::transport::http_client::HttpTarget;
 use crate::export::{Batch, ExportError, Exporter, Sent};
+use crate::id::TraceId;
 use crate::proto::skywalking::{
     Commands, KeyStringValuePair, Log, RefType, SegmentObject, SegmentReference, SpanLayer, SpanObject, SpanType,
 };
@@ -117,29 +118,23 @@ pub(crate) struct Identity {
 /// Reports segments to a SkyWalking OAP.
 #[derive(Debug)]
 pub(crate) struct SkywalkingExporter {
-    name: String,
     identity: Identity,
-    grpc: Result<Grpc<Channel>, String>,
-    metadata: MetadataMap,
-    timeout: Duration,
+    oap: OapClient,
 }
 
 impl SkywalkingExporter {
     /// Connects lazily and starts the instance's registration and heartbeat.
     pub(crate) fn new(config: SkywalkingSettings, resource: &Resource) -> Self {
-        let addresses: Vec<&str> = config.targets.iter().map(|t| t.uri.as_str()).collect();
-        let name = format!("skywalking ({})", addresses.join(","));
         let identity = Identity {
             service: resource.service.clone(),
             instance: resource.instance.clone(),
             component_id: config.component_id,
         };
-        let metadata = metadata(config.authentication.as_deref());
-        let grpc = grpc::channel(&config.targets, config.timeout).map(Grpc::new);
-        if let Ok(grpc) = &grpc {
+        let oap = OapClient::new(&config, "", config.timeout);
+        if let Ok(grpc) = &oap.grpc {
             tokio::task::spawn_local(management::run(management::Heartbeat {
                 grpc: grpc.clone(),
-                metadata: metadata.clone(),
+                metadata: oap.metadata.clone(),
                 identity: identity.clone(),
                 hostname: resource.hostname.clone(),
                 period: config.heartbeat,
@@ -147,7 +142,7 @@ impl SkywalkingExporter {
                 timeout: config.timeout,
             }));
         }
-        Self { name, identity, grpc, metadata, timeout: config.timeout }
+        Self { identity, oap }
     }
 }
 
@@ -157,11 +152,11 @@ impl Exporter for SkywalkingExporter {
     type Payload = Vec<Bytes>;
 
     fn name(&self) -> &str {
-        &self.name
+        &self.oap.name
     }
 
     fn timeout(&self) -> Duration {
-        self.timeout
+        self.oap.timeout
     }
 
     fn encode(&mut self, batch: &Batch) -> Vec<Bytes> {
@@ -173,13 +168,55 @@ impl Exporter for SkywalkingExporter {
     }
 
     async fn send(&mut self, segments: &Vec<Bytes>) -> Result<Sent, ExportError> {
-        client_stream(&mut self.grpc, COLLECT_PATH, segments, &self.metadata, self.timeout).await?;
+        self.oap.client_stream(COLLECT_PATH, segments).await?;
         Ok(Sent::default())
     }
 }
 
+/// A client of the OAP, as each SkyWalking exporter (segments, meters, logs) holds one: the
+/// channel to the backend addresses (connected lazily), the `authentication` metadata every
+/// call carries, and the bound of each call.
+#[derive(Debug)]
+pub(crate) struct OapClient {
+    /// The exporter's name in messages: `skywalking (addresses)`, `skywalking logs (...)`.
+    pub name: String,
+    grpc: Result<Grpc<Channel>, String>,
+    metadata: MetadataMap,
+    pub timeout: Duration,
+}
+
+impl OapClient {
+    /// A client of the OAP `settings` name, reporting `what` (empty for segments), each call
+    /// bounded by `timeout`.
+    pub(crate) fn new(settings: &SkywalkingSettings, what: &str, timeout: Duration) -> Self {
+        let addresses: Vec<&str> = settings.targets.iter().map(|t| t.uri.as_str()).collect();
+        let separator = if what.is_empty() { "" } else { " " };
+        Self {
+            name: format!("skywalking{separator}{what} ({})", addresses.join(",")),
+            grpc: grpc::channel(&settings.targets, timeout).map(Grpc::new),
+            metadata: metadata(settings.authentication.as_deref()),
+            timeout,
+        }
+    }
+
+    /// Sends `messages` as one client stream to the OAP's `path` and waits for its `Commands`:
+    /// how segments, meters and logs are all reported. No messages: no call.
+    pub(crate) async fn client_stream(&mut self, path: &'static str, messages: &[Bytes]) -> Result<(), ExportError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let grpc = self.grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
+        grpc.ready().await.map_err(|e| ExportError::retryable(format!("unavailable: {e}")))?;
+        let request = grpc::request(tokio_stream::iter(messages.to_vec()), &self.metadata, self.timeout);
+        grpc.client_streaming(request, PathAndQuery::from_static(path), PreEncoded::<Commands>::default())
+            .await
+            .map_err(|status| grpc::classify(&status))?;
+        Ok(())
+    }
+}
+
 /// The metadata every call to the OAP carries: `authentication` when a token is set.
-pub(crate) fn metadata(authentication: Option<&str>) -> MetadataMap {
+fn metadata(authentication: Option<&str>) -> MetadataMap {
     let mut metadata = MetadataMap::new();
     // Checked at `init`: a set token converts.
     if let Some(value) = authentication.filter(|token| !token.is_empty()).and_then(|t| MetadataValue::try_from(t).ok())
@@ -189,30 +226,9 @@ pub(crate) fn metadata(authentication: Option<&str>) -> MetadataMap {
     metadata
 }
 
-/// Sends `messages` as one client stream to the OAP's `path` and waits for its `Commands`: how
-/// segments and meters are both reported.
-pub(crate) async fn client_stream(
-    grpc: &mut Result<Grpc<Channel>, String>,
-    path: &'static str,
-    messages: &[Bytes],
-    metadata: &MetadataMap,
-    timeout: Duration,
-) -> Result<(), ExportError> {
-    let grpc = grpc.as_mut().map_err(|e| ExportError::Rejected(e.clone()))?;
-    grpc.ready().await.map_err(|e| ExportError::retryable(format!("unavailable: {e}")))?;
-    let request = grpc::request(tokio_stream::iter(messages.to_vec()), metadata, timeout);
-    grpc.client_streaming(request, PathAndQuery::from_static(path), PreEncoded::<Commands>::default())
-        .await
-        .map_err(|status| grpc::classify(&status))?;
-    Ok(())
-}
-
 /// A segment as the OAP receives it.
 pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Identity) -> SegmentObject {
-    let trace_id = match &segment.propagated.sw_trace_id {
-        Some(id) => id.to_string(),
-        None => segment.trace_id.to_string(),
-    };
+    let trace_id = trace_id(segment.propagated.sw_trace_id.as_deref(), segment.trace_id);
     let millis = |tick| (clock.unix_nanos(tick) / 1_000_000) as i64;
     let spans = segment
         .spans
@@ -260,6 +276,15 @@ pub(crate) fn segment_object(segment: &Segment, clock: &Converter, identity: &Id
         service: identity.service.clone(),
         service_instance: identity.instance.clone(),
         is_size_limited: segment.dropped_spans > 0,
+    }
+}
+
+/// A trace id as the OAP knows it: the caller's SkyWalking trace id when `sw8` brought one that
+/// is not 32 hex digits (`sw_trace_id`), else ours in hex. Segments and logs both use it.
+pub(crate) fn trace_id(sw_trace_id: Option<&str>, trace_id: TraceId) -> String {
+    match sw_trace_id {
+        Some(id) => id.to_owned(),
+        None => trace_id.to_string(),
     }
 }
 
