@@ -6,13 +6,15 @@
 //! reporter wait: a lane whose backend is slow or down drops its own oldest records beyond its
 //! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
 
+mod console;
+
 use std::sync::Arc;
 
 use crate::clock::Converter;
 use crate::config::env::Vars;
 use crate::config::{ConfigError, LogsExporter, Settings};
 use crate::error::InitError;
-use crate::export::lane::Launch;
+use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
 use crate::export::traces::skywalking::SkywalkingSettings;
 use crate::export::transport::otlp::{OtlpSettings, OtlpSignal};
@@ -25,7 +27,8 @@ use crate::stats::Signal;
 pub(crate) enum LogBackend {
     /// `logs.jsonl` in the output folder.
     File,
-    Console,
+    /// Standard output, with the Datadog trace exporter's correlation settings.
+    Console(console::ConsoleSettings),
     Otlp(OtlpSettings),
     /// The trace exporter's OAP settings.
     Skywalking(SkywalkingSettings),
@@ -42,7 +45,7 @@ impl LogBackend {
             .map(|exporter| {
                 Ok(match exporter {
                     LogsExporter::Local => Self::File,
-                    LogsExporter::Console => Self::Console,
+                    LogsExporter::Console => Self::Console(console::ConsoleSettings::resolve(settings, vars)?),
                     LogsExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars, OtlpSignal::Logs)?),
                     LogsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                 })
@@ -55,7 +58,7 @@ impl LogBackend {
         match self {
             Self::Otlp(otlp) => otlp.credentials(),
             Self::Skywalking(settings) => settings.authentication.as_deref().into_iter().collect(),
-            Self::File | Self::Console => Vec::new(),
+            Self::File | Self::Console(_) => Vec::new(),
         }
     }
 
@@ -65,9 +68,15 @@ impl LogBackend {
         settings: &Settings,
         resource: &Arc<Resource>,
     ) -> Result<Option<Launch<LogBatch>>, InitError> {
-        let _ = (settings, resource);
         Ok(match self {
-            Self::File | Self::Console | Self::Otlp(_) | Self::Skywalking(_) => None,
+            Self::Console(console) => {
+                let (format, timeout) = (settings.logs.console_format, settings.logs.export_timeout);
+                let (console, resource) = (*console, Arc::clone(resource));
+                Some(lane::launch(move || {
+                    console::LogsConsole::new(std::io::stdout(), format, console, &resource, timeout)
+                }))
+            }
+            Self::File | Self::Otlp(_) | Self::Skywalking(_) => None,
         })
     }
 }
