@@ -42,7 +42,13 @@
 //! text: control characters (C0, DEL, C1) and the invisible and bidirectional formatting
 //! characters are written as escapes (`\n`, `\r`, `\u{1b}` in text; `\n`, `\u001b` in JSON), so a
 //! record is always exactly one line and never draws on the terminal.
+//!
+//! Each batch is one write to standard output, whose lock it holds throughout, so the
+//! application's own `println!` lines never land inside one of these. Like every console
+//! exporter, it is meant for development and for an agent reading the process's output: a
+//! standard output nobody reads (a full pipe) holds the reporter thread while it is full.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
@@ -210,16 +216,17 @@ impl<W: Write + Send + std::fmt::Debug> LogsConsole<W> {
     }
 
     /// The `dd.*` fields of a record made in `span`, in order; none without the Datadog exporter.
-    fn datadog_fields(&self, span: Option<&LogIdentity>) -> Vec<(&'static str, String)> {
+    fn datadog_fields(&self, span: Option<&LogIdentity>) -> Vec<(&'static str, Cow<'_, str>)> {
         let Some(datadog) = &self.datadog else { return Vec::new() };
         let mut fields = Vec::with_capacity(5);
         if let Some(span) = span {
-            fields.push(("dd.trace_id", datadog_trace_id(span.trace_id.to_int(), datadog.trace_id_128_bit)));
-            fields.push(("dd.span_id", span.span_id.to_int().to_string()));
+            let trace_id = datadog_trace_id(span.trace_id.to_int(), datadog.trace_id_128_bit);
+            fields.push(("dd.trace_id", Cow::Owned(trace_id)));
+            fields.push(("dd.span_id", Cow::Owned(span.span_id.to_int().to_string())));
         }
-        fields.push(("dd.service", datadog.service.clone()));
-        fields.extend(datadog.env.clone().map(|env| ("dd.env", env)));
-        fields.extend(datadog.version.clone().map(|version| ("dd.version", version)));
+        fields.push(("dd.service", Cow::Borrowed(datadog.service.as_str())));
+        fields.extend(datadog.env.as_deref().map(|env| ("dd.env", Cow::Borrowed(env))));
+        fields.extend(datadog.version.as_deref().map(|version| ("dd.version", Cow::Borrowed(version))));
         fields
     }
 }
@@ -362,8 +369,6 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-
     use super::*;
     use crate::config::log_level::Level;
     use crate::config::Config;
