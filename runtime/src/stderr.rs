@@ -140,7 +140,7 @@ fn redact<'a>(text: &'a str, secrets: &[String]) -> Cow<'a, str> {
 
 /// Whether `c` is written as an escape: it moves the cursor, changes the terminal's state or the
 /// text's direction, or shows nothing.
-fn is_escaped(c: char) -> bool {
+pub(crate) fn is_escaped(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
 }

@@ -39,4 +39,10 @@ impl Resource {
     pub(crate) fn get(&self, key: &str) -> Option<String> {
         self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.to_string())
     }
+
+    /// The deployment environment (`deployment.environment.name`, else the older
+    /// `deployment.environment`): Datadog's `env`.
+    pub(crate) fn environment(&self) -> Option<String> {
+        self.get("deployment.environment.name").or_else(|| self.get("deployment.environment"))
+    }
 }

@@ -6,6 +6,7 @@
 //! reporter wait: a lane whose backend is slow or down drops its own oldest records beyond its
 //! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
 
+mod console;
 mod skywalking;
 
 use std::sync::Arc;
@@ -27,7 +28,8 @@ use crate::stats::Signal;
 pub(crate) enum LogBackend {
     /// `logs.jsonl` in the output folder.
     File,
-    Console,
+    /// Standard output, with the Datadog trace exporter's correlation settings.
+    Console(console::ConsoleSettings),
     Otlp(OtlpSettings),
     /// The trace exporter's OAP settings.
     Skywalking(SkywalkingSettings),
@@ -44,7 +46,7 @@ impl LogBackend {
             .map(|exporter| {
                 Ok(match exporter {
                     LogsExporter::Local => Self::File,
-                    LogsExporter::Console => Self::Console,
+                    LogsExporter::Console => Self::Console(console::ConsoleSettings::resolve(settings, vars)?),
                     LogsExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars, OtlpSignal::Logs)?),
                     LogsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                 })
@@ -57,7 +59,7 @@ impl LogBackend {
         match self {
             Self::Otlp(otlp) => otlp.credentials(),
             Self::Skywalking(settings) => settings.authentication.as_deref().into_iter().collect(),
-            Self::File | Self::Console => Vec::new(),
+            Self::File | Self::Console(_) => Vec::new(),
         }
     }
 
@@ -67,13 +69,19 @@ impl LogBackend {
         settings: &Settings,
         resource: &Arc<Resource>,
     ) -> Result<Option<Launch<LogBatch>>, InitError> {
-        let _ = (settings, resource);
         Ok(match self {
-            Self::File | Self::Console | Self::Otlp(_) => None,
+            Self::Console(console) => {
+                let (format, timeout) = (settings.logs.console_format, settings.logs.export_timeout);
+                let (console, resource) = (*console, Arc::clone(resource));
+                Some(lane::launch(move || {
+                    console::LogsConsole::new(std::io::stdout(), format, console, &resource, timeout)
+                }))
+            }
             Self::Skywalking(oap) => {
                 let (oap, resource, timeout) = (oap.clone(), Arc::clone(resource), settings.logs.export_timeout);
                 Some(lane::launch(move || skywalking::SkywalkingLogExporter::new(&oap, resource, timeout)))
             }
+            Self::File | Self::Otlp(_) => None,
         })
     }
 }

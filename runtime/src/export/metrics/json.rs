@@ -210,7 +210,7 @@ fn write_number(out: &mut Vec<u8>, number: Number) {
 }
 
 /// A double as ProtoJSON writes one: a number, or a string for what JSON has no number for.
-fn push_f64(out: &mut Vec<u8>, value: f64) {
+pub(crate) fn push_f64(out: &mut Vec<u8>, value: f64) {
     if value.is_finite() {
         // Writing to a `Vec` cannot fail.
         let _ = write!(out, "{value:?}");

@@ -112,7 +112,7 @@ pub(crate) struct DogStatsdExporter {
 
 impl DogStatsdExporter {
     pub(crate) fn new(settings: DogStatsdSettings, resource: &Resource, timeout: Duration) -> Self {
-        let env = resource.get("deployment.environment.name").or_else(|| resource.get("deployment.environment"));
+        let env = resource.environment();
         let tags =
             [("env", env), ("service", Some(resource.service.clone())), ("version", resource.get("service.version"))];
         let constant_tags =

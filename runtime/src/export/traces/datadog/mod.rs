@@ -80,7 +80,7 @@ impl DatadogExporter {
             client: HttpClient::new(config.target),
             timeout,
             service: resource.service.clone(),
-            env: resource.get("deployment.environment.name").or_else(|| resource.get("deployment.environment")),
+            env: resource.environment(),
             version: resource.get("service.version"),
         }
     }
