@@ -59,7 +59,7 @@ impl Filter {
         if let Some(level) = default {
             filter.default = level;
         }
-        filter.targets.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+        filter.targets.sort_by_key(|(target, _)| std::cmp::Reverse(target.len()));
         Ok(filter)
     }
 

@@ -63,7 +63,7 @@ pub(crate) fn max_level_changed() {
         return;
     }
     let max = match crate::state::logs() {
-        Some(_) => crate::state::log_max_level().map_or(log::LevelFilter::Off, |level| level_filter(level)),
+        Some(_) => crate::state::log_max_level().map_or(log::LevelFilter::Off, level_filter),
         None => log::LevelFilter::Trace,
     };
     log::set_max_level(max);
