@@ -6,16 +6,20 @@
 //! reporter wait: a lane whose backend is slow or down drops its own oldest records beyond its
 //! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
 
+mod file;
+pub(crate) mod json;
+pub(crate) mod otlp;
+
 use std::sync::Arc;
 
 use crate::clock::Converter;
 use crate::config::env::Vars;
 use crate::config::{ConfigError, LogsExporter, Settings};
 use crate::error::InitError;
-use crate::export::lane::Launch;
+use crate::export::lane::{self, Launch};
 use crate::export::resource::Resource;
 use crate::export::traces::skywalking::SkywalkingSettings;
-use crate::export::transport::otlp::{OtlpSettings, OtlpSignal};
+use crate::export::transport::otlp::OtlpSettings;
 use crate::export::Load;
 use crate::logs::LogRecord;
 use crate::stats::Signal;
@@ -43,7 +47,7 @@ impl LogBackend {
                 Ok(match exporter {
                     LogsExporter::Local => Self::File,
                     LogsExporter::Console => Self::Console,
-                    LogsExporter::Otlp => Self::Otlp(OtlpSettings::resolve(vars, OtlpSignal::Logs)?),
+                    LogsExporter::Otlp => Self::Otlp(otlp::resolve(vars, settings.logs.export_timeout)?),
                     LogsExporter::Skywalking => Self::Skywalking(SkywalkingSettings::resolve(vars)?),
                 })
             })
@@ -65,9 +69,22 @@ impl LogBackend {
         settings: &Settings,
         resource: &Arc<Resource>,
     ) -> Result<Option<Launch<LogBatch>>, InitError> {
-        let _ = (settings, resource);
         Ok(match self {
-            Self::File | Self::Console | Self::Otlp(_) | Self::Skywalking(_) => None,
+            Self::File => {
+                // Logs keep 2/16 of the folder's budget (traces 5/16, metrics 1/16, profiles half).
+                let exporter = file::LogsFile::open(
+                    &settings.out_dir,
+                    resource,
+                    settings.out_max_bytes / 16 * 2,
+                    settings.logs.export_timeout,
+                )?;
+                Some(lane::launch(move || exporter))
+            }
+            Self::Otlp(otlp) => {
+                let (otlp, resource) = (otlp.clone(), Arc::clone(resource));
+                Some(lane::launch(move || otlp::OtlpLogExporter::new(&otlp, &resource)))
+            }
+            Self::Console | Self::Skywalking(_) => None,
         })
     }
 }
