@@ -1,7 +1,8 @@
-//! OTLP receivers: gRPC (`TraceService` and `MetricsService` from opentelemetry-proto's generated
-//! servers) and HTTP (`POST /v1/traces` and `/v1/metrics`, protobuf or JSON, gzip or not),
-//! recording what arrives. Metrics requests are decoded with opentelemetry-proto's own types,
-//! JSON ones with its serde support, so the exporter's two encodings are checked alike.
+//! OTLP receivers: gRPC (`TraceService`, `MetricsService` and `LogsService` from
+//! opentelemetry-proto's generated servers) and HTTP (`POST /v1/traces`, `/v1/metrics` and
+//! `/v1/logs`, protobuf or JSON, gzip or not), recording what arrives. Metrics and logs requests
+//! are decoded with opentelemetry-proto's own types, JSON ones with its serde support, so the
+//! exporters' two encodings are checked alike.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -12,6 +13,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -20,6 +25,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -45,11 +51,28 @@ pub struct Received {
     pub paths: Vec<String>,
     /// Data points each metrics answer says were rejected (a partial success when not 0).
     pub reject_points: i64,
+    /// Logs requests, protobuf or JSON, in arrival order.
+    pub logs: Vec<ExportLogsServiceRequest>,
+    /// How many of `logs` came as OTLP/JSON.
+    pub logs_json: usize,
+    /// Headers (gRPC metadata) of the last logs request.
+    pub logs_headers: HeaderMap,
+    /// Log records each logs answer says were rejected (a partial success when not 0).
+    pub reject_log_records: i64,
 }
 
 impl Received {
     pub fn spans(&self) -> impl Iterator<Item = &Span> {
         self.requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans)
+    }
+
+    /// Every log record received, with the name of its scope.
+    pub fn log_records(&self) -> impl Iterator<Item = (&str, &LogRecord)> {
+        let scopes = self.logs.iter().flat_map(|r| &r.resource_logs).flat_map(|r| &r.scope_logs);
+        scopes.flat_map(|s| {
+            let name = s.scope.as_ref().map_or("", |scope| scope.name.as_str());
+            s.log_records.iter().map(move |record| (name, record))
+        })
     }
 }
 
@@ -137,12 +160,16 @@ fn serve(
             let traces = TraceServiceServer::new(Grpc { received: Arc::clone(&received) })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(64 << 20);
-            let metrics = MetricsServiceServer::new(Grpc { received })
+            let metrics = MetricsServiceServer::new(Grpc { received: Arc::clone(&received) })
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(64 << 20);
+            let logs = LogsServiceServer::new(Grpc { received })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(64 << 20);
             let _ = tonic::transport::Server::builder()
                 .add_service(traces)
                 .add_service(metrics)
+                .add_service(logs)
                 .serve_with_incoming(super::Incoming(listener))
                 .await;
         })
@@ -182,6 +209,31 @@ impl MetricsService for Grpc {
     }
 }
 
+#[tonic::async_trait]
+impl LogsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let mut received = self.received.lock().unwrap();
+        received.calls += 1;
+        received.headers = request.metadata().clone().into_headers();
+        received.logs_headers = received.headers.clone();
+        received.logs.push(request.into_inner());
+        Ok(tonic::Response::new(logs_answer(received.reject_log_records)))
+    }
+}
+
+/// The answer to a logs request: a partial success when `rejected` is not 0.
+fn logs_answer(rejected: i64) -> ExportLogsServiceResponse {
+    ExportLogsServiceResponse {
+        partial_success: (rejected != 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: "some records refused".to_owned(),
+        }),
+    }
+}
+
 /// The answer to a metrics request: a partial success when `rejected` is not 0.
 fn metrics_answer(rejected: i64) -> ExportMetricsServiceResponse {
     ExportMetricsServiceResponse {
@@ -212,7 +264,8 @@ async fn handle(
         body
     };
     let json = parts.headers.get("content-type").is_some_and(|v| v == "application/json");
-    // The traces' path, or the metrics' (`/v1/metrics`, or a per-signal endpoint's own path).
+    // The traces' path, or the metrics' or logs' (`/v1/metrics`, `/v1/logs`, or a per-signal
+    // endpoint's own path ending like them).
     let answer = match parts.uri.path() {
         _ if status != StatusCode::OK => Vec::new(),
         "/v1/traces" => {
@@ -232,6 +285,17 @@ async fn handle(
             };
             received.metrics.push(request);
             metrics_answer(received.reject_points).encode_to_vec()
+        }
+        path if path.ends_with("logs") => {
+            let request = if json {
+                received.logs_json += 1;
+                serde_json::from_slice(&body).expect("OTLP/JSON logs body")
+            } else {
+                ExportLogsServiceRequest::decode(body).expect("protobuf logs body")
+            };
+            received.logs.push(request);
+            received.logs_headers = parts.headers.clone();
+            logs_answer(received.reject_log_records).encode_to_vec()
         }
         _ => Vec::new(),
     };
