@@ -6,13 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::Once;
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use spanscope::{entry, local, ExporterStats, Guard, Signal, Stats};
+use spanscope::{entry, local, Guard, Signal, Stats};
 
-use crate::collector::wait_until;
+use crate::collector::shut_down_while_down;
 
 /// The trace the unsampled request continues; its caller's flags say "not sampled".
 pub const UNSAMPLED_TRACE: &str = "5a7e5a7e5a7e5a7e5a7e5a7e5a7e5a7e";
@@ -185,18 +184,10 @@ pub fn check(records: &[(String, LogRecord)], spans: &[SpanRef], lines: &Lines, 
     assert!(spans.iter().all(|s| s.trace_id != UNSAMPLED_TRACE), "{how}: the unsampled trace is not exported");
 }
 
-/// The running logs exporter's counts.
-///
-/// # Panics
-/// If no logs exporter runs.
-pub fn logs_exporter() -> ExporterStats {
-    spanscope::stats().exporters.into_iter().find(|e| e.signal == Signal::Logs).expect("a logs exporter")
-}
-
 /// With the logs backend of `guard`'s run down (nothing listening) and `made` records made
 /// already: a flush cannot finish while the application goes on logging (`emit_more` runs
-/// meanwhile, making `more` records each time), and at shutdown every record is counted as
-/// lost, once, in the exporter's counts and the process-wide ones since `before`.
+/// 10,000 times meanwhile, making `more` records each time), and at shutdown every record is
+/// counted as lost, once, in the exporter's counts and the process-wide ones since `before`.
 ///
 /// # Panics
 /// If any of that does not hold.
@@ -207,21 +198,13 @@ pub fn assert_a_down_backend_loses_only_what_it_counts(
     emit_more: impl Fn(),
     more: u64,
 ) {
-    let flush = std::thread::spawn(spanscope::flush);
-    wait_until("a failed attempt", Duration::from_secs(60), || logs_exporter().retried > 0);
-    for _ in 0..100 {
-        emit_more();
-    }
-    let made = made + 100 * more;
-    drop(guard);
-    assert!(!flush.join().expect("flush"), "the flush says not everything was delivered");
-    let after = spanscope::stats();
-    let exporter = after.exporters.iter().find(|e| e.signal == Signal::Logs).expect("a logs exporter");
-    assert_eq!(exporter.exported, 0, "{exporter:?}");
+    let (after, exporter) = shut_down_while_down(guard, Signal::Logs, emit_more);
+    let made = made + 10_000 * more;
     let lost = exporter.dropped_backend_down + exporter.dropped_shutdown;
     let queue_full = after.log_records_dropped_queue_full - before.log_records_dropped_queue_full;
-    assert_eq!(lost + queue_full, made, "every record is counted once: {exporter:?}");
-    assert!(exporter.dropped_backend_down > 0, "{exporter:?}");
+    let rate_limited = after.log_records_rate_limited - before.log_records_rate_limited;
+    assert_eq!(lost + queue_full + rate_limited, made, "every record is counted once: {exporter:?}");
+    assert!(exporter.dropped_backend_down > 0, "beyond the backlog while down: {exporter:?}");
     assert_eq!(
         after.log_records_dropped_backend_down + after.log_records_dropped_shutdown
             - before.log_records_dropped_backend_down
