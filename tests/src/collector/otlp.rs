@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -181,16 +181,24 @@ struct Grpc {
     received: Arc<Mutex<Received>>,
 }
 
+impl Grpc {
+    /// Counts a call and keeps its metadata; returns what was received, locked, and the request.
+    fn receive<T>(&self, request: tonic::Request<T>) -> (MutexGuard<'_, Received>, T) {
+        let mut received = self.received.lock().unwrap();
+        received.calls += 1;
+        received.headers = request.metadata().clone().into_headers();
+        (received, request.into_inner())
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Grpc {
     async fn export(
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut received = self.received.lock().unwrap();
-        received.calls += 1;
-        received.headers = request.metadata().clone().into_headers();
-        received.requests.push(request.into_inner());
+        let (mut received, request) = self.receive(request);
+        received.requests.push(request);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -201,10 +209,8 @@ impl MetricsService for Grpc {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        let mut received = self.received.lock().unwrap();
-        received.calls += 1;
-        received.headers = request.metadata().clone().into_headers();
-        received.metrics.push(request.into_inner());
+        let (mut received, request) = self.receive(request);
+        received.metrics.push(request);
         Ok(tonic::Response::new(metrics_answer(received.reject_points)))
     }
 }
@@ -215,11 +221,9 @@ impl LogsService for Grpc {
         &self,
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        let mut received = self.received.lock().unwrap();
-        received.calls += 1;
-        received.headers = request.metadata().clone().into_headers();
+        let (mut received, request) = self.receive(request);
         received.logs_headers = received.headers.clone();
-        received.logs.push(request.into_inner());
+        received.logs.push(request);
         Ok(tonic::Response::new(logs_answer(received.reject_log_records)))
     }
 }
@@ -277,23 +281,13 @@ async fn handle(
             ExportTraceServiceResponse::default().encode_to_vec()
         }
         path if path.ends_with("metrics") => {
-            let request = if json {
-                received.metrics_json += 1;
-                serde_json::from_slice(&body).expect("OTLP/JSON metrics body")
-            } else {
-                ExportMetricsServiceRequest::decode(body).expect("protobuf metrics body")
-            };
-            received.metrics.push(request);
+            received.metrics_json += usize::from(json);
+            received.metrics.push(decode(body, json, |body| serde_json::from_slice(body)));
             metrics_answer(received.reject_points).encode_to_vec()
         }
         path if path.ends_with("logs") => {
-            let request = if json {
-                received.logs_json += 1;
-                serde_json::from_slice(&body).expect("OTLP/JSON logs body")
-            } else {
-                ExportLogsServiceRequest::decode(body).expect("protobuf logs body")
-            };
-            received.logs.push(request);
+            received.logs_json += usize::from(json);
+            received.logs.push(decode(body, json, |body| serde_json::from_slice(body)));
             received.logs_headers = parts.headers.clone();
             logs_answer(received.reject_log_records).encode_to_vec()
         }
@@ -304,4 +298,13 @@ async fn handle(
         .header("content-type", "application/x-protobuf")
         .body(Full::new(answer.into()))
         .unwrap())
+}
+
+/// A request's body: OTLP/JSON, read by `from_json` (opentelemetry-proto's serde), or protobuf.
+fn decode<T: Message + Default>(body: Bytes, json: bool, from_json: fn(&[u8]) -> serde_json::Result<T>) -> T {
+    if json {
+        from_json(&body).expect("OTLP/JSON body")
+    } else {
+        T::decode(body).expect("protobuf body")
+    }
 }
