@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Once;
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use spanscope::{entry, local, Guard, Signal, Stats};
@@ -94,7 +95,14 @@ pub fn attributes(record: &LogRecord) -> HashMap<&str, Value> {
     record.attributes.iter().filter_map(|kv| Some((kv.key.as_str(), kv.value.as_ref()?.value.clone()?))).collect()
 }
 
-fn string(text: &str) -> Value {
+/// The `service.name` of a request's resource.
+pub fn service_name(request: &ExportLogsServiceRequest) -> Option<Value> {
+    let resource = request.resource_logs.first()?.resource.as_ref()?;
+    resource.attributes.iter().find(|kv| kv.key == "service.name")?.value.as_ref()?.value.clone()
+}
+
+/// A string value.
+pub fn string(text: &str) -> Value {
     Value::StringValue(text.to_owned())
 }
 

@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use spanscope::{Config, Guard};
 use spanscope_tests::collector::serial;
-use spanscope_tests::otlp_logs::{check, emit, install_bridges, SpanRef, EMITTED};
+use spanscope_tests::otlp_logs::{check, emit, install_bridges, service_name, string, SpanRef, EMITTED};
 use spanscope_tests::{fresh_dir, read_spans};
 
 /// Starts spanscope writing traces and logs to `dir`, with nothing said about logs exporters.
@@ -58,9 +58,7 @@ fn by_default_every_record_is_written_to_logs_jsonl_with_the_ids_of_its_span() {
     check(&records, &spans(&dir), &lines, "local");
     assert_eq!(records.len() as u64, EMITTED, "nothing else, nothing twice");
     let requests = requests(&dir, "logs.jsonl");
-    let resource = requests[0].resource_logs[0].resource.as_ref().unwrap();
-    let service = resource.attributes.iter().find(|kv| kv.key == "service.name").unwrap();
-    assert_eq!(format!("{:?}", service.value.as_ref().unwrap().value), r#"Some(StringValue("logger"))"#);
+    assert_eq!(service_name(&requests[0]), Some(string("logger")));
     assert_eq!(spanscope::stats().log_records_exported - before.log_records_exported, EMITTED);
     drop(guard);
 }

@@ -12,7 +12,8 @@ use spanscope_tests::collector::otlp::{Collector, Received};
 use spanscope_tests::collector::{free_addr, serial};
 use spanscope_tests::fresh_dir;
 use spanscope_tests::otlp_logs::{
-    assert_a_down_backend_loses_only_what_it_counts, check, emit, hex, install_bridges, SpanRef, EMITTED,
+    assert_a_down_backend_loses_only_what_it_counts, check, emit, hex, install_bridges, service_name, string, SpanRef,
+    EMITTED,
 };
 
 /// Starts spanscope with the OTLP logs exporter, the trace exporters `traces`, and `vars`.
@@ -48,9 +49,7 @@ fn emit_and_check(collector: &Collector, guard: spanscope::Guard, how: &str) {
     assert!(spanscope::flush(), "{how}: flush");
     drop(guard);
     let received = collector.received.lock().unwrap();
-    let resource = received.logs[0].resource_logs[0].resource.as_ref().unwrap();
-    let service = resource.attributes.iter().find(|kv| kv.key == "service.name").unwrap();
-    assert_eq!(format!("{:?}", service.value.as_ref().unwrap().value), r#"Some(StringValue("checkout"))"#);
+    assert_eq!(service_name(&received.logs[0]), Some(string("checkout")), "{how}");
     check(&records(&received), &spans(&received), &lines, how);
     assert_eq!(received.log_records().count() as u64, EMITTED, "{how}: nothing else, nothing twice");
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::InitError;
 use crate::export::jsonl::JsonLines;
-use crate::export::logs::json::RequestWriter;
+use crate::export::logs::otlp::json::RequestWriter;
 use crate::export::logs::LogBatch;
 use crate::export::resource::Resource;
 use crate::export::{ExportError, Exporter, Sent};

@@ -7,7 +7,6 @@
 //! backlog, counted. Every export is bounded by `OTEL_BLRP_EXPORT_TIMEOUT`.
 
 mod file;
-pub(crate) mod json;
 pub(crate) mod otlp;
 
 use std::sync::Arc;

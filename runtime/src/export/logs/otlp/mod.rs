@@ -10,6 +10,7 @@
 //! partial success's `rejected_log_records` count as rejected records; failures are retried as
 //! the trace exporter's are, by the lane.
 
+pub(crate) mod json;
 pub(crate) mod model;
 
 use std::time::Duration;
@@ -21,7 +22,7 @@ use prost::Message;
 
 use crate::config::env::Vars;
 use crate::config::ConfigError;
-use crate::export::logs::json::RequestWriter;
+use crate::export::logs::otlp::json::RequestWriter;
 use crate::export::logs::LogBatch;
 use crate::export::resource::Resource;
 use crate::export::transport::otlp::{OtlpClient, OtlpSettings, OtlpSignal};

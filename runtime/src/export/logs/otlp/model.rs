@@ -1,5 +1,5 @@
 //! The one mapping from log records to OpenTelemetry's logs data model, as borrowed views of a
-//! batch: [`json`](crate::export::logs::json) writes them as OTLP/JSON without building anything,
+//! batch: [`json`](super::json) writes them as OTLP/JSON without building anything,
 //! and [`request`] turns them into `opentelemetry-proto`'s types for protobuf.
 //!
 //! A batch is one `ResourceLogs` with one `ScopeLogs` per target (the scope's name is the

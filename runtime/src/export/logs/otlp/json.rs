@@ -1,5 +1,5 @@
 //! OTLP/JSON of logs: an `ExportLogsServiceRequest` written straight from a batch's views (see
-//! [`model`](super::otlp::model)), by the rules the trace and metrics writers follow and with
+//! [`model`](super::model)), by the rules the trace and metrics writers follow and with
 //! their pieces: lowerCamelCase names, enums as numbers, 64-bit integers as decimal strings, hex
 //! trace and span ids, default values left out. What `http/json` sends and what `local` writes
 //! to `logs.jsonl`, one request per line.
