@@ -8,6 +8,7 @@ pub mod headers;
 pub mod hostile;
 pub mod http;
 pub mod metrics;
+pub mod otlp_logs;
 pub mod profiles;
 pub mod prometheus;
 

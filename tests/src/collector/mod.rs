@@ -124,6 +124,38 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
     }
 }
 
+/// The running exporter of `signal`'s counts.
+///
+/// # Panics
+/// If no exporter of `signal` runs.
+pub fn exporter_of(signal: spanscope::Signal) -> spanscope::ExporterStats {
+    spanscope::stats().exporters.into_iter().find(|e| e.signal == signal).expect("an exporter of the signal")
+}
+
+/// With `signal`'s one backend down in `guard`'s run: a flush cannot finish while the
+/// application goes on (`more` runs 10,000 times once a send has failed, meanwhile), and nothing
+/// is exported. Returns the stats after shutdown and that exporter's counts.
+///
+/// # Panics
+/// If the flush says it delivered everything, or anything was exported.
+pub fn shut_down_while_down(
+    guard: spanscope::Guard,
+    signal: spanscope::Signal,
+    more: impl Fn(),
+) -> (spanscope::Stats, spanscope::ExporterStats) {
+    let flush = std::thread::spawn(spanscope::flush);
+    wait_until("a failed attempt", Duration::from_secs(60), || exporter_of(signal).retried > 0);
+    for _ in 0..10_000 {
+        more();
+    }
+    drop(guard);
+    assert!(!flush.join().expect("flush"), "the flush says not everything was delivered");
+    let after = spanscope::stats();
+    let exporter = after.exporters.iter().find(|e| e.signal == signal).expect("an exporter of the signal").clone();
+    assert_eq!(exporter.exported, 0, "{exporter:?}");
+    (after, exporter)
+}
+
 /// A listener's connections as the stream a tonic server serves.
 #[derive(Debug)]
 pub struct Incoming(pub TcpListener);

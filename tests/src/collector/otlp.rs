@@ -1,17 +1,22 @@
-//! OTLP receivers: gRPC (`TraceService` and `MetricsService` from opentelemetry-proto's generated
-//! servers) and HTTP (`POST /v1/traces` and `/v1/metrics`, protobuf or JSON, gzip or not),
-//! recording what arrives. Metrics requests are decoded with opentelemetry-proto's own types,
-//! JSON ones with its serde support, so the exporter's two encodings are checked alike.
+//! OTLP receivers: gRPC (`TraceService`, `MetricsService` and `LogsService` from
+//! opentelemetry-proto's generated servers) and HTTP (`POST /v1/traces`, `/v1/metrics` and
+//! `/v1/logs`, protobuf or JSON, gzip or not), recording what arrives. Metrics and logs requests
+//! are decoded with opentelemetry-proto's own types, JSON ones with its serde support, so the
+//! exporters' two encodings are checked alike.
 
 use std::convert::Infallible;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -20,6 +25,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -45,11 +51,28 @@ pub struct Received {
     pub paths: Vec<String>,
     /// Data points each metrics answer says were rejected (a partial success when not 0).
     pub reject_points: i64,
+    /// Logs requests, protobuf or JSON, in arrival order.
+    pub logs: Vec<ExportLogsServiceRequest>,
+    /// How many of `logs` came as OTLP/JSON.
+    pub logs_json: usize,
+    /// Headers (gRPC metadata) of the last logs request.
+    pub logs_headers: HeaderMap,
+    /// Log records each logs answer says were rejected (a partial success when not 0).
+    pub reject_log_records: i64,
 }
 
 impl Received {
     pub fn spans(&self) -> impl Iterator<Item = &Span> {
         self.requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans)
+    }
+
+    /// Every log record received, with the name of its scope.
+    pub fn log_records(&self) -> impl Iterator<Item = (&str, &LogRecord)> {
+        let scopes = self.logs.iter().flat_map(|r| &r.resource_logs).flat_map(|r| &r.scope_logs);
+        scopes.flat_map(|s| {
+            let name = s.scope.as_ref().map_or("", |scope| scope.name.as_str());
+            s.log_records.iter().map(move |record| (name, record))
+        })
     }
 }
 
@@ -137,12 +160,16 @@ fn serve(
             let traces = TraceServiceServer::new(Grpc { received: Arc::clone(&received) })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(64 << 20);
-            let metrics = MetricsServiceServer::new(Grpc { received })
+            let metrics = MetricsServiceServer::new(Grpc { received: Arc::clone(&received) })
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(64 << 20);
+            let logs = LogsServiceServer::new(Grpc { received })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(64 << 20);
             let _ = tonic::transport::Server::builder()
                 .add_service(traces)
                 .add_service(metrics)
+                .add_service(logs)
                 .serve_with_incoming(super::Incoming(listener))
                 .await;
         })
@@ -154,16 +181,24 @@ struct Grpc {
     received: Arc<Mutex<Received>>,
 }
 
+impl Grpc {
+    /// Counts a call and keeps its metadata; returns what was received, locked, and the request.
+    fn receive<T>(&self, request: tonic::Request<T>) -> (MutexGuard<'_, Received>, T) {
+        let mut received = self.received.lock().unwrap();
+        received.calls += 1;
+        received.headers = request.metadata().clone().into_headers();
+        (received, request.into_inner())
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Grpc {
     async fn export(
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut received = self.received.lock().unwrap();
-        received.calls += 1;
-        received.headers = request.metadata().clone().into_headers();
-        received.requests.push(request.into_inner());
+        let (mut received, request) = self.receive(request);
+        received.requests.push(request);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -174,11 +209,32 @@ impl MetricsService for Grpc {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        let mut received = self.received.lock().unwrap();
-        received.calls += 1;
-        received.headers = request.metadata().clone().into_headers();
-        received.metrics.push(request.into_inner());
+        let (mut received, request) = self.receive(request);
+        received.metrics.push(request);
         Ok(tonic::Response::new(metrics_answer(received.reject_points)))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let (mut received, request) = self.receive(request);
+        received.logs_headers = received.headers.clone();
+        received.logs.push(request);
+        Ok(tonic::Response::new(logs_answer(received.reject_log_records)))
+    }
+}
+
+/// The answer to a logs request: a partial success when `rejected` is not 0.
+fn logs_answer(rejected: i64) -> ExportLogsServiceResponse {
+    ExportLogsServiceResponse {
+        partial_success: (rejected != 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: "some records refused".to_owned(),
+        }),
     }
 }
 
@@ -212,7 +268,8 @@ async fn handle(
         body
     };
     let json = parts.headers.get("content-type").is_some_and(|v| v == "application/json");
-    // The traces' path, or the metrics' (`/v1/metrics`, or a per-signal endpoint's own path).
+    // The traces' path, or the metrics' or logs' (`/v1/metrics`, `/v1/logs`, or a per-signal
+    // endpoint's own path ending like them).
     let answer = match parts.uri.path() {
         _ if status != StatusCode::OK => Vec::new(),
         "/v1/traces" => {
@@ -224,14 +281,15 @@ async fn handle(
             ExportTraceServiceResponse::default().encode_to_vec()
         }
         path if path.ends_with("metrics") => {
-            let request = if json {
-                received.metrics_json += 1;
-                serde_json::from_slice(&body).expect("OTLP/JSON metrics body")
-            } else {
-                ExportMetricsServiceRequest::decode(body).expect("protobuf metrics body")
-            };
-            received.metrics.push(request);
+            received.metrics_json += usize::from(json);
+            received.metrics.push(decode(body, json, |body| serde_json::from_slice(body)));
             metrics_answer(received.reject_points).encode_to_vec()
+        }
+        path if path.ends_with("logs") => {
+            received.logs_json += usize::from(json);
+            received.logs.push(decode(body, json, |body| serde_json::from_slice(body)));
+            received.logs_headers = parts.headers.clone();
+            logs_answer(received.reject_log_records).encode_to_vec()
         }
         _ => Vec::new(),
     };
@@ -240,4 +298,13 @@ async fn handle(
         .header("content-type", "application/x-protobuf")
         .body(Full::new(answer.into()))
         .unwrap())
+}
+
+/// A request's body: OTLP/JSON, read by `from_json` (opentelemetry-proto's serde), or protobuf.
+fn decode<T: Message + Default>(body: Bytes, json: bool, from_json: fn(&[u8]) -> serde_json::Result<T>) -> T {
+    if json {
+        from_json(&body).expect("OTLP/JSON body")
+    } else {
+        T::decode(body).expect("protobuf body")
+    }
 }

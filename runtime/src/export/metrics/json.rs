@@ -12,7 +12,7 @@
 use std::io::Write as _;
 
 use crate::export::resource::Resource;
-use crate::export::traces::otlp::json::{push_json_string, push_u64, write_attributes, List};
+use crate::export::traces::otlp::json::{push_json_string, push_u64, write_attributes, write_resource, List};
 use crate::export::traces::otlp::model::Value;
 use crate::metrics::snapshot::{Exemplar, HistogramPoint, Metric, Number, Point, PointValue, Snapshot, Temporality};
 use crate::metrics::InstrumentKind;
@@ -27,13 +27,8 @@ const PROFILE_ID: &str = "pyroscope.profile.id";
 
 /// Appends the request carrying `snapshot` for `resource`.
 pub(crate) fn encode(snapshot: &Snapshot, resource: &Resource, out: &mut Vec<u8>) {
-    out.extend_from_slice(br#"{"resourceMetrics":[{"resource":{"#);
-    write_attributes(out, br#""attributes":"#, |visit| {
-        for (key, value) in &resource.attributes {
-            visit(key, value.into());
-        }
-    });
-    out.push(b'}');
+    out.extend_from_slice(br#"{"resourceMetrics":[{"resource":"#);
+    write_resource(out, resource);
     let mut scopes: Vec<(&str, &str)> = Vec::new();
     for metric in &snapshot.metrics {
         if !scopes.contains(&metric.meta.scope) {

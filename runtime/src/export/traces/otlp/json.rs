@@ -31,13 +31,9 @@ const TYPICAL_SPAN_BYTES: usize = 600;
 
 impl RequestWriter {
     pub(crate) fn new(resource: &Resource) -> Self {
-        let mut head = br#"{"resourceSpans":[{"resource":{"#.to_vec();
-        write_attributes(&mut head, br#""attributes":"#, |visit| {
-            for (key, value) in &resource.attributes {
-                visit(key, value.into());
-            }
-        });
-        head.extend_from_slice(br#"},"scopeSpans":[{"scope":{"name":"#);
+        let mut head = br#"{"resourceSpans":[{"resource":"#.to_vec();
+        write_resource(&mut head, resource);
+        head.extend_from_slice(br#","scopeSpans":[{"scope":{"name":"#);
         push_json_string(&mut head, SCOPE_NAME);
         head.extend_from_slice(br#","version":"#);
         push_json_string(&mut head, SCOPE_VERSION);
@@ -139,6 +135,17 @@ fn push_trace_state(out: &mut Vec<u8>, trace_state: &str) {
         out.extend_from_slice(br#"","traceState":""#);
         push_escaped(out, trace_state);
     }
+}
+
+/// A `Resource` object: `{"attributes":[...]}`, the same in every signal's requests.
+pub(crate) fn write_resource(out: &mut Vec<u8>, resource: &Resource) {
+    out.push(b'{');
+    write_attributes(out, br#""attributes":"#, |visit| {
+        for (key, value) in &resource.attributes {
+            visit(key, value.into());
+        }
+    });
+    out.push(b'}');
 }
 
 /// A repeated field, written only if it has an element (ProtoJSON leaves empty ones out).
