@@ -112,3 +112,38 @@ fn logs_keep_within_two_sixteenths_of_the_folder_budget() {
         .collect();
     assert_eq!(rounds.last(), Some(&9), "the newest round is kept");
 }
+
+spanscope::tags! {
+    /// The customer a record was made for, by `#[profiled]`.
+    pub customer: &'static str = "app.customer",
+}
+
+/// Logs before and after an `.await`, under a `#[profiled]` tag.
+#[spanscope::profiled(customer = "acme")]
+async fn priced_for_acme() {
+    tracing::info!(target: "shop::tags", "before the await");
+    tokio::task::yield_now().await;
+    log::info!(target: "shop::tags", "after the await");
+}
+
+#[test]
+fn records_made_under_profiled_tags_carry_them_across_awaits() {
+    let _serial = serial();
+    let dir = fresh_dir("profiled-tags");
+    let guard = start(&dir, |config| config);
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(async {
+        tokio::spawn(priced_for_acme()).await.unwrap();
+        log::info!(target: "shop::tags", "outside");
+    });
+    drop(guard);
+    let customer_of = |body: &str| {
+        let (_, record) = records(&dir)
+            .into_iter()
+            .find(|(_, r)| r.body.as_ref().and_then(|b| b.value.clone()) == Some(string(body)))
+            .unwrap_or_else(|| panic!("no record {body:?}"));
+        record.attributes.iter().find(|kv| kv.key == "app.customer").and_then(|kv| kv.value.clone()?.value)
+    };
+    assert_eq!(customer_of("before the await"), Some(string("acme")));
+    assert_eq!(customer_of("after the await"), Some(string("acme")));
+    assert_eq!(customer_of("outside"), None);
+}
