@@ -3,6 +3,7 @@
 //! the server spans they called, gRPC names and statuses.
 
 use examples::run_example;
+use spanscope_readback::logs::read_logs;
 use spanscope_readback::{fresh_dir, read_spans, ExportedSpan, CLIENT, SERVER};
 
 /// Runs the example `name` with the local exporter; what it printed and the spans it wrote.
@@ -73,4 +74,27 @@ fn reqwest_requests_are_continued_by_the_server_and_failures_recorded() {
     let answered = clients.iter().find(|s| s.status_code == 0).expect("the answered request's span");
     assert_eq!(children(&spans, answered).len(), 1);
     assert!(stdout.contains(&format!("{}-{}", answered.trace_id, answered.span_id)), "{stdout}");
+}
+
+#[test]
+fn logs_carry_the_ids_of_the_span_they_were_made_in() {
+    let out = fresh_dir("logs");
+    let output = run_example("logs", &out, &[("OTEL_LOGS_EXPORTER", "local")]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("GET /items/unicorn → 404"));
+    let spans = read_spans(&out.join("traces.jsonl"));
+    let logs = read_logs(&out.join("logs.jsonl"));
+    let bodies: Vec<&str> = logs.iter().map(|log| log.body.as_str()).collect();
+    assert_eq!(bodies.iter().filter(|b| **b == "looking up").count(), 2, "{bodies:?}");
+    assert!(!bodies.contains(&"not kept: below the default `info` filter"), "{bodies:?}");
+    let serving = logs.iter().find(|log| log.body == "serving").expect("the start-up line");
+    assert_eq!((&serving.trace_id, &serving.span_id), (&None, &None), "made outside any span");
+    for log in logs.iter().filter(|log| log.body != "serving") {
+        let span = spans.iter().find(|s| Some(&s.span_id) == log.span_id.as_ref()).expect("the record's span");
+        assert_eq!(Some(&span.trace_id), log.trace_id.as_ref());
+        let expected = if log.body == "priced" { "price" } else { "GET /items/{name}" };
+        assert_eq!(span.name, expected, "{log:?}");
+    }
+    let warn = logs.iter().find(|log| log.body == "no such item").expect("the warning");
+    assert_eq!((warn.severity_number, warn.severity_text.as_str()), (13, "WARN"));
+    assert_eq!(warn.attributes["item"], "unicorn");
 }

@@ -1,13 +1,15 @@
 //! Runs the `shop` demo (frontend → orders → inventory, three processes, HTTP then gRPC) with a
 //! few checkouts and checks what it wrote and printed: one trace per checkout across the three
-//! services with every parent link resolved across processes, inventory's pprof and flamegraphs
-//! with every tenant's label, and a report naming the slowest trace and the tenants.
+//! services with every parent link resolved across processes, one log line per request and
+//! service joined to its span, inventory's pprof and flamegraphs with every tenant's label, and a
+//! report naming the slowest trace with its log lines, and the tenants.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
 use examples::built_example;
+use spanscope_readback::logs::read_logs;
 use spanscope_readback::profiles::all_samples;
 use spanscope_readback::{fresh_dir, read_spans, ExportedSpan, SpanSet, CLIENT, INTERNAL, SERVER};
 
@@ -52,6 +54,8 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
         "OTEL_SERVICE_NAME",
         "OTEL_TRACES_EXPORTER",
         "OTEL_TRACES_SAMPLER",
+        "OTEL_LOGS_EXPORTER",
+        "SPANSCOPE_LOGS_FILTER",
         "OTEL_PROPAGATORS",
         "SPANSCOPE_PROFILER",
         "SPANSCOPE_PROFILES_EXPORTER",
@@ -97,6 +101,24 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
     }
     assert_eq!(spans.len(), 9 * CHECKOUTS, "every span belongs to a checkout's trace");
 
+    // One line per request and service, each in the span it was logged from.
+    for (service, body, span) in [
+        ("frontend", "checkout", "POST /checkout/{tenant}/{item}/{quantity}"),
+        ("orders", "order placed", "POST /orders/{tenant}/{item}/{quantity}"),
+        ("inventory", "priced", "price"),
+    ] {
+        let logs = read_logs(&dir(service).join("logs.jsonl"));
+        assert_eq!(logs.len(), CHECKOUTS, "{service}: {logs:?}");
+        for log in &logs {
+            assert_eq!(log.body, body);
+            let made_in = spans.iter().find(|s| Some(&s.span_id) == log.span_id.as_ref()).expect("its span");
+            assert_eq!((made_in.name.as_str(), Some(&made_in.trace_id)), (span, log.trace_id.as_ref()));
+            if service == "inventory" {
+                assert_eq!(log.attributes["tenant"], made_in.attributes["tenant"], "the #[profiled] tag");
+            }
+        }
+    }
+
     let inventory = dir("inventory");
     let written = files(&inventory);
     let nonempty = |suffix: &str| {
@@ -113,6 +135,7 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
 
     let slowest = roots.iter().max_by_key(|s| s.end - s.start).unwrap();
     assert!(stdout.contains(&format!("Slowest of {CHECKOUTS} traces: {}", slowest.trace_id)), "{stdout}");
+    assert!(stdout.contains("Its log lines") && stdout.contains("order placed"), "{stdout}");
     for tenant in tenants {
         assert!(stdout.contains(&format!("  {tenant}: ")), "the report shows {tenant}'s top functions: {stdout}");
     }
