@@ -91,11 +91,8 @@ fn debug_event() {
 /// Hands `log` the record `log::info!(a = 1, b = "text", c = true; "request {}", 42)` makes.
 #[inline(never)]
 fn log_record(logger: &dyn log::Log) {
-    let key_values = [
-        ("a", log::kv::Value::from(1i64)),
-        ("b", log::kv::Value::from("text")),
-        ("c", log::kv::Value::from(true)),
-    ];
+    let key_values =
+        [("a", log::kv::Value::from(1i64)), ("b", log::kv::Value::from("text")), ("c", log::kv::Value::from(true))];
     logger.log(
         &log::Record::builder()
             .args(format_args!("request {}", black_box(42)))
@@ -169,14 +166,15 @@ impl Otel {
         let _ = self.provider.force_flush();
     }
 
-    /// Prints what it took and exported after `case`.
-    fn report(&self, case: &str) {
+    /// Prints what it took and exported after `case`; when `kept` (the events were not filtered
+    /// out), every event not exported was dropped at the full queue.
+    fn report(&self, case: &str, kept: bool) {
         self.drain();
         let exported = self.exported.load(Ordering::Relaxed);
+        let dropped = if kept { self.made.saturating_sub(exported) } else { 0 };
         eprintln!(
-            "{case} / OpenTelemetry: {} records made, {exported} exported, {} dropped (queue full)",
-            self.made,
-            self.made.saturating_sub(exported)
+            "{case} / OpenTelemetry: {} events, {exported} records exported, {dropped} dropped (queue full)",
+            self.made
         );
     }
 }
@@ -196,7 +194,7 @@ impl SpanscopeCounts {
         spanscope::flush();
         let (start, end) = (&self.at_start, spanscope::stats());
         eprintln!(
-            "{case} / spanscope: {} records made, {} exported, {} dropped (queue full), {} rate-limited, {} dropped \
+            "{case} / spanscope: {} events, {} records exported, {} dropped (queue full), {} rate-limited, {} dropped \
              otherwise",
             self.made,
             end.log_records_exported - start.log_records_exported,
@@ -228,7 +226,7 @@ fn timed(iters: u64, made: &mut u64, mut record: impl FnMut(), mut drain: impl F
 }
 
 /// The three `tracing` peers on one event, each subscriber alive only for its own benchmark.
-fn tracing_peers(c: &mut Criterion, case: &str, event: fn()) {
+fn tracing_peers(c: &mut Criterion, case: &str, event: fn(), kept: bool) {
     spanscope_on();
     let mut group = c.benchmark_group(case);
 
@@ -254,7 +252,7 @@ fn tracing_peers(c: &mut Criterion, case: &str, event: fn()) {
             })
         });
     });
-    otel.report(case);
+    otel.report(case, kept);
     let _ = otel.provider.shutdown();
 
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::sink).with_filter(LevelFilter::INFO);
@@ -269,8 +267,8 @@ fn tracing_peers(c: &mut Criterion, case: &str, event: fn()) {
 
 fn tracing_events(c: &mut Criterion) {
     started();
-    tracing_peers(c, ENABLED, info_event);
-    tracing_peers(c, FILTERED, debug_event);
+    tracing_peers(c, ENABLED, info_event, true);
+    tracing_peers(c, FILTERED, debug_event, false);
 }
 
 fn log_records(c: &mut Criterion) {
@@ -294,7 +292,7 @@ fn log_records(c: &mut Criterion) {
             elapsed
         })
     });
-    otel.report(LOG);
+    otel.report(LOG, true);
     let _ = otel.provider.shutdown();
     group.finish();
 }
@@ -308,7 +306,8 @@ fn ratios(_: &mut Criterion) {
     };
     let mut found = BTreeMap::<String, BTreeMap<String, f64>>::new();
     collect(&dir, started(), &mut found);
-    let mut table = String::from("\n| case | peer | ns | spanscope ns | spanscope / peer |\n| --- | --- | ---: | ---: | ---: |\n");
+    let mut table =
+        String::from("\n| case | peer | ns | spanscope ns | spanscope / peer |\n| --- | --- | ---: | ---: | ---: |\n");
     for group in [ENABLED, FILTERED, LOG] {
         let Some(peers) = found.get(group) else { continue };
         let ours = peers.get("spanscope").copied();
@@ -373,9 +372,7 @@ fn estimate(new: &Path, since: SystemTime) -> Option<(String, String, f64)> {
     }
     let function = benchmark.get("function_id")?.as_str()?.to_owned();
     let estimates = read(estimates)?;
-    let ns = ["slope", "mean"]
-        .iter()
-        .find_map(|kind| estimates.get(kind)?.get("point_estimate")?.as_f64())?;
+    let ns = ["slope", "mean"].iter().find_map(|kind| estimates.get(kind)?.get("point_estimate")?.as_f64())?;
     Some((group, function, ns))
 }
 

@@ -11,7 +11,10 @@
 # from the queue, batching them and handing them to the `local` exporter): start-up, first use
 # and shutdown cancel out. The cases (see the bin): `tracing` (an enabled `tracing::info!` with
 # three fields), `tracing-off` (the same at `debug!`, filtered out), `log` and `log-off` (the
-# `log` macros' equivalents). The profiler is off. Every run must drop no record for a full
+# `log` macros' equivalents), and the same through the peers: `otel-tracing`, `otel-tracing-off`,
+# `otel-log` (the OpenTelemetry appenders over the SDK's batch processor) and `fmt-tracing`,
+# `fmt-tracing-off` (`tracing-subscriber`'s `fmt` to a sink). LOGS_CASES="tracing log" runs only
+# those. spanscope's profiler is off. Every run must drop no record for a full
 # queue or the rate limit (the bin prints its counters; the script stops otherwise).
 # CALLGRIND_KEEP=DIR keeps the callgrind outputs there (`callgrind_annotate DIR/tracing-1000000.out-01`).
 set -euo pipefail
@@ -41,7 +44,7 @@ run() {
 echo "| case | instructions per record, calling thread | all threads |"
 echo "| --- | ---: | ---: |"
 per_record() { awk -v small="$1" -v large="$2" -v n="$n" 'BEGIN { printf "%.1f", (large - small) / (9 * n) }'; }
-for case in tracing tracing-off log log-off; do
+for case in ${LOGS_CASES:-tracing tracing-off log log-off otel-tracing otel-tracing-off otel-log fmt-tracing fmt-tracing-off}; do
   small=$(run "$case" "$n")
   large=$(run "$case" $((10 * n)))
   read -r small_caller small_all <<<"$small"

@@ -6,7 +6,13 @@
 //! - `tracing-off`: the same event at `debug!`, which spanscope's filter (`info`) turns away;
 //! - `log`: `log::info!` with three key-values and a formatted message, through
 //!   `spanscope::log::init()`;
-//! - `log-off`: the same at `log::debug!`.
+//! - `log-off`: the same at `log::debug!`;
+//! - the peers, for ratios without noise: `otel-tracing` and `otel-log` (the `tracing` and `log`
+//!   cases through `opentelemetry-appender-tracing` behind `EnvFilter::new("info")` and
+//!   `opentelemetry-appender-log`, over an `SdkLoggerProvider` with a `BatchLogProcessor` of
+//!   2²⁰ records whose exporter counts and discards, drained every 2¹⁶ records), `otel-tracing-off`,
+//!   and `fmt-tracing` / `fmt-tracing-off` (`fmt::layer()` writing to `io::sink` behind
+//!   `LevelFilter::INFO`). spanscope is not initialised for them.
 //!
 //! spanscope logs to `local` in a temporary folder, with no trace or metrics exporter, the
 //! profiler off, no per-call-site rate limit and a queue of 2²⁰ records, drained every 2¹⁶
@@ -19,23 +25,97 @@
 //! ```
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter, SdkLoggerProvider};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::Layer as _;
 
 /// Records between two drains of the queue.
 const RUN: u64 = 1 << 16;
+
+/// The OpenTelemetry SDK's exporter that counts the records of each batch and keeps nothing.
+#[derive(Debug, Default)]
+struct Discard(Arc<AtomicU64>);
+
+impl LogExporter for Discard {
+    async fn export(&self, batch: LogBatch<'_>) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.fetch_add(batch.iter().count() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_default();
     let n: u64 = args.next().and_then(|n| n.parse().ok()).expect("usage: logs-hot-path CASE N");
-    let record: fn() = match case.as_str() {
-        "tracing" => || tracing::info!(a = 1u64, b = "text", c = true, "request {}", black_box(42)),
-        "tracing-off" => || tracing::debug!(a = 1u64, b = "text", c = true, "request {}", black_box(42)),
-        "log" => || log::info!(a = 1, b = "text", c = true; "request {}", black_box(42)),
-        "log-off" => || log::debug!(a = 1, b = "text", c = true; "request {}", black_box(42)),
-        other => panic!("unknown case {other:?}: tracing, tracing-off, log or log-off"),
+    let info: fn() = || tracing::info!(a = 1u64, b = "text", c = true, "request {}", black_box(42));
+    let debug: fn() = || tracing::debug!(a = 1u64, b = "text", c = true, "request {}", black_box(42));
+    let log_info: fn() = || log::info!(a = 1, b = "text", c = true; "request {}", black_box(42));
+    let log_debug: fn() = || log::debug!(a = 1, b = "text", c = true; "request {}", black_box(42));
+    let (peer, record) = match case.as_str() {
+        "tracing" | "otel-tracing" | "fmt-tracing" => (case.split('-').next(), info),
+        "tracing-off" | "otel-tracing-off" | "fmt-tracing-off" => (case.split('-').next(), debug),
+        "log" | "otel-log" => (case.split('-').next(), log_info),
+        "log-off" => (Some("log"), log_debug),
+        other => panic!(
+            "unknown case {other:?}: tracing, tracing-off, log, log-off, otel-tracing, otel-tracing-off, otel-log, \
+             fmt-tracing, fmt-tracing-off"
+        ),
     };
+    match peer {
+        Some("otel") => otel(&case, n, record),
+        Some("fmt") => {
+            let layer = tracing_subscriber::fmt::layer().with_writer(std::io::sink).with_filter(LevelFilter::INFO);
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).expect("the only one");
+            (0..n).for_each(|_| record());
+            eprintln!("made={n} exported={n} queue_full=0 rate_limited=0");
+        }
+        _ => spanscope(&case, n, record),
+    }
+}
+
+/// The OpenTelemetry peers.
+fn otel(case: &str, n: u64, record: fn()) {
+    let discard = Discard::default();
+    let exported = Arc::clone(&discard.0);
+    let processor = BatchLogProcessor::builder(discard)
+        .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(1 << 20).build())
+        .build();
+    let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+    if case.contains("tracing") {
+        let layer = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider)
+            .with_filter(EnvFilter::new("info"));
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).expect("the only one");
+    } else {
+        log::set_boxed_logger(Box::new(opentelemetry_appender_log::OpenTelemetryLogBridge::new(&provider)))
+            .expect("the only logger");
+        log::set_max_level(log::LevelFilter::Info);
+    }
+    in_runs(n, record, || {
+        let _ = provider.force_flush();
+    });
+    let exported = exported.load(Ordering::Relaxed);
+    let kept = if case.ends_with("-off") { 0 } else { n };
+    eprintln!("made={n} exported={exported} queue_full={} rate_limited=0", kept.saturating_sub(exported));
+    let _ = provider.shutdown();
+}
+
+/// Calls `record` `n` times, calling `drain` every [`RUN`] calls.
+fn in_runs(n: u64, record: fn(), mut drain: impl FnMut()) {
+    let mut left = n;
+    while left > 0 {
+        let run = left.min(RUN);
+        (0..run).for_each(|_| record());
+        left -= run;
+        drain();
+    }
+}
+
+/// spanscope's cases.
+fn spanscope(case: &str, n: u64, record: fn()) {
     let dir = std::env::temp_dir().join(format!("spanscope-logs-hot-path-{}", std::process::id()));
     let guard = spanscope::init(
         spanscope::Config::new()
@@ -54,13 +134,9 @@ fn main() {
     } else {
         spanscope::log::init().expect("the only logger");
     }
-    let mut left = n;
-    while left > 0 {
-        let run = left.min(RUN);
-        (0..run).for_each(|_| record());
-        left -= run;
+    in_runs(n, record, || {
         let _ = spanscope::flush();
-    }
+    });
     let stats = spanscope::stats();
     eprintln!(
         "made={n} exported={} queue_full={} rate_limited={}",
