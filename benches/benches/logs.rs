@@ -62,15 +62,14 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use opentelemetry_appender_log::OpenTelemetryLogBridge;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
-use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::Layer as _;
 
-/// Records each library's queue holds.
-const QUEUE: usize = 1 << 20;
-/// Records made between two drains of the queues: well within [`QUEUE`].
-const RUN: u64 = 1 << 16;
+#[path = "../src/logs_setup.rs"]
+mod logs_setup;
+use logs_setup::RUN;
 
 const ENABLED: &str = "tracing event, 3 fields, enabled";
 const FILTERED: &str = "tracing event, filtered out";
@@ -111,35 +110,12 @@ fn spanscope_on() {
     static GUARD: OnceLock<spanscope::Guard> = OnceLock::new();
     GUARD.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("spanscope-logs-bench-{}", std::process::id()));
-        spanscope::init(
-            spanscope::Config::new()
-                .service_name("bench")
-                .out_dir(&dir)
-                .var("OTEL_LOGS_EXPORTER", "local")
-                .var("OTEL_TRACES_EXPORTER", "none")
-                .var("OTEL_METRICS_EXPORTER", "none")
-                .var("SPANSCOPE_PROFILER", "off")
-                .var("SPANSCOPE_LOGS_RATE_LIMIT", "0")
-                .var("OTEL_BLRP_MAX_QUEUE_SIZE", QUEUE.to_string()),
-        )
+        spanscope::init(logs_setup::spanscope_config("bench", &dir))
     });
 }
 
 fn drain_spanscope() {
     let _ = spanscope::flush();
-}
-
-/// The OpenTelemetry SDK's exporter that counts the records of each batch and keeps nothing.
-#[derive(Debug, Default)]
-struct Discard {
-    records: Arc<AtomicU64>,
-}
-
-impl LogExporter for Discard {
-    async fn export(&self, batch: LogBatch<'_>) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.records.fetch_add(batch.iter().count() as u64, Ordering::Relaxed);
-        Ok(())
-    }
 }
 
 /// The OpenTelemetry SDK's logs set up as a service runs them, minus the network, and what its
@@ -153,12 +129,7 @@ struct Otel {
 
 impl Otel {
     fn new() -> Self {
-        let discard = Discard::default();
-        let exported = Arc::clone(&discard.records);
-        let processor = BatchLogProcessor::builder(discard)
-            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(QUEUE).build())
-            .build();
-        let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+        let (provider, exported) = logs_setup::otel_provider();
         Self { provider, exported, made: 0 }
     }
 

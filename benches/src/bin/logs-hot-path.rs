@@ -25,27 +25,15 @@
 //! ```
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter, SdkLoggerProvider};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::Layer as _;
 
-/// Records between two drains of the queue.
-const RUN: u64 = 1 << 16;
-
-/// The OpenTelemetry SDK's exporter that counts the records of each batch and keeps nothing.
-#[derive(Debug, Default)]
-struct Discard(Arc<AtomicU64>);
-
-impl LogExporter for Discard {
-    async fn export(&self, batch: LogBatch<'_>) -> opentelemetry_sdk::error::OTelSdkResult {
-        self.0.fetch_add(batch.iter().count() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-}
+#[path = "../logs_setup.rs"]
+mod logs_setup;
+use logs_setup::RUN;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -79,12 +67,7 @@ fn main() {
 
 /// The OpenTelemetry peers.
 fn otel(case: &str, n: u64, record: fn()) {
-    let discard = Discard::default();
-    let exported = Arc::clone(&discard.0);
-    let processor = BatchLogProcessor::builder(discard)
-        .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(1 << 20).build())
-        .build();
-    let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+    let (provider, exported) = logs_setup::otel_provider();
     if case.contains("tracing") {
         let layer = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider)
             .with_filter(EnvFilter::new("info"));
@@ -103,31 +86,10 @@ fn otel(case: &str, n: u64, record: fn()) {
     let _ = provider.shutdown();
 }
 
-/// Calls `record` `n` times, calling `drain` every [`RUN`] calls.
-fn in_runs(n: u64, record: fn(), mut drain: impl FnMut()) {
-    let mut left = n;
-    while left > 0 {
-        let run = left.min(RUN);
-        (0..run).for_each(|_| record());
-        left -= run;
-        drain();
-    }
-}
-
 /// spanscope's cases.
 fn spanscope(case: &str, n: u64, record: fn()) {
     let dir = std::env::temp_dir().join(format!("spanscope-logs-hot-path-{}", std::process::id()));
-    let guard = spanscope::init(
-        spanscope::Config::new()
-            .service_name("hot-path")
-            .out_dir(&dir)
-            .var("OTEL_LOGS_EXPORTER", "local")
-            .var("OTEL_TRACES_EXPORTER", "none")
-            .var("OTEL_METRICS_EXPORTER", "none")
-            .var("SPANSCOPE_PROFILER", "off")
-            .var("SPANSCOPE_LOGS_RATE_LIMIT", "0")
-            .var("OTEL_BLRP_MAX_QUEUE_SIZE", (1usize << 20).to_string()),
-    );
+    let guard = spanscope::init(logs_setup::spanscope_config("hot-path", &dir));
     if case.starts_with("tracing") {
         let subscriber = tracing_subscriber::registry().with(spanscope::tracing::layer());
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
@@ -144,4 +106,15 @@ fn spanscope(case: &str, n: u64, record: fn()) {
     );
     drop(guard);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Calls `record` `n` times, calling `drain` after every [`RUN`] calls and at the end.
+fn in_runs(n: u64, mut record: impl FnMut(), mut drain: impl FnMut()) {
+    let mut left = n;
+    while left > 0 {
+        let run = left.min(RUN);
+        (0..run).for_each(|_| record());
+        left -= run;
+        drain();
+    }
 }
