@@ -105,7 +105,8 @@ impl log::Log for Logger {
         // A call site is its file and line; `log` gives records no other identity.
         let callsite = record.file_static().map_or(0, |file| file.as_ptr() as usize)
             ^ (record.line().unwrap_or(0) as usize).wrapping_mul(0x9e37_79b9);
-        let Some(mut draft) = logs::draft(level(record.level()), target, location, callsite) else { return };
+        let fields = record.key_values().count();
+        let Some(mut draft) = logs::draft(level(record.level()), target, location, callsite, fields) else { return };
         match record.args().as_str() {
             Some(text) => draft.set_body(text),
             None => draft.write_body(|out| out.write_fmt(*record.args())),

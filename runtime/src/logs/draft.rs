@@ -2,6 +2,7 @@
 //! written, then queued.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use crate::logs::record::LogRecord;
@@ -23,17 +24,28 @@ impl Draft {
         Self { record, run, truncated: false }
     }
 
-    /// Sets the body to what `write` writes, cut at the body limit.
+    /// Sets the body to what `write` writes, cut at the body limit. It is written into this
+    /// thread's scratch string, then copied into one allocation of its size: a message written
+    /// piece by piece would otherwise grow its string several times.
     pub(crate) fn write_body(&mut self, write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) {
-        let mut body = Bounded::new(std::mem::take(&mut self.record.body), self.run.limits.body);
+        // Taken, not borrowed: a `Display` that logs while it is written finds an empty one.
+        let scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
+        let mut body = Bounded::new(scratch, self.run.limits.body);
         // A `Display` that fails leaves what it wrote: a record is never lost to formatting.
         let _ = write(&mut body);
-        self.truncated |= body.finish(&mut self.record.body);
+        let (text, cut) = body.finish();
+        self.truncated |= cut;
+        self.record.body = text.as_str().to_owned();
+        if text.capacity() <= MAX_SCRATCH {
+            let _ = SCRATCH.try_with(|scratch| scratch.set(text));
+        }
     }
 
     /// Sets the body to `text`, cut at the body limit.
     pub(crate) fn set_body(&mut self, text: &str) {
-        self.write_body(|out| out.write_str(text));
+        let end = cut_point(text, self.run.limits.body);
+        self.truncated |= end.is_some();
+        self.record.body = text[..end.unwrap_or(text.len())].to_owned();
     }
 
     /// Adds an attribute; past the count limit it is counted and left off. A string value is
@@ -62,15 +74,17 @@ impl Draft {
         }
         let mut text = Bounded::new(String::new(), self.run.limits.value);
         let _ = write(&mut text);
-        let mut value = String::new();
-        self.truncated |= text.finish(&mut value);
+        let (value, cut) = text.finish();
+        self.truncated |= cut;
         self.record.attributes.push((key, TagValue::Str(Cow::Owned(value))));
     }
 
     /// Queues the record, with the `#[profiled]` tags current here as attributes; drops and
     /// counts it when the queue is full or spanscope has shut down.
     pub(crate) fn submit(mut self) {
-        for (key, value) in crate::profiler::tag_state::current_tags() {
+        let tags = crate::profiler::tag_state::current_tags();
+        self.record.attributes.reserve(tags.len());
+        for (key, value) in tags {
             self.attribute(Cow::Borrowed(key), value);
         }
         if self.truncated {
@@ -82,6 +96,14 @@ impl Draft {
         super::queue::submit(self.record);
     }
 }
+
+thread_local! {
+    /// Where bodies are written before being copied out at their size.
+    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The largest scratch string a thread keeps: a huge message's buffer is not held on to.
+const MAX_SCRATCH: usize = 4096;
 
 /// A string being written, kept to `limit` characters: what is written beyond about four times
 /// that many bytes is not stored, so memory stays bounded whatever the writer writes.
@@ -97,11 +119,10 @@ impl Bounded {
         Self { text, limit, overflowed: false }
     }
 
-    /// Moves the text, cut at the limit, into `out`; whether anything was cut.
-    fn finish(mut self, out: &mut String) -> bool {
+    /// The text, cut at the limit, and whether anything was cut.
+    fn finish(mut self) -> (String, bool) {
         let cut = cut_point(&self.text, self.limit).map(|end| self.text.truncate(end)).is_some() || self.overflowed;
-        *out = self.text;
-        cut
+        (self.text, cut)
     }
 }
 
@@ -158,8 +179,6 @@ mod tests {
             fmt::Write::write_str(&mut bounded, "ééé").unwrap();
         }
         assert!(bounded.text.len() <= 16, "stored {} bytes", bounded.text.len());
-        let mut out = String::new();
-        assert!(bounded.finish(&mut out));
-        assert_eq!(out, "ééé");
+        assert_eq!(bounded.finish(), ("ééé".to_owned(), true));
     }
 }

@@ -19,6 +19,7 @@ mod tests;
 use std::borrow::Cow;
 
 pub(crate) use crate::config::log_level::Level;
+use crate::state::LogRun;
 use crate::stats::{self, Counter};
 pub(crate) use draft::Draft;
 pub(crate) use record::{Location, LogRecord};
@@ -31,15 +32,17 @@ pub(crate) fn enabled(level: Level, target: &str) -> bool {
     if crate::state::log_max_level().is_none_or(|max| level > max) {
         return false;
     }
-    passes_filter(level, target)
+    exporting().is_some_and(|run| passes_filter(run, level, target))
+}
+
+/// The run's settings, if records are exported and this is not one of spanscope's own threads.
+#[inline]
+fn exporting() -> Option<&'static LogRun> {
+    crate::state::logs().filter(|run| run.export && !crate::state::is_own_thread())
 }
 
 #[inline(never)]
-fn passes_filter(level: Level, target: &str) -> bool {
-    let Some(run) = crate::state::logs().filter(|run| run.export) else { return false };
-    if crate::state::is_own_thread() {
-        return false;
-    }
+fn passes_filter(run: &LogRun, level: Level, target: &str) -> bool {
     let passes = run.filter.passes(level, target);
     if !passes {
         stats::add(Counter::LogRecordsFiltered, 1);
@@ -49,17 +52,40 @@ fn passes_filter(level: Level, target: &str) -> bool {
 
 /// Starts a record of `level` from `target`, made at `callsite` (any address unique to the
 /// call site), if [`enabled`] would say so and the call site's rate limit admits it (a record
-/// it turns away is counted).
+/// it turns away is counted). `attributes` is how many the bridge will add, if it knows.
 pub(crate) fn draft(
     level: Level,
     target: Cow<'static, str>,
     location: Option<Location>,
     callsite: usize,
+    attributes: usize,
 ) -> Option<Draft> {
     if !enabled(level, &target) {
         return None;
     }
-    let run = crate::state::logs()?;
+    start(exporting()?, level, target, location, callsite, attributes)
+}
+
+/// Like [`draft`], for a record the bridge's own copy of the filter already passed (the
+/// `tracing` layer's per-layer filter, cached in the call site).
+pub(crate) fn draft_passed(
+    level: Level,
+    target: Cow<'static, str>,
+    location: Option<Location>,
+    callsite: usize,
+    attributes: usize,
+) -> Option<Draft> {
+    start(exporting()?, level, target, location, callsite, attributes)
+}
+
+fn start(
+    run: &'static LogRun,
+    level: Level,
+    target: Cow<'static, str>,
+    location: Option<Location>,
+    callsite: usize,
+    attributes: usize,
+) -> Option<Draft> {
     let tick = crate::clock::now();
     if !rate_limit::admit(callsite, crate::clock::seconds_between(0, tick) as u64, run.rate_limit) {
         stats::add(Counter::LogRecordsRateLimited, 1);
@@ -71,7 +97,7 @@ pub(crate) fn draft(
         body: String::new(),
         target,
         location,
-        attributes: Vec::new(),
+        attributes: Vec::with_capacity(attributes),
         dropped_attributes: 0,
         span: crate::span::current::log_identity(),
     };

@@ -67,8 +67,11 @@ pub(super) fn record(event: &Event<'_>) {
     let metadata = event.metadata();
     let location = metadata.file().map(|file| Location { file: Cow::Borrowed(file), line: metadata.line() });
     let callsite = std::ptr::from_ref(metadata) as usize;
-    let Some(mut draft) = logs::draft(level(*metadata.level()), Cow::Borrowed(metadata.target()), location, callsite)
-    else {
+    // The layer's filter passed the event already (see `BridgeFilter`); the fields are the
+    // most attributes it adds (the message among them is the body).
+    let fields = metadata.fields().len();
+    let target = Cow::Borrowed(metadata.target());
+    let Some(mut draft) = logs::draft_passed(level(*metadata.level()), target, location, callsite, fields) else {
         return;
     };
     event.record(&mut RecordFields(&mut draft));
