@@ -12,6 +12,7 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Event, Metadata};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Filter};
 
 use crate::logs::{self, Level, Location};
@@ -48,6 +49,21 @@ impl<S> Filter<S> for BridgeFilter {
         } else {
             Interest::never()
         }
+    }
+
+    /// The most verbose level the filter passes anywhere (nothing before `init`): `tracing`'s
+    /// macros compare with it before anything else, so a `debug!` under an `info` filter stops
+    /// there when no other layer wants it.
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        let max = crate::state::logs().and_then(|run| run.filter.max_level());
+        Some(match max {
+            None => LevelFilter::OFF,
+            Some(Level::Error) => LevelFilter::ERROR,
+            Some(Level::Warn) => LevelFilter::WARN,
+            Some(Level::Info) => LevelFilter::INFO,
+            Some(Level::Debug) => LevelFilter::DEBUG,
+            Some(Level::Trace) => LevelFilter::TRACE,
+        })
     }
 }
 
