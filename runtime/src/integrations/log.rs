@@ -25,7 +25,7 @@
 
 use std::borrow::Cow;
 
-use crate::logs::{self, Level, Location};
+use crate::logs::{self, Level, Location, Origin};
 use crate::tag::TagValue;
 
 /// The `log::Log` that turns records into spanscope log records (see the [module](self)).
@@ -105,8 +105,14 @@ impl log::Log for Logger {
         // A call site is its file and line; `log` gives records no other identity.
         let callsite = record.file_static().map_or(0, |file| file.as_ptr() as usize)
             ^ (record.line().unwrap_or(0) as usize).wrapping_mul(0x9e37_79b9);
-        let fields = record.key_values().count();
-        let Some(mut draft) = logs::draft(level(record.level()), target, location, callsite, fields) else { return };
+        let origin = Origin {
+            level: level(record.level()),
+            target,
+            location,
+            callsite,
+            attributes: record.key_values().count(),
+        };
+        let Some(mut draft) = logs::draft(origin) else { return };
         match record.args().as_str() {
             Some(text) => draft.set_body(text),
             None => draft.write_body(|out| out.write_fmt(*record.args())),

@@ -50,42 +50,35 @@ fn passes_filter(run: &LogRun, level: Level, target: &str) -> bool {
     passes
 }
 
-/// Starts a record of `level` from `target`, made at `callsite` (any address unique to the
-/// call site), if [`enabled`] would say so and the call site's rate limit admits it (a record
-/// it turns away is counted). `attributes` is how many the bridge will add, if it knows.
-pub(crate) fn draft(
-    level: Level,
-    target: Cow<'static, str>,
-    location: Option<Location>,
-    callsite: usize,
-    attributes: usize,
-) -> Option<Draft> {
-    if !enabled(level, &target) {
+/// Where a record comes from, as a bridge describes it.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub level: Level,
+    /// The logger: a `log` target, a `tracing` target.
+    pub target: Cow<'static, str>,
+    pub location: Option<Location>,
+    /// Any address unique to the call site (its rate limit's key).
+    pub callsite: usize,
+    /// How many attributes the bridge will add, if it knows: allocated at once.
+    pub attributes: usize,
+}
+
+/// Starts a record from `origin`, if [`enabled`] would say so and the call site's rate limit
+/// admits it (a record it turns away is counted).
+pub(crate) fn draft(origin: Origin) -> Option<Draft> {
+    if !enabled(origin.level, &origin.target) {
         return None;
     }
-    start(exporting()?, level, target, location, callsite, attributes)
+    start(exporting()?, origin)
 }
 
 /// Like [`draft`], for a record the bridge's own copy of the filter already passed (the
 /// `tracing` layer's per-layer filter, cached in the call site).
-pub(crate) fn draft_passed(
-    level: Level,
-    target: Cow<'static, str>,
-    location: Option<Location>,
-    callsite: usize,
-    attributes: usize,
-) -> Option<Draft> {
-    start(exporting()?, level, target, location, callsite, attributes)
+pub(crate) fn draft_passed(origin: Origin) -> Option<Draft> {
+    start(exporting()?, origin)
 }
 
-fn start(
-    run: &'static LogRun,
-    level: Level,
-    target: Cow<'static, str>,
-    location: Option<Location>,
-    callsite: usize,
-    attributes: usize,
-) -> Option<Draft> {
+fn start(run: &'static LogRun, Origin { level, target, location, callsite, attributes }: Origin) -> Option<Draft> {
     let tick = crate::clock::now();
     if !rate_limit::admit(callsite, crate::clock::seconds_between(0, tick) as u64, run.rate_limit) {
         stats::add(Counter::LogRecordsRateLimited, 1);

@@ -41,7 +41,7 @@ macro_rules! callsite {
 }
 
 fn draft_at(level: Level, callsite: usize) -> Option<Draft> {
-    draft(level, Cow::Borrowed("app::orders"), None, callsite, 0)
+    draft(Origin { level, target: Cow::Borrowed("app::orders"), location: None, callsite, attributes: 0 })
 }
 
 #[test]
@@ -89,7 +89,14 @@ fn the_filter_the_rate_limit_and_own_threads_turn_records_away_and_count_them() 
     let (_guard, mut receiver) = installed(2048, 5);
     let filtered = stats::get(Counter::LogRecordsFiltered);
     assert!(draft_at(Level::Debug, callsite!()).is_none(), "below every level: stopped by the first check");
-    assert!(draft(Level::Info, Cow::Borrowed("app::noisy::db"), None, callsite!(), 0).is_none());
+    assert!(draft(Origin {
+        level: Level::Info,
+        target: Cow::Borrowed("app::noisy::db"),
+        location: None,
+        callsite: callsite!(),
+        attributes: 0,
+    })
+    .is_none());
     assert_eq!(stats::get(Counter::LogRecordsFiltered), filtered + 1, "only the filter's own refusals count");
     let limited = stats::get(Counter::LogRecordsRateLimited);
     let site = callsite!();

@@ -15,7 +15,7 @@ use tracing_core::{Event, Metadata};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Filter};
 
-use crate::logs::{self, Level, Location};
+use crate::logs::{self, Level, Location, Origin};
 use crate::tag::TagValue;
 
 /// The spans and events spanscope sees: those `SPANSCOPE_LOGS_FILTER` passes, by level and
@@ -86,10 +86,14 @@ pub(super) fn record(event: &Event<'_>) {
     // The layer's filter passed the event already (see `BridgeFilter`); the fields are the
     // most attributes it adds (the message among them is the body).
     let fields = metadata.fields().len();
-    let target = Cow::Borrowed(metadata.target());
-    let Some(mut draft) = logs::draft_passed(level(*metadata.level()), target, location, callsite, fields) else {
-        return;
+    let origin = Origin {
+        level: level(*metadata.level()),
+        target: Cow::Borrowed(metadata.target()),
+        location,
+        callsite,
+        attributes: fields,
     };
+    let Some(mut draft) = logs::draft_passed(origin) else { return };
     event.record(&mut RecordFields(&mut draft));
     draft.submit();
 }
