@@ -25,8 +25,7 @@
 
 use std::borrow::Cow;
 
-use crate::logs::{self, Level, Location, Origin};
-use crate::tag::TagValue;
+use crate::logs::{self, Level, Location, Name, Origin, Value};
 
 /// The `log::Log` that turns records into spanscope log records (see the [module](self)).
 #[derive(Debug)]
@@ -130,17 +129,17 @@ struct KeyValues<'a>(&'a mut logs::Draft);
 
 impl<'kvs> log::kv::VisitSource<'kvs> for KeyValues<'_> {
     fn visit_pair(&mut self, key: log::kv::Key<'kvs>, value: log::kv::Value<'kvs>) -> Result<(), log::kv::Error> {
-        let key = Cow::Owned(key.as_str().to_owned());
+        let name = Name::Copied(key.as_str());
         let typed = value
             .to_borrowed_str()
-            .map(|text| TagValue::Str(Cow::Owned(text.to_owned())))
-            .or_else(|| value.to_i64().map(TagValue::I64))
-            .or_else(|| value.to_u64().map(TagValue::U64))
-            .or_else(|| value.to_f64().map(TagValue::F64))
-            .or_else(|| value.to_bool().map(TagValue::Bool));
+            .map(Value::Str)
+            .or_else(|| value.to_i64().map(Value::I64))
+            .or_else(|| value.to_u64().map(Value::U64))
+            .or_else(|| value.to_f64().map(Value::F64))
+            .or_else(|| value.to_bool().map(Value::Bool));
         match typed {
-            Some(value) => self.0.attribute(key, value),
-            None => self.0.formatted_attribute(key, |out| write!(out, "{value}")),
+            Some(value) => self.0.attribute(name, value),
+            None => self.0.formatted_attribute(name, |out| write!(out, "{value}")),
         }
         Ok(())
     }

@@ -1,14 +1,26 @@
 //! The draft a bridge fills in: a record being made, kept within the run's limits while it is
 //! written, then queued.
+//!
+//! Everything a record says in text (the body, string values, keys made at run time) is written
+//! into the thread's scratch string, each piece cut at its limit as it is written, and copied out
+//! once, at its size, when the record is queued: one allocation for all of it.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
-use crate::logs::record::LogRecord;
+use crate::logs::record::{Key, LogRecord, Piece, Stored, Value};
 use crate::state::LogRun;
 use crate::stats::{self, Counter};
 use crate::tag::TagValue;
+
+/// An attribute's name as a bridge gives it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Name<'a> {
+    /// Known at compile time (a `tracing` field, a tag key): kept as it is.
+    Static(&'static str),
+    /// Made at run time (a `log` key): copied into the record's text.
+    Copied(&'a str),
+}
 
 /// A record being filled in by a bridge; [`submit`](Draft::submit) queues it. Application code
 /// (`Display` and `Debug` of the values) runs while it is filled, with no lock held.
@@ -16,76 +28,106 @@ use crate::tag::TagValue;
 pub(crate) struct Draft {
     record: LogRecord,
     run: &'static LogRun,
+    /// The record's text so far: the thread's scratch string, taken (a `Display` that logs
+    /// while it is written finds an empty one and makes its own).
+    text: String,
+    body: Piece,
     truncated: bool,
 }
 
 impl Draft {
     pub(super) fn new(run: &'static LogRun, record: LogRecord) -> Self {
-        Self { record, run, truncated: false }
+        let mut text = SCRATCH.try_with(Cell::take).unwrap_or_default();
+        text.clear();
+        Self { record, run, text, body: Piece::default(), truncated: false }
     }
 
-    /// Sets the body to what `write` writes, cut at the body limit. It is written into this
-    /// thread's scratch string, then copied into one allocation of its size: a message written
-    /// piece by piece would otherwise grow its string several times.
+    /// Sets the body to what `write` writes, cut at the body limit.
     pub(crate) fn write_body(&mut self, write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) {
-        // Taken, not borrowed: a `Display` that logs while it is written finds an empty one.
-        let scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
-        let mut body = Bounded::new(scratch, self.run.limits.body);
-        // A `Display` that fails leaves what it wrote: a record is never lost to formatting.
-        let _ = write(&mut body);
-        let (text, cut) = body.finish();
-        self.truncated |= cut;
-        self.record.body = text.as_str().to_owned();
-        if text.capacity() <= MAX_SCRATCH {
-            let _ = SCRATCH.try_with(|scratch| scratch.set(text));
-        }
+        self.body = self.write_piece(self.run.limits.body, write);
     }
 
     /// Sets the body to `text`, cut at the body limit.
     pub(crate) fn set_body(&mut self, text: &str) {
-        let end = cut_point(text, self.run.limits.body);
-        self.truncated |= end.is_some();
-        self.record.body = text[..end.unwrap_or(text.len())].to_owned();
+        self.body = self.push_piece(text, self.run.limits.body);
     }
 
     /// Adds an attribute; past the count limit it is counted and left off. A string value is
     /// cut at the value limit.
-    pub(crate) fn attribute(&mut self, key: Cow<'static, str>, mut value: TagValue) {
-        if self.record.attributes.len() >= self.run.limits.attributes {
-            self.record.dropped_attributes = self.record.dropped_attributes.saturating_add(1);
-            return;
-        }
-        if let TagValue::Str(text) = &mut value {
-            self.truncated |= truncate(text, self.run.limits.value);
-        }
-        self.record.attributes.push((key, value));
+    pub(crate) fn attribute(&mut self, name: Name<'_>, value: Value<'_>) {
+        let Some(key) = self.key(name) else { return };
+        let stored = match value {
+            Value::Str(text) => Stored::Text(self.push_piece(text, self.run.limits.value)),
+            Value::I64(v) => Stored::I64(v),
+            Value::U64(v) => Stored::U64(v),
+            Value::F64(v) => Stored::F64(v),
+            Value::Bool(v) => Stored::Bool(v),
+        };
+        self.record.push_attribute(key, stored);
     }
 
     /// Adds an attribute whose value is what `write` writes, cut at the value limit while it
     /// is written (a `Debug` of any size takes bounded memory).
     pub(crate) fn formatted_attribute(
         &mut self,
-        key: Cow<'static, str>,
+        name: Name<'_>,
         write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
     ) {
-        if self.record.attributes.len() >= self.run.limits.attributes {
+        let Some(key) = self.key(name) else { return };
+        let value = self.write_piece(self.run.limits.value, write);
+        self.record.push_attribute(key, Stored::Text(value));
+    }
+
+    /// The key of one more attribute, or `None` (counted) past the count limit.
+    fn key(&mut self, name: Name<'_>) -> Option<Key> {
+        if self.record.attribute_count() >= self.run.limits.attributes {
             self.record.dropped_attributes = self.record.dropped_attributes.saturating_add(1);
-            return;
+            return None;
         }
-        let mut text = Bounded::new(String::new(), self.run.limits.value);
-        let _ = write(&mut text);
-        let (value, cut) = text.finish();
-        self.truncated |= cut;
-        self.record.attributes.push((key, TagValue::Str(Cow::Owned(value))));
+        Some(match name {
+            Name::Static(name) => Key::Static(name),
+            Name::Copied(name) => Key::Text(self.push_piece(name, usize::MAX)),
+        })
+    }
+
+    /// Appends `text` cut at `limit` characters; its piece.
+    fn push_piece(&mut self, text: &str, limit: usize) -> Piece {
+        let end = cut_point(text, limit);
+        self.truncated |= end.is_some();
+        let start = self.text.len();
+        self.text.push_str(&text[..end.unwrap_or(text.len())]);
+        Piece::of(start..self.text.len())
+    }
+
+    /// Appends what `write` writes, cut at `limit` characters while it is written; its piece.
+    fn write_piece(&mut self, limit: usize, write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> Piece {
+        let start = self.text.len();
+        let mut bounded = Bounded { text: &mut self.text, start, limit, overflowed: false };
+        // A `Display` that fails leaves what it wrote: a record is never lost to formatting.
+        let _ = write(&mut bounded);
+        let overflowed = bounded.overflowed;
+        if let Some(end) = cut_point(&self.text[start..], limit) {
+            self.text.truncate(start + end);
+            self.truncated = true;
+        }
+        self.truncated |= overflowed;
+        Piece::of(start..self.text.len())
     }
 
     /// Queues the record, with the `#[profiled]` tags current here as attributes; drops and
     /// counts it when the queue is full or spanscope has shut down.
     pub(crate) fn submit(mut self) {
         let tags = crate::profiler::tag_state::current_tags();
-        self.record.attributes.reserve(tags.len());
-        for (key, value) in tags {
-            self.attribute(Cow::Borrowed(key), value);
+        self.record.reserve(tags.len());
+        for (key, value) in &tags {
+            let value = match value {
+                TagValue::Str(text) => Value::Str(text),
+                TagValue::I64(v) => Value::I64(*v),
+                TagValue::U64(v) => Value::U64(*v),
+                TagValue::F64(v) => Value::F64(*v),
+                TagValue::Bool(v) => Value::Bool(*v),
+            };
+            self.attribute(Name::Static(key), value);
         }
         if self.truncated {
             stats::add(Counter::LogRecordsTruncated, 1);
@@ -93,43 +135,38 @@ impl Draft {
         if self.record.dropped_attributes > 0 {
             stats::add(Counter::LogAttributesDropped, u64::from(self.record.dropped_attributes));
         }
-        super::queue::submit(self.record);
+        let Self { mut record, text, body, .. } = self;
+        record.set_text(&text, body);
+        if text.capacity() <= MAX_SCRATCH {
+            let _ = SCRATCH.try_with(|scratch| scratch.set(text));
+        }
+        super::queue::submit(record);
     }
 }
 
 thread_local! {
-    /// Where bodies are written before being copied out at their size.
+    /// Where a record's text is written before being copied out at its size.
     static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
 }
 
 /// The largest scratch string a thread keeps: a huge message's buffer is not held on to.
 const MAX_SCRATCH: usize = 4096;
 
-/// A string being written, kept to `limit` characters: what is written beyond about four times
-/// that many bytes is not stored, so memory stays bounded whatever the writer writes.
-struct Bounded {
-    text: String,
+/// A piece of text being written at the end of a string from `start`, kept to `limit`
+/// characters: what is written beyond about four times that many bytes is not stored, so memory
+/// stays bounded whatever the writer writes.
+struct Bounded<'a> {
+    text: &'a mut String,
+    start: usize,
     limit: usize,
     overflowed: bool,
 }
 
-impl Bounded {
-    fn new(mut text: String, limit: usize) -> Self {
-        text.clear();
-        Self { text, limit, overflowed: false }
-    }
-
-    /// The text, cut at the limit, and whether anything was cut.
-    fn finish(mut self) -> (String, bool) {
-        let cut = cut_point(&self.text, self.limit).map(|end| self.text.truncate(end)).is_some() || self.overflowed;
-        (self.text, cut)
-    }
-}
-
-impl fmt::Write for Bounded {
+impl fmt::Write for Bounded<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         // Up to 4 bytes a character: past this many bytes, `limit` characters are surely stored.
-        let room = self.limit.saturating_mul(4).saturating_add(4).saturating_sub(self.text.len());
+        let written = self.text.len() - self.start;
+        let room = self.limit.saturating_mul(4).saturating_add(4).saturating_sub(written);
         if s.len() <= room {
             self.text.push_str(s);
         } else {
@@ -138,11 +175,6 @@ impl fmt::Write for Bounded {
         }
         Ok(())
     }
-}
-
-/// Cuts `text` to at most `limit` characters; whether it was cut.
-pub(crate) fn truncate(text: &mut Cow<'static, str>, limit: usize) -> bool {
-    cut_point(text, limit).map(|end| text.to_mut().truncate(end)).is_some()
 }
 
 /// Where to cut `text` to keep `limit` characters, if it has more. A string of at most `limit`
@@ -169,16 +201,15 @@ mod tests {
 
     #[test]
     fn cuts_at_characters_never_inside_one() {
-        let mut text = Cow::Borrowed("héllo wörld");
-        assert!(truncate(&mut text, 2));
-        assert_eq!(text, "hé");
-        let mut short = Cow::Borrowed("héllo");
-        assert!(!truncate(&mut short, 5), "5 characters in 6 bytes fit a limit of 5");
-        let mut bounded = Bounded::new(String::new(), 3);
+        assert_eq!(cut_point("héllo wörld", 2), Some(3), "after the second character");
+        assert_eq!(cut_point("héllo", 5), None, "5 characters in 6 bytes fit a limit of 5");
+        let mut text = String::from("before");
+        let mut bounded = Bounded { text: &mut text, start: 6, limit: 3, overflowed: false };
         for _ in 0..1000 {
             fmt::Write::write_str(&mut bounded, "ééé").unwrap();
         }
-        assert!(bounded.text.len() <= 16, "stored {} bytes", bounded.text.len());
-        assert_eq!(bounded.finish(), ("ééé".to_owned(), true));
+        assert!(bounded.overflowed);
+        assert!(text.len() <= 6 + 16, "stored {} bytes", text.len());
+        assert_eq!(cut_point(&text[6..], 3).map(|end| &text[6..6 + end]), Some("ééé"));
     }
 }

@@ -21,8 +21,8 @@ use std::borrow::Cow;
 pub(crate) use crate::config::log_level::Level;
 use crate::state::LogRun;
 use crate::stats::{self, Counter};
-pub(crate) use draft::Draft;
-pub(crate) use record::{Location, LogRecord};
+pub(crate) use draft::{Draft, Name};
+pub(crate) use record::{Location, LogRecord, Value};
 
 /// Whether a record of `level` from `target` would be exported: spanscope runs with a logs
 /// exporter, this is not one of its own threads, and the filter passes it. Turned away by the
@@ -84,15 +84,8 @@ fn start(run: &'static LogRun, Origin { level, target, location, callsite, attri
         stats::add(Counter::LogRecordsRateLimited, 1);
         return None;
     }
-    let record = LogRecord {
-        tick,
-        level,
-        body: String::new(),
-        target,
-        location,
-        attributes: Vec::with_capacity(attributes),
-        dropped_attributes: 0,
-        span: crate::span::current::log_identity(),
-    };
+    let mut record = LogRecord::new(tick, level, target, attributes);
+    record.location = location;
+    record.span = crate::span::current::log_identity();
     Some(Draft::new(run, record))
 }

@@ -62,10 +62,9 @@ use crate::export::resource::Resource;
 use crate::export::traces::otlp::json::{push_escaped, push_json_string, push_u64};
 use crate::export::{ExportError, Exporter, Sent};
 use crate::id::hex_pair;
-use crate::logs::LogRecord;
+use crate::logs::{LogRecord, Value};
 use crate::span::current::LogIdentity;
 use crate::stderr::{escape, is_escaped};
-use crate::tag::TagValue;
 
 /// The console exporter's own settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,14 +136,14 @@ impl<W: Write + Send + std::fmt::Debug> LogsConsole<W> {
         push_timestamp(out, unix_nanos);
         // Writing to a `Vec` cannot fail.
         let _ = write!(out, " {:>5} {}:", record.level.as_str(), escape(&record.target));
-        if !record.body.is_empty() {
+        if !record.body().is_empty() {
             out.push(b' ');
-            out.extend_from_slice(escape(&record.body).as_bytes());
+            out.extend_from_slice(escape(record.body()).as_bytes());
         }
-        for (key, value) in &record.attributes {
+        for (key, value) in record.attributes() {
             push_text_key(out, key);
             match value {
-                TagValue::Str(text) => push_text_value(out, text),
+                Value::Str(text) => push_text_value(out, text),
                 other => {
                     let _ = write!(out, "{other}");
                 }
@@ -178,22 +177,22 @@ impl<W: Write + Send + std::fmt::Debug> LogsConsole<W> {
             }
         }
         out.extend_from_slice(br#","fields":{"message":"#);
-        push_json_text(out, &record.body);
-        for (key, value) in &record.attributes {
+        push_json_text(out, record.body());
+        for (key, value) in record.attributes() {
             out.push(b',');
             push_json_text(out, key);
             out.push(b':');
             match value {
-                TagValue::Str(text) => push_json_text(out, text),
-                TagValue::I64(v) => {
-                    if *v < 0 {
+                Value::Str(text) => push_json_text(out, text),
+                Value::I64(v) => {
+                    if v < 0 {
                         out.push(b'-');
                     }
                     push_u64(out, v.unsigned_abs());
                 }
-                TagValue::U64(v) => push_u64(out, *v),
-                TagValue::F64(v) => push_f64(out, *v),
-                TagValue::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+                Value::U64(v) => push_u64(out, v),
+                Value::F64(v) => push_f64(out, v),
+                Value::Bool(v) => out.extend_from_slice(if v { b"true" } else { b"false" }),
             }
         }
         out.push(b'}');
@@ -374,6 +373,7 @@ mod tests {
     use crate::config::Config;
     use crate::id::{SpanId, TraceId};
     use crate::logs::Location;
+    use crate::tag::TagValue;
 
     /// 2026-12-07T18:23:43.123456789Z.
     const NANOS: u64 = 1_796_667_823_123_456_789;
@@ -390,25 +390,26 @@ mod tests {
         }
     }
 
+    /// A record from `shop::orders` at `src/orders.rs:42`.
+    fn shaped(body: &str, attributes: &[(&'static str, TagValue)], span: Option<LogIdentity>) -> LogRecord {
+        let mut record = LogRecord::of(body, attributes);
+        record.target = Cow::Borrowed("shop::orders");
+        record.location = Some(Location { file: Cow::Borrowed("src/orders.rs"), line: Some(42) });
+        record.span = span;
+        record
+    }
+
     fn record(span: Option<LogIdentity>) -> LogRecord {
-        LogRecord {
-            tick: 0,
-            level: Level::Info,
-            body: "order placed".to_owned(),
-            target: Cow::Borrowed("shop::orders"),
-            location: Some(Location { file: Cow::Borrowed("src/orders.rs"), line: Some(42) }),
-            attributes: vec![
-                (Cow::Borrowed("order_id"), TagValue::I64(-7)),
-                (Cow::Borrowed("note"), TagValue::from("gift wrap")),
-                (Cow::Borrowed("sku"), TagValue::from("A-1")),
-                (Cow::Borrowed("price"), TagValue::F64(9.5)),
-                (Cow::Borrowed("ratio"), TagValue::F64(f64::NAN)),
-                (Cow::Borrowed("paid"), TagValue::Bool(true)),
-                (Cow::Borrowed("items"), TagValue::U64(u64::MAX)),
-            ],
-            dropped_attributes: 0,
-            span,
-        }
+        let attributes = [
+            ("order_id", TagValue::I64(-7)),
+            ("note", TagValue::from("gift wrap")),
+            ("sku", TagValue::from("A-1")),
+            ("price", TagValue::F64(9.5)),
+            ("ratio", TagValue::F64(f64::NAN)),
+            ("paid", TagValue::Bool(true)),
+            ("items", TagValue::U64(u64::MAX)),
+        ];
+        shaped("order placed", &attributes, span)
     }
 
     fn console(format: ConsoleFormat, vars: &[(&str, &str)]) -> LogsConsole<Vec<u8>> {
@@ -432,27 +433,26 @@ mod tests {
              price=9.5 ratio=NaN paid=true items=18446744073709551615 \
              trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7\n"
         );
-        let mut outside = record(None);
+        let mut outside = shaped("order placed", &[], None);
         outside.level = Level::Error;
-        outside.attributes.clear();
         assert_eq!(line(&text, &outside), "2026-12-07T18:23:43.123456Z ERROR shop::orders: order placed\n");
-        outside.body.clear();
-        assert_eq!(line(&text, &outside), "2026-12-07T18:23:43.123456Z ERROR shop::orders:\n");
+        let mut empty = shaped("", &[], None);
+        empty.level = Level::Error;
+        assert_eq!(line(&text, &empty), "2026-12-07T18:23:43.123456Z ERROR shop::orders:\n");
     }
 
     #[test]
     fn text_escapes_every_control_and_quotes_what_would_not_read_back() {
         let text = console(ConsoleFormat::Text, &[]);
-        let mut hostile = record(None);
-        hostile.target = Cow::Borrowed("app\r\n2026-01-01T00:00:00.000000Z  INFO forged");
-        hostile.body = "line one\nline two \u{1b}[31mred\u{9b}1m\u{7f}\u{202e}".to_owned();
-        hostile.attributes = vec![
-            (Cow::Borrowed("k ey=\"x\"\n"), TagValue::from("a\"b\\c")),
-            (Cow::Borrowed("empty"), TagValue::from("")),
-            (Cow::Borrowed("esc"), TagValue::from("\u{1b}]0;title\u{7}")),
-            (Cow::Borrowed("path"), TagValue::from("C:\\dir")),
-            (Cow::Borrowed("eq"), TagValue::from("a=b")),
+        let attributes = [
+            ("k ey=\"x\"\n", TagValue::from("a\"b\\c")),
+            ("empty", TagValue::from("")),
+            ("esc", TagValue::from("\u{1b}]0;title\u{7}")),
+            ("path", TagValue::from("C:\\dir")),
+            ("eq", TagValue::from("a=b")),
         ];
+        let mut hostile = shaped("line one\nline two \u{1b}[31mred\u{9b}1m\u{7f}\u{202e}", &attributes, None);
+        hostile.target = Cow::Borrowed("app\r\n2026-01-01T00:00:00.000000Z  INFO forged");
         let written = line(&text, &hostile);
         assert_eq!(written.matches('\n').count(), 1, "{written}");
         assert!(!written.chars().any(|c| c != '\n' && is_escaped(c)), "{written:?}");
@@ -488,12 +488,14 @@ mod tests {
 
         let mut outside = record(None);
         outside.location = None;
-        outside.body = "a \"quoted\" \\ line\nand \u{1b}[31m\u{9b}\u{7f}\u{2028}é".to_owned();
+        let body = "a \"quoted\" \\ line\nand \u{1b}[31m\u{9b}\u{7f}\u{2028}é";
+        let mut outside = shaped(body, &[], None);
+        outside.location = None;
         let written = line(&json, &outside);
         assert_eq!(written.matches('\n').count(), 1, "{written}");
         assert!(!written.trim_end().chars().any(is_escaped), "{written:?}");
         let value: serde_json::Value = serde_json::from_str(&written).unwrap();
-        assert_eq!(value["fields"]["message"], outside.body);
+        assert_eq!(value["fields"]["message"], body);
         assert!(value.get("trace_id").is_none() && value.get("code.file.path").is_none(), "{written}");
     }
 

@@ -137,7 +137,7 @@ mod tests {
     #[tokio::test]
     async fn logs_rotate_within_their_share_of_the_folder() {
         let (dir, mut exporter) = exporter("rotate", 4_000);
-        let batch = LogBatch { records: vec![record("app", 1, &"x".repeat(200))], clock: Converter::current() };
+        let batch = LogBatch { records: vec![record("app", 1, &"x".repeat(200), &[])], clock: Converter::current() };
         let line = exporter.encode(&batch);
         for _ in 0..100 {
             exporter.send(&line).await.unwrap();

@@ -86,10 +86,10 @@ impl Exporter for SkywalkingLogExporter {
 /// A record as the OAP receives it.
 pub(crate) fn log_data(record: &LogRecord, clock: &Converter, resource: &Resource) -> LogData {
     let pair = |key: &str, value: String| KeyStringValuePair { key: key.to_owned(), value };
-    let mut tags = Vec::with_capacity(record.attributes.len() + 4);
+    let mut tags = Vec::with_capacity(record.attribute_count() + 4);
     tags.push(pair("level", record.level.as_str().to_owned()));
     tags.push(pair("logger", record.target.to_string()));
-    tags.extend(record.attributes.iter().map(|(key, value)| pair(key, value.to_string())));
+    tags.extend(record.attributes().map(|(key, value)| pair(key, value.to_string())));
     if let Some(location) = &record.location {
         tags.push(pair("code.file.path", location.file.to_string()));
         if let Some(line) = location.line {
@@ -111,7 +111,7 @@ pub(crate) fn log_data(record: &LogRecord, clock: &Converter, resource: &Resourc
         endpoint: String::new(),
         body: Some(LogDataBody {
             r#type: TEXT.to_owned(),
-            content: Some(log_data_body::Content::Text(TextLog { text: record.body.clone() })),
+            content: Some(log_data_body::Content::Text(TextLog { text: record.body().to_owned() })),
         }),
         trace_context,
         tags: Some(LogTags { data: tags }),
@@ -140,19 +140,13 @@ mod tests {
     }
 
     fn record(span: Option<LogIdentity>) -> LogRecord {
-        LogRecord {
-            tick: 0,
-            level: Level::Warn,
-            body: "stock low".into(),
-            target: Cow::Borrowed("shop::stock"),
-            location: Some(Location { file: Cow::Borrowed("src/stock.rs"), line: Some(42) }),
-            attributes: vec![
-                (Cow::Borrowed("item"), TagValue::Str("apple".into())),
-                (Cow::Borrowed("left"), TagValue::I64(3)),
-            ],
-            dropped_attributes: 0,
-            span,
-        }
+        let mut record =
+            LogRecord::of("stock low", &[("item", TagValue::Str("apple".into())), ("left", TagValue::I64(3))]);
+        record.level = Level::Warn;
+        record.target = Cow::Borrowed("shop::stock");
+        record.location = Some(Location { file: Cow::Borrowed("src/stock.rs"), line: Some(42) });
+        record.span = span;
+        record
     }
 
     fn identity(flags: u8, segment: Option<(SegmentId, u32)>, sw_trace_id: Option<&str>) -> LogIdentity {
@@ -172,7 +166,8 @@ mod tests {
     #[test]
     fn a_record_becomes_a_text_log_with_its_level_logger_attributes_and_location() {
         let clock = Converter::current();
-        let record = LogRecord { tick: crate::clock::now(), ..record(None) };
+        let mut record = record(None);
+        record.tick = crate::clock::now();
         let data = log_data(&record, &clock, &resource());
         assert_eq!(data.timestamp as u64, clock.unix_nanos(record.tick) / 1_000_000, "ms");
         assert_eq!((data.service.as_str(), data.service_instance.as_str()), ("checkout", "checkout-1"));

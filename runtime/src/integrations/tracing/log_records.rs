@@ -15,8 +15,7 @@ use tracing_core::{Event, Metadata};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Filter};
 
-use crate::logs::{self, Level, Location, Origin};
-use crate::tag::TagValue;
+use crate::logs::{self, Level, Location, Name, Origin, Value};
 
 /// The spans and events spanscope sees: those `SPANSCOPE_LOGS_FILTER` passes, by level and
 /// target, while spanscope runs. (Libraries' `trace!`-level spans, h2's and tokio's, are not
@@ -102,45 +101,45 @@ pub(super) fn record(event: &Event<'_>) {
 struct RecordFields<'a>(&'a mut logs::Draft);
 
 impl RecordFields<'_> {
-    fn value(&mut self, field: &Field, value: TagValue) {
-        self.0.attribute(Cow::Borrowed(field.name()), value);
+    fn value(&mut self, field: &Field, value: Value<'_>) {
+        self.0.attribute(Name::Static(field.name()), value);
     }
 }
 
 impl Visit for RecordFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, TagValue::F64(value));
+        self.value(field, Value::F64(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, TagValue::I64(value));
+        self.value(field, Value::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, TagValue::U64(value));
+        self.value(field, Value::U64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, TagValue::Bool(value));
+        self.value(field, Value::Bool(value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.0.set_body(value);
         } else {
-            self.value(field, TagValue::Str(Cow::Owned(value.to_owned())));
+            self.value(field, Value::Str(value));
         }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.formatted_attribute(Cow::Borrowed(field.name()), |out| write!(out, "{value}"));
+        self.0.formatted_attribute(Name::Static(field.name()), |out| write!(out, "{value}"));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             self.0.write_body(|out| write!(out, "{value:?}"));
         } else {
-            self.0.formatted_attribute(Cow::Borrowed(field.name()), |out| write!(out, "{value:?}"));
+            self.0.formatted_attribute(Name::Static(field.name()), |out| write!(out, "{value:?}"));
         }
     }
 }

@@ -124,8 +124,10 @@ mod tests {
     #[test]
     fn a_batch_of_one_target_is_one_scope_and_requests_follow_each_other() {
         let resource = Resource::new(&Config::new().resolve(&Vars::of(&[])).unwrap());
-        let batch =
-            LogBatch { records: vec![record("app", 1, "a"), record("app", 2, "b")], clock: Converter::current() };
+        let batch = LogBatch {
+            records: vec![record("app", 1, "a", &[]), record("app", 2, "b", &[])],
+            clock: Converter::current(),
+        };
         let writer = RequestWriter::new(&resource);
         let mut json = Vec::new();
         writer.write(&mut json, &batch);

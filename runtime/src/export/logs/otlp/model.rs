@@ -83,12 +83,12 @@ impl<'a> RecordView<'a> {
     }
 
     pub(crate) fn body(&self) -> &'a str {
-        &self.record.body
+        self.record.body()
     }
 
     /// Calls `visit` with each attribute: the record's, then its code location.
     pub(crate) fn attributes(&self, mut visit: impl FnMut(&str, Value<'_>)) {
-        for (key, value) in &self.record.attributes {
+        for (key, value) in self.record.attributes() {
             visit(key, value.into());
         }
         if let Some(location) = &self.record.location {
@@ -163,18 +163,17 @@ pub(crate) mod tests {
     use crate::span::current::LogIdentity;
     use crate::tag::TagValue;
 
-    /// A record of `target` at `tick`, in no span.
-    pub(crate) fn record(target: &'static str, tick: u64, body: &str) -> LogRecord {
-        LogRecord {
-            tick,
-            level: Level::Info,
-            body: body.to_owned(),
-            target: Cow::Borrowed(target),
-            location: None,
-            attributes: Vec::new(),
-            dropped_attributes: 0,
-            span: None,
-        }
+    /// A record of `target` at `tick` with `attributes`, in no span.
+    pub(crate) fn record(
+        target: &'static str,
+        tick: u64,
+        body: &str,
+        attributes: &[(&'static str, TagValue)],
+    ) -> LogRecord {
+        let mut record = LogRecord::of(body, attributes);
+        record.target = Cow::Borrowed(target);
+        record.tick = tick;
+        record
     }
 
     /// A batch with something of everything the mapping handles: several targets interleaved,
@@ -182,16 +181,16 @@ pub(crate) mod tests {
     /// sampled and unsampled spans, text that needs escaping, dropped attributes.
     pub(crate) fn everything() -> LogBatch {
         let trace_id = TraceId::from_int(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c).unwrap();
-        let mut placed = record("shop::orders", 1_000, "order \"7\" placed\n\tfor ünïcode");
-        placed.level = Level::Warn;
-        placed.attributes = vec![
-            (Cow::Borrowed("order.id"), TagValue::I64(-7)),
-            (Cow::Borrowed("order.total"), TagValue::F64(12.5)),
-            (Cow::Borrowed("order.paid"), TagValue::Bool(true)),
-            (Cow::Borrowed("order.note"), TagValue::from("gift")),
-            (Cow::Owned("order.huge".to_owned()), TagValue::U64(u64::MAX)),
-            (Cow::Borrowed("order.count"), TagValue::U64(3)),
+        let attributes = [
+            ("order.id", TagValue::I64(-7)),
+            ("order.total", TagValue::F64(12.5)),
+            ("order.paid", TagValue::Bool(true)),
+            ("order.note", TagValue::from("gift")),
+            ("order.huge", TagValue::U64(u64::MAX)),
+            ("order.count", TagValue::U64(3)),
         ];
+        let mut placed = record("shop::orders", 1_000, "order \"7\" placed\n\tfor ünïcode", &attributes);
+        placed.level = Level::Warn;
         placed.dropped_attributes = 2;
         placed.location = Some(Location { file: Cow::Borrowed("src/orders.rs"), line: Some(42) });
         placed.span = Some(LogIdentity {
@@ -201,7 +200,7 @@ pub(crate) mod tests {
             segment: Some((SegmentId::random(), 0)),
             sw_trace_id: None,
         });
-        let mut unsampled = record("db", 2_000, "slow query");
+        let mut unsampled = record("db", 2_000, "slow query", &[]);
         unsampled.level = Level::Error;
         unsampled.location = Some(Location { file: Cow::Borrowed("src/db.rs"), line: None });
         unsampled.span = Some(LogIdentity {
@@ -211,7 +210,7 @@ pub(crate) mod tests {
             segment: None,
             sw_trace_id: None,
         });
-        let mut outside = record("shop::orders", 3_000, "");
+        let mut outside = record("shop::orders", 3_000, "", &[]);
         outside.level = Level::Trace;
         LogBatch { records: vec![placed, unsampled, outside], clock: Converter::current() }
     }

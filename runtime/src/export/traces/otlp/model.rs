@@ -57,6 +57,19 @@ impl<'a> From<&'a TagValue> for Value<'a> {
     }
 }
 
+impl<'a> From<crate::logs::Value<'a>> for Value<'a> {
+    fn from(value: crate::logs::Value<'a>) -> Self {
+        use crate::logs::Value as Log;
+        match value {
+            Log::Str(s) => Value::Str(s),
+            Log::I64(v) => Value::Int(v),
+            Log::U64(v) => i64::try_from(v).map_or(Value::Decimal(v), Value::Int),
+            Log::F64(v) => Value::Double(v),
+            Log::Bool(v) => Value::Bool(v),
+        }
+    }
+}
+
 /// The spans of `segment`, in recording order.
 pub(crate) fn spans<'a>(segment: &'a Segment, clock: &'a Converter) -> impl Iterator<Item = SpanView<'a>> {
     let records = segment.spans.iter().enumerate();
