@@ -67,7 +67,7 @@ mod id;
 mod init;
 mod integrations;
 // Records come from the bridges only: without one, the record path is built but not called.
-#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code, unused_imports))]
 mod logs;
 pub mod metrics;
 mod outbox;
