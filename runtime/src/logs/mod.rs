@@ -66,10 +66,12 @@ pub(crate) struct Origin {
 /// Starts a record from `origin`, if [`enabled`] would say so and the call site's rate limit
 /// admits it (a record it turns away is counted).
 pub(crate) fn draft(origin: Origin) -> Option<Draft> {
-    if !enabled(origin.level, &origin.target) {
+    if crate::state::log_max_level().is_none_or(|max| origin.level > max) {
         return None;
     }
-    start(exporting()?, origin)
+    let run = exporting()?;
+    passes_filter(run, origin.level, &origin.target).then_some(())?;
+    start(run, origin)
 }
 
 /// Like [`draft`], for a record the bridge's own copy of the filter already passed (the
