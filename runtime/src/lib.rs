@@ -39,6 +39,8 @@
 //!   and carrying it into other tasks and threads.
 //! - [`extract`] / [`inject`], [`Extractor`] / [`Injector`], [`Propagator`]: context
 //!   propagation in every format the peers speak; [`baggage`]: entries that travel with a trace.
+//! - [`alloc::Profiled`]: a global allocator wrapper whose sampled allocations make allocation
+//!   profiles labelled like CPU samples, and give every span the bytes it allocated.
 //! - `testing` (feature `testing`): an in-memory exporter for tests, given with
 //!   `Config::exporter`.
 //! - [`stats`]: what was exported and what was dropped, and why, in all and by each exporter.
@@ -103,6 +105,7 @@ pub use id::{SegmentId, SpanId, TraceId};
 pub use init::{flush, init, try_init, Guard};
 #[cfg(feature = "opentelemetry")]
 pub use integrations::opentelemetry::{OtelExtractor, OtelInjector, SpanscopePropagator};
+pub use profiler::alloc;
 pub use propagation::{Baggage, BaggageError, Extractor, Injector, Propagator};
 #[cfg(feature = "tokio")]
 pub use span::spawn;

@@ -37,6 +37,9 @@ pub(crate) enum Counter {
     TagKeysOverLimit,
     ProfileSamples,
     ProfileSamplesDropped,
+    AllocSamples,
+    AllocSamplesDropped,
+    AllocBlocksUntracked,
     ProfilesExported,
     ProfilesDroppedQueueFull,
     ProfilesDroppedShutdown,
@@ -295,6 +298,15 @@ pub struct Stats {
     /// CPU samples the profiler's signal handler could not store (its sample ring was full, or
     /// more threads were being sampled at once than it has unwinder caches).
     pub profile_samples_dropped: u64,
+    /// Allocation samples counted into a profile (one per sampled allocation; see
+    /// [`alloc`](crate::alloc)).
+    pub alloc_samples: u64,
+    /// Allocation samples the allocator hook could not store (its sample ring was full, or more
+    /// threads were walking their stacks at once than the unwinder has caches).
+    pub alloc_samples_dropped: u64,
+    /// Sampled allocations counted as allocated but not followed to their free, so left out of
+    /// the in-use values: the table of sampled blocks had no free slot near their address.
+    pub alloc_blocks_untracked: u64,
     /// Profiles (one per window) delivered, summed over the profile exporters.
     pub profiles_exported: u64,
     /// Profiles dropped because the queue to the profile backends was full.
@@ -403,6 +415,9 @@ pub fn stats() -> Stats {
         tag_keys_over_limit: get(Counter::TagKeysOverLimit),
         profile_samples: get(Counter::ProfileSamples),
         profile_samples_dropped: get(Counter::ProfileSamplesDropped),
+        alloc_samples: get(Counter::AllocSamples),
+        alloc_samples_dropped: get(Counter::AllocSamplesDropped),
+        alloc_blocks_untracked: get(Counter::AllocBlocksUntracked),
         profiles_exported: get(Counter::ProfilesExported),
         profiles_dropped_queue_full: get(Counter::ProfilesDroppedQueueFull),
         profiles_dropped_shutdown: get(Counter::ProfilesDroppedShutdown),

@@ -37,6 +37,7 @@ pub struct ProfilerConfig {
     exporters: Option<Vec<ProfilesExporter>>,
     flamegraph_tag: Option<String>,
     pyroscope_address: Option<String>,
+    alloc_sample_bytes: Option<u64>,
 }
 
 impl ProfilerConfig {
@@ -85,6 +86,15 @@ impl ProfilerConfig {
         self
     }
 
+    /// The mean number of bytes allocated between two allocation samples, up to 1 GiB, `0` for
+    /// none (`SPANSCOPE_ALLOC_SAMPLE_BYTES` wins; default 524,288, Go's and jemalloc's 512 KiB).
+    /// Allocations are sampled only where [`alloc::Profiled`](crate::alloc::Profiled) is the
+    /// global allocator.
+    pub fn alloc_sample_bytes(mut self, bytes: u64) -> Self {
+        self.alloc_sample_bytes = Some(bytes);
+        self
+    }
+
     /// The effective settings: environment, then this config, then defaults.
     pub(crate) fn resolve(self, vars: &Vars<'_>) -> Result<ProfilerSettings, ConfigError> {
         let switch = [("on", true), ("off", false), BOOLEAN[0], BOOLEAN[1]];
@@ -108,12 +118,18 @@ impl ProfilerConfig {
         let flamegraph_tag =
             vars.get("SPANSCOPE_FLAMEGRAPH_TAG")?.map(|(_, v)| v.trim().to_owned()).or(self.flamegraph_tag);
         let pyroscope_address = self.pyroscope_address;
-        Ok(ProfilerSettings { enabled, hz, interval, exporters, flamegraph_tag, pyroscope_address })
+        let alloc_sample_bytes = vars
+            .read("SPANSCOPE_ALLOC_SAMPLE_BYTES", |var| parse_count(var, 0..=MAX_ALLOC_SAMPLE_BYTES))?
+            .unwrap_or_else(|| self.alloc_sample_bytes.unwrap_or(512 * 1024).min(MAX_ALLOC_SAMPLE_BYTES));
+        Ok(ProfilerSettings { enabled, hz, interval, exporters, flamegraph_tag, pyroscope_address, alloc_sample_bytes })
     }
 }
 
 /// The most samples per second: past it the signal handler's own cost distorts the profile.
 const MAX_HZ: u32 = 1000;
+
+/// The longest mean interval between allocation samples: 1 GiB.
+const MAX_ALLOC_SAMPLE_BYTES: u64 = 1 << 30;
 
 /// Resolved profiler settings.
 #[derive(Debug, Clone)]
@@ -125,6 +141,8 @@ pub(crate) struct ProfilerSettings {
     pub flamegraph_tag: Option<String>,
     /// The Pyroscope server given in code, which `PYROSCOPE_SERVER_ADDRESS` overrides.
     pub pyroscope_address: Option<String>,
+    /// The mean bytes between allocation samples; 0 for none.
+    pub alloc_sample_bytes: u64,
 }
 
 #[cfg(test)]
@@ -155,6 +173,10 @@ mod tests {
         assert!(s.enabled);
         assert_eq!((s.hz, s.interval), (50, Duration::from_secs(60)));
         assert_eq!(s.exporters, [ProfilesExporter::Pyroscope, ProfilesExporter::Local]);
+        assert_eq!(resolve(ProfilerConfig::new(), &[]).unwrap().alloc_sample_bytes, 512 * 1024);
+        let s = resolve(ProfilerConfig::new().alloc_sample_bytes(4096), &[("SPANSCOPE_ALLOC_SAMPLE_BYTES", "0")]);
+        assert_eq!(s.unwrap().alloc_sample_bytes, 0, "the variable wins; 0 is off");
+        assert_eq!(resolve(ProfilerConfig::new().alloc_sample_bytes(1), &[]).unwrap().alloc_sample_bytes, 1);
     }
 
     #[test]
@@ -181,6 +203,9 @@ mod tests {
             ("SPANSCOPE_PROFILES_EXPORTER", "local,s3"),
             ("SPANSCOPE_PROFILES_EXPORTER", ","),
             ("SPANSCOPE_PROFILER", "1"),
+            ("SPANSCOPE_ALLOC_SAMPLE_BYTES", "512KiB"),
+            ("SPANSCOPE_ALLOC_SAMPLE_BYTES", "2147483648"),
+            ("SPANSCOPE_ALLOC_SAMPLE_BYTES", "-1"),
         ] {
             let err = resolve(ProfilerConfig::new(), &[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var, "{err}");

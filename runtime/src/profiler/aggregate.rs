@@ -1,9 +1,11 @@
 //! One window of samples, counted by distinct stack and label set.
 //!
 //! Runs on the collector thread: each drained sample's stack and labels are interned and its
-//! count bumped; nothing is symbolised here.
+//! value added; nothing is symbolised here. CPU windows count timer periods (`u64`); allocation
+//! windows count estimated objects and bytes (`alloc::aggregate::Amounts`).
 
 use std::collections::HashMap;
+use std::ops::AddAssign;
 use std::time::SystemTime;
 
 use super::ring::Sample;
@@ -12,19 +14,30 @@ use super::ring::Sample;
 /// `trace_id` and `trace_endpoint` when it ran in a sampled span.
 pub(crate) type Labels = Vec<(&'static str, String)>;
 
-/// The counts of one window.
+/// The labels of `sample`.
+pub(crate) fn labels(sample: &Sample) -> Labels {
+    let mut labels: Labels = sample.tags.tags().into_iter().map(|(key, value)| (key, value.to_string())).collect();
+    if let Some(span) = sample.span.labels() {
+        labels.push(("span_id", span.span_id.to_string()));
+        labels.push(("trace_id", span.trace_id.to_string()));
+        labels.push(("trace_endpoint", span.endpoint));
+    }
+    labels
+}
+
+/// The values of one window, per stack and label set.
 #[derive(Debug)]
-pub(crate) struct Window {
+pub(crate) struct Window<V> {
     pub start: SystemTime,
     stack_ids: HashMap<Box<[u64]>, usize>,
     pub stacks: Vec<Box<[u64]>>,
     label_ids: HashMap<Labels, usize>,
     pub label_sets: Vec<Labels>,
-    /// `(stack, label set) → timer periods`.
-    pub counts: HashMap<(usize, usize), u64>,
+    /// `(stack, label set) → value`.
+    pub counts: HashMap<(usize, usize), V>,
 }
 
-impl Window {
+impl<V: Default + AddAssign> Window<V> {
     pub(crate) fn new(start: SystemTime) -> Self {
         Self {
             start,
@@ -36,15 +49,14 @@ impl Window {
         }
     }
 
-    /// Counts one sample.
-    pub(crate) fn add(&mut self, sample: &Sample) {
-        let stack = intern(&mut self.stack_ids, &mut self.stacks, sample.stack());
-        let mut labels: Labels = sample.tags.tags().into_iter().map(|(key, value)| (key, value.to_string())).collect();
-        if let Some(span) = sample.span.labels() {
-            labels.push(("span_id", span.span_id.to_string()));
-            labels.push(("trace_id", span.trace_id.to_string()));
-            labels.push(("trace_endpoint", span.endpoint));
-        }
+    /// Adds `value` to the stack and labels of `sample`.
+    pub(crate) fn add(&mut self, sample: &Sample, value: V) {
+        self.add_to(sample.stack(), labels(sample), value);
+    }
+
+    /// Adds `value` to `stack` with `labels`.
+    pub(crate) fn add_to(&mut self, stack: &[u64], labels: Labels, value: V) {
+        let stack = intern(&mut self.stack_ids, &mut self.stacks, stack);
         let labels = match self.label_ids.get(&labels) {
             Some(&id) => id,
             None => {
@@ -53,9 +65,16 @@ impl Window {
                 self.label_sets.len() - 1
             }
         };
-        *self.counts.entry((stack, labels)).or_default() += sample.weight;
+        *self.counts.entry((stack, labels)).or_default() += value;
     }
 
+    /// Whether nothing was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+}
+
+impl Window<u64> {
     /// Timer periods counted so far.
     pub(crate) fn samples(&self) -> u64 {
         self.counts.values().sum()

@@ -1,23 +1,26 @@
-//! The collector thread: drains the sample ring every 50 to 250 ms into the current window,
-//! and at each window boundary (aligned to the wall clock) and at stop turns the window into a
-//! pprof profile and hands it to the exporters. It also keeps the unwinder's module list
-//! current when libraries are loaded.
+//! The collector thread: drains the sample rings (CPU, and allocations when they are sampled)
+//! every 50 to 250 ms into the current window, and at each window boundary (aligned to the wall
+//! clock) and at stop turns the window into pprof profiles, one per kind, and hands them to the
+//! exporters. It also keeps the unwinder's module list current when libraries are loaded.
 //!
 //! Everything slow the profiler does (aggregation, symbolisation, encoding, output) happens
 //! here, never on an application thread.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::aggregate::Window;
-use super::ring::{Ring, SLOTS};
-use super::sink::{Finished, ProfileSink};
+use super::alloc::aggregate::Heap;
+use super::alloc::sampler::{self, AllocSample};
+use super::pprof::{self, Measure};
+use super::ring::{Ring, Sample, SLOTS};
+use super::sink::{Finished, ProfileKind, ProfileSink, ProfileWindow};
 use super::symbolize::Symbolizer;
 use super::timer::ThreadTimers;
 use super::unwinder::Snapshot;
-use super::{modules, pprof};
-use super::sink::ProfileWindow;
+use super::modules;
+use crate::proto::perftools::profiles::Profile;
 use crate::stats::{self, Counter};
 
 /// The shortest time between two passes (drain the ring, find new threads): the ring's bound
@@ -29,8 +32,10 @@ const PASS_MIN: Duration = Duration::from_millis(50);
 const PASS_MAX: Duration = Duration::from_millis(250);
 
 pub(crate) struct Collector {
-    pub ring: &'static Ring,
-    pub window: Window,
+    pub ring: &'static Ring<Sample>,
+    pub window: Window<u64>,
+    /// Allocation sampling, when it is on.
+    pub allocations: Option<Allocations>,
     pub symbols: Symbolizer,
     pub generation: u64,
     /// CPU time between samples.
@@ -41,16 +46,28 @@ pub(crate) struct Collector {
     pub timers: ThreadTimers,
 }
 
+/// The allocation samples' ring, what they add up to, and their mean interval in bytes.
+pub(crate) struct Allocations {
+    pub ring: &'static Ring<AllocSample>,
+    pub heap: Heap,
+    pub rate: u64,
+}
+
 impl Collector {
     /// Runs until a stop request arrives or the sender is dropped.
     pub(crate) fn run(mut self, stop: Receiver<()>) {
         let mut boundary = next_boundary(SystemTime::now(), self.interval);
+        let mut busy = false;
         loop {
-            let wait = pass_every(self.period, self.timers.len())
-                .min(boundary.duration_since(SystemTime::now()).unwrap_or_default());
-            let stopping = match stop.recv_timeout(wait) {
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
-                Err(RecvTimeoutError::Timeout) => false,
+            // Allocation samples come as fast as the program allocates: after a pass that found
+            // the ring a quarter full, the next comes as soon as passes may.
+            let every = if busy { PASS_MIN } else { pass_every(self.period, self.timers.len()) };
+            let wait = every.min(boundary.duration_since(SystemTime::now()).unwrap_or_default());
+            // Woken early by a stop request or by the allocation sampler (see `sampler`).
+            std::thread::park_timeout(wait);
+            let stopping = match stop.try_recv() {
+                Ok(()) | Err(TryRecvError::Disconnected) => true,
+                Err(TryRecvError::Empty) => false,
             };
             if stopping {
                 // Stop sampling before the last window closes.
@@ -60,7 +77,7 @@ impl Collector {
                 let _ = self.timers.sync();
             }
             self.refresh_modules();
-            self.drain();
+            busy = self.drain() > SLOTS / 4;
             let now = SystemTime::now();
             if stopping {
                 self.finish_window(now);
@@ -76,9 +93,19 @@ impl Collector {
         }
     }
 
-    fn drain(&mut self) {
+    /// Drains both rings into the window; returns how many allocation samples there were.
+    fn drain(&mut self) -> usize {
         let window = &mut self.window;
-        self.ring.drain(|sample| window.add(sample));
+        self.ring.drain(|sample| window.add(sample, sample.weight));
+        let Some(allocations) = &mut self.allocations else { return 0 };
+        let mut drained = 0;
+        sampler::drained();
+        allocations.ring.drain(|sample| {
+            allocations.heap.add(sample);
+            drained += 1;
+        });
+        stats::add(Counter::AllocSamples, drained as u64);
+        drained
     }
 
     /// Rebuilds the unwinder and the symboliser's module list when libraries came or went.
@@ -94,16 +121,27 @@ impl Collector {
         self.generation = generation;
     }
 
-    /// Ends the current window at `end`: exports it if it has samples, and starts the next.
+    /// Ends the current window at `end`: exports a profile of each kind that has samples, and
+    /// starts the next window.
     fn finish_window(&mut self, end: SystemTime) {
         let window = std::mem::replace(&mut self.window, Window::new(end));
         let samples = window.samples();
-        if samples == 0 {
-            return;
+        if samples > 0 {
+            stats::add(Counter::ProfileSamples, samples);
+            let period = self.period.as_nanos() as i64;
+            let profile = pprof::build(&window, end, Measure::cpu(self.period), |&n| vec![n as i64 * period], &mut self.symbols);
+            self.export(ProfileKind::Cpu, profile, window.start, end);
         }
-        stats::add(Counter::ProfileSamples, samples);
-        let profile = pprof::build(&window, end, self.period, &mut self.symbols);
-        let encoded = ProfileWindow { gzipped: pprof::gzipped(&profile).into(), start: window.start, end };
+        let Some(allocations) = &mut self.allocations else { return };
+        let rate = allocations.rate;
+        if let Some(window) = allocations.heap.finish(end) {
+            let profile = pprof::build(&window, end, Measure::allocations(rate), |a| a.values(), &mut self.symbols);
+            self.export(ProfileKind::Allocations, profile, window.start, end);
+        }
+    }
+
+    fn export(&mut self, kind: ProfileKind, profile: Profile, start: SystemTime, end: SystemTime) {
+        let encoded = ProfileWindow { kind, gzipped: pprof::gzipped(&profile).into(), start, end };
         let finished = Finished { profile, window: Arc::new(encoded) };
         for sink in &mut self.sinks {
             sink.export(&finished);

@@ -18,7 +18,11 @@
 //!   and hands each window to the sinks `init` gave it (`sink`): the profile exporters of
 //!   `export::profiles`, which the profiler never names.
 //!
-//! Nothing here runs on an application thread except the tag pushes and the signal handler.
+//! `alloc`: the allocation sampler, a global allocator wrapper whose samples carry the same tags
+//! and span identity, drained by the same collector into allocation profiles.
+//!
+//! Nothing here runs on an application thread except the tag pushes, the signal handler and the
+//! allocator hook.
 
 macro_rules! sampler_modules {
     ($($module:ident),* $(,)?) => {$(
@@ -41,6 +45,7 @@ sampler_modules!(
     unwinder,
 );
 
+pub mod alloc;
 /// The pprof and Pyroscope messages, public but hidden: the integration tests decode what the
 /// runtime wrote with the same definitions.
 #[doc(hidden)]
@@ -76,8 +81,10 @@ mod lifecycle {
 
     use std::sync::atomic::Ordering;
 
-    use super::collector::Collector;
-    use super::ring::Ring;
+    use super::alloc::aggregate::Heap;
+    use super::alloc::sampler::{self, AllocSample};
+    use super::collector::{Allocations, Collector};
+    use super::ring::{Ring, Sample};
     use super::sink::ProfileSink;
     use super::{modules, signal, stack_reader, symbolize, timer, unwinder, ProfilerSettings};
     use crate::error::InitError;
@@ -105,8 +112,8 @@ mod lifecycle {
         }
         let io = |what: &'static str| move |error| InitError::Io { path: what.into(), error };
         // Everything the signal handler touches exists before the first signal.
-        static RING: OnceLock<&'static Ring> = OnceLock::new();
-        let ring = *RING.get_or_init(|| Box::leak(Box::new(Ring::new())));
+        static RING: OnceLock<&'static Ring<Sample>> = OnceLock::new();
+        let ring = *RING.get_or_init(|| Box::leak(Box::new(Ring::new(Sample::EMPTY))));
         stack_reader::prepare().map_err(io("the profiler's probe pipe"))?;
         let (modules, generation) = modules::loaded();
         unwinder::Snapshot::build(&modules).publish();
@@ -124,16 +131,25 @@ mod lifecycle {
             signal::set_enabled(false);
             return Err(InitError::Io { path: "/proc/self/task".into(), error });
         }
+        let allocations = (profiler.alloc_sample_bytes > 0).then(|| {
+            static ALLOC_RING: OnceLock<&'static Ring<AllocSample>> = OnceLock::new();
+            let ring = *ALLOC_RING.get_or_init(|| Box::leak(Box::new(Ring::new(AllocSample::EMPTY))));
+            ring.drain(|_| {});
+            sampler::set(ring, profiler.alloc_sample_bytes);
+            Allocations { ring, heap: Heap::new(start), rate: profiler.alloc_sample_bytes }
+        });
         let (stop, stopped) = mpsc::channel();
         COLLECTOR_ALIVE.store(true, Ordering::Release);
         let collector = crate::sys::threads::spawn("spanscope-profiler", move || {
             let _alive = CollectorAlive;
+            sampler::wake_me();
             // Built here: the symboliser's caches are thread-local by design (`Rc`).
             let symbols = symbolize::Symbolizer::new(modules);
             let window = super::aggregate::Window::new(start);
-            Collector { ring, window, symbols, generation, period, interval, sinks, timers }.run(stopped);
+            Collector { ring, window, allocations, symbols, generation, period, interval, sinks, timers }.run(stopped);
         })
         .map_err(|error| {
+            sampler::stop();
             COLLECTOR_ALIVE.store(false, Ordering::Release);
             io("the spanscope-profiler thread")(error)
         })?;
@@ -157,10 +173,13 @@ mod lifecycle {
         /// at most (the export reporter's own shutdown then delivers it). The SIGPROF handler
         /// stays installed, ignoring any signal still in flight.
         pub(crate) fn stop(self, deadline: Instant) {
-            // The collector deletes the timers; a signal in flight until then is ignored.
+            // The collector deletes the timers; a signal in flight until then is ignored. An
+            // allocation sample taken until the collector's last pass is in its last window.
             signal::set_enabled(false);
+            sampler::stop();
             crate::state::set_profiling(false);
             if self.stop.send(()).is_ok() {
+                self.collector.thread().unpark();
                 while !self.collector.is_finished() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
                 }

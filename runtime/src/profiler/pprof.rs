@@ -1,6 +1,7 @@
-//! A window of samples as a pprof `Profile`: sample type `cpu`/`nanoseconds`, one `Sample` per
-//! distinct stack and label set with its labels, locations per address with their inlined
-//! lines, functions, and a mapping per loaded module; and its gzipped encoding.
+//! A window of samples as a pprof `Profile`: its sample types (CPU time, or allocated and live
+//! objects and bytes), one `Sample` per distinct stack and label set with its labels, locations
+//! per address with their inlined lines, functions, and a mapping per loaded module; and its
+//! gzipped encoding.
 //!
 //! Runs on the collector thread.
 
@@ -41,11 +42,53 @@ impl Strings {
     }
 }
 
-/// Builds the profile of `window`, which ended at `end`, sampled every `period` of CPU time.
-pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols: &mut Symbolizer) -> Profile {
+/// What a profile measures: its sample types and period, as `(type, unit)` pairs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Measure {
+    sample_types: &'static [(&'static str, &'static str)],
+    period_type: (&'static str, &'static str),
+    period: i64,
+    /// Whether each stack begins in the allocator hook, whose frames are left out.
+    allocation: bool,
+}
+
+impl Measure {
+    /// CPU time, sampled every `period` of it.
+    pub(crate) fn cpu(period: Duration) -> Self {
+        let period = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX);
+        Self { sample_types: &[("cpu", "nanoseconds")], period_type: ("cpu", "nanoseconds"), period, allocation: false }
+    }
+
+    /// Allocations sampled once per `rate` bytes on average: the four sample types of Go's heap
+    /// profile, which pprof's tools and Pyroscope know.
+    pub(crate) fn allocations(rate: u64) -> Self {
+        Self {
+            sample_types: &[
+                ("alloc_objects", "count"),
+                ("alloc_space", "bytes"),
+                ("inuse_objects", "count"),
+                ("inuse_space", "bytes"),
+            ],
+            period_type: ("space", "bytes"),
+            period: i64::try_from(rate).unwrap_or(i64::MAX),
+            allocation: true,
+        }
+    }
+}
+
+/// Builds the profile of `window`, which ended at `end`: each stack and label set's value is
+/// `values` of it, one per sample type of `measure`.
+pub(crate) fn build<V>(
+    window: &Window<V>,
+    end: SystemTime,
+    measure: Measure,
+    values: impl Fn(&V) -> Vec<i64>,
+    symbols: &mut Symbolizer,
+) -> Profile {
     let mut strings = Strings::new();
-    let cpu = ValueType { r#type: strings.get("cpu"), unit: strings.get("nanoseconds") };
-    let period_nanos = period.as_nanos() as i64;
+    let mut value_type = |(kind, unit)| ValueType { r#type: strings.get(kind), unit: strings.get(unit) };
+    let sample_type: Vec<ValueType> = measure.sample_types.iter().map(|&t| value_type(t)).collect();
+    let period_type = value_type(measure.period_type);
 
     let mapping: Vec<Mapping> = symbols
         .modules()
@@ -69,6 +112,15 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         .collect();
 
     symbols.resolve_in_address_order(window.stacks.iter().flat_map(|stack| stack.iter().copied()).filter(|&a| a != TRUNCATED));
+    // The frames each stack starts with that are the allocator hook's, not the program's.
+    let hook_frames: Vec<usize> = window
+        .stacks
+        .iter()
+        .map(|stack| match measure.allocation {
+            true => stack.iter().take_while(|&&a| a != TRUNCATED && is_allocator_hook(&symbols.resolve(a))).count(),
+            false => 0,
+        })
+        .collect();
     let mut functions: Vec<Function> = Vec::new();
     let mut function_ids: HashMap<(Rc<str>, Option<Rc<str>>), u64> = HashMap::new();
     let mut locations: Vec<Location> = Vec::new();
@@ -116,13 +168,14 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
     let mut samples: Vec<Sample> = window
         .counts
         .iter()
-        .map(|(&(stack, labels), &count)| {
-            let location_id = window.stacks[stack].iter().map(|&a| location_of(a, &mut strings)).collect();
+        .map(|(&(stack, labels), value)| {
+            let location_id =
+                window.stacks[stack][hook_frames[stack]..].iter().map(|&a| location_of(a, &mut strings)).collect();
             let label = window.label_sets[labels]
                 .iter()
                 .map(|(key, value)| Label { key: strings.get(key), str: strings.get(value), num: 0, num_unit: 0 })
                 .collect();
-            Sample { location_id, value: vec![count as i64 * period_nanos], label }
+            Sample { location_id, value: values(value), label }
         })
         .collect();
     // A stable order makes profiles of the same work compare equal.
@@ -130,7 +183,7 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
 
     let since_epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as i64;
     Profile {
-        sample_type: vec![cpu],
+        sample_type,
         sample: samples,
         mapping,
         location: locations,
@@ -140,11 +193,21 @@ pub(crate) fn build(window: &Window, end: SystemTime, period: Duration, symbols:
         keep_frames: 0,
         time_nanos: since_epoch(window.start),
         duration_nanos: since_epoch(end) - since_epoch(window.start),
-        period_type: Some(cpu),
-        period: period_nanos,
+        period_type: Some(period_type),
+        period: measure.period,
         comment: Vec::new(),
         default_sample_type: 0,
     }
+}
+
+/// Whether an address is the allocator hook's: its function (the outermost of those inlined
+/// there) is the wrapper's own or the global allocator shim Rust generates (`__rust_alloc` and
+/// friends, `__rg_alloc` on older compilers).
+fn is_allocator_hook(resolved: &Resolved) -> bool {
+    resolved.frames.last().is_some_and(|frame| {
+        let name = &*frame.function;
+        name.contains("spanscope::profiler::alloc::") || name.starts_with("__rust_") || name.starts_with("__rg_")
+    })
 }
 
 /// What stands for the frames of a stack cut at `MAX_FRAMES`: a function named `[truncated]`,

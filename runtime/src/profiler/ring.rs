@@ -1,5 +1,5 @@
-//! The pre-allocated slots samples are written to: many signal handlers write, one collector
-//! thread reads.
+//! The pre-allocated slots samples are written to: many writers (signal handlers, the allocator
+//! hook), one collector thread reads.
 //!
 //! Each slot has an atomic state (free, being written, ready). A handler claims a free slot
 //! with one compare-and-swap, fills it in place and marks it ready; the collector copies ready
@@ -21,7 +21,7 @@ pub(crate) const MAX_FRAMES: usize = 128;
 /// code address (it is in the kernel's half of the address space), shown as `[truncated]`.
 pub(crate) const TRUNCATED: u64 = u64::MAX;
 
-/// Slots in the ring, about 2.3 KiB each. The collector drains it often enough that every
+/// Slots in a ring, about 2.3 KiB each. The collector drains the CPU ring often enough that every
 /// thread it times, all busy at once, fills at most half of it (see `collector::pass_every`).
 pub(crate) const SLOTS: usize = 512;
 
@@ -47,7 +47,7 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
-    const EMPTY: Self =
+    pub(crate) const EMPTY: Self =
         Self { frames: [0; MAX_FRAMES + 1], depth: 0, weight: 1, tags: TagSnapshot::EMPTY, span: SpanSnapshot::EMPTY };
 
     /// The recorded stack, leaf first, [`TRUNCATED`] last if it was cut.
@@ -56,47 +56,51 @@ impl Sample {
     }
 }
 
-struct Slot {
+struct Slot<T> {
     state: AtomicU8,
-    sample: UnsafeCell<Sample>,
+    sample: UnsafeCell<T>,
 }
 
-/// The ring of sample slots.
-pub(crate) struct Ring {
-    slots: Box<[Slot]>,
+/// The ring of sample slots, each holding a `T` (a CPU [`Sample`], or an allocation sample).
+pub(crate) struct Ring<T> {
+    slots: Box<[Slot<T>]>,
     next: AtomicUsize,
 }
 
-// SAFETY: a slot's sample is only accessed by whoever moved its state out of FREE (a handler,
+// SAFETY: a slot's sample is only accessed by whoever moved its state out of FREE (a writer,
 // until it stores READY) or saw READY (the collector, until it stores FREE); the state's
-// acquire/release pairs order those accesses.
-unsafe impl Sync for Ring {}
+// acquire/release pairs order those accesses. Samples are plain copies: the only pointers they
+// hold name `'static` tag metadata, readable from any thread.
+unsafe impl<T> Sync for Ring<T> {}
+// SAFETY: as above; a ring is moved between threads only as a `&'static` reference.
+unsafe impl<T> Send for Ring<T> {}
 
-/// A slot claimed by a handler; dropping it without [`Claim::publish`] frees it again.
-pub(crate) struct Claim<'a> {
-    slot: &'a Slot,
+/// A slot claimed by a writer; dropping it without [`Claim::publish`] frees it again.
+pub(crate) struct Claim<'a, T> {
+    slot: &'a Slot<T>,
 }
 
-impl Ring {
-    /// Allocates every slot now, off the signal path.
-    pub(crate) fn new() -> Self {
-        let slots = (0..SLOTS).map(|_| Slot { state: AtomicU8::new(FREE), sample: UnsafeCell::new(Sample::EMPTY) });
+impl<T: Copy> Ring<T> {
+    /// Allocates every slot now, each holding `empty`, off the signal path.
+    pub(crate) fn new(empty: T) -> Self {
+        let slots = (0..SLOTS).map(|_| Slot { state: AtomicU8::new(FREE), sample: UnsafeCell::new(empty) });
         Self { slots: slots.collect(), next: AtomicUsize::new(0) }
     }
 
     /// Claims a free slot. Signal-safe: atomics only.
-    pub(crate) fn claim(&self) -> Option<Claim<'_>> {
+    pub(crate) fn claim(&self) -> Option<Claim<'_, T>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..PROBES).map(|i| &self.slots[(start + i) % SLOTS]).find_map(|slot| {
             slot.state
                 .compare_exchange(FREE, WRITING, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
-                .then_some(Claim { slot })
+                // Lazily: a claim made for a slot that was not won would free it when dropped.
+                .then(|| Claim { slot })
         })
     }
 
     /// Hands every ready sample to `f`, then frees its slot.
-    pub(crate) fn drain(&self, mut f: impl FnMut(&Sample)) {
+    pub(crate) fn drain(&self, mut f: impl FnMut(&T)) {
         for slot in self.slots.iter() {
             if slot.state.load(Ordering::Acquire) == READY {
                 // SAFETY: READY means the writing handler is done and nobody else reads it.
@@ -107,9 +111,9 @@ impl Ring {
     }
 }
 
-impl Claim<'_> {
+impl<T> Claim<'_, T> {
     /// The sample to fill in.
-    pub(crate) fn sample(&mut self) -> &mut Sample {
+    pub(crate) fn sample(&mut self) -> &mut T {
         // SAFETY: this claim moved the state to WRITING, so it alone accesses the sample.
         unsafe { &mut *self.slot.sample.get() }
     }
@@ -121,7 +125,7 @@ impl Claim<'_> {
     }
 }
 
-impl Drop for Claim<'_> {
+impl<T> Drop for Claim<'_, T> {
     fn drop(&mut self) {
         self.slot.state.store(FREE, Ordering::Release);
     }
@@ -133,7 +137,7 @@ mod tests {
 
     #[test]
     fn claimed_slots_are_drained_once_and_freed() {
-        let ring = Ring::new();
+        let ring = Ring::new(Sample::EMPTY);
         for depth in 1..=3 {
             let mut claim = ring.claim().expect("a free slot");
             claim.sample().depth = depth;
@@ -149,7 +153,7 @@ mod tests {
         assert!(ring.claim().is_none(), "a full ring refuses");
     }
 
-    impl Claim<'_> {
+    impl<T> Claim<'_, T> {
         fn publish_and_true(self) -> bool {
             self.publish();
             true

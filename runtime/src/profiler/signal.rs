@@ -15,21 +15,21 @@
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Once;
 
-use super::ring::Ring;
+use super::ring::{Ring, Sample};
 use super::unwinder::Snapshot;
 use crate::stats::{self, Counter};
 
 /// Whether samples are taken.
 static ENABLED: AtomicBool = AtomicBool::new(false);
 /// The ring samples go to, set once before the handler is installed.
-static RING: AtomicPtr<Ring> = AtomicPtr::new(std::ptr::null_mut());
+static RING: AtomicPtr<Ring<Sample>> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Installs the handler (once per process) writing into `ring`. Not signal-safe.
-pub(crate) fn install(ring: &'static Ring) -> std::io::Result<()> {
+pub(crate) fn install(ring: &'static Ring<Sample>) -> std::io::Result<()> {
     static INSTALL: Once = Once::new();
     let mut result = Ok(());
     INSTALL.call_once(|| {
-        RING.store(ring as *const Ring as *mut Ring, Ordering::Release);
+        RING.store(ring as *const Ring<Sample> as *mut Ring<Sample>, Ordering::Release);
         // SAFETY: a zeroed `sigaction` is a valid empty value; the fields set are the handler
         // (an `extern "C"` function of the SA_SIGINFO signature) and the flags.
         unsafe {

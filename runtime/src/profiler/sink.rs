@@ -8,16 +8,36 @@ use bytes::Bytes;
 
 use crate::proto::perftools::profiles::Profile;
 
-/// One window's CPU profile, encoded once for every exporter.
+/// What a profile measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProfileKind {
+    /// CPU time (`cpu`/`nanoseconds`).
+    Cpu,
+    /// Allocations: `alloc_objects`, `alloc_space`, `inuse_objects`, `inuse_space`.
+    Allocations,
+}
+
+impl ProfileKind {
+    /// How files of this kind begin, and how messages name it.
+    pub(crate) fn file_prefix(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Allocations => "alloc",
+        }
+    }
+}
+
+/// One window's profile of one kind, encoded once for every exporter.
 #[derive(Debug)]
 pub(crate) struct ProfileWindow {
+    pub kind: ProfileKind,
     /// The pprof `Profile`, serialised and gzipped.
     pub gzipped: Bytes,
     pub start: SystemTime,
     pub end: SystemTime,
 }
 
-/// One window's profile, built and encoded once for every exporter.
+/// One window's profile of one kind, built and encoded once for every exporter.
 #[derive(Debug)]
 pub(crate) struct Finished {
     pub profile: Profile,

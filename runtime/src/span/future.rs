@@ -10,7 +10,7 @@ use super::ParentContext;
 
 /// The future of an async instrumented function: enters its span on every poll and leaves it
 /// after, so the span follows the task across threads and never leaks to another task polled
-/// on the same thread. Yields the output and the span, which the caller finishes with the
+/// on the same thread; the bytes allocated during each poll count as the span's. Yields the output and the span, which the caller finishes with the
 /// output's outcome. If the future is dropped before completion, the span ends there.
 #[derive(Debug)]
 pub struct Instrumented<F> {
@@ -52,9 +52,14 @@ impl<F: Future> Future for Instrumented<F> {
         // `Drop` below does not move it); `span` is not pinned and may be moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let previous = this.span.as_ref().and_then(Span::enter);
+        let allocated_at = previous.is_some().then(crate::alloc::thread_allocated);
         let mut scope = PollScope { previous, span: &mut this.span };
         // SAFETY: see above.
-        let output = match unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx) {
+        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        if let (Some(at), Some(span)) = (allocated_at, scope.span.as_mut()) {
+            span.add_allocated(crate::alloc::thread_allocated().wrapping_sub(at));
+        }
+        let output = match poll {
             Poll::Ready(output) => output,
             Poll::Pending => return Poll::Pending,
         };

@@ -7,6 +7,7 @@ use std::ptr::NonNull;
 use super::current::{self, Current, SegmentRef};
 use super::record::{ErrorInfo, SpanKind, SpanLog};
 use super::{ParentContext, Segment};
+use crate::alloc;
 use crate::config::sampler;
 use crate::propagation::{self, Extractor, Injector};
 use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
@@ -396,6 +397,11 @@ impl Span {
         }
     }
 
+    /// Counts `bytes` as allocated while this span was current (during one poll of its future).
+    pub(crate) fn add_allocated(&mut self, bytes: u64) {
+        self.with_segment(|segment, index| segment.add_allocated(index, bytes));
+    }
+
     /// Makes this span the current one on this thread; returns what to restore.
     #[inline(always)]
     pub(crate) fn enter(&self) -> Option<Current> {
@@ -465,6 +471,7 @@ pub struct SyncSpan {
     guard: EnteredState,
 }
 
+/// A recording guard's `allocated_at` is this thread's allocation total when it was entered.
 #[derive(Debug)]
 enum EnteredState {
     Idle,
@@ -473,12 +480,14 @@ enum EnteredState {
         segment: SegmentRef,
         index: u32,
         previous: u32,
+        allocated_at: u64,
     },
     /// The first span of a segment the guard owns and has installed; `previous` is the
     /// context to restore.
     Root {
         segment: NonNull<Segment>,
         previous: Current,
+        allocated_at: u64,
     },
 }
 
@@ -516,11 +525,12 @@ impl SyncSpan {
                 // its parent.
                 let current = current::get();
                 current::replace(Current { span: index, ..current });
-                EnteredState::Child { segment, index, previous: current.span }
+                EnteredState::Child { segment, index, previous: current.span, allocated_at: alloc::thread_allocated() }
             }
             SpanState::Root { segment } => EnteredState::Root {
                 segment,
                 previous: current::replace(Current { segment: segment.as_ptr(), span: 0, parent: std::ptr::null() }),
+                allocated_at: alloc::thread_allocated(),
             },
         };
         SyncSpan { guard }
@@ -610,19 +620,23 @@ impl SyncSpan {
     fn end(&mut self, error: Option<ErrorInfo>) {
         match std::mem::replace(&mut self.guard, EnteredState::Idle) {
             EnteredState::Idle => {}
-            EnteredState::Child { segment, index, previous } => {
+            EnteredState::Child { segment, index, previous, allocated_at } => {
                 let tick = crate::clock::now();
                 let current = current::get();
                 if segment.is_installed_in(&current) {
                     // SAFETY: the installed segment is alive and ours (see `current::with_segment`);
                     // no other reference to it is live here.
-                    unsafe { &mut *current.segment }.end_span(index, tick, error);
+                    let segment = unsafe { &mut *current.segment };
+                    segment.add_allocated(index, alloc::thread_allocated().wrapping_sub(allocated_at));
+                    segment.end_span(index, tick, error);
                     current::replace(Current { span: previous, ..current });
                 }
             }
-            EnteredState::Root { segment, previous } => {
+            EnteredState::Root { mut segment, previous, allocated_at } => {
                 // Leave first: the segment must be uninstalled before it is handed over.
                 current::restore(previous);
+                // SAFETY: the guard owns the segment, no longer installed; nothing else borrows it.
+                unsafe { segment.as_mut() }.add_allocated(0, alloc::thread_allocated().wrapping_sub(allocated_at));
                 end_root(segment, error);
             }
         }

@@ -31,6 +31,9 @@ pub(crate) struct SpanRecord {
     pub parent: u32,
     pub kind: SpanKind,
     pub error: bool,
+    /// Bytes allocated while the span was current, its children's included (see
+    /// [`alloc`](crate::alloc)).
+    pub allocated: u64,
 }
 
 /// A timestamped event on a span. Errors are logged as `exception` events with the

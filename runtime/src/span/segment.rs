@@ -15,6 +15,10 @@ thread_local! {
     static SIZES: Cell<(usize, usize, usize)> = const { Cell::new((8, 0, 0)) };
 }
 
+/// The bytes a span allocated, where a [`Profiled`](crate::alloc::Profiled) allocator counts
+/// them: not a semantic convention (there is none), so in spanscope's namespace.
+static ALLOCATED_BYTES: TagMeta = TagMeta::new("alloc_bytes", "spanscope.alloc.bytes");
+
 /// W3C trace flag: the trace is sampled.
 pub(crate) const FLAG_SAMPLED: u8 = 0x01;
 
@@ -82,7 +86,7 @@ impl Segment {
         // Unsampled segments keep their first span too: its name is the endpoint propagated
         // downstream, and it is the span the segment's ids derive from.
         spans.clear();
-        spans.push(SpanRecord { name: first, start: tick, end: 0, parent: NO_SPAN, kind, error: false });
+        spans.push(SpanRecord { name: first, start: tick, end: 0, parent: NO_SPAN, kind, error: false, allocated: 0 });
         let segment = Self {
             id: SegmentId::random(),
             trace_id,
@@ -126,18 +130,31 @@ impl Segment {
             self.dropped_spans = self.dropped_spans.saturating_add(1);
             return None;
         }
-        self.spans.push(SpanRecord { name, start: tick, end: 0, parent, kind, error: false });
+        self.spans.push(SpanRecord { name, start: tick, end: 0, parent, kind, error: false, allocated: 0 });
         Some(index)
     }
 
-    /// Ends a span. An error, if any, is flagged and logged.
+    /// Ends a span. An error, if any, is flagged and logged. Where allocations are counted, the
+    /// bytes it allocated become its `spanscope.alloc.bytes` attribute.
     #[inline]
     pub(crate) fn end_span(&mut self, index: u32, tick: u64, error: Option<super::ErrorInfo>) {
         if let Some(span) = self.spans.get_mut(index as usize) {
             span.end = tick;
+            if crate::alloc::in_use() {
+                let allocated = TagValue::U64(span.allocated);
+                self.tags.push((index, &ALLOCATED_BYTES, allocated));
+            }
             if let Some(error) = error {
                 self.fail_span(index, tick, Some(error));
             }
+        }
+    }
+
+    /// Counts `bytes` as allocated by the span at `index`.
+    #[inline]
+    pub(crate) fn add_allocated(&mut self, index: u32, bytes: u64) {
+        if let Some(span) = self.spans.get_mut(index as usize) {
+            span.allocated = span.allocated.wrapping_add(bytes);
         }
     }
 

@@ -1,8 +1,10 @@
-//! The local profile exporter: each window as `cpu-<start ms>-<pid>.pb.gz` (gzipped pprof, for
-//! `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (an interactive
-//! flamegraph, see [`flamegraph`]) in the output folder, plus, with a flamegraph tag set, one
-//! `cpu-<start ms>-<pid>.<tag>=<value>.svg` per value of that tag (`untagged` for samples without
-//! it). Windows are aligned to the wall clock, so the process id keeps apart the files of
+//! The local profile exporter: each window's CPU profile as `cpu-<start ms>-<pid>.pb.gz`
+//! (gzipped pprof, for `go tool pprof` and the usual viewers) and `cpu-<start ms>-<pid>.svg` (an
+//! interactive flamegraph, see [`flamegraph`]) in the output folder, plus, with a flamegraph tag
+//! set, one `cpu-<start ms>-<pid>.<tag>=<value>.svg` per value of that tag (`untagged` for
+//! samples without it). Its allocation profile goes beside it the same way as `alloc-*`, the
+//! flamegraphs drawing the bytes allocated, and `alloc-<start ms>-<pid>.inuse.svg` the bytes
+//! still live at the window's end. Windows are aligned to the wall clock, so the process id keeps apart the files of
 //! processes sharing the folder. The oldest windows this process wrote are deleted once they take
 //! more than its share of `SPANSCOPE_OUT_MAX_MB`.
 
@@ -10,15 +12,16 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::export::profiles::flamegraph::{self, Filter};
-use crate::profiler::sink::{Finished, ProfileSink};
+use crate::export::profiles::flamegraph::{self, Drawn, Filter};
+use crate::profiler::sink::{Finished, ProfileKind, ProfileSink};
 use crate::stats::{self, Counter};
 
 #[derive(Debug)]
 pub(crate) struct ProfileFiles {
     dir: PathBuf,
     flamegraph_tag: Option<String>,
-    written: u64,
+    /// Profiles written: CPU, allocations.
+    written: [u64; 2],
     failed: bool,
     /// The most the windows this process keeps may take.
     max_bytes: u64,
@@ -54,7 +57,7 @@ impl ProfileFiles {
         Ok(Self {
             dir: dir.to_owned(),
             flamegraph_tag,
-            written: 0,
+            written: [0; 2],
             failed: false,
             max_bytes,
             kept: VecDeque::new(),
@@ -66,10 +69,23 @@ impl ProfileFiles {
     /// Writes `window`'s files, recording each in `files` as it is written.
     fn write(&self, window: &Finished, files: &mut WindowFiles) -> std::io::Result<()> {
         let start = window.window.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-        let stem = format!("cpu-{start}-{}", std::process::id());
+        let kind = window.window.kind;
+        let stem = format!("{}-{start}-{}", kind.file_prefix(), std::process::id());
         files.put(self.dir.join(format!("{stem}.pb.gz")), &window.window.gzipped)?;
-        let title = format!("CPU {stem}");
-        files.put(self.dir.join(format!("{stem}.svg")), &flamegraph::render(&window.profile, Filter::All, &title)?)?;
+        let (drawn, title) = match kind {
+            ProfileKind::Cpu => (Drawn::CpuTime, format!("CPU {stem}")),
+            ProfileKind::Allocations => (Drawn::AllocatedBytes, format!("Allocated {stem}")),
+        };
+        let mut draw =
+            |drawn, filter, title: &str, name: String| match flamegraph::render(&window.profile, drawn, filter, title)?
+            {
+                Some(svg) => files.put(self.dir.join(name), &svg),
+                None => Ok(()),
+            };
+        draw(drawn, Filter::All, &title, format!("{stem}.svg"))?;
+        if kind == ProfileKind::Allocations {
+            draw(Drawn::LiveBytes, Filter::All, &format!("Live at the end {stem}"), format!("{stem}.inuse.svg"))?;
+        }
         let Some(key) = self.flamegraph_tag.as_deref() else { return Ok(()) };
         let strings = &window.profile.string_table;
         let text = |i: i64| strings.get(i as usize).map_or("", String::as_str);
@@ -82,14 +98,10 @@ impl ProfileFiles {
         values.sort_unstable();
         values.dedup();
         for value in values {
-            let svg = flamegraph::render(
-                &window.profile,
-                Filter::Label { key, value },
-                &format!("{title} {key}={}", value.unwrap_or("(untagged)")),
-            );
+            let title = format!("{title} {key}={}", value.unwrap_or("(untagged)"));
             let name =
                 format!("{stem}.{}={}.svg", file_safe(key), value.map_or_else(|| "untagged".to_owned(), file_safe));
-            files.put(self.dir.join(name), &svg?)?;
+            draw(drawn, Filter::Label { key, value }, &title, name)?;
         }
         Ok(())
     }
@@ -123,13 +135,13 @@ impl ProfileSink for ProfileFiles {
         self.trim();
         match written {
             Ok(()) => {
-                self.written += 1;
+                self.written[window.window.kind as usize] += 1;
                 stats::add(Counter::ProfilesExported, 1);
             }
             Err(error) => {
                 stats::add(Counter::ProfilesDroppedExportError, 1);
                 if !self.failed {
-                    stderr_line!("spanscope: cannot write CPU profiles to {}: {error}", self.dir.display());
+                    stderr_line!("spanscope: cannot write profiles to {}: {error}", self.dir.display());
                     self.failed = true;
                 }
             }
@@ -137,19 +149,25 @@ impl ProfileSink for ProfileFiles {
     }
 
     fn shutdown(&mut self) {
-        if self.written > 0 {
-            let deleted = if self.deleted > 0 {
-                format!(", the {} oldest deleted to stay within SPANSCOPE_OUT_MAX_MB", self.deleted)
-            } else {
-                String::new()
-            };
-            stderr_line!(
-                "spanscope: wrote {} CPU profile{} to {} (cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs{deleted})",
-                self.written,
-                if self.written == 1 { "" } else { "s" },
-                self.dir.display()
-            );
+        let [cpu, allocations] = self.written;
+        if cpu + allocations == 0 {
+            return;
         }
+        let count = |n: u64, what: &str| format!("{n} {what} profile{}", if n == 1 { "" } else { "s" });
+        let (written, files) = match (cpu, allocations) {
+            (_, 0) => (count(cpu, "CPU"), "cpu-*.pb.gz for `go tool pprof`, cpu-*.svg flamegraphs"),
+            (0, _) => (count(allocations, "allocation"), "alloc-*.pb.gz for `go tool pprof`, alloc-*.svg flamegraphs"),
+            _ => (
+                format!("{} and {}", count(cpu, "CPU"), count(allocations, "allocation")),
+                "cpu-*.pb.gz and alloc-*.pb.gz for `go tool pprof`, *.svg flamegraphs",
+            ),
+        };
+        let deleted = if self.deleted > 0 {
+            format!(", the {} oldest deleted to stay within SPANSCOPE_OUT_MAX_MB", self.deleted)
+        } else {
+            String::new()
+        };
+        stderr_line!("spanscope: wrote {written} to {} ({files}{deleted})", self.dir.display());
     }
 }
 
@@ -165,7 +183,8 @@ mod tests {
     /// The window starting `seconds` after the epoch, its pprof `bytes` long, with one sample.
     fn window(seconds: u64, bytes: usize) -> Finished {
         let start = UNIX_EPOCH + Duration::from_secs(seconds);
-        let window = ProfileWindow { gzipped: vec![0; bytes].into(), start, end: start + Duration::from_secs(10) };
+        let end = start + Duration::from_secs(10);
+        let window = ProfileWindow { kind: ProfileKind::Cpu, gzipped: vec![0; bytes].into(), start, end };
         let period = 10_000_000;
         let sample = Sample { value: vec![period], ..Default::default() };
         Finished { profile: Profile { sample: vec![sample], period, ..Default::default() }, window: Arc::new(window) }
@@ -200,6 +219,6 @@ mod tests {
         assert_eq!(windows.last().copied(), Some(&*format!("cpu-290000-{pid}")), "the newest is kept");
         assert!(!windows.contains(&&*format!("cpu-0-{pid}")), "the oldest is gone");
         assert_eq!(files.len(), 2 * windows.len(), "a window's flamegraph goes with its pprof");
-        assert_eq!((local.written, local.deleted), (30, 30 - windows.len() as u64));
+        assert_eq!((local.written, local.deleted), ([30, 0], 30 - windows.len() as u64));
     }
 }

@@ -1,6 +1,7 @@
 //! A flamegraph SVG of a pprof profile, drawn by `inferno` (the flamegraph of `cargo flamegraph`
 //! and pprof-rs): callers below, callees above, each frame as wide as the CPU time spent in it
-//! and its callees. In a browser it is interactive: hovering shows a frame's name, time and
+//! and its callees (in an allocation profile, the bytes it and its callees allocated, or left
+//! live). In a browser it is interactive: hovering shows a frame's name, time and
 //! share, a click zooms into a frame, and "Search" (or Ctrl-F) highlights the frames matching a
 //! regular expression with the share of the time they cover. Frames are coloured by kind, as
 //! inferno's Rust palette does: the standard library orange, other Rust code aqua, and code
@@ -36,31 +37,74 @@ pub(crate) enum Filter<'a> {
     Label { key: &'a str, value: Option<&'a str> },
 }
 
-/// The flamegraph of the samples of `profile` that pass `filter`, titled `title`. Fails only
-/// if no sample passes: a window without samples is not drawn.
-pub(crate) fn render(profile: &Profile, filter: Filter<'_>, title: &str) -> std::io::Result<Vec<u8>> {
+/// What a flamegraph's widths stand for: one of the profile's sample types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drawn {
+    /// CPU time (a CPU profile's only type).
+    CpuTime,
+    /// Bytes allocated during the window (an allocation profile's `alloc_space`).
+    AllocatedBytes,
+    /// Bytes still allocated at the window's end (`inuse_space`).
+    LiveBytes,
+}
+
+impl Drawn {
+    /// The index of its sample type in the profile's values.
+    fn index(self) -> usize {
+        match self {
+            Self::CpuTime => 0,
+            Self::AllocatedBytes => 1,
+            Self::LiveBytes => 3,
+        }
+    }
+}
+
+/// The flamegraph of the samples of `profile` that pass `filter`, titled `title`, as wide as
+/// `drawn` says; `None` if the samples that pass have none of it.
+pub(crate) fn render(
+    profile: &Profile,
+    drawn: Drawn,
+    filter: Filter<'_>,
+    title: &str,
+) -> std::io::Result<Option<Vec<u8>>> {
     let period = profile.period.max(1);
-    let stacks = folded_stacks(profile, filter, period);
-    let periods: i64 = stacks.values().sum();
-    let lines: Vec<String> = stacks.into_iter().map(|(stack, periods)| format!("{stack} {periods}")).collect();
+    // CPU time is counted in timer periods, shown in milliseconds; bytes as they are.
+    let unit = if drawn == Drawn::CpuTime { period } else { 1 };
+    let stacks = folded_stacks(profile, filter, drawn.index(), unit);
+    let total: i64 = stacks.values().sum();
+    if total == 0 {
+        return Ok(None);
+    }
+    let lines: Vec<String> = stacks.into_iter().map(|(stack, count)| format!("{stack} {count}")).collect();
     let mut options = Options::default();
     options.title = title.to_owned();
-    let (seconds, hz) = ((periods * period) as f64 / 1e9, (1e9 / period as f64).round());
-    options.subtitle = Some(format!("{seconds:.2} s of CPU time, {hz} samples per CPU second"));
+    let mib = total as f64 / f64::from(1 << 20);
+    options.subtitle = Some(match drawn {
+        Drawn::CpuTime => {
+            let (seconds, hz) = ((total * period) as f64 / 1e9, (1e9 / period as f64).round());
+            format!("{seconds:.2} s of CPU time, {hz} samples per CPU second")
+        }
+        Drawn::AllocatedBytes => format!("{mib:.1} MiB allocated (estimated from a sample per {period} bytes)"),
+        Drawn::LiveBytes => format!("{mib:.1} MiB live at the end (estimated from a sample per {period} bytes)"),
+    });
     options.colors = Palette::Multi(MultiPalette::Rust);
     // Colours by name: a function keeps its colour across windows and tag values.
     options.hash = true;
-    // Counted in timer periods, shown in milliseconds.
-    options.count_name = "ms".to_owned();
-    options.factor = period as f64 / 1e6;
+    if drawn == Drawn::CpuTime {
+        options.count_name = "ms".to_owned();
+        options.factor = period as f64 / 1e6;
+    } else {
+        options.count_name = "bytes".to_owned();
+    }
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)?;
-    Ok(svg)
+    Ok(Some(svg))
 }
 
 /// The samples of `profile` that pass `filter`, as inferno reads them: each distinct stack as its
-/// frame names, root first, joined by `;`, with the timer periods spent in it.
-fn folded_stacks(profile: &Profile, filter: Filter<'_>, period: i64) -> HashMap<String, i64> {
+/// frame names, root first, joined by `;`, with the sum of its values at `index` in `unit`s.
+/// Stacks that come to nothing are left out.
+fn folded_stacks(profile: &Profile, filter: Filter<'_>, index: usize, unit: i64) -> HashMap<String, i64> {
     let strings = &profile.string_table;
     let text = |i: i64| strings.get(i as usize).map_or("", String::as_str);
     let functions: HashMap<u64, &str> = profile.function.iter().map(|f| (f.id, text(f.name))).collect();
@@ -80,8 +124,9 @@ fn folded_stacks(profile: &Profile, filter: Filter<'_>, period: i64) -> HashMap<
         let frames: Vec<&str> =
             sample.location_id.iter().rev().map(|id| locations.get(id).map_or(UNKNOWN, String::as_str)).collect();
         let stack = if frames.is_empty() { UNKNOWN.to_owned() } else { frames.join(";") };
-        *stacks.entry(stack).or_default() += sample.value.first().copied().unwrap_or(0) / period;
+        *stacks.entry(stack).or_default() += sample.value.get(index).copied().unwrap_or(0) / unit;
     }
+    stacks.retain(|_, count| *count > 0);
     stacks
 }
 
@@ -149,22 +194,42 @@ mod tests {
 
     #[test]
     fn stacks_fold_root_first_with_inlined_frames_and_unnamed_code_by_module() {
-        let all = folded_stacks(&profile(), Filter::All, 10_000_000);
+        let all = folded_stacks(&profile(), Filter::All, 0, 10_000_000);
         let expected =
             [("main;[libc.so.6];work", 3), ("main;work;<[u8； 4] as core::fmt::Debug>::fmt", 1), ("[unknown]", 1)];
         assert_eq!(all, expected.map(|(stack, periods)| (stack.to_owned(), periods)).into_iter().collect());
-        let tenant_a = folded_stacks(&profile(), Filter::Label { key: "tenant", value: Some("a") }, 10_000_000);
+        let tenant_a = folded_stacks(&profile(), Filter::Label { key: "tenant", value: Some("a") }, 0, 10_000_000);
         assert_eq!(tenant_a.values().sum::<i64>(), 4);
-        let untagged = folded_stacks(&profile(), Filter::Label { key: "tenant", value: None }, 10_000_000);
+        let untagged = folded_stacks(&profile(), Filter::Label { key: "tenant", value: None }, 0, 10_000_000);
         assert_eq!(untagged.keys().collect::<Vec<_>>(), ["main;work;<[u8； 4] as core::fmt::Debug>::fmt"]);
     }
 
     #[test]
     fn the_svg_is_inferno_s_interactive_flamegraph_in_milliseconds() {
-        let svg = String::from_utf8(render(&profile(), Filter::All, "CPU test").unwrap()).unwrap();
+        let svg =
+            String::from_utf8(render(&profile(), Drawn::CpuTime, Filter::All, "CPU test").unwrap().unwrap()).unwrap();
         assert!(svg.contains("function search(") && svg.contains("function zoom("), "inferno's script");
         assert!(svg.contains(">CPU test<"));
         assert!(svg.contains("<title>all (50 ms, 100%)</title>"), "{svg}");
         assert!(svg.contains("<title>[libc.so.6] (30 ms, 60.00%)</title>"), "{svg}");
+    }
+
+    #[test]
+    fn allocation_flamegraphs_are_in_bytes_and_skip_what_comes_to_nothing() {
+        let mut profile = profile();
+        profile.period = 512 * 1024;
+        // alloc_objects, alloc_space, inuse_objects, inuse_space.
+        profile.sample[0].value = vec![3, 3 << 20, 1, 1 << 20];
+        profile.sample[1].value = vec![1, 1 << 20, 0, 0];
+        profile.sample[2].value = vec![0, 0, 0, 0];
+        let svg = render(&profile, Drawn::AllocatedBytes, Filter::All, "t").unwrap().unwrap();
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(svg.contains("4.0 MiB allocated (estimated from a sample per 524288 bytes)"), "{svg}");
+        assert!(svg.contains("<title>[libc.so.6] (3,145,728 bytes, 75.00%)</title>"), "{svg}");
+        assert!(!svg.contains("[unknown]"), "a stack of no bytes is not drawn");
+        let live = folded_stacks(&profile, Filter::All, Drawn::LiveBytes.index(), 1);
+        assert_eq!(live.into_values().collect::<Vec<_>>(), [1 << 20]);
+        let untagged = Filter::Label { key: "tenant", value: None };
+        assert!(render(&profile, Drawn::LiveBytes, untagged, "t").unwrap().is_none(), "nothing live untagged");
     }
 }

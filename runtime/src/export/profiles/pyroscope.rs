@@ -1,9 +1,14 @@
-//! The Pyroscope exporter: each window's CPU profile pushed to a Pyroscope server over HTTP or
-//! HTTPS, from a profile lane on the reporter thread.
+//! The Pyroscope exporter: each window's profiles (CPU, allocations) pushed to a Pyroscope server
+//! over HTTP or HTTPS, from a profile lane on the reporter thread.
 //!
 //! Push API (default): `POST {address}/push.v1.PusherService/Push`, body a gzipped
-//! `PushRequest` with one series labelled `__name__=process_cpu`, `service_name` and the static
-//! `PYROSCOPE_TAGS`, whose one sample is the gzipped pprof. Legacy API
+//! `PushRequest` with one series labelled `__name__`, `service_name` and the static
+//! `PYROSCOPE_TAGS`, whose one sample is the gzipped pprof. `__name__` is `process_cpu` for CPU
+//! profiles and `memory` for allocation profiles, which Pyroscope splits by sample type into
+//! `memory:alloc_objects:count:space:bytes`, `memory:alloc_space:bytes:space:bytes`,
+//! `memory:inuse_objects:count:space:bytes` and `memory:inuse_space:bytes:space:bytes`, as it does
+//! Go's heap profiles. An allocation profile's `alloc_*` values are already per window, so it also
+//! carries `__delta__=false`: the server must not take differences of them again. Legacy API
 //! (`SPANSCOPE_PYROSCOPE_API=ingest`): `POST {address}/ingest?name=…&from=…&until=…&format=pprof`
 //! with the gzipped pprof as body. Basic auth and `X-Scope-OrgID` on both; credentials are never
 //! logged. Answers are classified as for every HTTP exporter (`check_status`).
@@ -24,7 +29,7 @@ use crate::encoding::gzip::{gzip, Compression};
 use crate::encoding::percent;
 use crate::export::transport::http_client::{self, HttpClient, HttpTarget};
 use crate::export::{ExportError, Exporter, Sent};
-use crate::profiler::sink::ProfileWindow;
+use crate::profiler::sink::{ProfileKind, ProfileWindow};
 use crate::profiler::PyroscopeApi;
 use crate::proto::push::v1::{PushRequest, RawProfileSeries, RawSample};
 use crate::proto::types::v1::LabelPair;
@@ -96,16 +101,16 @@ fn credential((name, value): &SetVar, user: bool) -> Result<String, ConfigError>
 }
 
 /// `PYROSCOPE_TAGS`: `key=value` pairs whose keys are label names the server takes (letters,
-/// digits, `_` and `.`, as Pyroscope's own clients check them), other than the two spanscope
-/// sets (`__name__`, and `service_name`, which comes from the service name); a key given twice
-/// keeps its last value.
+/// digits, `_` and `.`, as Pyroscope's own clients check them), other than those spanscope sets
+/// (`service_name`, which comes from the service name, and the reserved `__`-prefixed ones,
+/// `__name__` and `__delta__`); a key given twice keeps its last value.
 fn parse_tags(var: &SetVar) -> Result<Vec<(String, String)>, ConfigError> {
     let mut tags: Vec<(String, String)> = Vec::new();
     for (key, value) in parse_pairs(var, PairText::Plain)? {
         let label = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
-        if !label || key == "__name__" || key == "service_name" {
-            let expected =
-                "keys of letters, digits, `_` and `.`, other than __name__ and service_name (the service name)";
+        if !label || key.starts_with("__") || key == "service_name" {
+            let expected = "keys of letters, digits, `_` and `.`, other than service_name (the service name) and \
+                            keys beginning with `__` (reserved)";
             return Err(ConfigError::new(var.0, &var.1, expected));
         }
         tags.retain(|(k, _)| *k != key);
@@ -160,10 +165,17 @@ impl PyroscopeExporter {
     }
 
     fn push(&self, window: &ProfileWindow) -> Upload {
+        let name = match window.kind {
+            ProfileKind::Cpu => "process_cpu",
+            ProfileKind::Allocations => "memory",
+        };
         let mut labels = vec![
-            LabelPair { name: "__name__".into(), value: "process_cpu".into() },
+            LabelPair { name: "__name__".into(), value: name.into() },
             LabelPair { name: "service_name".into(), value: self.service.clone() },
         ];
+        if window.kind == ProfileKind::Allocations {
+            labels.push(LabelPair { name: "__delta__".into(), value: "false".into() });
+        }
         // The tags' names are checked at `init`: none is one of the two above, none repeats.
         labels.extend(
             self.config.tags.iter().map(|(name, value)| LabelPair { name: name.clone(), value: value.clone() }),

@@ -1,0 +1,148 @@
+//! Allocation profiles: which stack, span and `#[profiled]` tags allocated the memory, and what
+//! of it is still live.
+//!
+//! One line turns it on, around the allocator the program already uses:
+//!
+//! ```
+//! #[global_allocator]
+//! static ALLOC: spanscope::alloc::Profiled<std::alloc::System> = spanscope::alloc::Profiled::new(std::alloc::System);
+//! ```
+//!
+//! With the profiler running (see [`crate::profiler`]), allocations are sampled as Go's heap
+//! profiler samples them: on average one per `SPANSCOPE_ALLOC_SAMPLE_BYTES` allocated (default
+//! 512 KiB; `0` turns allocation sampling off), at exponentially distributed byte distances
+//! counted per thread. A sampled allocation's stack is walked with the CPU profiler's unwinder
+//! and labelled exactly as a CPU sample is: with the `#[profiled]` tags current on the thread
+//! (across `.await`, since tags follow each poll) and the sampled span's `span_id`, `trace_id`
+//! and `trace_endpoint`. Frees of sampled blocks are followed, so each window's profile gives,
+//! per stack and labels:
+//!
+//! - `alloc_objects`, `alloc_space`: what was allocated during the window, as unbiased estimates
+//!   (a block of `s` bytes is sampled with probability `p = 1 - exp(-s / rate)` and stands for
+//!   `1/p` blocks and `s/p` bytes);
+//! - `inuse_objects`, `inuse_space`: the sampled blocks still allocated at the window's end,
+//!   estimated the same way (the live heap, as `go tool pprof` shows it by default).
+//!
+//! A `realloc` counts as the allocator contract defines it: its new size allocated, its old
+//! block freed (the inner allocator's own `realloc` still runs, so in-place growth is kept).
+//! Every span also records the bytes allocated while it was current (its children included, and
+//! summed over its polls for an async span) as the attribute `spanscope.alloc.bytes`, whenever
+//! this wrapper is the global allocator.
+//!
+//! Cost: an allocation costs a thread-local subtraction and compare, a free one load from a
+//! 16 KiB filter; the rest happens once per sample (a stack walk, a ring slot) and on the
+//! profiler's collector thread. Without [`crate::init`], or with the profiler off, nothing is
+//! ever sampled.
+//!
+//! Modules: `countdown` (the per-thread countdown and byte total), `sampler` (one sample, inside
+//! the allocator), `live_blocks` (the sampled blocks not yet freed), `aggregate` (the collector's
+//! per-window counts and estimates).
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) mod aggregate;
+pub(crate) mod countdown;
+pub(crate) mod live_blocks;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) mod sampler;
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A global allocator that samples the allocations it forwards to `A` into the allocation
+/// profile (see the [module documentation](self)).
+#[derive(Debug, Default)]
+pub struct Profiled<A> {
+    inner: A,
+}
+
+impl<A> Profiled<A> {
+    /// Wraps `inner`, the allocator that does the work.
+    pub const fn new(inner: A) -> Self {
+        Self { inner }
+    }
+}
+
+/// Whether any thread allocated through a [`Profiled`] allocator: spans then carry the bytes
+/// they allocated.
+static IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Whether a [`Profiled`] allocator is counting this process's allocations.
+pub(crate) fn in_use() -> bool {
+    IN_USE.load(Ordering::Relaxed)
+}
+
+/// The bytes allocated on this thread so far (wrapping): what spans measure their allocations
+/// by.
+#[inline]
+pub(crate) fn thread_allocated() -> u64 {
+    countdown::thread_allocated()
+}
+
+/// Counts `size` bytes just allocated at `address`, sampling the allocation when its bytes cross
+/// this thread's sample point.
+#[inline(always)]
+fn allocated(address: *mut u8, size: usize) {
+    if !address.is_null() && countdown::consume(size) {
+        crossed(address, size);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn crossed(address: *mut u8, size: usize) {
+    if !IN_USE.load(Ordering::Relaxed) {
+        IN_USE.store(true, Ordering::Relaxed);
+    }
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        let rate = sampler::rate();
+        if countdown::crossed(rate) {
+            sampler::take(address, size, rate);
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        let _ = (address, size);
+        countdown::crossed(0);
+    }
+}
+
+// SAFETY: every method forwards to `inner` with the caller's arguments unchanged and returns
+// what it returned, so `inner`'s contract carries over; the bookkeeping around it neither
+// allocates, nor locks, nor unwinds (see `countdown`, `sampler` and `live_blocks`).
+unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        let address = unsafe { self.inner.alloc(layout) };
+        allocated(address, layout.size());
+        address
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
+        let address = unsafe { self.inner.alloc_zeroed(layout) };
+        allocated(address, layout.size());
+        address
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, address: *mut u8, layout: Layout) {
+        // Before the free: once freed, the address may be handed out and sampled again.
+        live_blocks::forget(address);
+        // SAFETY: the caller's contract for `dealloc`, passed on.
+        unsafe { self.inner.dealloc(address, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, address: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // The old block ends here whatever happens: a failed `realloc` leaves it allocated but
+        // no longer followed (it is out of the live profile, never double counted).
+        live_blocks::forget(address);
+        // SAFETY: the caller's contract for `realloc`, passed on.
+        let moved = unsafe { self.inner.realloc(address, layout, new_size) };
+        allocated(moved, new_size);
+        moved
+    }
+}
