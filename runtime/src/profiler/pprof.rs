@@ -201,12 +201,12 @@ pub(crate) fn build<V>(
 }
 
 /// Whether an address is the allocator hook's: its function (the outermost of those inlined
-/// there) is the wrapper's own or the global allocator shim Rust generates (`__rust_alloc` and
-/// friends, `__rg_alloc` on older compilers).
+/// there) is the wrapper's own or the global allocator shim Rust generates (`__rustc::__rust_alloc`
+/// and friends; `__rust_alloc` or `__rg_alloc` on older compilers).
 fn is_allocator_hook(resolved: &Resolved) -> bool {
     resolved.frames.last().is_some_and(|frame| {
         let name = &*frame.function;
-        name.contains("spanscope::profiler::alloc::") || name.starts_with("__rust_") || name.starts_with("__rg_")
+        name.contains("spanscope::profiler::alloc::") || ["__rustc::", "__rust_", "__rg_"].iter().any(|p| name.starts_with(p))
     })
 }
 

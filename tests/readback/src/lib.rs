@@ -1,6 +1,6 @@
 //! Reading back what spanscope's local exporter writes to a folder: the spans of its
 //! `traces.jsonl`, the OTLP/JSON it is, the collections of its `metrics.jsonl`, the records of
-//! its `logs.jsonl`, and the samples of its `cpu-*.pb.gz` pprof profiles; and
+//! its `logs.jsonl`, and the samples of its `cpu-*.pb.gz` and `alloc-*.pb.gz` pprof profiles; and
 //! fresh folders for it to write to. The test harness (`spanscope-tests`) and the `shop` demo's
 //! report both read with these, and nothing here needs more than std, serde_json and the
 //! runtime's pprof types.
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub mod alloc_profiles;
 pub mod logs;
 pub mod metrics;
 pub mod profiles;
