@@ -60,7 +60,8 @@ impl Collector {
         let mut busy = false;
         loop {
             // Allocation samples come as fast as the program allocates: after a pass that found
-            // the ring a quarter full, the next comes as soon as passes may.
+            // the ring a quarter full, the next comes as soon as passes may (the sampler also
+            // wakes the collector as the ring fills).
             let every = if busy { PASS_MIN } else { pass_every(self.period, self.timers.len()) };
             let wait = every.min(boundary.duration_since(SystemTime::now()).unwrap_or_default());
             // Woken early by a stop request or by the allocation sampler (see `sampler`).

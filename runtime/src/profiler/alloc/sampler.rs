@@ -50,13 +50,12 @@ pub(crate) fn set(ring: &'static Ring<AllocSample>, rate: u64) {
     RATE.store(rate, Ordering::Release);
 }
 
-/// The collector thread, woken when the ring fills up faster than its passes drain it.
+/// The collector thread, woken when the ring fills faster than its passes drain it.
 static COLLECTOR: AtomicPtr<Thread> = AtomicPtr::new(std::ptr::null_mut());
 /// Samples published since the collector last drained the ring.
 static PUBLISHED: AtomicUsize = AtomicUsize::new(0);
 
-/// Makes the calling thread the one woken when the ring is half full (the collector, as it
-/// starts). Its handle is leaked: the hook may be using the previous one.
+/// Makes the calling thread the one woken as the ring fills (the collector, as it starts). Its handle is leaked: the hook may be using the previous one.
 pub(crate) fn wake_me() {
     COLLECTOR.store(Box::into_raw(Box::new(std::thread::current())), Ordering::Release);
 }
@@ -66,11 +65,12 @@ pub(crate) fn drained() {
     PUBLISHED.store(0, Ordering::Relaxed);
 }
 
-/// Wakes the collector once the samples published since its last drain fill half the ring:
-/// programs allocating gigabytes a second fill it faster than the passes come. `unpark` is
-/// one of the few `std` calls guaranteed not to allocate.
-fn wake_collector_at_half_ring() {
-    if PUBLISHED.fetch_add(1, Ordering::Relaxed) + 1 == SLOTS / 2 {
+/// Wakes the collector once the samples published since its last drain fill an eighth of the
+/// ring: programs allocating gigabytes a second fill it faster than the passes come, and the
+/// rest of the ring is the room left while the collector gets going. `unpark` is one of the few
+/// `std` calls guaranteed not to allocate.
+fn wake_collector_early() {
+    if PUBLISHED.fetch_add(1, Ordering::Relaxed) + 1 == SLOTS / 8 {
         let collector = COLLECTOR.load(Ordering::Acquire);
         if !collector.is_null() {
             // SAFETY: handles stored in `COLLECTOR` come from `Box::into_raw` and are never freed.
@@ -115,7 +115,7 @@ pub(crate) fn take(address: *mut u8, size: usize, rate: u64) {
             let sample = claim.sample();
             if fill(sample, snapshot, address as u64, size as u64, rate) {
                 claim.publish();
-                wake_collector_at_half_ring();
+                wake_collector_early();
             } else {
                 stats::add(Counter::AllocSamplesDropped, 1);
             }
