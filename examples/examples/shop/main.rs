@@ -19,9 +19,12 @@
 //! The demo drives `--requests N` checkouts (default 600; or `SHOP_REQUESTS`), 8 in flight, for
 //! four tenants, closes the services' standard input so they stop and flush, then prints the
 //! slowest trace as a tree across the three services, the top functions per tenant from
-//! inventory's CPU profile (100 Hz, self time), and the files written: each service's
-//! `traces.jsonl` (OTLP/JSON), its `cpu-*.pb.gz` (pprof: `go tool pprof -http=: FILE`) and
-//! `cpu-*.svg` flamegraphs, with one `cpu-*.tenant=<tenant>.svg` per tenant for inventory.
+//! inventory's CPU profile (100 Hz, self time) with each tenant's share of the CPU time and of
+//! the bytes allocated (the allocation profile: the services' global allocator is
+//! `spanscope::alloc::Profiled`), and the files written: each service's `traces.jsonl`
+//! (OTLP/JSON), its `cpu-*.pb.gz` and `alloc-*.pb.gz` (pprof: `go tool pprof -http=: FILE`) and
+//! `.svg` flamegraphs, with one `cpu-*.tenant=<tenant>.svg` and `alloc-*.tenant=<tenant>.svg` per
+//! tenant for inventory.
 //! Inventory prices on its async workers (one per core), so in the slowest trace the gap between
 //! orders' client span and inventory's server span is usually the call waiting for a worker busy
 //! pricing other orders.
@@ -73,6 +76,11 @@ mod report;
 mod serve;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every allocation of the services is counted, and one per 512 KiB on average sampled into
+/// their allocation profiles, labelled like CPU samples.
+#[global_allocator]
+static ALLOC: spanscope::alloc::Profiled<std::alloc::System> = spanscope::alloc::Profiled::new(std::alloc::System);
 
 fn main() -> Result<(), Error> {
     match std::env::args().nth(1).as_deref() {

@@ -1,12 +1,13 @@
 //! What the demo prints once the services have flushed: the slowest trace as a tree across the
 //! three services' `traces.jsonl` with the log lines its requests wrote (`logs.jsonl`), frontend's requests by route from its own metrics (rate,
-//! errors, percentiles, and an exemplar leading to a trace), inventory's CPU time per tenant
-//! from its pprof files, and the files written. It reads them with the readers the tests use (`spanscope_readback`).
+//! errors, percentiles, and an exemplar leading to a trace), inventory's CPU time and allocated
+//! bytes per tenant from its pprof files, and the files written. It reads them with the readers the tests use (`spanscope_readback`).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use spanscope_readback::alloc_profiles;
 use spanscope_readback::logs::{read_logs, ExportedLog};
 use spanscope_readback::metrics::{read_metrics, ExportedPoint};
 use spanscope_readback::profiles::all_samples;
@@ -231,8 +232,16 @@ fn has_profiles(dir: &Path) -> bool {
 
 /// Inventory's CPU time per tenant (the `tenant` label `#[profiled]` put on the samples), with
 /// the functions it was spent in: self time, by the leaf of each sample and the demo's function
-/// it ran under.
+/// it ran under; and each tenant's share of the CPU time and of the bytes allocated under its tag
+/// (estimated from the allocation profile).
 fn print_tenants(dir: &Path) {
+    let mut allocated: BTreeMap<String, i64> = BTreeMap::new();
+    for sample in alloc_profiles::read(dir).iter().flat_map(|profile| &profile.samples) {
+        if let Some(tenant) = sample.label("tenant") {
+            *allocated.entry(tenant.to_owned()).or_default() += sample.alloc_space;
+        }
+    }
+    let all_allocated: i64 = allocated.values().sum();
     let mut tenants: BTreeMap<String, BTreeMap<String, u128>> = BTreeMap::new();
     let mut untagged = 0;
     for sample in all_samples(dir) {
@@ -266,7 +275,20 @@ fn print_tenants(dir: &Path) {
     );
     for (tenant, functions) in &tenants {
         let spent = total(functions);
-        println!("  {tenant}: {:.0} ms, top functions by self time:", millis(spent));
+        let cpu_share = 100.0 * spent as f64 / tagged.max(1) as f64;
+        let bytes = allocated.get(tenant).copied().unwrap_or(0);
+        let allocation = match all_allocated {
+            0 => String::new(),
+            all => format!(
+                "; {:.1} MiB allocated, {:.0}% of the tenants' bytes",
+                bytes as f64 / f64::from(1 << 20),
+                100.0 * bytes as f64 / all as f64
+            ),
+        };
+        println!(
+            "  {tenant}: {:.0} ms, {cpu_share:.0}% of the tenants' CPU{allocation}; top functions by self time:",
+            millis(spent)
+        );
         let mut top: Vec<(&String, &u128)> = functions.iter().collect();
         top.sort_by_key(|(_, nanos)| Reverse(**nanos));
         for (function, nanos) in top.into_iter().take(5) {
