@@ -83,6 +83,7 @@ mod sys;
 mod tag;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod thread_allocations;
 
 #[cfg(feature = "log")]
 pub use integrations::log;

@@ -52,12 +52,12 @@ impl<F: Future> Future for Instrumented<F> {
         // `Drop` below does not move it); `span` is not pinned and may be moved freely.
         let this = unsafe { self.get_unchecked_mut() };
         let previous = this.span.as_ref().and_then(Span::enter);
-        let allocated_at = previous.is_some().then(crate::alloc::thread_allocated);
+        let allocated_at = previous.is_some().then(crate::thread_allocations::thread_allocated);
         let mut scope = PollScope { previous, span: &mut this.span };
         // SAFETY: see above.
         let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
         if let (Some(at), Some(span)) = (allocated_at, scope.span.as_mut()) {
-            span.add_allocated(crate::alloc::thread_allocated().wrapping_sub(at));
+            span.add_allocated(crate::thread_allocations::thread_allocated().wrapping_sub(at));
         }
         let output = match poll {
             Poll::Ready(output) => output,

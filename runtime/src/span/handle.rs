@@ -7,10 +7,10 @@ use std::ptr::NonNull;
 use super::current::{self, Current, SegmentRef};
 use super::record::{ErrorInfo, SpanKind, SpanLog};
 use super::{ParentContext, Segment};
-use crate::alloc;
 use crate::config::sampler;
 use crate::propagation::{self, Extractor, Injector};
 use crate::tag::{TagKey, TagMeta, TagValue, TagValueType};
+use crate::thread_allocations as alloc;
 
 /// What the macro knows about a span at compile time; one `static` per instrumented function.
 #[derive(Debug)]

@@ -140,7 +140,7 @@ impl Segment {
     pub(crate) fn end_span(&mut self, index: u32, tick: u64, error: Option<super::ErrorInfo>) {
         if let Some(span) = self.spans.get_mut(index as usize) {
             span.end = tick;
-            if crate::alloc::in_use() {
+            if crate::thread_allocations::in_use() {
                 let allocated = TagValue::U64(span.allocated);
                 self.tags.push((index, &ALLOCATED_BYTES, allocated));
             }

@@ -34,8 +34,7 @@ pub(crate) fn watch() {
 extern "C" fn in_child() {
     crate::state::withdraw();
     // No collector drains the allocation samples here.
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    crate::profiler::alloc::sampler::stop();
+    crate::thread_allocations::set_rate(0);
     SPANS_DROPPED_AT_FORK.store(stats::get(Counter::SpansDroppedShutdown), Ordering::Relaxed);
     // `getpid` is async-signal-safe.
     CHILD.store(std::process::id(), Ordering::Release);

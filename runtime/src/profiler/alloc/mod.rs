@@ -34,19 +34,19 @@
 //! profiler's collector thread. Without [`crate::init`], or with the profiler off, nothing is
 //! ever sampled.
 //!
-//! Modules: `countdown` (the per-thread countdown and byte total), `sampler` (one sample, inside
+//! Modules: `crate::thread_allocations` (the per-thread countdown and byte total), `sampler` (one sample, inside
 //! the allocator), `live_blocks` (the sampled blocks not yet freed), `aggregate` (the collector's
 //! per-window counts and estimates).
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod aggregate;
-pub(crate) mod countdown;
 pub(crate) mod live_blocks;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod sampler;
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::thread_allocations as countdown;
 
 /// A global allocator that samples the allocations it forwards to `A` into the allocation
 /// profile (see the [module documentation](self)).
@@ -62,22 +62,6 @@ impl<A> Profiled<A> {
     }
 }
 
-/// Whether any thread allocated through a [`Profiled`] allocator: spans then carry the bytes
-/// they allocated.
-static IN_USE: AtomicBool = AtomicBool::new(false);
-
-/// Whether a [`Profiled`] allocator is counting this process's allocations.
-pub(crate) fn in_use() -> bool {
-    IN_USE.load(Ordering::Relaxed)
-}
-
-/// The bytes allocated on this thread so far (wrapping): what spans measure their allocations
-/// by.
-#[inline]
-pub(crate) fn thread_allocated() -> u64 {
-    countdown::thread_allocated()
-}
-
 /// Counts `size` bytes just allocated at `address`, sampling the allocation when its bytes cross
 /// this thread's sample point.
 #[inline(always)]
@@ -90,12 +74,10 @@ fn allocated(address: *mut u8, size: usize) {
 #[cold]
 #[inline(never)]
 fn crossed(address: *mut u8, size: usize) {
-    if !IN_USE.load(Ordering::Relaxed) {
-        IN_USE.store(true, Ordering::Relaxed);
-    }
+    countdown::mark_in_use();
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
-        let rate = sampler::rate();
+        let rate = countdown::rate();
         if countdown::crossed(rate) {
             sampler::take(address, size, rate);
         }

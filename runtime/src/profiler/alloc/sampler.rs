@@ -12,13 +12,14 @@
 //! The stack is walked from this function's own registers, so its first frames are the hook's:
 //! the collector trims them when it symbolises (see `alloc::aggregate`).
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::thread::Thread;
 
 use super::live_blocks::{self, Tracked};
 use crate::profiler::ring::{Ring, Sample, SLOTS};
 use crate::profiler::unwinder::Snapshot;
 use crate::stats::{self, Counter};
+use crate::thread_allocations;
 
 /// One sampled allocation, as the hook leaves it in the ring.
 #[derive(Clone, Copy)]
@@ -37,8 +38,6 @@ impl AllocSample {
     pub(crate) const EMPTY: Self = Self { sample: Sample::EMPTY, size: 0, rate: 0, block: None };
 }
 
-/// The mean bytes between samples; 0 while allocation sampling is off.
-static RATE: AtomicU64 = AtomicU64::new(0);
 /// The ring samples go to, set once before sampling is first switched on.
 static RING: AtomicPtr<Ring<AllocSample>> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -47,7 +46,7 @@ static RING: AtomicPtr<Ring<AllocSample>> = AtomicPtr::new(std::ptr::null_mut())
 /// exist before it is published.
 pub(crate) fn set(ring: &'static Ring<AllocSample>, rate: u64) {
     RING.store(ring as *const _ as *mut _, Ordering::Release);
-    RATE.store(rate, Ordering::Release);
+    thread_allocations::set_rate(rate);
 }
 
 /// The collector thread, woken when the ring fills faster than its passes drain it.
@@ -79,15 +78,9 @@ fn wake_collector_early() {
     }
 }
 
-/// Switches sampling off. Async-signal-safe (one atomic store), for `fork`'s child handler.
+/// Switches sampling off.
 pub(crate) fn stop() {
-    RATE.store(0, Ordering::Release);
-}
-
-/// The mean sampling interval now; 0 when off.
-#[inline]
-pub(crate) fn rate() -> u64 {
-    RATE.load(Ordering::Acquire)
+    thread_allocations::set_rate(0);
 }
 
 /// Records the block of `size` bytes at `address`, just allocated on this thread, whose bytes
@@ -100,7 +93,7 @@ pub(crate) fn take(address: *mut u8, size: usize, rate: u64) {
     if crate::state::is_own_thread() {
         return;
     }
-    let Some(_sampling) = super::countdown::sampling() else { return };
+    let Some(_sampling) = thread_allocations::sampling() else { return };
     let ring = RING.load(Ordering::Acquire);
     let Some(snapshot) = Snapshot::current() else { return };
     if ring.is_null() {

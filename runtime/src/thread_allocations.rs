@@ -1,5 +1,7 @@
 //! Each thread's countdown to its next allocation sample, and its running total of bytes
-//! allocated.
+//! allocated, for the [`alloc::Profiled`](crate::alloc::Profiled) allocator's hook and for spans
+//! (which count the bytes allocated while they are current); and the sampling rate in force.
+//! A module of its own at the bottom of the crate: both the profiler and the spans read it.
 //!
 //! The hot path is [`consume`]: one subtraction and one compare on a thread-local word. The
 //! state is a const-initialised thread-local without a destructor (plain `Cell`s), so touching
@@ -11,6 +13,7 @@
 //! new interval is drawn, so [`thread_allocated`] costs the hot path nothing.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Bytes between two looks at the sampling rate while sampling is off: how soon a thread notices
 /// that the profiler started, at the cost of one slow-path call per MiB allocated.
@@ -43,6 +46,37 @@ thread_local! {
     };
 }
 
+/// The mean bytes between allocation samples; 0 while allocation sampling is off.
+static RATE: AtomicU64 = AtomicU64::new(0);
+/// Whether any thread allocated through a `Profiled` allocator.
+static IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Sets the mean sampling interval (0: off). Threads notice at their next crossing.
+/// Async-signal-safe (one atomic store), for `fork`'s child handler too.
+pub(crate) fn set_rate(rate: u64) {
+    RATE.store(rate, Ordering::Release);
+}
+
+/// The mean sampling interval now; 0 when off.
+#[inline]
+pub(crate) fn rate() -> u64 {
+    RATE.load(Ordering::Acquire)
+}
+
+/// Whether a `Profiled` allocator is counting this process's allocations: spans then carry the
+/// bytes they allocated.
+pub(crate) fn in_use() -> bool {
+    IN_USE.load(Ordering::Relaxed)
+}
+
+/// Says a `Profiled` allocator counts allocations (on each crossing: a store only the first
+/// time).
+pub(crate) fn mark_in_use() {
+    if !IN_USE.load(Ordering::Relaxed) {
+        IN_USE.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Counts `size` bytes allocated on this thread; true if they reached the current interval's
 /// end, for [`crossed`] to decide on.
 #[inline(always)]
@@ -54,7 +88,8 @@ pub(crate) fn consume(size: usize) -> bool {
     })
 }
 
-/// The bytes allocated on this thread so far (wrapping), through [`consume`].
+/// The bytes allocated on this thread so far (wrapping), through [`consume`]: what spans measure
+/// their allocations by.
 #[inline]
 pub(crate) fn thread_allocated() -> u64 {
     THREAD.with(|thread| thread.base.get().wrapping_sub(thread.remaining.get() as u64))
@@ -122,7 +157,6 @@ fn next_random(thread: &ThreadBytes) -> u64 {
 /// A seed different on every thread and every run: this thread's state address, a process-wide
 /// counter and the time, mixed (splitmix64's finaliser). Never 0.
 fn seed(thread: &ThreadBytes) -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
     static SEEDS: AtomicU64 = AtomicU64::new(0);
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `clock_gettime` writes the current time into the valid `timespec` given; it
