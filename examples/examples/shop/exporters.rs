@@ -43,7 +43,7 @@ impl Exporters {
 
     /// Where the data goes, in a few words.
     pub fn summary(&self) -> String {
-        format!("traces to {}, CPU profiles to {}", self.traces, self.profiles)
+        format!("traces to {}, profiles (CPU, allocations) to {}", self.traces, self.profiles)
     }
 }
 
