@@ -8,6 +8,7 @@
 //! | `spanscope.exporter.retried` | `{item}` | the same as `exported` |
 //! | `spanscope.spans.dropped` | `{span}` | `error.type` (`queue_full`, `segment_full`) |
 //! | `spanscope.profiler.samples` | `{sample}` | `spanscope.outcome` (`kept`, `dropped`) |
+//! | `spanscope.profiler.allocation_samples` | `{sample}` | `spanscope.outcome` (`kept`, `dropped`, `untracked`: kept but not followed to its free) |
 //! | `spanscope.propagation.rejected` | `{header}` | `spanscope.propagation.format` (`traceparent`, `tracestate`, `sw8`, `sw8-correlation`, `baggage`, `datadog`, `b3`), `error.type` (`malformed`, `duplicate`, `oversized`, `over_limit`) |
 //! | `spanscope.metrics.measurements.dropped` | `{measurement}` | `error.type` (`overflow`, `invalid`, `thread_exit`, `over_capacity`) |
 
@@ -57,6 +58,7 @@ observables! {
     RETRIED: u64, OwnSchema = "spanscope.exporter.retried" { ObservableCounter, "{item}", "Items each exporter sent again after a retryable failure.", retried };
     SPANS_DROPPED: u64, OwnSchema = "spanscope.spans.dropped" { ObservableCounter, "{span}", "Spans dropped before any exporter, by reason.", spans_dropped };
     PROFILER_SAMPLES: u64, OwnSchema = "spanscope.profiler.samples" { ObservableCounter, "{sample}", "CPU samples the profiler kept or dropped.", profiler_samples };
+    ALLOCATION_SAMPLES: u64, OwnSchema = "spanscope.profiler.allocation_samples" { ObservableCounter, "{sample}", "Allocation samples the profiler kept or dropped.", allocation_samples };
     PROPAGATION_REJECTED: u64, OwnSchema = "spanscope.propagation.rejected" { ObservableCounter, "{header}", "Incoming propagation headers ignored, by format and reason.", propagation_rejected };
     LOGS_DROPPED: u64, OwnSchema = "spanscope.logs.dropped" { ObservableCounter, "{log_record}", "Log records dropped before any exporter, by reason.", logs_dropped };
     MEASUREMENTS_DROPPED: u64, OwnSchema = "spanscope.metrics.measurements.dropped" { ObservableCounter, "{measurement}", "Metric recordings not kept in their own series, by reason.", measurements_dropped };
@@ -120,6 +122,15 @@ fn profiler_samples(observer: &mut Observer<'_, u64, OwnSchema>) {
     let Stats { profile_samples, profile_samples_dropped, .. } = stats();
     observer.record(profile_samples, Own { outcome: Some("kept"), ..Own::default() });
     observer.record(profile_samples_dropped, Own { outcome: Some("dropped"), ..Own::default() });
+}
+
+fn allocation_samples(observer: &mut Observer<'_, u64, OwnSchema>) {
+    let Stats { alloc_samples, alloc_samples_dropped, alloc_blocks_untracked, .. } = stats();
+    for (outcome, count) in
+        [("kept", alloc_samples), ("dropped", alloc_samples_dropped), ("untracked", alloc_blocks_untracked)]
+    {
+        observer.record(count, Own { outcome: Some(outcome), ..Own::default() });
+    }
 }
 
 fn propagation_rejected(observer: &mut Observer<'_, u64, OwnSchema>) {
