@@ -102,12 +102,15 @@ pub(crate) fn thread_allocated() -> u64 {
 /// sample points form a Poisson process over the bytes allocated and an allocation of `size`
 /// bytes is sampled with probability `1 - exp(-size / rate)` whatever came before it (the
 /// process is memoryless, so counting the next interval from the end of the sampled
-/// allocation, as Go does, keeps that true). The first crossing after sampling was off only
-/// arms the countdown: it ends a recheck, not an interval.
+/// allocation, as Go does, keeps that true). The first crossing after sampling was off ends a
+/// recheck, not an interval: the process starts where the recheck ended, within the allocation
+/// that crossed, whose bytes past that point are sampled as any others. A new thread's count
+/// starts at 0, so its first allocation is all past it.
 #[inline(never)]
 pub(crate) fn crossed(rate: u64) -> bool {
     THREAD.with(|thread| {
-        let sample = thread.armed.get() && rate > 0 && !thread.sampling.get();
+        let past = thread.remaining.get().saturating_neg();
+        let sample = rate > 0 && !thread.sampling.get() && (thread.armed.get() || draw(thread, rate) <= past);
         let next = if rate == 0 { RECHECK_BYTES } else { draw(thread, rate) };
         thread.armed.set(rate > 0);
         // Keeps the total (`base - remaining`) unchanged while `remaining` restarts at `next`.
@@ -217,13 +220,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_thread_s_first_allocation_is_sampled_as_any_other() {
+        let (rate, threads) = (4096u64, 1000);
+        let sampled = (0..threads).filter(|_| on_fresh_thread(move || consume(rate as usize) && crossed(rate))).count();
+        // Each with probability 1 - exp(-1) = 0.632: five standard deviations are 0.076.
+        let fraction = sampled as f64 / threads as f64;
+        assert!((fraction - (1.0 - (-1.0f64).exp())).abs() < 0.08, "{sampled} of {threads}");
+    }
+
+    #[test]
     fn sampling_off_only_rechecks_and_arming_is_not_a_sample() {
         on_fresh_thread(|| {
             assert!(consume(1), "a fresh thread crosses at once");
             assert!(!crossed(0), "off");
             assert!(!consume((RECHECK_BYTES - 1) as usize));
             assert!(consume(1));
-            assert!(!crossed(1), "the first crossing with sampling on arms");
+            assert!(!crossed(1), "the first crossing with sampling on arms; no byte of it is past the recheck");
             // With a one-byte mean, counting byte by byte reaches a sample point within a few.
             let reach = || (0..64).any(|_| consume(1));
             assert!(reach() && crossed(1), "a sample");

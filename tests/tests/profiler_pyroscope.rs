@@ -6,14 +6,12 @@
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use prost::Message as _;
 use spanscope::profiled;
-use spanscope::profiler::proto::push::v1::PushRequest;
 use spanscope::profiler::{ProfilerConfig, ProfilesExporter};
-use spanscope_tests::collector::pyroscope::Receiver;
+use spanscope_tests::collector::pyroscope::{Received, Receiver};
 use spanscope_tests::collector::{black_hole, tls};
 use spanscope_tests::fresh_dir;
-use spanscope_tests::profiles::{burn_for, decode, flatten, gunzip, sampler_lock};
+use spanscope_tests::profiles::{burn_for, decode, flatten, sampler_lock};
 
 spanscope::tags! {
     pub route: &'static str = "http.route",
@@ -57,20 +55,14 @@ const AUTH: [(&str, &str); 4] = [
 ];
 
 /// Decodes a push: its series labels, and its one profile's samples under `spin` all tagged.
-fn check_push(push: &spanscope_tests::collector::pyroscope::Received) -> Vec<(String, String)> {
-    assert_eq!(push.target, "/push.v1.PusherService/Push");
-    assert_eq!(push.header("content-type"), Some("application/proto"));
-    assert_eq!(push.header("content-encoding"), Some("gzip"));
-    let request = PushRequest::decode(gunzip(&push.body).as_slice()).expect("a PushRequest");
-    let [series] = request.series.as_slice() else { panic!("one series: {request:?}") };
-    let [sample] = series.samples.as_slice() else { panic!("one profile") };
-    assert_eq!(sample.id.len(), 36, "a UUID");
-    let profile = decode(&sample.raw_profile);
+fn check_push(push: &Received) -> Vec<(String, String)> {
+    let pushed = push.pushed();
+    let profile = decode(&pushed.profile);
     assert_eq!(profile.period, 10_000_000);
     let samples = flatten(&profile);
     let tagged = samples.iter().filter(|s| s.has("profiler_pyroscope::spin")).collect::<Vec<_>>();
     assert!(!tagged.is_empty() && tagged.iter().all(|s| s.label("http.route") == Some("checkout")), "{samples:?}");
-    series.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
+    pushed.labels
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! A Pyroscope receiver over HTTP or HTTPS: answers each request with the next of a list of
-//! statuses (then 200) and passes every request on to the test, which decodes it.
+//! statuses (then 200) and passes every request on to the test, which decodes it (a push with
+//! [`Received::pushed`]).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -9,6 +10,8 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as Body;
+use prost::Message as _;
+use spanscope::profiler::proto::push::v1::PushRequest;
 
 use super::tls::{Acceptor, SelfSigned};
 use super::{serve_http, Server};
@@ -26,6 +29,29 @@ impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Decodes a request of the push API, checking its target and headers, and that it holds one
+    /// series with one profile, named by a UUID.
+    pub fn pushed(&self) -> Pushed {
+        assert_eq!(self.target, "/push.v1.PusherService/Push");
+        assert_eq!(self.header("content-type"), Some("application/proto"));
+        assert_eq!(self.header("content-encoding"), Some("gzip"));
+        let request = PushRequest::decode(crate::profiles::gunzip(&self.body).as_slice()).expect("a PushRequest");
+        let [series] = request.series.as_slice() else { panic!("one series: {request:?}") };
+        let [sample] = series.samples.as_slice() else { panic!("one profile") };
+        assert_eq!(sample.id.len(), 36, "a UUID");
+        let labels = series.labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+        Pushed { labels, profile: sample.raw_profile.clone() }
+    }
+}
+
+/// The one series of a push.
+#[derive(Debug)]
+pub struct Pushed {
+    /// Its labels, in the order sent.
+    pub labels: Vec<(String, String)>,
+    /// Its profile: gzipped pprof.
+    pub profile: Vec<u8>,
 }
 
 /// A running receiver.
