@@ -1,26 +1,22 @@
 //! The collector thread: drains the sample rings (CPU, and allocations when they are sampled)
 //! every 50 to 250 ms into the current window, and at each window boundary (aligned to the wall
-//! clock) and at stop turns the window into pprof profiles, one per kind, and hands them to the
-//! exporters. It also keeps the unwinder's module list current when libraries are loaded.
+//! clock) and at stop hands the window to the writer thread (`writer`), which makes its pprof
+//! profiles. It also keeps the unwinder's module list current when libraries are loaded.
 //!
-//! Everything slow the profiler does (aggregation, symbolisation, encoding, output) happens
-//! here, never on an application thread.
+//! Everything slow the profiler does (aggregation here; symbolisation, encoding and output in
+//! the writer) happens off the application's threads.
 
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::aggregate::Window;
 use super::alloc::aggregate::Heap;
 use super::alloc::sampler::{self, AllocSample};
-use super::pprof::{self, Measure};
+use super::modules;
 use super::ring::{Ring, Sample, SLOTS};
-use super::sink::{Finished, ProfileKind, ProfileSink, ProfileWindow};
-use super::symbolize::Symbolizer;
 use super::timer::ThreadTimers;
 use super::unwinder::Snapshot;
-use super::modules;
-use crate::proto::perftools::profiles::Profile;
+use super::writer::{FinishedWindow, Job, WriterQueue};
 use crate::stats::{self, Counter};
 
 /// The shortest time between two passes (drain the ring, find new threads): the ring's bound
@@ -36,12 +32,12 @@ pub(crate) struct Collector {
     pub window: Window<u64>,
     /// Allocation sampling, when it is on.
     pub allocations: Option<Allocations>,
-    pub symbols: Symbolizer,
+    /// Where finished windows and module changes go.
+    pub writer: WriterQueue,
     pub generation: u64,
     /// CPU time between samples.
     pub period: Duration,
     pub interval: Duration,
-    pub sinks: Vec<Box<dyn ProfileSink>>,
     /// The per-thread sampling timers, kept in step with the process's threads.
     pub timers: ThreadTimers,
 }
@@ -81,14 +77,16 @@ impl Collector {
             busy = self.drain() > SLOTS / 4;
             let now = SystemTime::now();
             if stopping {
+                // The writer writes this last window, then ends as the sender drops.
                 self.finish_window(now);
-                for sink in &mut self.sinks {
-                    sink.shutdown();
-                }
                 return;
             }
-            if now >= boundary {
-                self.finish_window(boundary);
+            // While the writer is still busy with the previous window, this one stays open and
+            // goes on counting (as long as it takes: nothing is dropped, and the queue holds one
+            // window at most); it then ends now, off the boundary.
+            if now >= boundary && !self.writer.busy() {
+                let late = now.duration_since(boundary).unwrap_or_default() > self.interval / 2;
+                self.finish_window(if late { now } else { boundary });
                 boundary = next_boundary(now, self.interval);
             }
         }
@@ -118,35 +116,16 @@ impl Collector {
         Snapshot::build(&modules).publish();
         // Symbols of the window so far are resolved against the new list: a library unloaded
         // mid-window loses its names, one loaded gains them.
-        self.symbols.set_modules(modules);
+        self.writer.send(Job::Modules(modules));
         self.generation = generation;
     }
 
-    /// Ends the current window at `end`: exports a profile of each kind that has samples, and
-    /// starts the next window.
+    /// Ends the current window at `end`: hands it to the writer, and starts the next window.
     fn finish_window(&mut self, end: SystemTime) {
-        let window = std::mem::replace(&mut self.window, Window::new(end));
-        let samples = window.samples();
-        if samples > 0 {
-            stats::add(Counter::ProfileSamples, samples);
-            let period = self.period.as_nanos() as i64;
-            let profile = pprof::build(&window, end, Measure::cpu(self.period), |&n| vec![n as i64 * period], &mut self.symbols);
-            self.export(ProfileKind::Cpu, profile, window.start, end);
-        }
-        let Some(allocations) = &mut self.allocations else { return };
-        let rate = allocations.rate;
-        if let Some(window) = allocations.heap.finish(end) {
-            let profile = pprof::build(&window, end, Measure::allocations(rate), |a| a.values(), &mut self.symbols);
-            self.export(ProfileKind::Allocations, profile, window.start, end);
-        }
-    }
-
-    fn export(&mut self, kind: ProfileKind, profile: Profile, start: SystemTime, end: SystemTime) {
-        let encoded = ProfileWindow { kind, gzipped: pprof::gzipped(&profile).into(), start, end };
-        let finished = Finished { profile, window: Arc::new(encoded) };
-        for sink in &mut self.sinks {
-            sink.export(&finished);
-        }
+        let cpu = std::mem::replace(&mut self.window, Window::new(end));
+        stats::add(Counter::ProfileSamples, cpu.samples());
+        let allocations = self.allocations.as_mut().and_then(|a| Some((a.heap.finish(end)?, a.rate)));
+        self.writer.send(Job::Window(Box::new(FinishedWindow { cpu, period: self.period, allocations, end })));
     }
 }
 

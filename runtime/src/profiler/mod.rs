@@ -13,10 +13,10 @@
 //! - `signal`: the handler copies the thread's tags (`tag_state`) and span identity
 //!   (`span_identity`) and walks the stack (`unwinder`, DWARF CFI via framehop, with
 //!   validated stack reads from `stack_reader`) into a pre-allocated `ring` slot;
-//! - `collector`: a background thread drains the ring into per-window counts (`aggregate`),
-//!   resolves addresses (`symbolize`, over `modules` and their `symbol_table`s), encodes `pprof`
-//!   and hands each window to the sinks `init` gave it (`sink`): the profile exporters of
-//!   `export::profiles`, which the profiler never names.
+//! - `collector`: a background thread drains the ring into per-window counts (`aggregate`);
+//! - `writer`: another resolves each window's addresses (`symbolize`, over `modules` and their
+//!   `symbol_table`s), encodes `pprof` and hands the profiles to the sinks `init` gave it
+//!   (`sink`): the profile exporters of `export::profiles`, which the profiler never names.
 //!
 //! `alloc`: the allocation sampler, a global allocator wrapper whose samples carry the same tags
 //! and span identity, drained by the same collector into allocation profiles.
@@ -43,6 +43,7 @@ sampler_modules!(
     symbolize,
     timer,
     unwinder,
+    writer,
 );
 
 pub mod alloc;
@@ -86,6 +87,7 @@ mod lifecycle {
     use super::collector::{Allocations, Collector};
     use super::ring::{Ring, Sample};
     use super::sink::ProfileSink;
+    use super::writer::{self, Writer};
     use super::{modules, signal, stack_reader, symbolize, timer, unwinder, ProfilerSettings};
     use crate::error::InitError;
 
@@ -94,6 +96,7 @@ mod lifecycle {
     pub(crate) struct Profiler {
         stop: mpsc::Sender<()>,
         collector: JoinHandle<()>,
+        writer: JoinHandle<()>,
     }
 
     /// Starts the sampler and its collector, unless the settings turn it off. Each window goes
@@ -139,22 +142,32 @@ mod lifecycle {
             Allocations { ring, heap: Heap::new(start), rate: profiler.alloc_sample_bytes }
         });
         let (stop, stopped) = mpsc::channel();
+        let (queue, inbox) = writer::queue();
+        let writer = crate::sys::threads::spawn("spanscope-profile-writer", move || {
+            // Built here: the symboliser's caches are thread-local by design (`Rc`).
+            let symbols = symbolize::Symbolizer::new(modules);
+            Writer { symbols, sinks, inbox }.run();
+        });
+        let writer = writer.map_err(|error| {
+            sampler::stop();
+            signal::set_enabled(false);
+            io("the spanscope-profile-writer thread")(error)
+        })?;
         COLLECTOR_ALIVE.store(true, Ordering::Release);
         let collector = crate::sys::threads::spawn("spanscope-profiler", move || {
             let _alive = CollectorAlive;
             sampler::wake_me();
-            // Built here: the symboliser's caches are thread-local by design (`Rc`).
-            let symbols = symbolize::Symbolizer::new(modules);
             let window = super::aggregate::Window::new(start);
-            Collector { ring, window, allocations, symbols, generation, period, interval, sinks, timers }.run(stopped);
+            Collector { ring, window, allocations, writer: queue, generation, period, interval, timers }.run(stopped);
         })
         .map_err(|error| {
             sampler::stop();
+            signal::set_enabled(false);
             COLLECTOR_ALIVE.store(false, Ordering::Release);
             io("the spanscope-profiler thread")(error)
         })?;
         crate::state::set_profiling(true);
-        Ok(Some(Profiler { stop, collector }))
+        Ok(Some(Profiler { stop, collector, writer }))
     }
 
     /// Whether a collector thread is running (it clears this as it ends, panics included).
@@ -169,7 +182,7 @@ mod lifecycle {
     }
 
     impl Profiler {
-        /// Stops sampling and hands the last window to the exporters, waiting until `deadline`
+        /// Stops sampling and hands the last window's profiles to the exporters, waiting until `deadline`
         /// at most (the export reporter's own shutdown then delivers it). The SIGPROF handler
         /// stays installed, ignoring any signal still in flight.
         pub(crate) fn stop(self, deadline: Instant) {
@@ -180,14 +193,18 @@ mod lifecycle {
             crate::state::set_profiling(false);
             if self.stop.send(()).is_ok() {
                 self.collector.thread().unpark();
-                while !self.collector.is_finished() && Instant::now() < deadline {
+            }
+            // The collector hands over the last window and ends; the writer writes it and ends.
+            for thread in [&self.collector, &self.writer] {
+                while !thread.is_finished() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
-            if self.collector.is_finished() {
+            if self.collector.is_finished() && self.writer.is_finished() {
                 let _ = self.collector.join();
+                let _ = self.writer.join();
             } else {
-                stderr_line!("spanscope: the last CPU profile was not written by the shutdown deadline");
+                stderr_line!("spanscope: the last profiles were not written by the shutdown deadline");
             }
         }
     }
