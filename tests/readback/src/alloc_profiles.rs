@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use crate::profiles::gunzip;
+use crate::profiles::{gunzip, profile_files};
 
 /// `perftools.profiles.Profile`, the fields read here.
 #[derive(Clone, PartialEq, Message)]
@@ -154,18 +154,5 @@ pub fn decode(path: PathBuf, gzipped: &[u8]) -> AllocProfile {
 
 /// Every `alloc-*.pb.gz` in `dir`, oldest window first, decoded.
 pub fn read(dir: &Path) -> Vec<AllocProfile> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("alloc-") && n.ends_with(".pb.gz"))
-    });
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let bytes = std::fs::read(&path).expect("readable profile");
-            decode(path, &bytes)
-        })
-        .collect()
+    profile_files(dir, "alloc-").into_iter().map(|(path, gzipped)| decode(path, &gzipped)).collect()
 }

@@ -46,18 +46,30 @@ pub fn decode(gzipped: &[u8]) -> Profile {
 
 /// Every `cpu-*.pb.gz` in `dir`, oldest window first, decoded.
 pub fn read_profiles(dir: &Path) -> Vec<(PathBuf, Profile)> {
+    profile_files(dir, "cpu-")
+        .into_iter()
+        .map(|(path, gzipped)| {
+            let profile = decode(&gzipped);
+            (path, profile)
+        })
+        .collect()
+}
+
+/// Every `<prefix>*.pb.gz` in `dir` and its contents, oldest window first (the names hold the
+/// window's start).
+pub fn profile_files(dir: &Path, prefix: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.retain(|p| {
-        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("cpu-") && n.ends_with(".pb.gz"))
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".pb.gz"))
     });
     files.sort();
     files
         .into_iter()
         .map(|path| {
-            let profile = decode(&std::fs::read(&path).expect("readable profile"));
-            (path, profile)
+            let gzipped = std::fs::read(&path).expect("readable profile");
+            (path, gzipped)
         })
         .collect()
 }
