@@ -1,0 +1,223 @@
+//! The allocation profilers' overhead on an allocation-heavy workload: runs the `alloc-churn-*`
+//! bins (the same work, `alloc_churn.rs`, on one global allocator each) in interleaved rounds and
+//! prints a markdown table of each run's CPU time and its ratio to its own baseline allocator:
+//! spanscope's `Profiled<System>` to `System`, jemalloc with profiling and pyroscope-rs to jemalloc,
+//! dhat to `System` (dhat on 1/`ALLOC_OVERHEAD_DHAT_SCALE` of the work, and so its baseline too).
+//!
+//! It builds nothing: build the bins first, then run it (see `benches/README.md`):
+//!
+//! ```sh
+//! cargo build --release -p spanscope-benches --bins
+//! target/release/alloc-overhead
+//! ```
+//!
+//! `ALLOC_OVERHEAD_ROUNDS` (default 7) sets the rounds; each round runs every case once, in an
+//! order shuffled per round. A case's CPU time is its process's user + system time, every
+//! thread's, start to exit (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also
+//! reports the CPU time of the work alone, without start-up and shutdown. A ratio is the median
+//! over rounds of the case's time over its baseline's time in the same round; the interval from
+//! the smallest to the largest of those ratios holds their true median with probability
+//! 1 − 2¹⁻ⁿ for n rounds (98% for 7).
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+/// One process to run each round.
+struct Case {
+    name: &'static str,
+    bin: &'static str,
+    args: &'static [&'static str],
+    /// Runs on 1/`ALLOC_OVERHEAD_DHAT_SCALE` of the work.
+    short: bool,
+    /// The cases this one's ratios are taken to.
+    baselines: &'static [&'static str],
+}
+
+const SYSTEM: &str = "System";
+const SYSTEM_INIT: &str = "System, spanscope::init";
+const JEMALLOC: &str = "jemalloc";
+const SYSTEM_SHORT: &str = "System, short";
+
+const CASES: &[Case] = &[
+    Case { name: SYSTEM, bin: "alloc-churn-system", args: &[], short: false, baselines: &[] },
+    // The CPU profiler and spanscope's threads, with no allocation sampled: what the row below
+    // adds to this one is the sampling alone.
+    Case { name: SYSTEM_INIT, bin: "alloc-churn-system", args: &["--init"], short: false, baselines: &[SYSTEM] },
+    Case {
+        name: "Profiled<System>, no init",
+        bin: "alloc-churn-profiled",
+        args: &[],
+        short: false,
+        baselines: &[SYSTEM],
+    },
+    Case {
+        name: "Profiled<System>, spanscope::init",
+        bin: "alloc-churn-profiled",
+        args: &["--init"],
+        short: false,
+        baselines: &[SYSTEM, SYSTEM_INIT],
+    },
+    Case { name: JEMALLOC, bin: "alloc-churn-jemalloc", args: &[], short: false, baselines: &[] },
+    Case {
+        name: "jemalloc prof + pyroscope-rs",
+        bin: "alloc-churn-jemalloc-prof",
+        args: &[],
+        short: false,
+        baselines: &[JEMALLOC],
+    },
+    Case { name: SYSTEM_SHORT, bin: "alloc-churn-system", args: &[], short: true, baselines: &[] },
+    Case { name: "dhat, short", bin: "alloc-churn-dhat", args: &[], short: true, baselines: &[SYSTEM_SHORT] },
+];
+
+/// One run of one case.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// The process's user + system CPU time, start to exit.
+    process: f64,
+    /// The CPU time of the work alone, as the child reports it.
+    work: f64,
+    /// The allocation profiles spanscope wrote.
+    profiles: u64,
+}
+
+fn main() -> ExitCode {
+    let rounds: usize = env_number("ALLOC_OVERHEAD_ROUNDS", 7);
+    let scale: usize = env_number("ALLOC_OVERHEAD_DHAT_SCALE", 20);
+    let dir = std::env::current_exe().expect("own path").parent().expect("a folder").to_path_buf();
+    let (cases, missing): (Vec<&Case>, Vec<&Case>) = CASES.iter().partition(|case| dir.join(case.bin).is_file());
+    if cases.is_empty() {
+        eprintln!(
+            "alloc-overhead: no alloc-churn-* bin beside {}: build them first with \
+             `cargo build --release -p spanscope-benches --bins`",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    for case in &missing {
+        eprintln!("alloc-overhead: {} not built, `{}` left out", case.bin, case.name);
+    }
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cases.len()];
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..rounds {
+        shuffle(&mut order, &mut seed);
+        for &i in &order {
+            let sample = run(&dir, cases[i], scale);
+            eprintln!(
+                "round {}/{rounds}: {:<36} {:.3} s CPU ({:.3} s work)",
+                round + 1,
+                cases[i].name,
+                sample.process,
+                sample.work
+            );
+            samples[i].push(sample);
+        }
+    }
+    print_table(&cases, &samples, rounds, scale);
+    ExitCode::SUCCESS
+}
+
+/// Runs `case` once and measures it.
+fn run(dir: &Path, case: &Case, scale: usize) -> Sample {
+    let mut command = Command::new(dir.join(case.bin));
+    command.args(case.args);
+    if case.short {
+        command.args(["--scale", &scale.to_string()]);
+    }
+    let before = children_cpu();
+    let output = command.output().unwrap_or_else(|e| panic!("{} does not start: {e}", case.bin));
+    let process = (children_cpu() - before).as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{} failed ({}): {}{}",
+        case.name,
+        output.status,
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let fields: Vec<u64> = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("WORK "))
+        .unwrap_or_else(|| panic!("{}: no WORK line in {stdout}", case.name))
+        .split_whitespace()
+        .map(|field| field.parse().expect("a number"))
+        .collect();
+    Sample { process, work: fields[0] as f64 / 1e9, profiles: fields[2] }
+}
+
+/// The user + system CPU time of this process's children waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: `rusage` is plain integers, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is valid for the call to fill.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(status, 0, "getrusage");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+fn print_table(cases: &[&Case], samples: &[Vec<Sample>], rounds: usize, scale: usize) {
+    let rate = std::env::var("SPANSCOPE_ALLOC_SAMPLE_BYTES").unwrap_or_else(|_| String::from("unset (default)"));
+    println!(
+        "\nAllocation churn on 2 threads, {rounds} rounds; `short` runs do 1/{scale} of the work. \
+         SPANSCOPE_ALLOC_SAMPLE_BYTES: {rate}.\n"
+    );
+    println!("| run | CPU s (median) | min–max | alloc profiles | baseline | ratio | min–max | ratio, work alone |");
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    for (case, runs) in cases.iter().zip(samples) {
+        let process: Vec<f64> = runs.iter().map(|s| s.process).collect();
+        let (low, high) = bounds(&process);
+        let profiles = runs.iter().map(|s| s.profiles).sum::<u64>() as f64 / runs.len() as f64;
+        let head = format!("| {} | {:.3} | {low:.3}–{high:.3} | {profiles:.1} |", case.name, median(&process));
+        let baselines: Vec<(&str, &[Sample])> = case
+            .baselines
+            .iter()
+            .filter_map(|name| Some((*name, &samples[cases.iter().position(|c| c.name == *name)?][..])))
+            .collect();
+        if baselines.is_empty() {
+            println!("{head} — | | | |");
+        }
+        for (name, base) in baselines {
+            let ratios =
+                |of: fn(&Sample) -> f64| -> Vec<f64> { runs.iter().zip(base).map(|(s, b)| of(s) / of(b)).collect() };
+            let whole = ratios(|s| s.process);
+            let (low, high) = bounds(&whole);
+            println!(
+                "{head} {name} | {:.4} | {low:.4}–{high:.4} | {:.4} |",
+                median(&whole),
+                median(&ratios(|s| s.work))
+            );
+        }
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+fn bounds(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &v| (low.min(v), high.max(v)))
+}
+
+/// A Fisher–Yates shuffle driven by xorshift64: the same orders every invocation.
+fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        order.swap(i, (*seed % (i as u64 + 1)) as usize);
+    }
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name}: a number")))
+}
