@@ -12,7 +12,7 @@
 //! calls reach them. Two phases, in this order:
 //!
 //! 1. before `spanscope::init`: `system` and `profiled/no-init` (`Profiled<System>` with no
-//!    sampler: the unsampled path, a thread-local countdown);
+//!    profiler: the unsampled path, a thread-local countdown, and the free's filter load);
 //! 2. after `spanscope::init` (defaults: the CPU profiler on at 100 Hz, allocations sampled every
 //!    `SPANSCOPE_ALLOC_SAMPLE_BYTES`, 512 KiB by default, output to a temporary folder):
 //!    `system/init`, `profiled/sampling` (`Profiled<System>` sampling at that rate: every sample
@@ -20,10 +20,12 @@
 //!    (started with `prof:true,prof_active:false`) and `jemalloc/prof` (`prof.active` set to true
 //!    through `mallctl`, sampling at jemalloc's default `lg_prof_sample:19`, also 512 KiB).
 //!
-//! At the end it prints a table of each case's time per allocation and free (the total over
-//! every iteration criterion timed, its warm-up included, divided by their number) and of the
-//! ratio and difference to its baseline: `profiled/no-init` to `system`, `profiled/sampling` to
-//! `system/init`, `jemalloc/prof` to `jemalloc`.
+//! criterion measures each case on its own, one after the other, so a change in the machine's
+//! load between two cases shows as a difference between them. The ratios at the end are taken
+//! apart from that, in pairs: each case and its baseline (`profiled/no-init` and `system`,
+//! `profiled/sampling` and `system/init`, `jemalloc/prof` and `jemalloc`) take turns in rounds
+//! of 2²⁰ allocations each, and the table gives the median time per allocation and free of each
+//! over the rounds, the median of the rounds' ratios and the range of those ratios.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -37,64 +39,50 @@ use tikv_jemallocator::Jemalloc;
 static PROFILED: Profiled<System> = Profiled::new(System);
 static JEMALLOC: Jemalloc = Jemalloc;
 
-/// jemalloc's options, read at its first allocation: profiling on, inactive until
-/// `start_profilers` activates it (`prof:true` cannot be turned on later).
+/// jemalloc's options, read at its first allocation: profiling on, inactive until a case
+/// activates it (`prof:true` cannot be turned on later).
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: &[u8; 28] = b"prof:true,prof_active:false\0";
 
 const SIZES: [usize; 3] = [16, 256, 4096];
+/// Allocations per turn in the paired rounds.
+const TURN: u64 = 1 << 20;
+/// Paired rounds per case and size: the range of 21 ratios holds their median with a
+/// probability of 1 − 2⁻²⁰.
+const ROUNDS: usize = 21;
 
-/// Each case's total time and iterations, by `(size, id)`.
-static TOTALS: Mutex<Vec<(usize, &'static str, Duration, u64)>> = Mutex::new(Vec::new());
-
-/// `iters` allocations of `size` bytes from `allocator`, each freed at once; the time goes to the
-/// total of `(size, id)` too.
-fn pairs<A: GlobalAlloc>(allocator: &A, size: usize, id: &'static str, iters: u64) -> Duration {
-    let layout = Layout::from_size_align(size, 8).expect("a layout");
-    let start = Instant::now();
-    for _ in 0..iters {
-        let layout = black_box(layout);
-        // SAFETY: `layout` has a non-zero size.
-        let block = unsafe { allocator.alloc(layout) };
-        assert!(!block.is_null(), "out of memory");
-        // SAFETY: `block` was allocated just above by `allocator` with `layout`, and is freed once.
-        unsafe { allocator.dealloc(black_box(block), layout) };
-    }
-    let elapsed = start.elapsed();
-    let mut totals = TOTALS.lock().expect("totals");
-    match totals.iter_mut().find(|(s, i, _, _)| (*s, *i) == (size, id)) {
-        Some((_, _, time, count)) => (*time, *count) = (*time + elapsed, *count + iters),
-        None => totals.push((size, id, elapsed, iters)),
-    }
-    elapsed
+/// One case: an allocator, and what it needs set around its calls.
+trait Case {
+    /// `iters` allocations of `size` bytes, each freed at once.
+    fn time(&self, size: usize, iters: u64) -> Duration;
 }
 
-/// Benchmarks `id` for every size, `allocator` fetched once per call.
-fn each_size<A: GlobalAlloc>(c: &mut Criterion, id: &'static str, allocator: &'static A) {
-    for size in SIZES {
-        c.benchmark_group(format!("alloc/{size}"))
-            .bench_function(id, |b| b.iter_custom(|iters| pairs(allocator, size, id, iters)));
+impl<A: GlobalAlloc> Case for A {
+    fn time(&self, size: usize, iters: u64) -> Duration {
+        let layout = Layout::from_size_align(size, 8).expect("a layout");
+        let start = Instant::now();
+        for _ in 0..iters {
+            let layout = black_box(layout);
+            // SAFETY: `layout` has a non-zero size.
+            let block = unsafe { self.alloc(layout) };
+            assert!(!block.is_null(), "out of memory");
+            // SAFETY: `block` was allocated just above with `layout`, and is freed once.
+            unsafe { self.dealloc(black_box(block), layout) };
+        }
+        start.elapsed()
     }
 }
 
-fn before_init(c: &mut Criterion) {
-    each_size(c, "system", &System);
-    each_size(c, "profiled/no-init", &PROFILED);
-}
+/// jemalloc with its heap profiling active while the case runs.
+struct JemallocProf;
 
-fn after_init(c: &mut Criterion) {
-    let dir = std::env::temp_dir().join(format!("spanscope-alloc-bench-{}", std::process::id()));
-    let guard = spanscope::init(spanscope::Config::new().service_name("alloc-bench").out_dir(&dir));
-    each_size(c, "system/init", &System);
-    each_size(c, "profiled/sampling", &PROFILED);
-    assert!(tikv_jemalloc_ctl::profiling::prof::read().expect("opt.prof"), "jemalloc started without prof:true");
-    each_size(c, "jemalloc", &JEMALLOC);
-    set_jemalloc_profiling(true);
-    each_size(c, "jemalloc/prof", &JEMALLOC);
-    set_jemalloc_profiling(false);
-    drop(guard);
-    // The folder is this process's own.
-    let _ = std::fs::remove_dir_all(&dir);
+impl Case for JemallocProf {
+    fn time(&self, size: usize, iters: u64) -> Duration {
+        set_jemalloc_profiling(true);
+        let elapsed = JEMALLOC.time(size, iters);
+        set_jemalloc_profiling(false);
+        elapsed
+    }
 }
 
 fn set_jemalloc_profiling(active: bool) {
@@ -102,29 +90,84 @@ fn set_jemalloc_profiling(active: bool) {
     unsafe { tikv_jemalloc_ctl::raw::write(b"prof.active\0", active) }.expect("prof.active");
 }
 
-/// Prints each case's time per allocation and free, and its ratio and difference to its
-/// baseline.
-fn table(_: &mut Criterion) {
-    let totals = TOTALS.lock().expect("totals");
-    let ns = |size: usize, id: &str| {
-        totals
-            .iter()
-            .find(|(s, i, _, _)| (*s, *i) == (size, id))
-            .map(|(_, _, time, count)| time.as_nanos() as f64 / *count as f64)
-    };
-    println!("\n| size | case | ns | baseline | baseline ns | ratio | difference ns |");
-    println!("| ---: | --- | ---: | --- | ---: | ---: | ---: |");
+/// A case against its baseline, in rounds: the median ns of each and the median, lowest and
+/// highest of the rounds' ratios.
+struct Pair {
+    size: usize,
+    case: &'static str,
+    baseline: &'static str,
+    ns: (f64, f64),
+    ratio: (f64, f64, f64),
+}
+
+static PAIRS: Mutex<Vec<Pair>> = Mutex::new(Vec::new());
+
+/// Benchmarks `case` and `baseline` for every size with criterion, then in paired rounds.
+fn compare(c: &mut Criterion, (id, case): (&'static str, &dyn Case), (base_id, baseline): (&'static str, &dyn Case)) {
     for size in SIZES {
-        for (case, baseline) in
-            [("profiled/no-init", "system"), ("profiled/sampling", "system/init"), ("jemalloc/prof", "jemalloc")]
-        {
-            let (Some(ours), Some(base)) = (ns(size, case), ns(size, baseline)) else { continue };
-            println!(
-                "| {size} | {case} | {ours:.2} | {baseline} | {base:.2} | {:.3} | {:+.2} |",
-                ours / base,
-                ours - base
-            );
+        let mut group = c.benchmark_group(format!("alloc/{size}"));
+        group.bench_function(base_id, |b| b.iter_custom(|iters| baseline.time(size, iters)));
+        group.bench_function(id, |b| b.iter_custom(|iters| case.time(size, iters)));
+        group.finish();
+    }
+    for size in SIZES {
+        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            // Alternating which goes first evens out what the first turn leaves to the second.
+            let (a, b) = if round % 2 == 0 {
+                let b = baseline.time(size, TURN);
+                (case.time(size, TURN), b)
+            } else {
+                let a = case.time(size, TURN);
+                (a, baseline.time(size, TURN))
+            };
+            ours.push(a.as_nanos() as f64 / TURN as f64);
+            theirs.push(b.as_nanos() as f64 / TURN as f64);
+            ratios.push(a.as_secs_f64() / b.as_secs_f64());
         }
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        PAIRS.lock().expect("pairs").push(Pair {
+            size,
+            case: id,
+            baseline: base_id,
+            ns: (median(ours), median(theirs)),
+            ratio: (median(ratios), low, high),
+        });
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn before_init(c: &mut Criterion) {
+    compare(c, ("profiled/no-init", &PROFILED), ("system", &System));
+}
+
+fn after_init(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("spanscope-alloc-bench-{}", std::process::id()));
+    let guard = spanscope::init(spanscope::Config::new().service_name("alloc-bench").out_dir(&dir));
+    compare(c, ("profiled/sampling", &PROFILED), ("system/init", &System));
+    assert!(tikv_jemalloc_ctl::profiling::prof::read().expect("opt.prof"), "jemalloc started without prof:true");
+    compare(c, ("jemalloc/prof", &JemallocProf), ("jemalloc", &JEMALLOC));
+    drop(guard);
+    // The folder is this process's own.
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Prints the paired rounds' figures.
+fn table(_: &mut Criterion) {
+    println!("\nPaired rounds ({ROUNDS} of 2²⁰ allocations and frees per case and size):\n");
+    println!("| size | case | ns | baseline | baseline ns | difference ns | ratio | ratio range |");
+    println!("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
+    for pair in PAIRS.lock().expect("pairs").iter() {
+        let Pair { size, case, baseline, ns: (ours, theirs), ratio: (ratio, low, high) } = pair;
+        println!(
+            "| {size} | {case} | {ours:.2} | {baseline} | {theirs:.2} | {:+.2} | {ratio:.3} | {low:.3}–{high:.3} |",
+            ours - theirs
+        );
     }
 }
 

@@ -51,7 +51,12 @@ pub fn main() {
     let (cpu, wall) = (process_cpu() - cpu, wall.elapsed());
     drop(guard);
     let profiles = std::fs::read_dir(&dir)
-        .map(|entries| entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("alloc-")).count())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("alloc-") && n.ends_with(".pb.gz")))
+                .count()
+        })
         .unwrap_or(0);
     // The folder is this process's own, and absent when nothing was written.
     let _ = std::fs::remove_dir_all(&dir);

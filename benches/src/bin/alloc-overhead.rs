@@ -83,7 +83,7 @@ struct Sample {
 
 fn main() -> ExitCode {
     let rounds: usize = env_number("ALLOC_OVERHEAD_ROUNDS", 7);
-    let scale: usize = env_number("ALLOC_OVERHEAD_DHAT_SCALE", 20);
+    let scale: usize = env_number("ALLOC_OVERHEAD_DHAT_SCALE", 40);
     let dir = std::env::current_exe().expect("own path").parent().expect("a folder").to_path_buf();
     let (cases, missing): (Vec<&Case>, Vec<&Case>) = CASES.iter().partition(|case| dir.join(case.bin).is_file());
     if cases.is_empty() {
@@ -164,7 +164,9 @@ fn print_table(cases: &[&Case], samples: &[Vec<Sample>], rounds: usize, scale: u
         "\nAllocation churn on 2 threads, {rounds} rounds; `short` runs do 1/{scale} of the work. \
          SPANSCOPE_ALLOC_SAMPLE_BYTES: {rate}.\n"
     );
-    println!("| run | CPU s (median) | min–max | alloc profiles | baseline | ratio | min–max | ratio, work alone |");
+    println!(
+        "| run | CPU s (median) | min–max | alloc profiles (mean) | baseline | ratio | min–max | ratio, work alone |"
+    );
     println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
     for (case, runs) in cases.iter().zip(samples) {
         let process: Vec<f64> = runs.iter().map(|s| s.process).collect();
