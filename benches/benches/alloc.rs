@@ -8,7 +8,8 @@
 //!
 //! Each benchmark calls `GlobalAlloc::alloc` and then `dealloc` on one allocator, a block of 16,
 //! 256 or 4096 bytes (groups `alloc/<size>`), the layout and the pointer passed through
-//! `black_box`. The allocators are statics of this bench, not its global allocator, so only these
+//! `black_box`, each call through one out-of-line function as a program's `__rust_alloc` and
+//! `__rust_dealloc` reach its global allocator. The allocators are statics of this bench, not its global allocator, so only these
 //! calls reach them. Two phases, in this order:
 //!
 //! 1. before `spanscope::init`: `system` and `profiled/no-init` (`Profiled<System>` with no
@@ -23,9 +24,9 @@
 //! criterion measures each case on its own, one after the other, so a change in the machine's
 //! load between two cases shows as a difference between them. The ratios at the end are taken
 //! apart from that, in pairs: each case and its baseline (`profiled/no-init` and `system`,
-//! `profiled/sampling` and `system/init`, `jemalloc/prof` and `jemalloc`) take turns in rounds
-//! of 2²⁰ allocations each, and the table gives the median time per allocation and free of each
-//! over the rounds, the median of the rounds' ratios and the range of those ratios.
+//! `profiled/sampling` and `system/init`, `jemalloc/prof` and `jemalloc`) take turns in 201 rounds
+//! of 2¹⁶ allocations each, and the table gives the median time per allocation and free of each
+//! over the rounds, and the median of the rounds' ratios with its 95% confidence interval.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -45,11 +46,12 @@ static JEMALLOC: Jemalloc = Jemalloc;
 static MALLOC_CONF: &[u8; 28] = b"prof:true,prof_active:false\0";
 
 const SIZES: [usize; 3] = [16, 256, 4096];
-/// Allocations per turn in the paired rounds.
-const TURN: u64 = 1 << 20;
-/// Paired rounds per case and size: the range of 21 ratios holds their median with a
-/// probability of 1 − 2⁻²⁰.
-const ROUNDS: usize = 21;
+/// Allocations per turn in the paired rounds: about a millisecond, shorter than the scheduler's
+/// time slice, so that most turns run unpreempted on a shared machine and the medians pass over
+/// the others.
+const TURN: u64 = 1 << 16;
+/// Paired rounds per case and size.
+const ROUNDS: usize = 201;
 
 /// One case: an allocator, and what it needs set around its calls.
 trait Case {
@@ -64,13 +66,35 @@ impl<A: GlobalAlloc> Case for A {
         for _ in 0..iters {
             let layout = black_box(layout);
             // SAFETY: `layout` has a non-zero size.
-            let block = unsafe { self.alloc(layout) };
+            let block = unsafe { alloc(self, layout) };
             assert!(!block.is_null(), "out of memory");
             // SAFETY: `block` was allocated just above with `layout`, and is freed once.
-            unsafe { self.dealloc(black_box(block), layout) };
+            unsafe { dealloc(self, black_box(block), layout) };
         }
         start.elapsed()
     }
+}
+
+/// `allocator.alloc`, called as a program's allocations reach its global allocator: through one
+/// function call (`__rust_alloc`) into which the allocator's method is inlined, so that every
+/// case pays the same call and no case's method is folded into the loop.
+///
+/// # Safety
+/// `GlobalAlloc::alloc`'s.
+#[inline(never)]
+unsafe fn alloc<A: GlobalAlloc>(allocator: &A, layout: Layout) -> *mut u8 {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { allocator.alloc(layout) }
+}
+
+/// `allocator.dealloc`, called as [`alloc`] calls `alloc`.
+///
+/// # Safety
+/// `GlobalAlloc::dealloc`'s.
+#[inline(never)]
+unsafe fn dealloc<A: GlobalAlloc>(allocator: &A, block: *mut u8, layout: Layout) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { allocator.dealloc(block, layout) }
 }
 
 /// jemalloc with its heap profiling active while the case runs.
@@ -90,8 +114,8 @@ fn set_jemalloc_profiling(active: bool) {
     unsafe { tikv_jemalloc_ctl::raw::write(b"prof.active\0", active) }.expect("prof.active");
 }
 
-/// A case against its baseline, in rounds: the median ns of each and the median, lowest and
-/// highest of the rounds' ratios.
+/// A case against its baseline, in rounds: the median ns of each, and the median of the rounds'
+/// ratios with its 95% confidence interval.
 struct Pair {
     size: usize,
     case: &'static str,
@@ -125,21 +149,24 @@ fn compare(c: &mut Criterion, (id, case): (&'static str, &dyn Case), (base_id, b
             theirs.push(b.as_nanos() as f64 / TURN as f64);
             ratios.push(a.as_secs_f64() / b.as_secs_f64());
         }
-        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         PAIRS.lock().expect("pairs").push(Pair {
             size,
             case: id,
             baseline: base_id,
-            ns: (median(ours), median(theirs)),
-            ratio: (median(ratios), low, high),
+            ns: (median(&mut ours).0, median(&mut theirs).0),
+            ratio: median(&mut ratios),
         });
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median of `values` and its 95% confidence interval: the order statistics
+/// `n/2 ± 1.96·√n/2`, which hold the true median with that probability whatever the
+/// distribution.
+fn median(values: &mut [f64]) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let n = values.len();
+    let k = ((n as f64 - 1.96 * (n as f64).sqrt()) / 2.0).floor().max(0.0) as usize;
+    (values[n / 2], values[k], values[n - 1 - k])
 }
 
 fn before_init(c: &mut Criterion) {
@@ -159,8 +186,8 @@ fn after_init(c: &mut Criterion) {
 
 /// Prints the paired rounds' figures.
 fn table(_: &mut Criterion) {
-    println!("\nPaired rounds ({ROUNDS} of 2²⁰ allocations and frees per case and size):\n");
-    println!("| size | case | ns | baseline | baseline ns | difference ns | ratio | ratio range |");
+    println!("\nPaired rounds ({ROUNDS} of 2¹⁶ allocations and frees per case and size; medians):\n");
+    println!("| size | case | ns | baseline | baseline ns | difference ns | ratio | 95% interval |");
     println!("| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
     for pair in PAIRS.lock().expect("pairs").iter() {
         let Pair { size, case, baseline, ns: (ours, theirs), ratio: (ratio, low, high) } = pair;
