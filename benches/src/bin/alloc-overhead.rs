@@ -11,8 +11,8 @@
 //! target/release/alloc-overhead
 //! ```
 //!
-//! `ALLOC_OVERHEAD_ROUNDS` (default 7) sets the rounds; each round runs every case once, in an
-//! order shuffled per round. A case's CPU time is its process's user + system time, every
+//! `ALLOC_OVERHEAD_ROUNDS` (default 7) sets the rounds; each round runs every case once, each
+//! baseline next to the cases compared with it, in an order shuffled per round. A case's CPU time is its process's user + system time, every
 //! thread's, start to exit (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also
 //! reports the CPU time of the work alone, without start-up and shutdown. A ratio is the median
 //! over rounds of the case's time over its baseline's time in the same round; the interval from
@@ -98,11 +98,22 @@ fn main() -> ExitCode {
         eprintln!("alloc-overhead: {} not built, `{}` left out", case.bin, case.name);
     }
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cases.len()];
-    let mut order: Vec<usize> = (0..cases.len()).collect();
+    // A family: a baseline and the cases after it in `CASES`, run next to each other so that a
+    // ratio's two runs are seconds apart, not a whole round.
+    let mut families: Vec<Vec<usize>> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        match families.last_mut() {
+            Some(family) if !case.baselines.is_empty() => family.push(i),
+            _ => families.push(vec![i]),
+        }
+    }
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for round in 0..rounds {
-        shuffle(&mut order, &mut seed);
-        for &i in &order {
+        shuffle(&mut families, &mut seed);
+        for family in &mut families {
+            shuffle(family, &mut seed);
+        }
+        for &i in families.iter().flatten() {
             let sample = run(&dir, cases[i], scale);
             eprintln!(
                 "round {}/{rounds}: {:<36} {:.3} s CPU ({:.3} s work)",
@@ -211,7 +222,7 @@ fn bounds(values: &[f64]) -> (f64, f64) {
 }
 
 /// A Fisher–Yates shuffle driven by xorshift64: the same orders every invocation.
-fn shuffle(order: &mut [usize], seed: &mut u64) {
+fn shuffle<T>(order: &mut [T], seed: &mut u64) {
     for i in (1..order.len()).rev() {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
