@@ -34,6 +34,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+#[path = "../src/median.rs"]
+mod median;
+use median::median_interval;
 use spanscope::alloc::Profiled;
 use tikv_jemallocator::Jemalloc;
 
@@ -153,20 +156,10 @@ fn compare(c: &mut Criterion, (id, case): (&'static str, &dyn Case), (base_id, b
             size,
             case: id,
             baseline: base_id,
-            ns: (median(&mut ours).0, median(&mut theirs).0),
-            ratio: median(&mut ratios),
+            ns: (median_interval(&mut ours).0, median_interval(&mut theirs).0),
+            ratio: median_interval(&mut ratios),
         });
     }
-}
-
-/// The median of `values` and its 95% confidence interval: the order statistics
-/// `n/2 ± 1.96·√n/2`, which hold the true median with that probability whatever the
-/// distribution.
-fn median(values: &mut [f64]) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    let k = ((n as f64 - 1.96 * (n as f64).sqrt()) / 2.0).floor().max(0.0) as usize;
-    (values[n / 2], values[k], values[n - 1 - k])
 }
 
 fn before_init(c: &mut Criterion) {

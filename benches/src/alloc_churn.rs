@@ -19,8 +19,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Rounds per thread at scale 1: about 1.5 s of CPU per thread with the C library's malloc here.
-const ROUNDS: u64 = 3_000_000;
+/// Rounds per thread at scale 1: about half a second of CPU per thread with the C library's malloc
+/// here, so that the runs compared are close together in time.
+const ROUNDS: u64 = 1_000_000;
 /// Strings each thread keeps alive, the oldest dropped as each new one comes.
 const RING: usize = 256;
 

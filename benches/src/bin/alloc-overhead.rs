@@ -11,17 +11,20 @@
 //! target/release/alloc-overhead
 //! ```
 //!
-//! `ALLOC_OVERHEAD_ROUNDS` (default 7) sets the rounds; each round runs every case once, each
+//! `ALLOC_OVERHEAD_ROUNDS` (default 21) sets the rounds; each round runs every case once, each
 //! baseline next to the cases compared with it, in an order shuffled per round. A case's CPU time is its process's user + system time, every
 //! thread's, start to exit (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also
 //! reports the CPU time of the work alone, without start-up and shutdown. A ratio is the median
-//! over rounds of the case's time over its baseline's time in the same round; the interval from
-//! the smallest to the largest of those ratios holds their true median with probability
-//! 1 − 2¹⁻ⁿ for n rounds (98% for 7).
+//! over rounds of the case's time over its baseline's time in the same round, with its 95%
+//! confidence interval (order statistics, `median.rs`).
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
+
+#[path = "../median.rs"]
+mod median;
+use median::median_interval;
 
 /// One process to run each round.
 struct Case {
@@ -82,7 +85,7 @@ struct Sample {
 }
 
 fn main() -> ExitCode {
-    let rounds: usize = env_number("ALLOC_OVERHEAD_ROUNDS", 7);
+    let rounds: usize = env_number("ALLOC_OVERHEAD_ROUNDS", 21);
     let scale: usize = env_number("ALLOC_OVERHEAD_DHAT_SCALE", 40);
     let dir = std::env::current_exe().expect("own path").parent().expect("a folder").to_path_buf();
     let (cases, missing): (Vec<&Case>, Vec<&Case>) = CASES.iter().partition(|case| dir.join(case.bin).is_file());
@@ -176,49 +179,31 @@ fn print_table(cases: &[&Case], samples: &[Vec<Sample>], rounds: usize, scale: u
          SPANSCOPE_ALLOC_SAMPLE_BYTES: {rate}.\n"
     );
     println!(
-        "| run | CPU s (median) | min–max | alloc profiles (mean) | baseline | ratio | min–max | ratio, work alone |"
+        "| run | CPU s | 95% interval | alloc profiles (mean) | baseline | ratio | 95% interval | \
+         ratio, work alone | 95% interval |"
     );
-    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
     for (case, runs) in cases.iter().zip(samples) {
-        let process: Vec<f64> = runs.iter().map(|s| s.process).collect();
-        let (low, high) = bounds(&process);
+        let (cpu, low, high) = median_interval(&mut runs.iter().map(|s| s.process).collect::<Vec<_>>());
         let profiles = runs.iter().map(|s| s.profiles).sum::<u64>() as f64 / runs.len() as f64;
-        let head = format!("| {} | {:.3} | {low:.3}–{high:.3} | {profiles:.1} |", case.name, median(&process));
+        let head = format!("| {} | {cpu:.3} | {low:.3}–{high:.3} | {profiles:.1} |", case.name);
         let baselines: Vec<(&str, &[Sample])> = case
             .baselines
             .iter()
             .filter_map(|name| Some((*name, &samples[cases.iter().position(|c| c.name == *name)?][..])))
             .collect();
         if baselines.is_empty() {
-            println!("{head} — | | | |");
+            println!("{head} — | | | | |");
         }
         for (name, base) in baselines {
-            let ratios =
-                |of: fn(&Sample) -> f64| -> Vec<f64> { runs.iter().zip(base).map(|(s, b)| of(s) / of(b)).collect() };
-            let whole = ratios(|s| s.process);
-            let (low, high) = bounds(&whole);
-            println!(
-                "{head} {name} | {:.4} | {low:.4}–{high:.4} | {:.4} |",
-                median(&whole),
-                median(&ratios(|s| s.work))
-            );
+            let ratio = |of: fn(&Sample) -> f64| {
+                let (ratio, low, high) =
+                    median_interval(&mut runs.iter().zip(base).map(|(s, b)| of(s) / of(b)).collect::<Vec<_>>());
+                format!("{ratio:.4} | {low:.4}–{high:.4}")
+            };
+            println!("{head} {name} | {} | {} |", ratio(|s| s.process), ratio(|s| s.work));
         }
     }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    }
-}
-
-fn bounds(values: &[f64]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &v| (low.min(v), high.max(v)))
 }
 
 /// A Fisher–Yates shuffle driven by xorshift64: the same orders every invocation.
