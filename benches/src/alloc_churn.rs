@@ -11,9 +11,10 @@
 //! Command line: `[--init] [--scale N]`. `--init` runs the work under `spanscope::init` (defaults
 //! and the environment, output to a fresh temporary folder, removed at the end); `--scale N` does
 //! 1/N of the rounds (for dhat, whose every allocation takes a backtrace). The bin prints one
-//! line, `WORK <cpu ns> <wall ns> <alloc profiles>`: the process CPU time (every thread's, a
-//! profiler's included) and the wall time from the start of the work to its end, and how many
-//! `alloc-*.pb.gz` files spanscope wrote (0 without `--init`).
+//! line, `WORK <cpu ns> <wall ns> <alloc profiles> <rounds>`: the process CPU time (every
+//! thread's, a profiler's included) and the wall time from the start of the work to its end, how
+//! many `alloc-*.pb.gz` files spanscope wrote (0 without `--init`), and the rounds done (both
+//! threads').
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -45,7 +46,8 @@ pub fn main() {
     let dir = scratch_dir();
     let guard = init.then(|| spanscope::init(spanscope::Config::new().service_name("alloc-churn").out_dir(&dir)));
     let (cpu, wall) = (process_cpu(), Instant::now());
-    let threads: Vec<_> = (0..2).map(|t| std::thread::spawn(move || churn(t, ROUNDS / scale))).collect();
+    let rounds = ROUNDS / scale;
+    let threads: Vec<_> = (0..2).map(|t| std::thread::spawn(move || churn(t, rounds))).collect();
     for thread in threads {
         black_box(thread.join().expect("churn thread"));
     }
@@ -61,7 +63,7 @@ pub fn main() {
         .unwrap_or(0);
     // The folder is this process's own, and absent when nothing was written.
     let _ = std::fs::remove_dir_all(&dir);
-    println!("WORK {} {} {profiles}", cpu.as_nanos(), wall.as_nanos());
+    println!("WORK {} {} {profiles} {}", cpu.as_nanos(), wall.as_nanos(), 2 * rounds);
 }
 
 /// One thread's rounds: what a request handler's bookkeeping allocates.

@@ -11,6 +11,9 @@
 //! target/release/alloc-overhead
 //! ```
 //!
+//! With `--instructions` it counts instructions per round of work under callgrind instead (see
+//! `count_instructions`), a figure that the machine's load does not move.
+//!
 //! `ALLOC_OVERHEAD_ROUNDS` (default 21) sets the rounds; each round runs every case once, each
 //! baseline next to the cases compared with it, in an order shuffled per round. A case's CPU time is its process's user + system time, every
 //! thread's, start to exit (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also
@@ -82,11 +85,21 @@ struct Sample {
     work: f64,
     /// The allocation profiles spanscope wrote.
     profiles: u64,
+    /// The rounds of work done.
+    rounds: u64,
 }
 
 fn main() -> ExitCode {
     let rounds: usize = env_number("ALLOC_OVERHEAD_ROUNDS", 21);
     let scale: usize = env_number("ALLOC_OVERHEAD_DHAT_SCALE", 40);
+    let instructions = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--instructions") => true,
+        Some(other) => {
+            eprintln!("alloc-overhead: unknown argument `{other}` (expected nothing or `--instructions`)");
+            return ExitCode::FAILURE;
+        }
+    };
     let dir = std::env::current_exe().expect("own path").parent().expect("a folder").to_path_buf();
     let (cases, missing): (Vec<&Case>, Vec<&Case>) = CASES.iter().partition(|case| dir.join(case.bin).is_file());
     if cases.is_empty() {
@@ -99,6 +112,10 @@ fn main() -> ExitCode {
     }
     for case in &missing {
         eprintln!("alloc-overhead: {} not built, `{}` left out", case.bin, case.name);
+    }
+    if instructions {
+        count_instructions(&dir, &cases, scale);
+        return ExitCode::SUCCESS;
     }
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); cases.len()];
     // A family: a baseline and the cases after it in `CASES`, run next to each other so that a
@@ -117,7 +134,7 @@ fn main() -> ExitCode {
             shuffle(family, &mut seed);
         }
         for &i in families.iter().flatten() {
-            let sample = run(&dir, cases[i], scale);
+            let sample = run(&dir, cases[i], if cases[i].short { scale } else { 1 }, &[]).0;
             eprintln!(
                 "round {}/{rounds}: {:<36} {:.3} s CPU ({:.3} s work)",
                 round + 1,
@@ -132,13 +149,19 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs `case` once and measures it.
-fn run(dir: &Path, case: &Case, scale: usize) -> Sample {
-    let mut command = Command::new(dir.join(case.bin));
-    command.args(case.args);
-    if case.short {
-        command.args(["--scale", &scale.to_string()]);
-    }
+/// Runs `case` once on 1/`scale` of the work, under `wrapper` (a command and its arguments) if
+/// not empty, and measures it; returns its standard error too.
+fn run(dir: &Path, case: &Case, scale: usize, wrapper: &[&str]) -> (Sample, String) {
+    let bin = dir.join(case.bin);
+    let mut command = match wrapper {
+        [] => Command::new(&bin),
+        [program, args @ ..] => {
+            let mut command = Command::new(program);
+            command.args(args).arg(&bin);
+            command
+        }
+    };
+    command.args(case.args).args(["--scale", &scale.to_string()]);
     let before = children_cpu();
     let output = command.output().unwrap_or_else(|e| panic!("{} does not start: {e}", case.bin));
     let process = (children_cpu() - before).as_secs_f64();
@@ -158,7 +181,45 @@ fn run(dir: &Path, case: &Case, scale: usize) -> Sample {
         .split_whitespace()
         .map(|field| field.parse().expect("a number"))
         .collect();
-    Sample { process, work: fields[0] as f64 / 1e9, profiles: fields[2] }
+    let sample = Sample { process, work: fields[0] as f64 / 1e9, profiles: fields[2], rounds: fields[3] };
+    (sample, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Prints each case's instructions per round of work, counted by callgrind (every thread's),
+/// and the ratio to its baseline's: each case runs twice, on 1/20 and 1/10 of the work (`short`
+/// cases on 1/(10·`scale`) and 1/(5·`scale`)), and the difference of the counts over the
+/// difference of the rounds leaves start-up and shutdown out.
+fn count_instructions(dir: &Path, cases: &[&Case], scale: usize) {
+    let callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"];
+    let per_round: Vec<f64> = cases
+        .iter()
+        .map(|case| {
+            let large = if case.short { 5 * scale } else { 10 };
+            let [(small_count, small_rounds), (large_count, large_rounds)] = [2 * large, large].map(|scale| {
+                let (sample, stderr) = run(dir, case, scale, &callgrind);
+                let count = stderr
+                    .lines()
+                    .find_map(|line| line.split("Collected : ").nth(1)?.trim().parse::<f64>().ok())
+                    .unwrap_or_else(|| panic!("{}: no callgrind count in {stderr}", case.name));
+                (count, sample.rounds as f64)
+            });
+            let instructions = (large_count - small_count) / (large_rounds - small_rounds);
+            eprintln!("{:<36} {instructions:.0} instructions per round", case.name);
+            instructions
+        })
+        .collect();
+    println!("\nInstructions per round of work (callgrind, all threads, start-up and shutdown left out):\n");
+    println!("| run | instructions per round | baseline | ratio |");
+    println!("| --- | ---: | --- | ---: |");
+    for (case, ours) in cases.iter().zip(&per_round) {
+        let baselines: Vec<(&str, f64)> = baselines(cases, case).map(|(name, i)| (name, per_round[i])).collect();
+        if baselines.is_empty() {
+            println!("| {} | {ours:.0} | — | |", case.name);
+        }
+        for (name, theirs) in baselines {
+            println!("| {} | {ours:.0} | {name} | {:.4} |", case.name, ours / theirs);
+        }
+    }
 }
 
 /// The user + system CPU time of this process's children waited for so far.
@@ -187,11 +248,8 @@ fn print_table(cases: &[&Case], samples: &[Vec<Sample>], rounds: usize, scale: u
         let (cpu, low, high) = median_interval(&mut runs.iter().map(|s| s.process).collect::<Vec<_>>());
         let profiles = runs.iter().map(|s| s.profiles).sum::<u64>() as f64 / runs.len() as f64;
         let head = format!("| {} | {cpu:.3} | {low:.3}–{high:.3} | {profiles:.1} |", case.name);
-        let baselines: Vec<(&str, &[Sample])> = case
-            .baselines
-            .iter()
-            .filter_map(|name| Some((*name, &samples[cases.iter().position(|c| c.name == *name)?][..])))
-            .collect();
+        let baselines: Vec<(&str, &[Sample])> =
+            baselines(cases, case).map(|(name, i)| (name, &samples[i][..])).collect();
         if baselines.is_empty() {
             println!("{head} — | | | | |");
         }
@@ -204,6 +262,11 @@ fn print_table(cases: &[&Case], samples: &[Vec<Sample>], rounds: usize, scale: u
             println!("{head} {name} | {} | {} |", ratio(|s| s.process), ratio(|s| s.work));
         }
     }
+}
+
+/// `case`'s baselines that are among `cases`, with their indices there.
+fn baselines<'a>(cases: &'a [&Case], case: &'a Case) -> impl Iterator<Item = (&'static str, usize)> + 'a {
+    case.baselines.iter().filter_map(|name| Some((*name, cases.iter().position(|c| c.name == *name)?)))
 }
 
 /// A Fisher–Yates shuffle driven by xorshift64: the same orders every invocation.
