@@ -186,7 +186,7 @@ fn run(dir: &Path, case: &Case, scale: usize, wrapper: &[&str]) -> (Sample, Stri
 }
 
 /// Prints each case's instructions per round of work, counted by callgrind (every thread's),
-/// and the ratio to its baseline's: each case runs twice, on 1/20 and 1/10 of the work (`short`
+/// and the ratio to its baseline's: each case runs twice, on 1/10 and 1/5 of the work (`short`
 /// cases on 1/(10·`scale`) and 1/(5·`scale`)), and the difference of the counts over the
 /// difference of the rounds leaves start-up and shutdown out.
 fn count_instructions(dir: &Path, cases: &[&Case], scale: usize) {
@@ -194,7 +194,7 @@ fn count_instructions(dir: &Path, cases: &[&Case], scale: usize) {
     let per_round: Vec<f64> = cases
         .iter()
         .map(|case| {
-            let large = if case.short { 5 * scale } else { 10 };
+            let large = if case.short { 5 * scale } else { 5 };
             let [(small_count, small_rounds), (large_count, large_rounds)] = [2 * large, large].map(|scale| {
                 let (sample, stderr) = run(dir, case, scale, &callgrind);
                 let count = stderr
