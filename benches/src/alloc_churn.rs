@@ -10,7 +10,7 @@
 //!
 //! Command line: `[--init] [--scale N]`. `--init` runs the work under `spanscope::init` (defaults
 //! and the environment, output to a fresh temporary folder, removed at the end); `--scale N` does
-//! 1/N of the rounds (for dhat, whose every allocation takes a backtrace). The bin prints one
+//! 1/N of the rounds (for dhat, whose every allocation takes a backtrace, and for callgrind). The bin prints one
 //! line, `WORK <cpu ns> <wall ns> <alloc profiles> <rounds>`: the process CPU time (every
 //! thread's, a profiler's included) and the wall time from the start of the work to its end, how
 //! many `alloc-*.pb.gz` files spanscope wrote (0 without `--init`), and the rounds done (both

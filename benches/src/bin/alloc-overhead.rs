@@ -15,11 +15,12 @@
 //! `count_instructions`), a figure that the machine's load does not move.
 //!
 //! `ALLOC_OVERHEAD_ROUNDS` (default 21) sets the rounds; each round runs every case once, each
-//! baseline next to the cases compared with it, in an order shuffled per round. A case's CPU time is its process's user + system time, every
-//! thread's, start to exit (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also
-//! reports the CPU time of the work alone, without start-up and shutdown. A ratio is the median
-//! over rounds of the case's time over its baseline's time in the same round, with its 95%
-//! confidence interval (order statistics, `median.rs`).
+//! baseline next to the cases compared with it, in an order shuffled per round. A case's CPU time
+//! is its process's user + system time, every thread's, start to exit
+//! (`getrusage(RUSAGE_CHILDREN)` around the wait for it); the child also reports the CPU time of
+//! the work alone, without start-up and shutdown. A ratio is the median over rounds of the case's
+//! time over its baseline's time in the same round, with its 95% confidence interval (order
+//! statistics, `median.rs`).
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
