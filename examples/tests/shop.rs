@@ -49,6 +49,9 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
     command.args(["--requests", &CHECKOUTS.to_string()]).env("SPANSCOPE_OUT_DIR", &out);
     // The cheapest tenant spends a few ms in a debug build: sample often enough to see it.
     command.env("SPANSCOPE_PROFILE_HZ", "1000");
+    // Symbolising a debug build's CPU and allocation profiles on a loaded machine can outlast
+    // the default shutdown deadline (5 s, half of it for the last profiles).
+    command.env("SPANSCOPE_SHUTDOWN_TIMEOUT", "60000");
     for name in [
         "OTEL_SDK_DISABLED",
         "OTEL_SERVICE_NAME",
@@ -67,6 +70,7 @@ fn every_checkout_is_one_trace_across_three_services_and_the_profile_knows_its_t
         "DD_AGENT_HOST",
         "PYROSCOPE_SERVER_ADDRESS",
         "SHOP_REQUESTS",
+        "SPANSCOPE_ALLOC_SAMPLE_BYTES",
     ] {
         command.env_remove(name);
     }
