@@ -42,11 +42,10 @@ pub(crate) struct Collector {
     pub timers: ThreadTimers,
 }
 
-/// The allocation samples' ring, what they add up to, and their mean interval in bytes.
+/// The allocation samples' ring, and what they add up to.
 pub(crate) struct Allocations {
     pub ring: &'static Ring<AllocSample>,
     pub heap: Heap,
-    pub rate: u64,
 }
 
 impl Collector {
@@ -124,8 +123,8 @@ impl Collector {
     fn finish_window(&mut self, end: SystemTime) {
         let cpu = std::mem::replace(&mut self.window, Window::new(end));
         stats::add(Counter::ProfileSamples, cpu.samples());
-        let allocations = self.allocations.as_mut().and_then(|a| Some((a.heap.finish(end)?, a.rate)));
-        self.writer.send(Job::Window(Box::new(FinishedWindow { cpu, period: self.period, allocations, end })));
+        let allocations = self.allocations.as_mut().and_then(|a| a.heap.finish(end));
+        self.writer.send(Job::Window(Box::new(FinishedWindow { cpu, allocations, end })));
     }
 }
 

@@ -139,14 +139,15 @@ mod lifecycle {
             let ring = *ALLOC_RING.get_or_init(|| Box::leak(Box::new(Ring::new(AllocSample::EMPTY))));
             ring.drain(|_| {});
             sampler::set(ring, profiler.alloc_sample_bytes);
-            Allocations { ring, heap: Heap::new(start), rate: profiler.alloc_sample_bytes }
+            Allocations { ring, heap: Heap::new(start) }
         });
         let (stop, stopped) = mpsc::channel();
+        let alloc_rate = profiler.alloc_sample_bytes;
         let (queue, inbox) = writer::queue();
         let writer = crate::sys::threads::spawn("spanscope-profile-writer", move || {
             // Built here: the symboliser's caches are thread-local by design (`Rc`).
             let symbols = symbolize::Symbolizer::new(modules);
-            Writer { symbols, sinks, inbox }.run();
+            Writer { symbols, sinks, inbox, period, alloc_rate }.run();
         });
         let writer = writer.map_err(|error| {
             sampler::stop();

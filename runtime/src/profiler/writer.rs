@@ -25,12 +25,10 @@ pub(crate) enum Job {
     Window(Box<FinishedWindow>),
 }
 
-/// A finished window: its CPU counts (timer periods of `period`) and, when allocations are
-/// sampled, its estimates at a mean of `rate` bytes between samples.
+/// A finished window: its CPU counts and, when allocations are sampled, its estimates.
 pub(crate) struct FinishedWindow {
     pub cpu: Window<u64>,
-    pub period: Duration,
-    pub allocations: Option<(Window<Amounts>, u64)>,
+    pub allocations: Option<Window<Amounts>>,
     pub end: SystemTime,
 }
 
@@ -73,6 +71,10 @@ pub(crate) struct Writer {
     pub symbols: Symbolizer,
     pub sinks: Vec<Box<dyn ProfileSink>>,
     pub inbox: Inbox,
+    /// CPU time between two CPU samples, and mean bytes between two allocation samples: fixed
+    /// for the run.
+    pub period: Duration,
+    pub alloc_rate: u64,
 }
 
 impl Writer {
@@ -82,16 +84,17 @@ impl Writer {
             match job {
                 Job::Modules(modules) => self.symbols.set_modules(modules),
                 Job::Window(window) => {
-                    let FinishedWindow { cpu, period, allocations, end } = *window;
+                    let FinishedWindow { cpu, allocations, end } = *window;
+                    let period = self.period;
                     if !cpu.is_empty() {
                         let nanos = period.as_nanos() as i64;
                         let profile =
                             pprof::build(&cpu, end, Measure::cpu(period), |&n| vec![n as i64 * nanos], &mut self.symbols);
                         self.export(ProfileKind::Cpu, profile, cpu.start, end);
                     }
-                    if let Some((window, rate)) = allocations {
-                        let profile =
-                            pprof::build(&window, end, Measure::allocations(rate), Amounts::values, &mut self.symbols);
+                    if let Some(window) = allocations {
+                        let measure = Measure::allocations(self.alloc_rate);
+                        let profile = pprof::build(&window, end, measure, Amounts::values, &mut self.symbols);
                         self.export(ProfileKind::Allocations, profile, window.start, end);
                     }
                     self.inbox.windows.fetch_sub(1, Ordering::AcqRel);
