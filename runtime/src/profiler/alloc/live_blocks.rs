@@ -42,13 +42,19 @@ pub(crate) struct Tracked {
     pub word: u64,
 }
 
+/// Where a block's slots start from. Blocks are at least 8-aligned in practice: the low bits say
+/// nothing.
 fn hash(address: u64) -> u64 {
-    // Blocks are at least 8-aligned in practice: the low bits say nothing.
     (address >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-fn filter_bucket(hash: u64) -> &'static AtomicU8 {
-    &FILTER[(hash >> (64 - FILTER_BUCKETS.trailing_zeros())) as usize]
+/// The filter counter of the block at `address`: a multiplicative hash of 32 of its bits above
+/// the alignment, which every free computes (a 32-bit multiply by an immediate, no constant to
+/// load).
+#[inline(always)]
+fn filter_bucket(address: u64) -> &'static AtomicU8 {
+    let hash = ((address >> 3) as u32).wrapping_mul(0x9E37_79B9);
+    &FILTER[(hash >> (32 - FILTER_BUCKETS.trailing_zeros())) as usize]
 }
 
 fn slots(hash: u64) -> impl Iterator<Item = usize> {
@@ -75,7 +81,7 @@ pub(crate) fn insert(address: u64) -> Option<Tracked> {
         let generation = (generation(current) + 1) % (1 << GENERATION_BITS);
         let word = generation << ADDRESS_BITS | address;
         if TABLE[slot].compare_exchange(current, word, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-            let bucket = filter_bucket(hash);
+            let bucket = filter_bucket(address);
             // Saturating: a counter that wrapped to 0 would hide live blocks.
             let _ = bucket.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| (n < SATURATED).then(|| n + 1));
             return Some(Tracked { slot: slot as u32, word });
@@ -84,27 +90,32 @@ pub(crate) fn insert(address: u64) -> Option<Tracked> {
     None
 }
 
-/// Forgets the block at `address` if it was sampled: called before every free and every
-/// `realloc`, ahead of handing the block back to the allocator (after that, the address may be
-/// given out and sampled again by another thread).
+/// Whether the block at `address` may be a sampled one still followed: what every free and every
+/// `realloc` asks first, ahead of handing the block back to the allocator (after that, the
+/// address may be given out and sampled again by another thread). False for nearly every block
+/// (see the module documentation); when true, [`forget`] finds out.
 #[inline(always)]
-pub(crate) fn forget(address: *mut u8) {
-    let hash = hash(address as u64);
-    if filter_bucket(hash).load(Ordering::Acquire) != 0 {
-        remove(address as u64, hash);
-    }
+pub(crate) fn may_be_tracked(address: *mut u8) -> bool {
+    filter_bucket(address as u64).load(Ordering::Acquire) != 0
 }
 
+/// Forgets the block at `address` if it was sampled. Kept out of line: the free path calls it
+/// only when [`may_be_tracked`] says so.
 #[cold]
 #[inline(never)]
-fn remove(address: u64, hash: u64) {
-    for slot in slots(hash) {
+pub(crate) fn forget(address: *mut u8) {
+    let address = address as u64;
+    // An empty slot's address bits are 0: null is never a sampled block.
+    if address == 0 {
+        return;
+    }
+    for slot in slots(hash(address)) {
         let current = TABLE[slot].load(Ordering::Acquire);
         // Only this free can remove this address: the block is live until it returns.
         if current & ADDRESS == address
             && TABLE[slot].compare_exchange(current, current & !ADDRESS, Ordering::AcqRel, Ordering::Relaxed).is_ok()
         {
-            let _ = filter_bucket(hash)
+            let _ = filter_bucket(address)
                 .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| (n > 0 && n < SATURATED).then(|| n - 1));
             return;
         }

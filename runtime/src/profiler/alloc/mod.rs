@@ -29,8 +29,8 @@
 //! summed over its polls for an async span) as the attribute `spanscope.alloc.bytes`, whenever
 //! this wrapper is the global allocator.
 //!
-//! Cost: an allocation costs a thread-local subtraction and compare, a free one load from a
-//! 16 KiB filter; the rest happens once per sample (a stack walk, a ring slot) and on the
+//! Cost: an allocation costs a thread-local subtraction and compare, a free a multiply and one
+//! load from a 16 KiB filter, each then a tail call of the wrapped allocator; the rest happens once per sample (a stack walk, a ring slot) and on the
 //! profiler's collector thread. Without [`crate::init`], or with the profiler off, nothing is
 //! ever sampled.
 //!
@@ -62,31 +62,38 @@ impl<A> Profiled<A> {
     }
 }
 
-/// Counts `size` bytes just allocated at `address`, sampling the allocation when its bytes cross
-/// this thread's sample point.
+/// Runs `allocate` (the inner allocator's call for a block of `size` bytes) after counting the
+/// bytes, sampling the block when they cross this thread's sample point.
+///
+/// The count comes first so that the common case ends in a tail call of the inner allocator,
+/// with nothing kept across it (no stack frame, no saved register). A failed allocation's bytes
+/// are counted too, as allocated: an allocation failure ends the program in all but rare cases.
 #[inline(always)]
-fn allocated(address: *mut u8, size: usize) {
-    if !address.is_null() && countdown::consume(size) {
-        crossed(address, size);
+fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    if countdown::consume(size) {
+        return crossed(size, allocate);
     }
+    allocate()
 }
 
 #[cold]
 #[inline(never)]
-fn crossed(address: *mut u8, size: usize) {
+fn crossed(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    let address = allocate();
     countdown::mark_in_use();
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
         let rate = countdown::rate();
-        if countdown::crossed(rate) {
+        if countdown::crossed(rate) && !address.is_null() {
             sampler::take(address, size, rate);
         }
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     {
-        let _ = (address, size);
+        let _ = size;
         countdown::crossed(0);
     }
+    address
 }
 
 // SAFETY: every method forwards to `inner` with the caller's arguments unchanged and returns
@@ -96,23 +103,22 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract for `alloc`, passed on.
-        let address = unsafe { self.inner.alloc(layout) };
-        allocated(address, layout.size());
-        address
+        counted(layout.size(), || unsafe { self.inner.alloc(layout) })
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
-        let address = unsafe { self.inner.alloc_zeroed(layout) };
-        allocated(address, layout.size());
-        address
+        counted(layout.size(), || unsafe { self.inner.alloc_zeroed(layout) })
     }
 
     #[inline]
     unsafe fn dealloc(&self, address: *mut u8, layout: Layout) {
         // Before the free: once freed, the address may be handed out and sampled again.
-        live_blocks::forget(address);
+        if live_blocks::may_be_tracked(address) {
+            // SAFETY: the caller's contract for `dealloc`, passed on.
+            return unsafe { self.forget_and_dealloc(address, layout) };
+        }
         // SAFETY: the caller's contract for `dealloc`, passed on.
         unsafe { self.inner.dealloc(address, layout) }
     }
@@ -121,10 +127,44 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Profiled<A> {
     unsafe fn realloc(&self, address: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // The old block ends here whatever happens: a failed `realloc` leaves it allocated but
         // no longer followed (it is out of the live profile, never double counted).
+        if live_blocks::may_be_tracked(address) {
+            // SAFETY: the caller's contract for `realloc`, passed on.
+            return unsafe { self.forget_and_realloc(address, layout, new_size) };
+        }
+        // SAFETY: the caller's contract for `realloc`, passed on.
+        unsafe { self.counted_realloc(address, layout, new_size) }
+    }
+}
+
+// The paths of a block that may be followed, out of line with their arguments passed as they
+// came (a closure handed to a cold function would be built on the stack ahead of the branch),
+// so that the common path keeps nothing across a call.
+impl<A: GlobalAlloc> Profiled<A> {
+    /// # Safety
+    /// `GlobalAlloc::dealloc`'s contract.
+    #[cold]
+    #[inline(never)]
+    unsafe fn forget_and_dealloc(&self, address: *mut u8, layout: Layout) {
+        live_blocks::forget(address);
+        // SAFETY: the caller's contract for `dealloc`, passed on.
+        unsafe { self.inner.dealloc(address, layout) }
+    }
+
+    /// # Safety
+    /// `GlobalAlloc::realloc`'s contract.
+    #[cold]
+    #[inline(never)]
+    unsafe fn forget_and_realloc(&self, address: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         live_blocks::forget(address);
         // SAFETY: the caller's contract for `realloc`, passed on.
-        let moved = unsafe { self.inner.realloc(address, layout, new_size) };
-        allocated(moved, new_size);
-        moved
+        unsafe { self.counted_realloc(address, layout, new_size) }
+    }
+
+    /// # Safety
+    /// `GlobalAlloc::realloc`'s contract.
+    #[inline(always)]
+    unsafe fn counted_realloc(&self, address: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc`, passed on.
+        counted(new_size, move || unsafe { self.inner.realloc(address, layout, new_size) })
     }
 }
