@@ -30,9 +30,9 @@
 //! this wrapper is the global allocator.
 //!
 //! Cost: an allocation costs a thread-local subtraction and compare, a free a multiply and one
-//! load from a 16 KiB filter, each then a tail call of the wrapped allocator; the rest happens once per sample (a stack walk, a ring slot) and on the
-//! profiler's collector thread. Without [`crate::init`], or with the profiler off, nothing is
-//! ever sampled.
+//! load from a 16 KiB filter, each then a tail call of the wrapped allocator; the rest happens
+//! once per sample (a stack walk, a ring slot) and on the profiler's collector thread. Without
+//! [`crate::init`], or with the profiler off, nothing is ever sampled.
 //!
 //! Modules: `crate::thread_allocations` (the per-thread countdown and byte total), `sampler` (one sample, inside
 //! the allocator), `live_blocks` (the sampled blocks not yet freed), `aggregate` (the collector's
